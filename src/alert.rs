@@ -1,0 +1,188 @@
+//! Alerts: what kuzet tells an operator, and the JSON-lines sink that logs them.
+//!
+//! One alert per emitter (or health condition), with a lifecycle: `raised` once, `updated`
+//! at a bounded rate while it lasts, `cleared` after it has been quiet. Each state change
+//! is one JSON object on one line; the schema is documented in README.md. Fields are only
+//! ever added, never renamed.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of condition an alert reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A transmitter the detector has not seen before.
+    NewEmitter,
+    /// Many short bursts at distinct frequencies (e.g. a drone RC link).
+    Hopping,
+    /// The noise floor rose over a wide part of the band.
+    Jamming,
+    /// A known emitter far above or below its usual level.
+    PowerChange,
+    /// An emitter the baseline expects has been silent.
+    EmitterLost,
+    /// Activity in a band the band plan watches.
+    Watchlist,
+    /// Samples were dropped (device overflow or pipeline overrun).
+    Overrun,
+    /// The input is clipping (ADC full scale).
+    Clipping,
+    /// The radio stopped answering.
+    DeviceLost,
+    /// The radio is streaming again.
+    DeviceRestored,
+}
+
+impl AlertKind {
+    /// The snake_case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::NewEmitter => "new_emitter",
+            AlertKind::Hopping => "hopping",
+            AlertKind::Jamming => "jamming",
+            AlertKind::PowerChange => "power_change",
+            AlertKind::EmitterLost => "emitter_lost",
+            AlertKind::Watchlist => "watchlist",
+            AlertKind::Overrun => "overrun",
+            AlertKind::Clipping => "clipping",
+            AlertKind::DeviceLost => "device_lost",
+            AlertKind::DeviceRestored => "device_restored",
+        }
+    }
+}
+
+/// Where an alert is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// First report.
+    Raised,
+    /// Still active; figures refreshed.
+    Updated,
+    /// Over: quiet for the hold time, or the stream ended.
+    Cleared,
+}
+
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// For the record.
+    Info,
+    /// Look at it.
+    Warning,
+    /// Act on it.
+    Critical,
+}
+
+/// One alert state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Stable for the alert's whole lifecycle; unique within a run.
+    pub id: u64,
+    /// What it is.
+    pub kind: AlertKind,
+    /// Raised, updated or cleared.
+    pub state: AlertState,
+    /// How urgent.
+    pub severity: Severity,
+    /// Stream time (s since the first sample) when the condition was first seen.
+    pub first_seen_s: f64,
+    /// Stream time when it was last seen.
+    pub last_seen_s: f64,
+    /// Absolute centre frequency.
+    pub freq_hz: f64,
+    /// Occupied bandwidth (-10 dB from the peak).
+    pub bandwidth_hz: f64,
+    /// Total power in the occupied band, dBFS.
+    pub power_dbfs: f64,
+    /// In-band signal-to-noise ratio over the occupied band.
+    pub snr_db: f64,
+    /// Band-plan band the frequency falls in, if any.
+    pub band: Option<Arc<str>>,
+}
+
+/// Rounds to `decimals` places so logs read well and compare exactly across runs.
+pub fn round_to(v: f64, decimals: i32) -> f64 {
+    let m = 10f64.powi(decimals);
+    (v * m).round() / m
+}
+
+/// Writes alerts as JSON lines, flushed after each one: an alert log is never lost to a
+/// buffer when the process dies.
+pub struct JsonLinesSink<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonLinesSink<W> {
+    /// Wraps a writer.
+    pub fn new(out: W) -> Self {
+        JsonLinesSink { out }
+    }
+
+    /// Writes one alert and flushes.
+    ///
+    /// # Errors
+    /// The writer's error (closed pipe, full disk).
+    pub fn write(&mut self, alert: &Alert) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.out, alert)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
+    /// Gives the writer back.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_has_the_documented_fields() {
+        let a = Alert {
+            id: 7,
+            kind: AlertKind::NewEmitter,
+            state: AlertState::Raised,
+            severity: Severity::Warning,
+            first_seen_s: 1.25,
+            last_seen_s: 1.5,
+            freq_hz: 433.92e6,
+            bandwidth_hz: 12500.0,
+            power_dbfs: -41.5,
+            snr_db: 18.25,
+            band: None,
+        };
+        let mut sink = JsonLinesSink::new(Vec::new());
+        sink.write(&a).unwrap();
+        let line = String::from_utf8(sink.into_inner()).unwrap();
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        for key in [
+            "id",
+            "kind",
+            "state",
+            "severity",
+            "first_seen_s",
+            "last_seen_s",
+            "freq_hz",
+            "bandwidth_hz",
+            "power_dbfs",
+            "snr_db",
+            "band",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["kind"], "new_emitter");
+        assert_eq!(v["state"], "raised");
+        assert_eq!(v["severity"], "warning");
+        assert!(v["band"].is_null());
+        let back: Alert = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, a);
+    }
+}

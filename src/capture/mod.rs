@@ -1,0 +1,76 @@
+//! Capture files: kuzet's HDF5 format (v1), read and written block by block.
+//!
+//! Layout, as DESIGN.md specifies it:
+//! - `/iq`: one-dimensional, chunked, extendible complex64 stored as the compound
+//!   `{r: f32, i: f32}` (what h5py writes for numpy `complex64`); or the compact variant,
+//!   int8/int16 of shape `[N, 2]` with a `scale` attribute (`sample = raw * scale`).
+//! - root attributes `format = "kuzet-capture"`, `version = 1`, `sample_rate_hz`,
+//!   `center_freq_hz`, `start_time_utc`, `gain_db`, `device`, `description`;
+//! - `/annotations`: optional table `(start_sample, length, freq_lo_hz, freq_hi_hz, label,
+//!   source)`, ground truth from `kuzet synth` or alerts from the recorder.
+//!
+//! The writer can run in SWMR mode (libver v1.10, every object created before
+//! `start_swmr`, a flush per block) so that a recording whose process dies still opens up
+//! to its last flush; the reader falls back to SWMR read mode for such files.
+
+mod h5raw;
+pub mod reader;
+pub mod schema;
+pub mod writer;
+
+pub use reader::CaptureReader;
+pub use writer::{CaptureWriter, WriterOptions};
+
+/// How samples are stored in `/iq`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SampleFormat {
+    /// complex64 `{r: f32, i: f32}`.
+    Cf32,
+    /// int16 `[N, 2]`, `sample = raw * scale`.
+    Ci16 {
+        /// Value of one least-significant bit.
+        scale: f32,
+    },
+    /// int8 `[N, 2]`, `sample = raw * scale`.
+    Ci8 {
+        /// Value of one least-significant bit.
+        scale: f32,
+    },
+}
+
+impl SampleFormat {
+    /// Bytes per complex sample on disk.
+    pub fn bytes_per_sample(&self) -> usize {
+        match self {
+            SampleFormat::Cf32 => 8,
+            SampleFormat::Ci16 { .. } => 4,
+            SampleFormat::Ci8 { .. } => 2,
+        }
+    }
+
+    /// Short name: `cf32`, `ci16`, `ci8`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SampleFormat::Cf32 => "cf32",
+            SampleFormat::Ci16 { .. } => "ci16",
+            SampleFormat::Ci8 { .. } => "ci8",
+        }
+    }
+}
+
+/// One row of `/annotations`: a time-frequency box with a label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// First sample of the annotated span.
+    pub start_sample: u64,
+    /// Length of the span in samples.
+    pub length: u64,
+    /// Lower edge, absolute Hz.
+    pub freq_lo_hz: f64,
+    /// Upper edge, absolute Hz.
+    pub freq_hi_hz: f64,
+    /// What it is (emitter name, alert kind, ...). Truncated to 63 bytes on disk.
+    pub label: String,
+    /// Who wrote it (`synth/cw`, `kuzet/alert`, ...). Truncated to 31 bytes on disk.
+    pub source: String,
+}

@@ -1,0 +1,500 @@
+//! Streaming reader for kuzet HDF5 captures: validates the file once at open, then yields
+//! samples block by block into the caller's buffer without loading the file.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{Dataset, Datatype, H5Type};
+use num_complex::Complex32;
+
+use super::h5raw;
+use super::schema::{self, attr, AnnotationRow};
+use super::{Annotation, SampleFormat};
+use crate::error::{CaptureProblem, Error, Result};
+use crate::types::StreamMeta;
+
+/// The HDF5 superblock signature, searched at 0, 512, 1024, ... (user blocks).
+const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+const EXPECTED_IQ: &str =
+    "complex64 {r: f32, i: f32} of shape [N], or int8/int16 of shape [N, 2] with a `scale` attribute";
+
+/// How `/iq` is laid out on disk.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    /// Compound {r, i} of f32 or f64 (HDF5 converts f64 to f32 on read).
+    Complex,
+    /// `[N, 2]` int8.
+    PairsI8 { scale: f32 },
+    /// `[N, 2]` int16.
+    PairsI16 { scale: f32 },
+    /// `[N, 2]` f32.
+    PairsF32,
+}
+
+/// An open capture, positioned at a sample index.
+pub struct CaptureReader {
+    path: PathBuf,
+    // Keeps the file open for as long as the dataset is read.
+    _file: hdf5::File,
+    iq: Dataset,
+    layout: Layout,
+    mem_type: Datatype,
+    meta: StreamMeta,
+    len: u64,
+    pos: u64,
+    scratch_i8: Vec<[i8; 2]>,
+    scratch_i16: Vec<[i16; 2]>,
+    scratch_f32: Vec<[f32; 2]>,
+    opened_swmr: bool,
+    non_finite: u64,
+}
+
+impl std::fmt::Debug for CaptureReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("path", &self.path)
+            .field("layout", &self.layout)
+            .field("len", &self.len)
+            .field("pos", &self.pos)
+            .finish()
+    }
+}
+
+fn has_hdf5_signature(path: &Path) -> std::io::Result<bool> {
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = [0u8; 8];
+    let mut offset = 0u64;
+    // The superblock may follow a user block of 512 * 2^k bytes.
+    while offset <= 1 << 20 {
+        use std::io::{Seek, SeekFrom};
+        if f.seek(SeekFrom::Start(offset)).is_err() {
+            return Ok(false);
+        }
+        match f.read_exact(&mut buf) {
+            Ok(()) if &buf == HDF5_SIGNATURE => return Ok(true),
+            Ok(()) => {}
+            Err(_) => return Ok(false),
+        }
+        offset = if offset == 0 { 512 } else { offset * 2 };
+    }
+    Ok(false)
+}
+
+fn describe(desc: &TypeDescriptor) -> String {
+    match desc {
+        TypeDescriptor::Integer(s) => format!("int{}", *s as usize * 8),
+        TypeDescriptor::Unsigned(s) => format!("uint{}", *s as usize * 8),
+        TypeDescriptor::Float(FloatSize::U4) => "float32".into(),
+        TypeDescriptor::Float(FloatSize::U8) => "float64".into(),
+        TypeDescriptor::Compound(c) => {
+            let fields: Vec<String> = c
+                .fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name, describe(&f.ty)))
+                .collect();
+            format!("compound {{{}}}", fields.join(", "))
+        }
+        TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => format!("string[{n}]"),
+        TypeDescriptor::VarLenAscii | TypeDescriptor::VarLenUnicode => "string".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn is_complex_compound(desc: &TypeDescriptor) -> bool {
+    if *desc == Complex32::type_descriptor() || *desc == num_complex::Complex64::type_descriptor() {
+        return true;
+    }
+    false
+}
+
+/// Reads a numeric scalar attribute as f64, if present.
+fn read_f64(loc: &hdf5::Location, name: &'static str) -> Result<Option<f64>, CaptureProblem> {
+    if !loc.attr_names()?.iter().any(|n| n == name) {
+        return Ok(None);
+    }
+    let a = loc.attr(name)?;
+    let desc = a.dtype()?.to_descriptor()?;
+    match desc {
+        TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) | TypeDescriptor::Float(_) => {}
+        other => {
+            return Err(CaptureProblem::BadAttribute {
+                name,
+                why: format!("is {}, expected a number", describe(&other)),
+            })
+        }
+    }
+    let v: f64 = if a.is_scalar() {
+        a.read_scalar()?
+    } else {
+        // h5py sometimes stores one-element arrays; take the first value.
+        let v: Vec<f64> = a.read_raw()?;
+        *v.first().ok_or_else(|| CaptureProblem::BadAttribute {
+            name,
+            why: "is an empty array".into(),
+        })?
+    };
+    Ok(Some(v))
+}
+
+/// Reads a string attribute written as fixed- or variable-length ASCII/UTF-8, if present.
+pub(crate) fn read_string(
+    loc: &hdf5::Location,
+    name: &'static str,
+) -> Result<Option<String>, CaptureProblem> {
+    if !loc.attr_names()?.iter().any(|n| n == name) {
+        return Ok(None);
+    }
+    let a = loc.attr(name)?;
+    let desc = a.dtype()?.to_descriptor()?;
+    let s = match desc {
+        TypeDescriptor::VarLenUnicode => a.read_scalar::<VarLenUnicode>()?.as_str().to_string(),
+        TypeDescriptor::VarLenAscii => a.read_scalar::<VarLenAscii>()?.as_str().to_string(),
+        TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
+            // HDF5 converts between fixed lengths (truncating); it cannot convert to
+            // variable-length, so read through a wide fixed buffer.
+            a.read_scalar::<hdf5::types::FixedUnicode<4096>>()?
+                .as_str()
+                .to_string()
+        }
+        other => {
+            return Err(CaptureProblem::BadAttribute {
+                name,
+                why: format!("is {}, expected a string", describe(&other)),
+            })
+        }
+    };
+    Ok(Some(s))
+}
+
+impl CaptureReader {
+    /// Opens and validates a capture.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] naming the file and the problem: missing, not HDF5, no `/iq`, an
+    /// unreadable type, a missing or non-positive `sample_rate_hz`, no samples.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let err = |p: CaptureProblem| Error::capture(path, p);
+        let md = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => err(CaptureProblem::NotFound),
+            _ => err(CaptureProblem::Io(e)),
+        })?;
+        if md.is_dir() {
+            return Err(err(CaptureProblem::Io(std::io::Error::other(
+                "is a directory",
+            ))));
+        }
+        if !has_hdf5_signature(path).map_err(|e| err(e.into()))? {
+            return Err(err(CaptureProblem::NotHdf5));
+        }
+        let (file, opened_swmr) = match hdf5::File::open(path) {
+            Ok(f) => (f, false),
+            // A recording whose writer died is still marked open for SWMR writing; SWMR
+            // read mode opens it up to its last flush.
+            Err(plain) => match hdf5::File::open_as(path, hdf5::file::OpenMode::ReadSWMR) {
+                Ok(f) => (f, true),
+                Err(_) => return Err(err(CaptureProblem::Hdf5(plain))),
+            },
+        };
+        Self::from_file(path, file, opened_swmr).map_err(err)
+    }
+
+    fn from_file(path: &Path, file: hdf5::File, opened_swmr: bool) -> Result<Self, CaptureProblem> {
+        if let Some(format) = read_string(&file, attr::FORMAT)? {
+            if format != schema::FORMAT {
+                return Err(CaptureProblem::BadAttribute {
+                    name: attr::FORMAT,
+                    why: format!("is `{format}`, expected `{}`", schema::FORMAT),
+                });
+            }
+        }
+        if let Some(v) = read_f64(&file, attr::VERSION)? {
+            if v > schema::VERSION as f64 {
+                return Err(CaptureProblem::BadAttribute {
+                    name: attr::VERSION,
+                    why: format!("is {v}, newer than this kuzet reads ({})", schema::VERSION),
+                });
+            }
+        }
+        let sample_rate_hz =
+            read_f64(&file, attr::SAMPLE_RATE_HZ)?.ok_or(CaptureProblem::BadAttribute {
+                name: attr::SAMPLE_RATE_HZ,
+                why: "is missing".into(),
+            })?;
+        if !(sample_rate_hz.is_finite() && sample_rate_hz > 0.0) {
+            return Err(CaptureProblem::BadAttribute {
+                name: attr::SAMPLE_RATE_HZ,
+                why: format!("must be a positive number of Hz, got {sample_rate_hz}"),
+            });
+        }
+        let center_freq_hz = read_f64(&file, attr::CENTER_FREQ_HZ)?.unwrap_or(0.0);
+        if !center_freq_hz.is_finite() {
+            return Err(CaptureProblem::BadAttribute {
+                name: attr::CENTER_FREQ_HZ,
+                why: format!("must be a finite number of Hz, got {center_freq_hz}"),
+            });
+        }
+
+        if !file.link_exists(schema::IQ) {
+            return Err(CaptureProblem::MissingDataset(schema::IQ));
+        }
+        let iq = file
+            .dataset(schema::IQ)
+            .map_err(|_| CaptureProblem::MissingDataset(schema::IQ))?;
+        let desc = iq.dtype()?.to_descriptor()?;
+        let shape = iq.shape();
+        let wrong = |found: String| CaptureProblem::WrongType {
+            dataset: schema::IQ,
+            found,
+            expected: EXPECTED_IQ,
+        };
+        let shape_text = format!("{shape:?}");
+        let layout = match (shape.as_slice(), &desc) {
+            ([_], d) if is_complex_compound(d) => Layout::Complex,
+            ([_, 2], TypeDescriptor::Integer(IntSize::U1)) => Layout::PairsI8 {
+                scale: Self::scale(&iq, &file)?,
+            },
+            ([_, 2], TypeDescriptor::Integer(IntSize::U2)) => Layout::PairsI16 {
+                scale: Self::scale(&iq, &file)?,
+            },
+            ([_, 2], TypeDescriptor::Float(FloatSize::U4)) => Layout::PairsF32,
+            (_, d) => return Err(wrong(format!("{} of shape {shape_text}", describe(d)))),
+        };
+        let len = shape[0] as u64;
+        if len == 0 {
+            return Err(CaptureProblem::Empty);
+        }
+        let mem_type = match layout {
+            Layout::Complex => Datatype::from_type::<Complex32>()?,
+            Layout::PairsI8 { .. } => Datatype::from_type::<i8>()?,
+            Layout::PairsI16 { .. } => Datatype::from_type::<i16>()?,
+            Layout::PairsF32 => Datatype::from_type::<f32>()?,
+        };
+        let meta = StreamMeta {
+            sample_rate_hz,
+            center_freq_hz,
+            start_time_utc: read_string(&file, attr::START_TIME_UTC)?,
+            gain_db: read_f64(&file, attr::GAIN_DB)?,
+            device: read_string(&file, attr::DEVICE)?.unwrap_or_default(),
+            description: read_string(&file, attr::DESCRIPTION)?.unwrap_or_default(),
+            origin: path.display().to_string(),
+            total_samples: Some(len),
+            live: false,
+        };
+        Ok(CaptureReader {
+            path: path.to_path_buf(),
+            _file: file,
+            iq,
+            layout,
+            mem_type,
+            meta,
+            len,
+            pos: 0,
+            scratch_i8: Vec::new(),
+            scratch_i16: Vec::new(),
+            scratch_f32: Vec::new(),
+            opened_swmr,
+            non_finite: 0,
+        })
+    }
+
+    fn scale(iq: &Dataset, file: &hdf5::File) -> Result<f32, CaptureProblem> {
+        let scale = match read_f64(iq, attr::SCALE)? {
+            Some(s) => s,
+            None => read_f64(file, attr::SCALE)?.ok_or(CaptureProblem::BadAttribute {
+                name: attr::SCALE,
+                why: "is missing (integer `/iq` needs it)".into(),
+            })?,
+        };
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(CaptureProblem::BadAttribute {
+                name: attr::SCALE,
+                why: format!("must be positive, got {scale}"),
+            });
+        }
+        Ok(scale as f32)
+    }
+
+    /// The file this reader reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stream description from the root attributes.
+    pub fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+
+    /// Number of samples in `/iq`.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Always false: [`CaptureReader::open`] refuses empty captures.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Index of the next sample [`CaptureReader::read`] returns.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Moves the read position (clamped to the end).
+    pub fn seek(&mut self, index: u64) {
+        self.pos = index.min(self.len);
+    }
+
+    /// True when the file had to be opened in SWMR read mode (a writer died or is live).
+    pub fn opened_swmr(&self) -> bool {
+        self.opened_swmr
+    }
+
+    /// Samples that were NaN or infinite on disk and were read as zero.
+    pub fn non_finite_samples(&self) -> u64 {
+        self.non_finite
+    }
+
+    /// How `/iq` is stored.
+    pub fn sample_format(&self) -> SampleFormat {
+        match self.layout {
+            Layout::Complex | Layout::PairsF32 => SampleFormat::Cf32,
+            Layout::PairsI8 { scale } => SampleFormat::Ci8 { scale },
+            Layout::PairsI16 { scale } => SampleFormat::Ci16 { scale },
+        }
+    }
+
+    /// Reads up to `out.len()` samples from the current position; returns how many, 0 at
+    /// the end. Non-finite samples are replaced by zero and counted, so one corrupt value
+    /// cannot poison a whole spectrum.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when HDF5 cannot read the span (a damaged chunk).
+    pub fn read(&mut self, out: &mut [Complex32]) -> Result<usize> {
+        let n = (out.len() as u64).min(self.len - self.pos) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let out = &mut out[..n];
+        let start = self.pos;
+        let res = match self.layout {
+            Layout::Complex => {
+                let r = h5raw::read_rows(&self.iq, &self.mem_type, start, None, out);
+                if r.is_ok() {
+                    self.non_finite += zero_non_finite(out);
+                }
+                r
+            }
+            Layout::PairsI8 { scale } => {
+                grow(&mut self.scratch_i8, n);
+                let buf = &mut self.scratch_i8[..n];
+                let r = h5raw::read_rows(
+                    &self.iq,
+                    &self.mem_type,
+                    start,
+                    Some(2),
+                    buf.as_flattened_mut(),
+                );
+                for (o, p) in out.iter_mut().zip(buf.iter()) {
+                    *o = Complex32::new(p[0] as f32 * scale, p[1] as f32 * scale);
+                }
+                r
+            }
+            Layout::PairsI16 { scale } => {
+                grow(&mut self.scratch_i16, n);
+                let buf = &mut self.scratch_i16[..n];
+                let r = h5raw::read_rows(
+                    &self.iq,
+                    &self.mem_type,
+                    start,
+                    Some(2),
+                    buf.as_flattened_mut(),
+                );
+                for (o, p) in out.iter_mut().zip(buf.iter()) {
+                    *o = Complex32::new(p[0] as f32 * scale, p[1] as f32 * scale);
+                }
+                r
+            }
+            Layout::PairsF32 => {
+                grow(&mut self.scratch_f32, n);
+                let buf = &mut self.scratch_f32[..n];
+                let r = h5raw::read_rows(
+                    &self.iq,
+                    &self.mem_type,
+                    start,
+                    Some(2),
+                    buf.as_flattened_mut(),
+                );
+                for (o, p) in out.iter_mut().zip(buf.iter()) {
+                    *o = Complex32::new(p[0], p[1]);
+                }
+                if r.is_ok() {
+                    self.non_finite += zero_non_finite(out);
+                }
+                r
+            }
+        };
+        res.map_err(|e| {
+            Error::capture(
+                &self.path,
+                CaptureProblem::Hdf5(
+                    format!("reading samples {start}..{}: {e}", start + n as u64).into(),
+                ),
+            )
+        })?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    /// Reads the `/annotations` table; an absent table is an empty list.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when the table exists but has another layout.
+    pub fn annotations(&self) -> Result<Vec<Annotation>> {
+        let file = &self._file;
+        if !file.link_exists(schema::ANNOTATIONS) {
+            return Ok(Vec::new());
+        }
+        let read = || -> Result<Vec<Annotation>, CaptureProblem> {
+            let ds = file.dataset(schema::ANNOTATIONS)?;
+            let desc = ds.dtype()?.to_descriptor()?;
+            if desc != AnnotationRow::type_descriptor() {
+                return Err(CaptureProblem::WrongType {
+                    dataset: schema::ANNOTATIONS,
+                    found: describe(&desc),
+                    expected: "the kuzet annotation table",
+                });
+            }
+            let rows: Vec<AnnotationRow> = ds.read_raw()?;
+            Ok(rows.iter().map(Annotation::from).collect())
+        };
+        read().map_err(|p| Error::capture(&self.path, p))
+    }
+}
+
+fn grow<T: Default + Clone>(v: &mut Vec<T>, n: usize) {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+}
+
+/// Zeroes NaN/Inf samples in place and returns how many there were.
+fn zero_non_finite(buf: &mut [Complex32]) -> u64 {
+    // The common case (all finite) is one pass of a branch-free reduction.
+    let bad = buf
+        .iter()
+        .fold(false, |acc, s| acc | !(s.re.is_finite() & s.im.is_finite()));
+    if !bad {
+        return 0;
+    }
+    let mut count = 0;
+    for s in buf.iter_mut() {
+        if !(s.re.is_finite() && s.im.is_finite()) {
+            *s = Complex32::new(0.0, 0.0);
+            count += 1;
+        }
+    }
+    count
+}

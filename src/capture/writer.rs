@@ -1,0 +1,335 @@
+//! Streaming writer for kuzet HDF5 captures.
+//!
+//! Every object (datasets, attributes) is created up front, so that in SWMR mode the file
+//! can switch to single-writer/multiple-reader before the first sample: from then on the
+//! writer only extends datasets, which is what SWMR allows, and every flush leaves a file
+//! that a reader (or a crash) sees whole up to that point.
+
+use std::path::{Path, PathBuf};
+
+use hdf5::types::VarLenUnicode;
+use hdf5::{Dataset, Datatype};
+use num_complex::Complex32;
+
+use super::h5raw;
+use super::schema::{self, attr, AnnotationRow};
+use super::{Annotation, SampleFormat};
+use crate::error::{CaptureProblem, Error, Result};
+use crate::types::StreamMeta;
+
+/// How a capture is written.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// On-disk sample type.
+    pub format: SampleFormat,
+    /// Single-writer/multiple-reader: crash-safe up to the last flush, readable while written.
+    pub swmr: bool,
+    /// Samples per HDF5 chunk.
+    pub chunk_samples: usize,
+    /// Flush after this many samples have been appended since the last flush (0: every append).
+    pub flush_every: u64,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            format: SampleFormat::Cf32,
+            swmr: false,
+            chunk_samples: 1 << 16,
+            flush_every: 1 << 20,
+        }
+    }
+}
+
+/// An open capture being written.
+pub struct CaptureWriter {
+    path: PathBuf,
+    file: hdf5::File,
+    iq: Dataset,
+    annotations: Dataset,
+    mem_type: Datatype,
+    ann_type: Datatype,
+    format: SampleFormat,
+    len: u64,
+    ann_len: u64,
+    unflushed: u64,
+    flush_every: u64,
+    scratch_i16: Vec<[i16; 2]>,
+    scratch_i8: Vec<[i8; 2]>,
+    clipped: u64,
+}
+
+impl std::fmt::Debug for CaptureWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureWriter")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+fn str_attr(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
+    // Variable-length UTF-8, as h5py writes strings.
+    let v: VarLenUnicode = value
+        .parse()
+        .map_err(|e| hdf5::Error::from(format!("{e}")))?;
+    loc.new_attr::<VarLenUnicode>()
+        .create(name)?
+        .write_scalar(&v)
+}
+
+fn f64_attr(loc: &hdf5::Location, name: &str, value: f64) -> hdf5::Result<()> {
+    loc.new_attr::<f64>().create(name)?.write_scalar(&value)
+}
+
+impl CaptureWriter {
+    /// Creates (truncating) a capture at `path` with the stream's metadata.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when the file cannot be created (directory missing, disk full,
+    /// permissions) or the metadata is invalid.
+    pub fn create(path: impl AsRef<Path>, meta: &StreamMeta, opts: &WriterOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let err = |p: CaptureProblem| Error::capture(path, p);
+        if !(meta.sample_rate_hz.is_finite() && meta.sample_rate_hz > 0.0) {
+            return Err(err(CaptureProblem::BadAttribute {
+                name: attr::SAMPLE_RATE_HZ,
+                why: format!(
+                    "must be a positive number of Hz, got {}",
+                    meta.sample_rate_hz
+                ),
+            }));
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(err(CaptureProblem::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("directory {} does not exist", parent.display()),
+                ))));
+            }
+        }
+        Self::create_inner(path, meta, opts).map_err(err)
+    }
+
+    fn create_inner(
+        path: &Path,
+        meta: &StreamMeta,
+        opts: &WriterOptions,
+    ) -> Result<Self, CaptureProblem> {
+        let file = if opts.swmr {
+            hdf5::File::with_options()
+                .with_fapl(|p| p.libver_v110())
+                .create(path)?
+        } else {
+            hdf5::File::create(path)?
+        };
+        let chunk = opts.chunk_samples.max(1);
+        let (iq, mem_type) = match opts.format {
+            SampleFormat::Cf32 => (
+                file.new_dataset::<Complex32>()
+                    .chunk(chunk)
+                    .shape(0..)
+                    .create(schema::IQ)?,
+                Datatype::from_type::<Complex32>()?,
+            ),
+            SampleFormat::Ci16 { scale } => {
+                let ds = file
+                    .new_dataset::<i16>()
+                    .chunk((chunk, 2))
+                    .shape((0.., 2))
+                    .create(schema::IQ)?;
+                f64_attr(&ds, attr::SCALE, scale as f64)?;
+                (ds, Datatype::from_type::<i16>()?)
+            }
+            SampleFormat::Ci8 { scale } => {
+                let ds = file
+                    .new_dataset::<i8>()
+                    .chunk((chunk, 2))
+                    .shape((0.., 2))
+                    .create(schema::IQ)?;
+                f64_attr(&ds, attr::SCALE, scale as f64)?;
+                (ds, Datatype::from_type::<i8>()?)
+            }
+        };
+        let annotations = file
+            .new_dataset::<AnnotationRow>()
+            .chunk(64)
+            .shape(0..)
+            .create(schema::ANNOTATIONS)?;
+        str_attr(&file, attr::FORMAT, schema::FORMAT)?;
+        file.new_attr::<i64>()
+            .create(attr::VERSION)?
+            .write_scalar(&schema::VERSION)?;
+        f64_attr(&file, attr::SAMPLE_RATE_HZ, meta.sample_rate_hz)?;
+        f64_attr(&file, attr::CENTER_FREQ_HZ, meta.center_freq_hz)?;
+        let start = meta.start_time_utc.clone().unwrap_or_else(|| {
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        });
+        str_attr(&file, attr::START_TIME_UTC, &start)?;
+        f64_attr(&file, attr::GAIN_DB, meta.gain_db.unwrap_or(f64::NAN))?;
+        str_attr(&file, attr::DEVICE, &meta.device)?;
+        str_attr(&file, attr::DESCRIPTION, &meta.description)?;
+        if opts.swmr {
+            file.start_swmr()?;
+        }
+        Ok(CaptureWriter {
+            path: path.to_path_buf(),
+            file,
+            iq,
+            annotations,
+            mem_type,
+            ann_type: Datatype::from_type::<AnnotationRow>()?,
+            format: opts.format,
+            len: 0,
+            ann_len: 0,
+            unflushed: 0,
+            flush_every: opts.flush_every,
+            scratch_i16: Vec::new(),
+            scratch_i8: Vec::new(),
+            clipped: 0,
+        })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Samples written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True before the first sample.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Samples that exceeded the integer range and were clipped (compact formats only).
+    pub fn clipped_samples(&self) -> u64 {
+        self.clipped
+    }
+
+    fn fail(&self, e: hdf5::Error) -> Error {
+        Error::capture(&self.path, CaptureProblem::Hdf5(e))
+    }
+
+    /// Appends samples, flushing when `flush_every` samples have accumulated.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when HDF5 cannot write (disk full); what was flushed before stays
+    /// readable.
+    pub fn append(&mut self, samples: &[Complex32]) -> Result<()> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let res = match self.format {
+            SampleFormat::Cf32 => {
+                h5raw::append_rows(&self.iq, &self.mem_type, self.len, None, samples)
+            }
+            SampleFormat::Ci16 { scale } => {
+                self.clipped += quantize(
+                    samples,
+                    1.0 / scale,
+                    i16::MAX as f32,
+                    &mut self.scratch_i16,
+                    |v| v as i16,
+                );
+                h5raw::append_rows(
+                    &self.iq,
+                    &self.mem_type,
+                    self.len,
+                    Some(2),
+                    self.scratch_i16.as_flattened(),
+                )
+            }
+            SampleFormat::Ci8 { scale } => {
+                self.clipped += quantize(
+                    samples,
+                    1.0 / scale,
+                    i8::MAX as f32,
+                    &mut self.scratch_i8,
+                    |v| v as i8,
+                );
+                h5raw::append_rows(
+                    &self.iq,
+                    &self.mem_type,
+                    self.len,
+                    Some(2),
+                    self.scratch_i8.as_flattened(),
+                )
+            }
+        };
+        res.map_err(|e| self.fail(e))?;
+        self.len += samples.len() as u64;
+        self.unflushed += samples.len() as u64;
+        if self.unflushed >= self.flush_every {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Appends one row to `/annotations`.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when HDF5 cannot write.
+    pub fn annotate(&mut self, a: &Annotation) -> Result<()> {
+        let row = [AnnotationRow::from(a)];
+        h5raw::append_rows(&self.annotations, &self.ann_type, self.ann_len, None, &row)
+            .map_err(|e| self.fail(e))?;
+        self.ann_len += 1;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable and visible to SWMR readers.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when the flush fails.
+    pub fn flush(&mut self) -> Result<()> {
+        self.file.flush().map_err(|e| self.fail(e))?;
+        self.unflushed = 0;
+        Ok(())
+    }
+
+    /// Flushes and closes the file; returns the number of samples written.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when the final flush or close fails.
+    pub fn finish(mut self) -> Result<u64> {
+        self.flush()?;
+        let len = self.len;
+        let path = self.path.clone();
+        let CaptureWriter {
+            file,
+            iq,
+            annotations,
+            ..
+        } = self;
+        drop(iq);
+        drop(annotations);
+        file.close()
+            .map_err(|e| Error::capture(path, CaptureProblem::Hdf5(e)))?;
+        Ok(len)
+    }
+}
+
+/// Converts to integer pairs (`round(x / scale)`, clipped); returns the clipped count.
+fn quantize<T: Copy + Default>(
+    samples: &[Complex32],
+    inv_scale: f32,
+    max: f32,
+    out: &mut Vec<[T; 2]>,
+    cast: impl Fn(f32) -> T,
+) -> u64 {
+    out.clear();
+    let mut clipped = 0u64;
+    for s in samples {
+        let re = (s.re * inv_scale).round();
+        let im = (s.im * inv_scale).round();
+        // A NaN casts to 0 (Rust's float-to-int casts saturate), never to garbage.
+        clipped += u64::from(re.abs() > max || im.abs() > max);
+        out.push([cast(re.clamp(-max, max)), cast(im.clamp(-max, max))]);
+    }
+    clipped
+}

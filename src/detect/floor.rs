@@ -1,0 +1,232 @@
+//! Noise-floor estimate per bin that signals do not drag up.
+//!
+//! Each frame, the spectrum is cut into segments of a few dozen bins and the low
+//! percentile of each segment is taken: a transmitter occupying less than the rest of
+//! the segment does not move it. The percentile of Gamma-distributed noise sits at a known
+//! fraction of the mean, which is divided out, so the estimate is of the mean noise power.
+//! Segment estimates are smoothed over time (log domain, time constant of seconds: a
+//! changed front end is followed within seconds, a burst never), capped a few dB above
+//! the median segment so that a wide steady signal is not learned as floor, and
+//! interpolated back to bins.
+
+use crate::dsp::stats::gamma_mean1_quantile;
+
+/// Parameters of the floor estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FloorConfig {
+    /// Bins per segment.
+    pub segment_bins: usize,
+    /// Percentile taken in each segment (0.25: robust while 75% of a segment is free).
+    pub percentile: f64,
+    /// Time constant of the smoothing.
+    pub tau_s: f64,
+    /// How far above the median segment a segment's floor may sit.
+    pub max_ripple_db: f64,
+}
+
+impl Default for FloorConfig {
+    fn default() -> Self {
+        FloorConfig {
+            segment_bins: 32,
+            percentile: 0.25,
+            tau_s: 2.0,
+            max_ripple_db: 6.0,
+        }
+    }
+}
+
+/// Per-bin mean noise power, updated frame by frame.
+#[derive(Debug, Clone)]
+pub struct NoiseFloor {
+    cfg: FloorConfig,
+    bins: usize,
+    segments: usize,
+    /// Per segment: divides the order statistic taken into a mean estimate.
+    bias: Vec<f32>,
+    /// Per segment: which order statistic is taken.
+    rank: Vec<usize>,
+    alpha: f32,
+    /// Smoothed ln(mean noise) per segment.
+    seg_ln: Vec<f32>,
+    seg_now: Vec<f32>,
+    sorted: Vec<f32>,
+    floor: Vec<f32>,
+    frames: u64,
+}
+
+impl NoiseFloor {
+    /// A floor for `bins`-bin spectra, each worth `k_eff` independent frames, arriving every
+    /// `frame_s` seconds.
+    pub fn new(cfg: FloorConfig, bins: usize, k_eff: f64, frame_s: f64) -> Self {
+        let seg_len = cfg.segment_bins.clamp(4, bins.max(4));
+        let segments = bins.div_ceil(seg_len).max(1);
+        let lens: Vec<usize> = (0..segments)
+            .map(|s| seg_len.min(bins - s * seg_len))
+            .collect();
+        let rank: Vec<usize> = lens
+            .iter()
+            .map(|&n| ((n as f64 - 1.0) * cfg.percentile).round() as usize)
+            .collect();
+        // The r-th smallest of n samples sits, on average, at probability (r+1)/(n+1).
+        let bias = lens
+            .iter()
+            .zip(&rank)
+            .map(|(&n, &r)| {
+                (1.0 / gamma_mean1_quantile(k_eff, (r as f64 + 1.0) / (n as f64 + 1.0))) as f32
+            })
+            .collect();
+        NoiseFloor {
+            bias,
+            rank,
+            alpha: (frame_s / cfg.tau_s).min(1.0) as f32,
+            cfg: FloorConfig {
+                segment_bins: seg_len,
+                ..cfg
+            },
+            bins,
+            segments,
+            seg_ln: vec![0.0; segments],
+            seg_now: vec![0.0; segments],
+            sorted: Vec::with_capacity(seg_len),
+            floor: vec![0.0; bins],
+            frames: 0,
+        }
+    }
+
+    /// Mean noise power per bin (same units as the spectrum).
+    pub fn floor(&self) -> &[f32] {
+        &self.floor
+    }
+
+    /// Frames seen so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Instantaneous (unsmoothed) per-segment estimates of the last frame, and the bins per
+    /// segment: what the jamming rule compares with the smoothed floor.
+    pub fn segments_now(&self) -> (&[f32], usize) {
+        (&self.seg_now, self.cfg.segment_bins)
+    }
+
+    /// Folds in one spectrum (linear power, `bins` values).
+    pub fn update(&mut self, power: &[f32]) {
+        debug_assert_eq!(power.len(), self.bins);
+        let seg_len = self.cfg.segment_bins;
+        for (s, chunk) in power.chunks(seg_len).enumerate() {
+            self.sorted.clear();
+            self.sorted.extend_from_slice(chunk);
+            let (_, v, _) = self
+                .sorted
+                .select_nth_unstable_by(self.rank[s], f32::total_cmp);
+            self.seg_now[s] = (*v * self.bias[s]).max(1e-30);
+        }
+        let first = self.frames == 0;
+        for (ln, now) in self.seg_ln.iter_mut().zip(&self.seg_now) {
+            let x = now.ln();
+            *ln = if first {
+                x
+            } else {
+                *ln + self.alpha * (x - *ln)
+            };
+        }
+        self.frames += 1;
+        self.interpolate();
+    }
+
+    fn interpolate(&mut self) {
+        // Cap every segment a few dB above the median, so a steady wideband signal that
+        // fills whole segments is not taken for the floor.
+        self.sorted.clear();
+        self.sorted.extend_from_slice(&self.seg_ln);
+        let mid = self.sorted.len() / 2;
+        let (_, median, _) = self.sorted.select_nth_unstable_by(mid, f32::total_cmp);
+        let cap = *median + (self.cfg.max_ripple_db / 10.0 * std::f64::consts::LN_10) as f32;
+        let seg_len = self.cfg.segment_bins as f32;
+        let last = self.segments - 1;
+        for (k, f) in self.floor.iter_mut().enumerate() {
+            // Position in segment units, relative to segment centres.
+            let x = (k as f32 + 0.5) / seg_len - 0.5;
+            let i = (x.floor().max(0.0) as usize).min(last);
+            let j = (i + 1).min(last);
+            let t = (x - i as f32).clamp(0.0, 1.0);
+            let a = self.seg_ln[i].min(cap);
+            let b = self.seg_ln[j].min(cap);
+            *f = (a + t * (b - a)).exp();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Gamma};
+
+    fn noise_frames(k: f64, mean: f32, bins: usize, frames: usize, seed: u64) -> Vec<Vec<f32>> {
+        let g = Gamma::new(k, mean as f64 / k).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..frames)
+            .map(|_| (0..bins).map(|_| g.sample(&mut rng) as f32).collect())
+            .collect()
+    }
+
+    fn mean_ratio(floor: &[f32], truth: f32) -> f32 {
+        floor.iter().map(|f| f / truth).sum::<f32>() / floor.len() as f32
+    }
+
+    #[test]
+    fn estimates_the_mean_of_pure_noise() {
+        let mut nf = NoiseFloor::new(FloorConfig::default(), 1024, 19.0, 0.01);
+        for f in noise_frames(19.0, 1e-6, 1024, 300, 1) {
+            nf.update(&f);
+        }
+        let r = mean_ratio(nf.floor(), 1e-6);
+        assert!((r - 1.0).abs() < 0.05, "ratio {r}");
+    }
+
+    #[test]
+    fn a_strong_carrier_does_not_lift_the_floor() {
+        let mut nf = NoiseFloor::new(FloorConfig::default(), 1024, 19.0, 0.01);
+        for mut f in noise_frames(19.0, 1e-6, 1024, 300, 2) {
+            // 40 dB carrier, 5 bins wide, always on.
+            for v in &mut f[300..305] {
+                *v = 1e-2;
+            }
+            nf.update(&f);
+        }
+        let at = nf.floor()[302] / 1e-6;
+        assert!(at < 1.3, "floor under the carrier is {at}x the noise");
+    }
+
+    #[test]
+    fn follows_a_changed_front_end_within_seconds_not_one_frame() {
+        let mut nf = NoiseFloor::new(FloorConfig::default(), 512, 19.0, 0.01);
+        for f in noise_frames(19.0, 1e-6, 512, 200, 3) {
+            nf.update(&f);
+        }
+        // Gain up by 10 dB.
+        let later = noise_frames(19.0, 1e-5, 512, 1000, 4);
+        nf.update(&later[0]);
+        assert!(mean_ratio(nf.floor(), 1e-6) < 1.2, "moved within one frame");
+        for f in &later[1..] {
+            nf.update(f);
+        }
+        let r = mean_ratio(nf.floor(), 1e-5);
+        assert!((r - 1.0).abs() < 0.1, "after 10 s: {r}");
+    }
+
+    #[test]
+    fn wide_steady_signal_is_capped_near_the_median() {
+        let mut nf = NoiseFloor::new(FloorConfig::default(), 1024, 19.0, 0.01);
+        for mut f in noise_frames(19.0, 1e-6, 1024, 1000, 5) {
+            // 200 bins at +20 dB, steady for 10 s.
+            for v in &mut f[400..600] {
+                *v *= 100.0;
+            }
+            nf.update(&f);
+        }
+        let at = nf.floor()[500] / 1e-6;
+        assert!(at < 4.5, "floor inside the wide signal is {at}x the noise");
+    }
+}

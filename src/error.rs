@@ -1,0 +1,108 @@
+//! The library's error type. Variants carry the context an operator needs to fix the
+//! problem (which file, which field, which flag); `main` prints the chain on one line and
+//! maps [`Error::exit_code`] to the process status.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a kuzet run.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A capture file could not be opened, validated, read or written.
+    #[error("{}: {problem}", path.display())]
+    Capture {
+        /// The file in question.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: CaptureProblem,
+    },
+    /// A scenario (synth) or band-plan file is invalid.
+    #[error("{}: {msg}", path.display())]
+    InvalidFile {
+        /// The file in question.
+        path: PathBuf,
+        /// What is wrong, with the line where known.
+        msg: String,
+    },
+    /// Reading or writing a plain file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file in question.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A flag or setting has an invalid value; the message names it.
+    #[error("{0}")]
+    Config(String),
+    /// A pipeline stage panicked; the run cannot continue.
+    #[error("pipeline stage `{0}` panicked")]
+    StagePanicked(&'static str),
+    /// Writing alerts to their sink failed (stdout closed, disk full).
+    #[error("writing alerts: {0}")]
+    AlertSink(#[source] std::io::Error),
+}
+
+/// What is wrong with a capture file.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureProblem {
+    /// The file does not exist.
+    #[error("no such file")]
+    NotFound,
+    /// The file exists but is not HDF5.
+    #[error("not an HDF5 file")]
+    NotHdf5,
+    /// A required dataset is absent.
+    #[error("no `/{0}` dataset (is this a kuzet capture?)")]
+    MissingDataset(&'static str),
+    /// A dataset has a type or shape kuzet cannot read as IQ.
+    #[error("`/{dataset}` is {found}; expected {expected}")]
+    WrongType {
+        /// Dataset name.
+        dataset: &'static str,
+        /// What the file holds.
+        found: String,
+        /// What kuzet reads.
+        expected: &'static str,
+    },
+    /// A root attribute is missing or out of range.
+    #[error("attribute `{name}` {why}")]
+    BadAttribute {
+        /// Attribute name.
+        name: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The capture holds no samples.
+    #[error("the capture holds no samples")]
+    Empty,
+    /// The HDF5 library reported an error.
+    #[error("HDF5: {0}")]
+    Hdf5(#[from] hdf5::Error),
+    /// An operating-system error.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// Builds a [`Error::Capture`].
+    pub fn capture(path: impl Into<PathBuf>, problem: impl Into<CaptureProblem>) -> Self {
+        Error::Capture {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Process exit status: 2 for bad input (file, flag, setting), 1 for failures at run time.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Capture { .. } | Error::InvalidFile { .. } | Error::Config(_) => 2,
+            Error::Io { .. } | Error::StagePanicked(_) | Error::AlertSink(_) => 1,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,488 @@
+//! The pipeline: the only module that knows about threads and channels.
+//!
+//! ```text
+//!            iq pool (P buffers)                    spectrum pool (Q buffers)
+//!          ┌────────────────────┐                ┌─────────────────────────┐
+//!          ▼                    │                ▼                         │
+//!  [source] ──IqBlock──▶ [dsp-0 … dsp-W] ──SpectrumBatch──▶ [detect] ──Alert──▶ caller
+//!   framer    bounded(P)   Welch, one per     bounded(Q)     reorder by seq,   bounded(1024)
+//!                          worker                            Detector
+//! ```
+//!
+//! Back-pressure: a file source blocks when every IQ buffer is in flight, so analysis
+//! never drops a sample and is deterministic; a live source never waits: when no buffer
+//! is free it reads into a scratch buffer, counts the samples as dropped and leaves a gap
+//! in the sample index. Shutdown is by disconnection: when the source ends it drops its
+//! sender, each stage drains and drops its own, and the caller's loop ends.
+
+pub mod msg;
+pub mod stats;
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use num_complex::Complex32;
+
+use crate::alert::Alert;
+use crate::detect::{Detector, DetectorConfig};
+use crate::dsp::{SpectrumConfig, Welch};
+use crate::error::{Error, Result};
+use crate::source::{IqSource, ReadOutcome, SourceEvent};
+
+pub use msg::{IqBlock, SpectrumBatch};
+pub use stats::{Counters, RunStats};
+
+/// How to run the pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Spectrum stage.
+    pub spectrum: SpectrumConfig,
+    /// Detection stage.
+    pub detector: DetectorConfig,
+    /// Spectrum worker threads.
+    pub workers: usize,
+    /// New samples per block, rounded to whole averaging spans: large enough that thread
+    /// hand-offs are rare, small enough to keep latency low on a live source.
+    pub block_samples: usize,
+}
+
+impl PipelineConfig {
+    /// Defaults around a spectrum configuration.
+    pub fn new(spectrum: SpectrumConfig) -> Self {
+        PipelineConfig {
+            spectrum,
+            detector: DetectorConfig::default(),
+            workers: 1,
+            block_samples: 1 << 16,
+        }
+    }
+
+    /// Averaging spans per block.
+    pub fn spans_per_block(&self) -> usize {
+        (self.block_samples / self.spectrum.span()).max(1)
+    }
+}
+
+/// What the pipeline tells its caller.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// An alert state change.
+    Alert(Alert),
+}
+
+/// Runs `source` through spectrum and detection until the source ends or `stop` is set,
+/// handing every event to `on_event` on the calling thread.
+///
+/// # Errors
+/// The first error of any stage (a damaged capture, a panicked thread) or of `on_event`.
+pub fn run(
+    mut source: Box<dyn IqSource>,
+    cfg: &PipelineConfig,
+    counters: Arc<Counters>,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(Event) -> Result<()>,
+) -> Result<RunStats> {
+    let meta = source.meta().clone();
+    let spec = cfg.spectrum;
+    spec.validate().map_err(Error::Config)?;
+    cfg.detector.validate().map_err(Error::Config)?;
+    let workers = cfg.workers.max(1);
+    let spans = cfg.spans_per_block();
+    let block_len = spec.history() + spans * spec.span();
+    let iq_buffers = 4 + 2 * workers;
+    let spec_buffers = 4 + 2 * workers;
+
+    // Pools: filled once here; every buffer comes back after use.
+    let (iq_pool_tx, iq_pool_rx) = bounded::<Vec<Complex32>>(iq_buffers);
+    let (spec_pool_tx, spec_pool_rx) = bounded::<Vec<f32>>(spec_buffers);
+    for _ in 0..iq_buffers {
+        let _ = iq_pool_tx.try_send(vec![Complex32::default(); block_len]);
+    }
+    for _ in 0..spec_buffers {
+        let _ = spec_pool_tx.try_send(vec![0.0f32; spans * spec.fft_len]);
+    }
+    // Block: never full, since no more than `iq_buffers` blocks exist.
+    let (iq_tx, iq_rx) = bounded::<IqBlock>(iq_buffers);
+    // Block: the detector's back-pressure reaches the workers (and a file source).
+    let (spec_tx, spec_rx) = bounded::<SpectrumBatch>(spec_buffers);
+    // Block, large: events are rare and must not be lost.
+    let (event_tx, event_rx) = bounded::<Event>(1024);
+
+    let started = Instant::now();
+    let (end, non_finite) = thread::scope(|scope| -> Result<(u64, u64)> {
+        let spawn_err = |_| Error::StagePanicked("spawn");
+        let src = thread::Builder::new()
+            .name("source".into())
+            .spawn_scoped(scope, {
+                let counters = counters.clone();
+                let live = meta.live;
+                move || {
+                    let mut framer = Framer {
+                        spec,
+                        block_len,
+                        pool: iq_pool_rx,
+                        out: iq_tx,
+                        counters,
+                        live,
+                        seq: 0,
+                        dropped: 0,
+                        event: None,
+                    };
+                    let r = framer.run(source.as_mut(), stop);
+                    (r, source.non_finite_samples())
+                }
+            })
+            .map_err(spawn_err)?;
+        let mut dsp = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (iq_rx, spec_tx) = (iq_rx.clone(), spec_tx.clone());
+            let (iq_pool_tx, spec_pool_rx) = (iq_pool_tx.clone(), spec_pool_rx.clone());
+            let counters = counters.clone();
+            dsp.push(
+                thread::Builder::new()
+                    .name(format!("dsp-{w}"))
+                    .spawn_scoped(scope, move || {
+                        spectrum_worker(spec, iq_rx, iq_pool_tx, spec_pool_rx, spec_tx, &counters)
+                    })
+                    .map_err(spawn_err)?,
+            );
+        }
+        drop((iq_rx, spec_tx, iq_pool_tx, spec_pool_rx));
+        let det = thread::Builder::new()
+            .name("detect".into())
+            .spawn_scoped(scope, {
+                let counters = counters.clone();
+                let detector = Detector::new(cfg.detector, &spec, &meta);
+                let event_tx = event_tx.clone();
+                move || {
+                    detect_stage(
+                        detector,
+                        spec,
+                        spec_rx,
+                        spec_pool_tx,
+                        event_tx,
+                        iq_buffers + spec_buffers,
+                        &counters,
+                    )
+                }
+            })
+            .map_err(spawn_err)?;
+        drop(event_tx);
+
+        let mut caller_err = None;
+        for ev in event_rx.iter() {
+            if caller_err.is_some() {
+                continue;
+            }
+            if let Err(e) = on_event(ev) {
+                caller_err = Some(e);
+                // Stop the source; the other stages drain by disconnection.
+                stop.store(true, Relaxed);
+            }
+        }
+        let (src_result, non_finite) = src.join().map_err(|_| Error::StagePanicked("source"))?;
+        for h in dsp {
+            h.join().map_err(|_| Error::StagePanicked("dsp"))?;
+        }
+        det.join().map_err(|_| Error::StagePanicked("detect"))?;
+        if let Some(e) = caller_err {
+            return Err(e);
+        }
+        Ok((src_result?, non_finite))
+    })?;
+    let (samples, dropped, spectra, alerts) = counters.snapshot();
+    Ok(RunStats {
+        samples,
+        dropped,
+        spectra,
+        alerts,
+        non_finite,
+        wall: started.elapsed(),
+        stream_s: meta.seconds(end),
+    })
+}
+
+/// The source stage: reads into pooled buffers and cuts the stream into blocks of whole
+/// averaging spans, each led by the previous block's last `history` samples.
+struct Framer {
+    spec: SpectrumConfig,
+    block_len: usize,
+    pool: Receiver<Vec<Complex32>>,
+    out: Sender<IqBlock>,
+    counters: Arc<Counters>,
+    live: bool,
+    seq: u64,
+    /// Samples lost since the last block was sent (reported with the next one).
+    dropped: u64,
+    /// A source event waiting to ride on the next block.
+    event: Option<SourceEvent>,
+}
+
+/// Downstream is gone: the run is ending.
+struct Closed;
+
+/// The buffer being filled.
+struct Filling {
+    buf: Vec<Complex32>,
+    /// Stream index of `buf[0]`.
+    base: u64,
+    /// Valid samples in `buf`.
+    fill: usize,
+}
+
+impl Framer {
+    /// Takes a free buffer: waits for one on a file source; on a live source returns
+    /// `None` at once when all are in flight (the caller drops samples instead).
+    fn take(&self) -> Result<Option<Vec<Complex32>>, Closed> {
+        if self.live {
+            match self.pool.try_recv() {
+                Ok(b) => Ok(Some(b)),
+                Err(crossbeam_channel::TryRecvError::Empty) => Ok(None),
+                Err(crossbeam_channel::TryRecvError::Disconnected) => Err(Closed),
+            }
+        } else {
+            self.pool.recv().map(Some).map_err(|_| Closed)
+        }
+    }
+
+    /// Starts framing in `buf` at stream index `pos`: after a gap the history is
+    /// silence, so no spectrum straddles missing samples.
+    fn start_at(&self, buf: Vec<Complex32>, pos: u64) -> Filling {
+        let hist = self.spec.history();
+        if pos == 0 || pos < hist as u64 {
+            // Stream start: the first frame begins at the first sample.
+            Filling {
+                buf,
+                base: pos,
+                fill: 0,
+            }
+        } else {
+            let mut buf = buf;
+            buf[..hist].fill(Complex32::default());
+            Filling {
+                buf,
+                base: pos - hist as u64,
+                fill: hist,
+            }
+        }
+    }
+
+    /// Sends the whole spans of `f` and returns the filling that continues it (history
+    /// and leftover copied over), or `None` when a live source has no free buffer.
+    fn emit(&mut self, f: Filling) -> Result<Option<Filling>, Closed> {
+        let hist = self.spec.history();
+        let span = self.spec.span();
+        let consumed = f.fill.saturating_sub(hist) / span * span;
+        let next = self.take()?;
+        let cont = next.map(|mut next| {
+            let keep = f.fill - consumed;
+            next[..keep].copy_from_slice(&f.buf[consumed..f.fill]);
+            Filling {
+                buf: next,
+                base: f.base + consumed as u64,
+                fill: keep,
+            }
+        });
+        if cont.is_none() {
+            // The samples short of a whole span go with the buffer we could not replace.
+            let lost = (f.fill - consumed).saturating_sub(hist) as u64;
+            self.dropped += lost;
+            self.counters.dropped.fetch_add(lost, Relaxed);
+        }
+        self.send(f.buf, f.base, hist + consumed)?;
+        Ok(cont)
+    }
+
+    fn send(&mut self, samples: Vec<Complex32>, start: u64, len: usize) -> Result<(), Closed> {
+        let block = IqBlock {
+            seq: self.seq,
+            start,
+            len,
+            samples,
+            dropped: std::mem::take(&mut self.dropped),
+            event: self.event.take(),
+        };
+        self.seq += 1;
+        self.out.send(block).map_err(|_| Closed)
+    }
+
+    /// Runs until the source ends, `stop` is set or downstream disconnects; returns the
+    /// stream index reached.
+    fn run(&mut self, source: &mut dyn IqSource, stop: &AtomicBool) -> Result<u64> {
+        let hist = self.spec.history();
+        let span = self.spec.span();
+        // Stream index of the next sample the source delivers.
+        let mut pos: u64 = 0;
+        let Ok(first) = self.take() else { return Ok(0) };
+        let mut cur = first.map(|b| self.start_at(b, 0));
+        // Where a live source reads while every buffer is in flight.
+        let mut scratch: Vec<Complex32> = Vec::new();
+        while !stop.load(Relaxed) {
+            let Some(f) = cur.as_mut() else {
+                // Starved (live only): drop samples until a buffer comes back.
+                match self.take() {
+                    Ok(Some(b)) => {
+                        cur = Some(self.start_at(b, pos));
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(Closed) => return Ok(pos),
+                }
+                if scratch.is_empty() {
+                    scratch.resize(self.block_len, Complex32::default());
+                }
+                match source.read(&mut scratch)? {
+                    ReadOutcome::Samples(n) => {
+                        self.counters.samples_in.fetch_add(n as u64, Relaxed);
+                        self.dropped += n as u64;
+                        self.counters.dropped.fetch_add(n as u64, Relaxed);
+                        pos += n as u64;
+                    }
+                    ReadOutcome::Lost(n) => {
+                        self.dropped += n;
+                        self.counters.dropped.fetch_add(n, Relaxed);
+                        pos += n;
+                    }
+                    ReadOutcome::Event(e) => self.event = Some(e),
+                    ReadOutcome::Pending => {}
+                    ReadOutcome::Eof => break,
+                }
+                continue;
+            };
+            match source.read(&mut f.buf[f.fill..])? {
+                ReadOutcome::Samples(n) => {
+                    f.fill += n;
+                    pos += n as u64;
+                    self.counters.samples_in.fetch_add(n as u64, Relaxed);
+                    self.counters.stream_pos.store(pos, Relaxed);
+                    if f.fill == f.buf.len() {
+                        let full = cur.take().expect("invariant: filling present");
+                        match self.emit(full) {
+                            Ok(next) => cur = next,
+                            Err(Closed) => return Ok(pos),
+                        }
+                    }
+                }
+                // A slow live stream hands on what it has rather than wait for a full block.
+                ReadOutcome::Pending if f.fill >= hist + span => {
+                    let part = cur.take().expect("invariant: filling present");
+                    match self.emit(part) {
+                        Ok(next) => cur = next,
+                        Err(Closed) => return Ok(pos),
+                    }
+                }
+                ReadOutcome::Pending => {}
+                ReadOutcome::Lost(n) => {
+                    self.dropped += n;
+                    self.counters.dropped.fetch_add(n, Relaxed);
+                    let mut part = cur.take().expect("invariant: filling present");
+                    if part.fill >= hist + span {
+                        match self.emit(part) {
+                            Ok(Some(next)) => part = next,
+                            Ok(None) => {
+                                pos += n;
+                                continue;
+                            }
+                            Err(Closed) => return Ok(pos),
+                        }
+                    }
+                    // The samples before the gap that make no whole span are not analysed.
+                    pos += n;
+                    cur = Some(self.start_at(part.buf, pos));
+                }
+                ReadOutcome::Event(e) => {
+                    // Ride on an empty block so the event reaches the detector now.
+                    self.event = Some(e);
+                    if let Ok(Some(b)) = self.take() {
+                        if self.send(b, pos, 0).is_err() {
+                            return Ok(pos);
+                        }
+                    }
+                }
+                ReadOutcome::Eof => break,
+            }
+        }
+        if let Some(f) = cur {
+            if f.fill >= hist + span || self.event.is_some() || self.dropped > 0 {
+                let _ = self.emit(f);
+            }
+        }
+        Ok(pos)
+    }
+}
+
+/// A spectrum worker: takes an output buffer, then a block; returns the block's buffer
+/// to the pool as soon as it is transformed.
+fn spectrum_worker(
+    spec: SpectrumConfig,
+    blocks: Receiver<IqBlock>,
+    iq_pool: Sender<Vec<Complex32>>,
+    spec_pool: Receiver<Vec<f32>>,
+    out: Sender<SpectrumBatch>,
+    counters: &Counters,
+) {
+    let mut welch = Welch::new(spec);
+    // Taking the output buffer before the block means a worker never holds a block while
+    // waiting for a buffer the reorder stage is keeping for a later block.
+    while let Ok(mut power) = spec_pool.recv() {
+        let Ok(block) = blocks.recv() else { return };
+        let count = welch.process(&block.samples[..block.len], &mut power);
+        counters.spectra.fetch_add(count as u64, Relaxed);
+        let batch = SpectrumBatch {
+            seq: block.seq,
+            start: block.start,
+            count,
+            power,
+            dropped: block.dropped,
+            event: block.event,
+        };
+        let _ = iq_pool.try_send(block.samples);
+        if out.send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// The detection stage: puts batches back in stream order and runs the detector.
+fn detect_stage(
+    mut detector: Detector,
+    spec: SpectrumConfig,
+    batches: Receiver<SpectrumBatch>,
+    spec_pool: Sender<Vec<f32>>,
+    events: Sender<Event>,
+    reorder_slots: usize,
+    counters: &Counters,
+) {
+    let n = spec.fft_len;
+    let span = spec.span() as u64;
+    let mut slots: Vec<Option<SpectrumBatch>> = (0..reorder_slots).map(|_| None).collect();
+    let mut next_seq = 0u64;
+    let mut emit = |a: Alert| {
+        counters.alerts.fetch_add(1, Relaxed);
+        // The caller drains every event until we hang up, so a failed send means the run
+        // is being torn down; nothing is lost that anyone would read.
+        let _ = events.send(Event::Alert(a));
+    };
+    for batch in batches.iter() {
+        let slot = (batch.seq as usize) % reorder_slots;
+        slots[slot] = Some(batch);
+        while let Some(b) = slots[(next_seq as usize) % reorder_slots].take() {
+            if b.dropped > 0 {
+                detector.note_dropped(b.dropped, b.start, &mut emit);
+            }
+            if let Some(e) = &b.event {
+                detector.note_source_event(e, b.start, &mut emit);
+            }
+            for (j, power) in b.power.chunks_exact(n).take(b.count).enumerate() {
+                detector.push(power, b.start + j as u64 * span, &mut emit);
+            }
+            counters.detected.fetch_add(b.count as u64, Relaxed);
+            let _ = spec_pool.try_send(b.power);
+            next_seq += 1;
+        }
+    }
+    detector.finish(&mut emit);
+}

@@ -1,0 +1,43 @@
+//! Payloads that cross thread boundaries. Sample and spectrum buffers are allocated once
+//! and travel in a loop (pool → producer → consumer → pool), so the steady state
+//! allocates nothing.
+
+use num_complex::Complex32;
+
+use crate::source::SourceEvent;
+use crate::types::SampleIndex;
+
+/// A block of IQ for the spectrum stage: `history` samples repeated from the previous
+/// block, then whole averaging spans of new samples.
+#[derive(Debug)]
+pub struct IqBlock {
+    /// Position in the stream of blocks (for reordering after parallel workers).
+    pub seq: u64,
+    /// Stream index of `samples[0]`.
+    pub start: SampleIndex,
+    /// Valid samples in `samples` (the buffer keeps its full length).
+    pub len: usize,
+    /// Pooled buffer.
+    pub samples: Vec<Complex32>,
+    /// Samples lost just before this block (device overflow or pipeline overrun).
+    pub dropped: u64,
+    /// A source health change that happened just before this block.
+    pub event: Option<SourceEvent>,
+}
+
+/// Averaged power spectra computed from one [`IqBlock`].
+#[derive(Debug)]
+pub struct SpectrumBatch {
+    /// Sequence number of the block they came from.
+    pub seq: u64,
+    /// Stream index of the first sample of the first spectrum's first frame.
+    pub start: SampleIndex,
+    /// Number of spectra.
+    pub count: usize,
+    /// `count * fft_len` linear power values, fft-shifted; pooled buffer.
+    pub power: Vec<f32>,
+    /// Carried over from the block.
+    pub dropped: u64,
+    /// Carried over from the block.
+    pub event: Option<SourceEvent>,
+}

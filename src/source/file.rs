@@ -1,0 +1,89 @@
+//! A capture file as a source: reads blocks in order, optionally from an offset, for a
+//! limited duration, or in a loop (training replays).
+
+use std::path::Path;
+
+use num_complex::Complex32;
+
+use super::{IqSource, ReadOutcome};
+use crate::capture::CaptureReader;
+use crate::error::Result;
+use crate::types::StreamMeta;
+
+/// Reads a kuzet capture.
+#[derive(Debug)]
+pub struct FileSource {
+    reader: CaptureReader,
+    meta: StreamMeta,
+    remaining: Option<u64>,
+    looping: bool,
+}
+
+impl FileSource {
+    /// Opens a capture.
+    ///
+    /// # Errors
+    /// See [`CaptureReader::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let reader = CaptureReader::open(path)?;
+        let meta = reader.meta().clone();
+        Ok(FileSource {
+            reader,
+            meta,
+            remaining: None,
+            looping: false,
+        })
+    }
+
+    /// Stops after `samples` samples (the `--duration` flag).
+    pub fn limit(mut self, samples: u64) -> Self {
+        self.remaining = Some(samples);
+        self.meta.total_samples = Some(self.meta.total_samples.map_or(samples, |t| t.min(samples)));
+        self
+    }
+
+    /// Starts again from the first sample at the end of the file; the stream's sample
+    /// index keeps counting, so alerts stay in stream time.
+    pub fn looping(mut self, on: bool) -> Self {
+        self.looping = on;
+        if on && self.remaining.is_none() {
+            self.meta.total_samples = None;
+        }
+        self
+    }
+
+    /// The underlying reader.
+    pub fn reader(&self) -> &CaptureReader {
+        &self.reader
+    }
+}
+
+impl IqSource for FileSource {
+    fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+
+    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        let want = match self.remaining {
+            Some(0) => return Ok(ReadOutcome::Eof),
+            Some(r) => buf.len().min(r.min(usize::MAX as u64) as usize),
+            None => buf.len(),
+        };
+        let mut n = self.reader.read(&mut buf[..want])?;
+        if n == 0 && self.looping {
+            self.reader.seek(0);
+            n = self.reader.read(&mut buf[..want])?;
+        }
+        if n == 0 {
+            return Ok(ReadOutcome::Eof);
+        }
+        if let Some(r) = self.remaining.as_mut() {
+            *r -= n as u64;
+        }
+        Ok(ReadOutcome::Samples(n))
+    }
+
+    fn non_finite_samples(&self) -> u64 {
+        self.reader.non_finite_samples()
+    }
+}
