@@ -139,3 +139,20 @@ pub(crate) fn append_rows<T: Copy>(
         check(ret, "H5Dwrite")
     })
 }
+
+/// Reads a scalar fixed-length string attribute as its raw bytes, in the file's own type.
+/// hdf5-metno refuses some fixed-string conversions (h5py's NULLPAD `np.bytes_`), but
+/// reading a type into itself always works.
+///
+/// # Errors
+/// The HDF5 library's error.
+pub(crate) fn read_fixed_string_attr(attr: &hdf5::Attribute) -> hdf5::Result<Vec<u8>> {
+    let dtype = attr.dtype()?;
+    let mut buf = vec![0u8; dtype.size()];
+    hdf5::sync::sync(|| {
+        // SAFETY: `buf` is exactly one element of the attribute's own (fixed-size) type.
+        let ret = unsafe { hdf5_sys::h5a::H5Aread(attr.id(), dtype.id(), buf.as_mut_ptr().cast()) };
+        check(ret, "H5Aread")
+    })?;
+    Ok(buf)
+}

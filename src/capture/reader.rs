@@ -152,10 +152,10 @@ pub(crate) fn read_string(
         TypeDescriptor::VarLenUnicode => a.read_scalar::<VarLenUnicode>()?.as_str().to_string(),
         TypeDescriptor::VarLenAscii => a.read_scalar::<VarLenAscii>()?.as_str().to_string(),
         TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
-            // HDF5 converts between fixed lengths (truncating); it cannot convert to
-            // variable-length, so read through a wide fixed buffer.
-            a.read_scalar::<hdf5::types::FixedUnicode<4096>>()?
-                .as_str()
+            let bytes = h5raw::read_fixed_string_attr(&a)?;
+            // Fixed strings are NUL- or space-padded.
+            String::from_utf8_lossy(&bytes)
+                .trim_end_matches(['\0', ' '])
                 .to_string()
         }
         other => {
@@ -218,6 +218,12 @@ impl CaptureReader {
                 });
             }
         }
+        if !file.link_exists(schema::IQ) {
+            return Err(CaptureProblem::MissingDataset(schema::IQ));
+        }
+        let iq = file
+            .dataset(schema::IQ)
+            .map_err(|_| CaptureProblem::MissingDataset(schema::IQ))?;
         let sample_rate_hz =
             read_f64(&file, attr::SAMPLE_RATE_HZ)?.ok_or(CaptureProblem::BadAttribute {
                 name: attr::SAMPLE_RATE_HZ,
@@ -237,12 +243,6 @@ impl CaptureReader {
             });
         }
 
-        if !file.link_exists(schema::IQ) {
-            return Err(CaptureProblem::MissingDataset(schema::IQ));
-        }
-        let iq = file
-            .dataset(schema::IQ)
-            .map_err(|_| CaptureProblem::MissingDataset(schema::IQ))?;
         let desc = iq.dtype()?.to_descriptor()?;
         let shape = iq.shape();
         let wrong = |found: String| CaptureProblem::WrongType {

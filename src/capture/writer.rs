@@ -117,13 +117,17 @@ impl CaptureWriter {
         meta: &StreamMeta,
         opts: &WriterOptions,
     ) -> Result<Self, CaptureProblem> {
-        let file = if opts.swmr {
-            hdf5::File::with_options()
-                .with_fapl(|p| p.libver_v110())
-                .create(path)?
-        } else {
-            hdf5::File::create(path)?
-        };
+        let file = hdf5::File::with_options()
+            .with_fapl(|p| {
+                // Strong: closing the file closes it for real, so a reader in this process
+                // can open it right after `finish` (HDF5 1.10 locks open files).
+                p.fclose_degree(hdf5::file::FileCloseDegree::Strong);
+                if opts.swmr {
+                    p.libver_v110();
+                }
+                p
+            })
+            .create(path)?;
         let chunk = opts.chunk_samples.max(1);
         let (iq, mem_type) = match opts.format {
             SampleFormat::Cf32 => (
