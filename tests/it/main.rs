@@ -1,4 +1,5 @@
 //! Integration tests: the real binary and the real pipeline on real files.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod capture;
 mod cli;
