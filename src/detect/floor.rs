@@ -5,7 +5,7 @@
 //! the segment does not move it. The percentile of Gamma-distributed noise sits at a known
 //! fraction of the mean, which is divided out, so the estimate is of the mean noise power.
 //! Segment estimates are smoothed over time (log domain, time constant of seconds: a
-//! changed front end is followed within seconds, a burst never), capped a few dB above
+//! changed front end is followed within seconds, a burst never), capped 3 dB above
 //! the median segment so that a wide steady signal is not learned as floor, and
 //! interpolated back to bins.
 
@@ -30,7 +30,7 @@ impl Default for FloorConfig {
             segment_bins: 32,
             percentile: 0.25,
             tau_s: 2.0,
-            max_ripple_db: 6.0,
+            max_ripple_db: 3.0,
         }
     }
 }
@@ -109,6 +109,27 @@ impl NoiseFloor {
         (&self.seg_now, self.cfg.segment_bins)
     }
 
+    /// Jumps the smoothed floor of the flagged segments to their latest estimate: a jammer
+    /// switching on or off is a step the floor should take at once, not over seconds.
+    pub fn snap(&mut self, which: &[bool]) {
+        for ((ln, now), &w) in self.seg_ln.iter_mut().zip(&self.seg_now).zip(which) {
+            if w {
+                *ln = now.ln();
+            }
+        }
+        self.interpolate();
+    }
+
+    /// Number of segments.
+    pub fn segments(&self) -> usize {
+        self.segments
+    }
+
+    /// Bins per segment.
+    pub fn segment_bins(&self) -> usize {
+        self.cfg.segment_bins
+    }
+
     /// Folds in one spectrum (linear power, `bins` values).
     pub fn update(&mut self, power: &[f32]) {
         debug_assert_eq!(power.len(), self.bins);
@@ -121,14 +142,11 @@ impl NoiseFloor {
                 .select_nth_unstable_by(self.rank[s], f32::total_cmp);
             self.seg_now[s] = (*v * self.bias[s]).max(1e-30);
         }
-        let first = self.frames == 0;
+        // A running mean until it is as smooth as the EMA: accurate from the first frames
+        // instead of carrying the first frame's error for seconds.
+        let alpha = self.alpha.max(1.0 / (self.frames + 1) as f32);
         for (ln, now) in self.seg_ln.iter_mut().zip(&self.seg_now) {
-            let x = now.ln();
-            *ln = if first {
-                x
-            } else {
-                *ln + self.alpha * (x - *ln)
-            };
+            *ln += alpha * (now.ln() - *ln);
         }
         self.frames += 1;
         self.interpolate();

@@ -3,7 +3,7 @@
 //! ```text
 //!  spectrum ─▶ NoiseFloor ─▶ threshold tests ─▶ grouping ─▶ Tracker ─▶ Alert
 //!              (per bin)      fast: this frame    adjacent     emitters over
-//!                             slow: block mean    bins → one   time, raised /
+//!                             slow: moving mean   bins → one   time, raised /
 //!                             of `slow_frames`    Detection    updated / cleared
 //! ```
 //!
@@ -11,13 +11,23 @@
 //! magic number of dB: a noise bin averaged over K independent frames is Gamma(K), so the
 //! factor over the floor that noise exceeds with probability `pfa` is known (see
 //! [`crate::dsp::stats`]). The fast test catches short strong bursts; the slow test, on
-//! the mean of `slow_frames` frames (K times larger), catches weak steady emitters.
+//! the moving mean of the last `slow_frames` frames (K times larger), catches weak steady
+//! emitters within a few frames of the window filling. Its windows overlap, so a noise
+//! excursion fires it several frames in a row (enough to confirm an emitter): its
+//! false-alarm probability per window is [`SLOW_PFA_FACTOR`] times smaller than the fast
+//! test's, so that such runs stay rarer than one an hour.
 
 pub mod floor;
 pub mod health;
+pub mod hop;
+pub mod jamming;
+pub mod knowledge;
 pub mod tracker;
 
-use crate::alert::Alert;
+use std::sync::Arc;
+
+use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
+use crate::dsp::cfar::Cfar;
 use crate::dsp::stats::threshold_factor;
 use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::source::SourceEvent;
@@ -25,7 +35,10 @@ use crate::types::{SampleIndex, StreamMeta};
 
 pub use floor::{FloorConfig, NoiseFloor};
 pub use health::Health;
-pub use tracker::{Track, Tracker, TrackerConfig};
+pub use hop::{HopConfig, Hopper};
+pub use jamming::{JamChange, JammingConfig, JammingMonitor};
+pub use knowledge::{BandInfo, Expected, Knowledge, Rules};
+pub use tracker::{FrameCtx, Track, Tracker, TrackerConfig};
 
 /// Parameters of the detector.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,8 +47,14 @@ pub struct DetectorConfig {
     pub pfa: f64,
     /// Frames averaged by the slow test.
     pub slow_frames: usize,
+    /// CFAR guard cells on each side of the bin under test.
+    pub cfar_guard: usize,
+    /// CFAR training cells on each side.
+    pub cfar_train: usize,
     /// Noise-floor estimate.
     pub floor: FloorConfig,
+    /// Floor-rise (jamming) rule.
+    pub jamming: JammingConfig,
     /// Emitter tracking.
     pub tracker: TrackerConfig,
 }
@@ -45,7 +64,10 @@ impl Default for DetectorConfig {
         DetectorConfig {
             pfa: 1e-6,
             slow_frames: 16,
+            cfar_guard: 3,
+            cfar_train: 24,
             floor: FloorConfig::default(),
+            jamming: JammingConfig::default(),
             tracker: TrackerConfig::default(),
         }
     }
@@ -87,6 +109,9 @@ pub struct Detection {
 const FAST: u8 = 1;
 const SLOW: u8 = 2;
 
+/// The slow test's false-alarm probability is the fast test's divided by this.
+pub const SLOW_PFA_FACTOR: f64 = 100.0;
+
 /// The detection stage: one per stream.
 pub struct Detector {
     cfg: DetectorConfig,
@@ -97,14 +122,41 @@ pub struct Detector {
     floor: NoiseFloor,
     t_fast: f32,
     t_slow: f32,
-    slow_sum: Vec<f32>,
+    /// The last `slow_frames` spectra, a ring.
+    slow_ring: Vec<f32>,
+    slow_pos: usize,
     slow_count: usize,
+    /// Running sum of the ring (f64: added and subtracted for hours).
+    slow_acc: Vec<f64>,
+    slow_mean: Vec<f32>,
     mask: Vec<u8>,
+    cfar: Cfar,
+    cfar_threshold: Vec<f32>,
+    jam: JammingMonitor,
+    jam_alert: Option<JamAlert>,
+    seg_now_ln: Vec<f32>,
+    exclude: Vec<(f64, f64)>,
+    knowledge: Option<Arc<dyn Knowledge>>,
     detections: Vec<Detection>,
     tracker: Tracker,
     health: Health,
     next_id: u64,
     frames: u64,
+    last_t1: f64,
+}
+
+/// The open `jamming` alert of a floor rise.
+#[derive(Debug, Clone)]
+struct JamAlert {
+    id: u64,
+    first_s: f64,
+    last_report_s: f64,
+    lo_hz: f64,
+    hi_hz: f64,
+    rise_db: f64,
+    power_dbfs: f64,
+    band: Option<Arc<str>>,
+    severity: Severity,
 }
 
 impl std::fmt::Debug for Detector {
@@ -138,16 +190,59 @@ impl Detector {
             rate: meta.sample_rate_hz,
             floor: NoiseFloor::new(cfg.floor, bins, k, frame_s),
             t_fast: threshold_factor(k, cfg.pfa) as f32,
-            t_slow: threshold_factor(k * cfg.slow_frames as f64, cfg.pfa) as f32,
-            slow_sum: vec![0.0; bins],
+            t_slow: threshold_factor(k * cfg.slow_frames as f64, cfg.pfa / SLOW_PFA_FACTOR) as f32,
+            slow_ring: vec![0.0; bins * cfg.slow_frames],
+            slow_pos: 0,
             slow_count: 0,
+            slow_acc: vec![0.0; bins],
+            slow_mean: vec![0.0; bins],
             mask: vec![0; bins],
+            // Adjacent bins of a windowed FFT are correlated: M cells are worth M / ENBW.
+            cfar: Cfar::new(
+                cfg.cfar_guard,
+                cfg.cfar_train,
+                k,
+                cfg.pfa,
+                1.0 / spectrum.window.enbw_bins(bins),
+                bins,
+            ),
+            cfar_threshold: vec![0.0; bins],
+            jam: JammingMonitor::new(
+                cfg.jamming,
+                bins.div_ceil(cfg.floor.segment_bins.clamp(4, bins.max(4))),
+                frame_s,
+            ),
+            jam_alert: None,
+            seg_now_ln: Vec::with_capacity(bins),
+            exclude: Vec::with_capacity(4),
+            knowledge: None,
             detections: Vec::with_capacity(64),
             tracker: Tracker::new(cfg.tracker, grid),
             health: Health::new(meta.center_freq_hz, meta.sample_rate_hz),
             next_id: 0,
             frames: 0,
+            last_t1: 0.0,
         }
+    }
+
+    /// Gives the detector a band plan and/or baseline to classify against.
+    pub fn with_knowledge(mut self, knowledge: Option<Arc<dyn Knowledge>>) -> Self {
+        if let Some(k) = &knowledge {
+            // A learned quiet floor lets a jammer that is on from the first sample be seen.
+            let seg = self.floor.segment_bins();
+            let seeded: Option<Vec<f32>> = (0..self.floor.segments())
+                .map(|s| {
+                    let centre = (s * seg) as f64 + seg as f64 / 2.0;
+                    k.floor_at(self.grid.freq_of(centre))
+                        .map(|f| f.max(1e-30).ln())
+                })
+                .collect();
+            if let Some(seeded) = seeded {
+                self.jam.seed_reference(&seeded);
+            }
+        }
+        self.knowledge = knowledge;
+        self
     }
 
     /// Bin-to-frequency mapping.
@@ -180,29 +275,59 @@ impl Detector {
         self.tracker.tracks()
     }
 
+    /// Per-bin CFAR thresholds of the last frame (linear power).
+    pub fn cfar_threshold(&self) -> &[f32] {
+        &self.cfar_threshold
+    }
+
+    /// Hoppers being followed.
+    pub fn hoppers(&self) -> &[Hopper] {
+        self.tracker.hoppers()
+    }
+
     /// Processes one averaged spectrum (linear power, fft-shifted) covering samples
     /// `[start, start + span)`, calling `emit` for each alert state change.
     pub fn push(&mut self, power: &[f32], start: SampleIndex, emit: &mut dyn FnMut(Alert)) {
         debug_assert_eq!(power.len(), self.grid.bins);
+        let t0 = start as f64 / self.rate;
+        let t1 = (start + self.frame_samples) as f64 / self.rate;
         self.floor.update(power);
+        self.jamming_rule(t1, emit);
+        self.cfar.thresholds(power, &mut self.cfar_threshold);
         let floor = self.floor.floor();
-        for ((m, &p), &f) in self.mask.iter_mut().zip(power).zip(floor) {
-            *m = if p > f * self.t_fast { FAST } else { 0 };
+        // Fast test: above the floor and above the local CFAR reference, so a stale floor
+        // (a jammer switching on) cannot flag a whole band.
+        for (((m, &p), &f), &c) in self
+            .mask
+            .iter_mut()
+            .zip(power)
+            .zip(floor)
+            .zip(&self.cfar_threshold)
+        {
+            *m = if p > f * self.t_fast && p > c {
+                FAST
+            } else {
+                0
+            };
         }
-        for (s, &p) in self.slow_sum.iter_mut().zip(power) {
-            *s += p;
+        let n = self.grid.bins;
+        let slot = &mut self.slow_ring[self.slow_pos * n..(self.slow_pos + 1) * n];
+        for ((acc, old), &p) in self.slow_acc.iter_mut().zip(slot.iter_mut()).zip(power) {
+            *acc += p as f64 - *old as f64;
+            *old = p;
         }
-        self.slow_count += 1;
-        let slow_ready = self.slow_count == self.cfg.slow_frames;
-        if slow_ready {
-            let inv = 1.0 / self.slow_count as f32;
-            for ((m, s), &f) in self
+        self.slow_pos = (self.slow_pos + 1) % self.cfg.slow_frames;
+        self.slow_count = (self.slow_count + 1).min(self.cfg.slow_frames);
+        if self.slow_count == self.cfg.slow_frames {
+            let inv = 1.0 / self.cfg.slow_frames as f64;
+            for (((m, s), &acc), &f) in self
                 .mask
                 .iter_mut()
-                .zip(self.slow_sum.iter_mut())
+                .zip(self.slow_mean.iter_mut())
+                .zip(&self.slow_acc)
                 .zip(floor)
             {
-                *s *= inv;
+                *s = (acc * inv).max(0.0) as f32;
                 if *s > f * self.t_slow {
                     *m |= SLOW;
                 }
@@ -211,21 +336,105 @@ impl Detector {
         group(
             &self.mask,
             power,
-            &self.slow_sum,
+            &self.slow_mean,
             floor,
             self.enbw_bins,
             &mut self.detections,
         );
-        if slow_ready {
-            self.slow_sum.fill(0.0);
-            self.slow_count = 0;
-        }
-        let t0 = start as f64 / self.rate;
-        let t1 = (start + self.frame_samples) as f64 / self.rate;
+        let ctx = FrameCtx {
+            t0,
+            t1,
+            knowledge: self.knowledge.as_deref(),
+            exclude: &self.exclude,
+        };
         self.tracker
-            .update(&self.detections, t0, t1, &mut self.next_id, emit);
+            .update(&self.detections, &ctx, &mut self.next_id, emit);
         self.health.tick(t1, emit);
         self.frames += 1;
+        self.last_t1 = t1;
+    }
+
+    /// The floor-rise rule: reports jamming, snaps the floor to the jammed level (and
+    /// back), and keeps the jammed region's edges out of emitter detection.
+    fn jamming_rule(&mut self, t1: f64, emit: &mut dyn FnMut(Alert)) {
+        let (now, seg) = self.floor.segments_now();
+        self.seg_now_ln.clear();
+        self.seg_now_ln.extend(now.iter().map(|v| v.ln()));
+        let change = self.jam.update(&self.seg_now_ln, t1);
+        let seg_hz = seg as f64 * self.grid.bin_hz();
+        match change {
+            JamChange::Started => {
+                let jammed = self.jam.jammed();
+                let first = jammed.iter().position(|&j| j).unwrap_or(0);
+                let last = jammed.iter().rposition(|&j| j).unwrap_or(0);
+                let lo_hz = self.grid.freq_of((first * seg) as f64 - 0.5);
+                let hi_hz = self.grid.freq_of(((last + 1) * seg) as f64 - 0.5);
+                let rise_db = self.jam.mean_rise_db(&self.seg_now_ln);
+                // Jammer power in the jammed band: the floor's rise times the band's noise.
+                let base: f64 = now
+                    .iter()
+                    .zip(jammed)
+                    .filter(|(_, &j)| j)
+                    .map(|(&v, _)| v as f64 * seg as f64 / self.enbw_bins as f64)
+                    .sum();
+                let power_dbfs = 10.0 * base.max(1e-30).log10();
+                let centre = (lo_hz + hi_hz) / 2.0;
+                let band = self.knowledge.as_deref().and_then(|k| k.band_at(centre));
+                let allowed = band.as_ref().is_none_or(|b| b.rules.jamming);
+                let id = if allowed {
+                    self.next_id += 1;
+                    self.next_id
+                } else {
+                    0
+                };
+                let a = JamAlert {
+                    id,
+                    first_s: t1,
+                    last_report_s: t1,
+                    lo_hz,
+                    hi_hz,
+                    rise_db,
+                    power_dbfs,
+                    severity: band
+                        .as_ref()
+                        .map(|b| b.severity)
+                        .unwrap_or(Severity::Critical),
+                    band: band.map(|b| b.name),
+                };
+                if a.id != 0 {
+                    emit(jam_alert(&a, t1, AlertState::Raised));
+                }
+                let jammed = jammed.to_vec();
+                self.floor.snap(&jammed);
+                // The edges of the jammed region straddle two floors for a moment.
+                self.exclude.clear();
+                self.exclude
+                    .push((lo_hz - 1.5 * seg_hz, lo_hz + 1.5 * seg_hz));
+                self.exclude
+                    .push((hi_hz - 1.5 * seg_hz, hi_hz + 1.5 * seg_hz));
+                self.jam_alert = Some(a);
+            }
+            JamChange::Ended => {
+                let all = vec![true; self.floor.segments()];
+                self.floor.snap(&all);
+                self.exclude.clear();
+                if let Some(a) = self.jam_alert.take() {
+                    if a.id != 0 {
+                        emit(jam_alert(&a, t1, AlertState::Cleared));
+                    }
+                }
+            }
+            JamChange::None => {
+                if let Some(a) = self.jam_alert.as_mut() {
+                    if a.id != 0 && t1 - a.last_report_s >= self.cfg.tracker.update_every_s {
+                        a.last_report_s = t1;
+                        a.rise_db = self.jam.mean_rise_db(&self.seg_now_ln);
+                        let a = a.clone();
+                        emit(jam_alert(&a, t1, AlertState::Updated));
+                    }
+                }
+            }
+        }
     }
 
     /// `n` samples were lost just before stream index `at`.
@@ -248,7 +457,28 @@ impl Detector {
     /// Ends the stream: clears every active alert.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Alert)) {
         self.tracker.finish(emit);
+        if let Some(a) = self.jam_alert.take() {
+            if a.id != 0 {
+                emit(jam_alert(&a, self.last_t1, AlertState::Cleared));
+            }
+        }
         self.health.finish(emit);
+    }
+}
+
+fn jam_alert(a: &JamAlert, last_s: f64, state: AlertState) -> Alert {
+    Alert {
+        id: a.id,
+        kind: AlertKind::Jamming,
+        state,
+        severity: a.severity,
+        first_seen_s: round_to(a.first_s, 4),
+        last_seen_s: round_to(last_s, 4),
+        freq_hz: round_to((a.lo_hz + a.hi_hz) / 2.0, 0),
+        bandwidth_hz: round_to(a.hi_hz - a.lo_hz, 0),
+        power_dbfs: round_to(a.power_dbfs, 1),
+        snr_db: round_to(a.rise_db, 1),
+        band: a.band.clone(),
     }
 }
 
