@@ -95,7 +95,7 @@ pub struct Alert {
     pub last_seen_s: f64,
     /// Absolute centre frequency.
     pub freq_hz: f64,
-    /// Occupied bandwidth (-10 dB from the peak).
+    /// Occupied bandwidth: 99% of the power (ITU-R SM.328).
     pub bandwidth_hz: f64,
     /// Total power in the occupied band, dBFS.
     pub power_dbfs: f64,

@@ -49,6 +49,8 @@ pub struct NoiseFloor {
     /// Smoothed ln(mean noise) per segment.
     seg_ln: Vec<f32>,
     seg_now: Vec<f32>,
+    /// Frames each segment has averaged since it last started over (a snap restarts it).
+    seg_frames: Vec<u32>,
     sorted: Vec<f32>,
     floor: Vec<f32>,
     frames: u64,
@@ -87,6 +89,7 @@ impl NoiseFloor {
             segments,
             seg_ln: vec![0.0; segments],
             seg_now: vec![0.0; segments],
+            seg_frames: vec![0; segments],
             sorted: Vec::with_capacity(seg_len),
             floor: vec![0.0; bins],
             frames: 0,
@@ -112,9 +115,17 @@ impl NoiseFloor {
     /// Jumps the smoothed floor of the flagged segments to their latest estimate: a jammer
     /// switching on or off is a step the floor should take at once, not over seconds.
     pub fn snap(&mut self, which: &[bool]) {
-        for ((ln, now), &w) in self.seg_ln.iter_mut().zip(&self.seg_now).zip(which) {
+        for (((ln, now), &w), n) in self
+            .seg_ln
+            .iter_mut()
+            .zip(&self.seg_now)
+            .zip(which)
+            .zip(&mut self.seg_frames)
+        {
             if w {
+                // Start the average over from here, so it settles within frames.
                 *ln = now.ln();
+                *n = 1;
             }
         }
         self.interpolate();
@@ -144,9 +155,15 @@ impl NoiseFloor {
         }
         // A running mean until it is as smooth as the EMA: accurate from the first frames
         // instead of carrying the first frame's error for seconds.
-        let alpha = self.alpha.max(1.0 / (self.frames + 1) as f32);
-        for (ln, now) in self.seg_ln.iter_mut().zip(&self.seg_now) {
+        for ((ln, now), n) in self
+            .seg_ln
+            .iter_mut()
+            .zip(&self.seg_now)
+            .zip(&mut self.seg_frames)
+        {
+            let alpha = self.alpha.max(1.0 / (*n + 1) as f32);
             *ln += alpha * (now.ln() - *ln);
+            *n = n.saturating_add(1);
         }
         self.frames += 1;
         self.interpolate();

@@ -92,7 +92,7 @@ impl DetectorConfig {
 /// A group of adjacent bins above threshold in one frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detection {
-    /// First bin of the occupied band (-10 dB from the peak).
+    /// First bin of the occupied band (99% of the power, ITU-R SM.328).
     pub lo_bin: usize,
     /// Last bin of the occupied band.
     pub hi_bin: usize,
@@ -104,6 +104,8 @@ pub struct Detection {
     pub power: f32,
     /// Noise power in the occupied band (linear).
     pub noise: f32,
+    /// Seen by the fast (single-spectrum) test; otherwise only by the slow moving mean.
+    pub fast: bool,
 }
 
 const FAST: u8 = 1;
@@ -217,7 +219,13 @@ impl Detector {
             exclude: Vec::with_capacity(4),
             knowledge: None,
             detections: Vec::with_capacity(64),
-            tracker: Tracker::new(cfg.tracker, grid),
+            tracker: Tracker::new(
+                TrackerConfig {
+                    slow_window_s: cfg.slow_frames as f64 * frame_s,
+                    ..cfg.tracker
+                },
+                grid,
+            ),
             health: Health::new(meta.center_freq_hz, meta.sample_rate_hz),
             next_id: 0,
             frames: 0,
@@ -409,9 +417,9 @@ impl Detector {
                 // The edges of the jammed region straddle two floors for a moment.
                 self.exclude.clear();
                 self.exclude
-                    .push((lo_hz - 1.5 * seg_hz, lo_hz + 1.5 * seg_hz));
+                    .push((lo_hz - 2.5 * seg_hz, lo_hz + 2.5 * seg_hz));
                 self.exclude
-                    .push((hi_hz - 1.5 * seg_hz, hi_hz + 1.5 * seg_hz));
+                    .push((hi_hz - 2.5 * seg_hz, hi_hz + 2.5 * seg_hz));
                 self.jam_alert = Some(a);
             }
             JamChange::Ended => {
@@ -515,19 +523,29 @@ fn group(
         k = j;
         let v = if any_fast { power } else { slow };
         let excess = |i: usize| (v[i] - floor[i]).max(0.0);
-        let (peak_bin, peak) =
-            (a..=b)
-                .map(|i| (i, excess(i)))
-                .fold((a, 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc });
-        // Occupied band: the outermost bins within 10 dB of the peak.
-        let level = peak * 0.1;
-        let lo = (a..=peak_bin)
-            .find(|&i| excess(i) >= level)
-            .unwrap_or(peak_bin);
-        let hi = (peak_bin..=b)
-            .rev()
-            .find(|&i| excess(i) >= level)
-            .unwrap_or(peak_bin);
+        let peak_bin = (a..=b)
+            .map(|i| (i, excess(i)))
+            .fold((a, 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc })
+            .0;
+        // Occupied bandwidth as ITU-R SM.328 defines it: 0.5% of the power below the
+        // band, 0.5% above.
+        let total: f64 = (a..=b).map(|i| excess(i) as f64).sum();
+        let (mut lo, mut hi) = (peak_bin, peak_bin);
+        if total > 0.0 {
+            let mut cum = 0.0f64;
+            let mut lo_found = false;
+            for i in a..=b {
+                cum += excess(i) as f64;
+                if !lo_found && cum >= 0.005 * total {
+                    lo = i;
+                    lo_found = true;
+                }
+                if cum >= 0.995 * total {
+                    hi = i;
+                    break;
+                }
+            }
+        }
         let (mut sum, mut moment, mut noise) = (0.0f64, 0.0f64, 0.0f64);
         for (i, &f) in floor.iter().enumerate().take(hi + 1).skip(lo) {
             let e = excess(i) as f64;
@@ -546,6 +564,7 @@ fn group(
             peak_power: v[peak_bin],
             power: (sum / enbw_bins as f64) as f32,
             noise: (noise / enbw_bins as f64) as f32,
+            fast: any_fast,
         });
     }
 }

@@ -32,6 +32,9 @@ pub struct TrackerConfig {
     pub power_change_db: f64,
     /// A baseline emitter silent this long raises `emitter_lost`.
     pub lost_after_s: f64,
+    /// Span of the detector's slow moving mean: for that long after a burst, slow-test
+    /// detections on its track are the burst's echo, not new evidence.
+    pub slow_window_s: f64,
     /// Hop detection.
     pub hop: HopConfig,
 }
@@ -47,6 +50,7 @@ impl Default for TrackerConfig {
             wide_fraction: 0.2,
             power_change_db: 10.0,
             lost_after_s: 5.0,
+            slow_window_s: 0.0,
             hop: HopConfig::default(),
         }
     }
@@ -60,6 +64,7 @@ struct Seen {
     centre_weighted: f64,
     power: f64,
     noise: f64,
+    fast: bool,
 }
 
 /// An open secondary alert (power change) on a track.
@@ -107,6 +112,8 @@ pub struct Track {
     power_change: Option<Open>,
     last_report_s: f64,
     burst_start_s: f64,
+    /// Last time the fast test saw it.
+    fast_seen_s: f64,
     seen_prev: bool,
     seen: Option<Seen>,
 }
@@ -296,10 +303,15 @@ impl Tracker {
                 centre_weighted: centre * d.power as f64,
                 power: d.power as f64,
                 noise: d.noise as f64,
+                fast: d.fast,
             };
             match best {
                 Some(i) => {
                     let t = &mut self.tracks[i];
+                    // The slow moving mean still holds a burst for a while after it ends.
+                    if !d.fast && t1 - t.fast_seen_s <= self.cfg.slow_window_s {
+                        continue;
+                    }
                     t.seen = Some(match t.seen {
                         None => seen,
                         Some(s) => Seen {
@@ -308,6 +320,7 @@ impl Tracker {
                             centre_weighted: s.centre_weighted + seen.centre_weighted,
                             power: s.power + seen.power,
                             noise: s.noise + seen.noise,
+                            fast: s.fast || seen.fast,
                         },
                     });
                 }
@@ -331,6 +344,7 @@ impl Tracker {
                     power_change: None,
                     last_report_s: t0,
                     burst_start_s: t0,
+                    fast_seen_s: if d.fast { t1 } else { f64::NEG_INFINITY },
                     seen_prev: false,
                     seen: Some(seen),
                 }),
@@ -368,6 +382,9 @@ impl Tracker {
                 t.burst_start_s = t0;
             }
             t.seen_prev = true;
+            if s.fast {
+                t.fast_seen_s = t1;
+            }
             let centre = s.centre_weighted / s.power.max(1e-30);
             let bw = s.hi_hz - s.lo_hz;
             if t.hits == 0 {
@@ -385,7 +402,12 @@ impl Tracker {
             }
             t.hits += 1;
             t.last_seen_s = t1;
-            if !t.confirmed && t.hits >= cfg.confirm_hits {
+            // Confirmed only once seen for longer than a hop can last: a hop channel's
+            // burst ends (and the hop detector hears of it) before it could be reported.
+            if !t.confirmed
+                && t.hits >= cfg.confirm_hits
+                && t1 - t.first_seen_s > cfg.hop.max_burst_s
+            {
                 let mut tr = self.tracks[i].clone();
                 self.classify(&mut tr, ctx.knowledge);
                 tr.confirmed = true;

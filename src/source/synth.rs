@@ -554,32 +554,49 @@ impl Generator for Gfsk {
     }
 }
 
-/// Band-limited Gaussian noise: white noise through a windowed-sinc low-pass, shifted.
+/// Band-limited Gaussian noise, synthesised in the frequency domain: each period of
+/// `JAM_PERIOD` samples is the inverse FFT of independent complex Gaussian bins inside the
+/// band and zeros outside, so the band edges are as sharp as the bin spacing (a few Hz)
+/// at the cost of one FFT per period. Periods are seeded by index, so any block size gives
+/// the same samples.
 struct Jammer {
-    rng: ChaCha8Rng,
-    taps: Vec<f64>,
-    history: Vec<Complex64>,
+    seed: u64,
+    lo_bin: usize,
+    hi_bin: usize,
     gain: f64,
-    phasor: Phasor,
+    fft: std::sync::Arc<dyn rustfft::Fft<f64>>,
+    block: Vec<Complex64>,
+    period: Option<u64>,
+}
+
+/// Samples per independently drawn jammer period (a power of two for the FFT).
+const JAM_PERIOD: usize = 1 << 16;
+
+impl Jammer {
+    fn fill_period(&mut self, p: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.seed, p));
+        self.block.fill(Complex64::new(0.0, 0.0));
+        for k in self.lo_bin..=self.hi_bin {
+            let re: f64 = StandardNormal.sample(&mut rng);
+            let im: f64 = StandardNormal.sample(&mut rng);
+            // Bin k of the (unshifted) FFT: negative offsets wrap to the top.
+            self.block[k % JAM_PERIOD] = Complex64::new(re, im);
+        }
+        self.fft.process(&mut self.block);
+        self.period = Some(p);
+    }
 }
 
 impl Generator for Jammer {
     fn add(&mut self, start: u64, out: &mut [Complex32]) {
-        let mut rot = self.phasor.at(start);
-        let step = self.phasor.step();
-        let n = self.taps.len();
-        for o in out {
-            let re: f64 = StandardNormal.sample(&mut self.rng);
-            let im: f64 = StandardNormal.sample(&mut self.rng);
-            self.history.rotate_right(1);
-            self.history[0] = Complex64::new(re, im) * std::f64::consts::FRAC_1_SQRT_2;
-            let mut acc = Complex64::new(0.0, 0.0);
-            for k in 0..n {
-                acc += self.history[k] * self.taps[k];
+        for (i, o) in out.iter_mut().enumerate() {
+            let n = start + i as u64;
+            let p = n / JAM_PERIOD as u64;
+            if self.period != Some(p) {
+                self.fill_period(p);
             }
-            let v = acc * rot * self.gain;
+            let v = self.block[(n % JAM_PERIOD as u64) as usize] * self.gain;
             *o += Complex32::new(v.re as f32, v.im as f32);
-            rot *= step;
         }
     }
 }
@@ -747,33 +764,26 @@ impl SynthSource {
                     Box::new(Gfsk::new(amp, fs, symbol_rate, Box::new(schedule)))
                 }
                 EmitterKind::Jammer => {
-                    let cutoff = (bw / 2.0 / fs).min(0.5);
-                    let ntaps = ((4.0 / cutoff.max(1e-3)).ceil() as usize | 1).clamp(15, 255);
-                    let mid = (ntaps / 2) as f64;
-                    let taps: Vec<f64> = (0..ntaps)
-                        .map(|k| {
-                            let t = k as f64 - mid;
-                            let sinc = if t == 0.0 {
-                                2.0 * cutoff
-                            } else {
-                                (TAU * cutoff * t).sin() / (std::f64::consts::PI * t)
-                            };
-                            // Blackman window.
-                            let w = 0.42 - 0.5 * (TAU * k as f64 / (ntaps - 1) as f64).cos()
-                                + 0.08 * (2.0 * TAU * k as f64 / (ntaps - 1) as f64).cos();
-                            sinc * w
-                        })
-                        .collect();
-                    let energy: f64 = taps.iter().map(|t| t * t).sum();
+                    let bin_hz = fs / JAM_PERIOD as f64;
+                    let lo = ((e.offset_hz.0 - bw / 2.0) / bin_hz).round() as i64;
+                    let hi = ((e.offset_hz.0 + bw / 2.0) / bin_hz).round() as i64;
+                    // Offsets are relative to the centre: shift by one period to index bins.
+                    let (lo_bin, hi_bin) = (
+                        (lo + JAM_PERIOD as i64) as usize,
+                        (hi + JAM_PERIOD as i64) as usize,
+                    );
+                    let bins = (hi - lo + 1).max(1) as f64;
+                    let _ = &mut rng;
                     Box::new(Jammer {
-                        rng,
-                        history: vec![Complex64::new(0.0, 0.0); ntaps],
-                        taps,
-                        gain: (power / energy).sqrt(),
-                        phasor: Phasor {
-                            cycles_per_sample: carrier,
-                            phase0: 0.0,
-                        },
+                        seed: stream_seed,
+                        lo_bin,
+                        hi_bin,
+                        // Each bin is CN(0, 2) here (unit-variance parts); the unscaled
+                        // inverse FFT sums `bins` of them per sample.
+                        gain: (power / (2.0 * bins)).sqrt(),
+                        fft: rustfft::FftPlanner::<f64>::new().plan_fft_inverse(JAM_PERIOD),
+                        block: vec![Complex64::new(0.0, 0.0); JAM_PERIOD],
+                        period: None,
                     })
                 }
             };

@@ -3,5 +3,6 @@
 
 mod capture;
 mod cli;
+mod detection;
 mod e2e;
 mod support;

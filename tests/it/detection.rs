@@ -1,0 +1,202 @@
+//! The detection figures of issue 4 on fixed synth scenes: hopping, jamming, frequency
+//! and bandwidth accuracy, detection probability at 6 dB and 0 dB.
+
+use kuzet::alert::{Alert, AlertKind, AlertState};
+use kuzet::capture::{Annotation, CaptureReader};
+
+use crate::support::{alerts, kuzet_ok, path, tmp};
+
+/// Synthesises a scenario (TOML text) and analyzes it; returns (truth, alerts).
+fn run_scene(toml: &str) -> (Vec<Annotation>, Vec<Alert>) {
+    let dir = tmp();
+    let scenario = path(&dir, "scene.toml");
+    std::fs::write(&scenario, toml).unwrap();
+    let cap = path(&dir, "scene.h5");
+    kuzet_ok(&[
+        "synth",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "-o",
+        cap.to_str().unwrap(),
+    ]);
+    let truth = CaptureReader::open(&cap).unwrap().annotations().unwrap();
+    let out = kuzet_ok(&["analyze", cap.to_str().unwrap()]);
+    (truth, alerts(&out))
+}
+
+fn raised(alerts: &[Alert], kind: AlertKind) -> Vec<&Alert> {
+    alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Raised && a.kind == kind)
+        .collect()
+}
+
+#[test]
+fn a_hopper_is_one_hopping_alert_within_a_second_and_no_flood() {
+    for (hops, dwell_ms) in [(10, 5.0), (16, 10.0), (12, 20.0)] {
+        let (_, got) = run_scene(&format!(
+            r#"
+sample_rate_hz = "2.4M"
+center_freq_hz = "2.44G"
+duration_s = 4.0
+seed = 11
+[[emitter]]
+type = "hopper"
+offset_hz = "0"
+bandwidth_hz = "100k"
+span_hz = "1.6M"
+hops = {hops}
+dwell_ms = {dwell_ms}
+snr_db = 15.0
+start_s = 1.0
+"#
+        ));
+        let hopping = raised(&got, AlertKind::Hopping);
+        assert_eq!(hopping.len(), 1, "{hops} hops / {dwell_ms} ms: {got:?}");
+        let h = hopping[0];
+        assert!(h.first_seen_s >= 0.95 && h.first_seen_s <= 2.0, "{h:?}");
+        assert!(h.last_seen_s - 1.0 <= 1.0 + 0.5, "raised late: {h:?}");
+        assert!(
+            raised(&got, AlertKind::NewEmitter).len() <= 1,
+            "{hops} hops / {dwell_ms} ms flooded: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn a_wideband_jammer_is_one_jamming_alert_within_half_a_second() {
+    let (_, got) = run_scene(
+        r#"
+sample_rate_hz = "2.4M"
+center_freq_hz = "1575.42M"
+duration_s = 5.0
+seed = 12
+[[emitter]]
+type = "cw"
+offset_hz = "-900k"
+snr_db = 20.0
+[[emitter]]
+type = "jammer"
+offset_hz = "100k"
+bandwidth_hz = "1.6M"
+snr_db = 6.0
+start_s = 2.0
+stop_s = 4.0
+"#,
+    );
+    let jam = raised(&got, AlertKind::Jamming);
+    assert_eq!(jam.len(), 1, "{got:?}");
+    let j = jam[0];
+    assert!(j.first_seen_s >= 2.0 && j.first_seen_s <= 2.5, "{j:?}");
+    assert!((j.freq_hz - 1575.52e6).abs() < 100e3, "{j:?}");
+    // The carrier outside the jammed band is one emitter; nothing else appears.
+    assert_eq!(raised(&got, AlertKind::NewEmitter).len(), 1, "{got:?}");
+    let cleared = got
+        .iter()
+        .find(|a| a.id == j.id && a.state == AlertState::Cleared)
+        .unwrap();
+    assert!(cleared.last_seen_s < 5.0, "{cleared:?}");
+}
+
+#[test]
+fn centre_within_a_bin_and_bandwidth_within_25_percent() {
+    let (truth, got) = run_scene(
+        r#"
+sample_rate_hz = "2.4M"
+center_freq_hz = "446.1M"
+duration_s = 3.0
+seed = 13
+[[emitter]]
+type = "jammer"
+name = "wide-noise"
+offset_hz = "-500k"
+bandwidth_hz = "120k"
+snr_db = 15.0
+[[emitter]]
+type = "jammer"
+name = "narrow-noise"
+offset_hz = "300k"
+bandwidth_hz = "30k"
+snr_db = 15.0
+[[emitter]]
+type = "cw"
+name = "carrier"
+offset_hz = "700.3k"
+snr_db = 15.0
+"#,
+    );
+    let bin_hz = 2.4e6 / 1024.0;
+    for t in &truth {
+        let centre = (t.freq_lo_hz + t.freq_hi_hz) / 2.0;
+        let width = t.freq_hi_hz - t.freq_lo_hz;
+        let a = got
+            .iter()
+            .filter(|a| a.state == AlertState::Cleared)
+            .find(|a| (a.freq_hz - centre).abs() <= bin_hz)
+            .unwrap_or_else(|| panic!("{} not within a bin: {got:?}", t.label));
+        if width > 4.0 * bin_hz {
+            let err = (a.bandwidth_hz - width).abs() / width;
+            assert!(
+                err <= 0.25,
+                "{}: {} Hz vs {width} Hz",
+                t.label,
+                a.bandwidth_hz
+            );
+        }
+    }
+}
+
+/// Scene of `n` emitters of 200 ms each, alternating CW and 25 kHz FM, at `snr_db`.
+fn short_emitters(n: usize, snr_db: f64, seed: u64) -> String {
+    let mut s = format!(
+        "sample_rate_hz = \"2.4M\"\ncenter_freq_hz = \"160M\"\nduration_s = {}\nseed = {seed}\n",
+        n as f64 * 0.6 + 0.5
+    );
+    for i in 0..n {
+        let kind = if i % 2 == 0 { "cw" } else { "fm" };
+        // Spread over the band, away from the edges.
+        let offset = -900e3 + (i as f64 * 137e3) % 1.8e6;
+        s.push_str(&format!(
+            "[[emitter]]\ntype = \"{kind}\"\noffset_hz = {offset}\nbandwidth_hz = \"25k\"\nsnr_db = {snr_db}\nstart_s = {}\nstop_s = {}\n",
+            0.5 + i as f64 * 0.6,
+            0.7 + i as f64 * 0.6
+        ));
+    }
+    s
+}
+
+/// Fraction of annotations with a raised alert overlapping them in time and frequency.
+fn pd(truth: &[Annotation], got: &[Alert], rate: f64) -> f64 {
+    let bin_hz = rate / 1024.0;
+    let hits = truth
+        .iter()
+        .filter(|t| {
+            let (t0, t1) = (
+                t.start_sample as f64 / rate,
+                (t.start_sample + t.length) as f64 / rate,
+            );
+            got.iter().any(|a| {
+                a.state == AlertState::Raised
+                    && a.first_seen_s >= t0 - 0.05
+                    && a.first_seen_s <= t1 + 0.3
+                    && a.freq_hz >= t.freq_lo_hz - 2.0 * bin_hz
+                    && a.freq_hz <= t.freq_hi_hz + 2.0 * bin_hz
+            })
+        })
+        .count();
+    hits as f64 / truth.len() as f64
+}
+
+#[test]
+fn pd_at_6_db_is_at_least_95_percent() {
+    let (truth, got) = run_scene(&short_emitters(20, 6.0, 21));
+    let p = pd(&truth, &got, 2.4e6);
+    assert!(p >= 0.95, "Pd {p} at 6 dB: {got:?}");
+}
+
+#[test]
+fn pd_at_0_db_is_at_least_half() {
+    let (truth, got) = run_scene(&short_emitters(20, 0.0, 22));
+    let p = pd(&truth, &got, 2.4e6);
+    assert!(p >= 0.5, "Pd {p} at 0 dB");
+}
