@@ -263,9 +263,6 @@ impl Tracker {
             let lo = self.grid.freq_of(d.lo_bin as f64 - 0.5);
             let hi = self.grid.freq_of(d.hi_bin as f64 + 0.5);
             let centre = self.grid.freq_of(d.centre_bin);
-            if ctx.exclude.iter().any(|&(a, b)| lo <= b && hi >= a) {
-                continue;
-            }
             let nearest = |confirmed: bool| {
                 self.tracks
                     .iter()
@@ -281,6 +278,10 @@ impl Tracker {
             // A steady emitter inside a hopper's span stays itself; only what no reported
             // emitter explains can be a hop.
             let mut best = nearest(true);
+            // Near a jammed region's edges only emitters already known carry on.
+            if best.is_none() && ctx.exclude.iter().any(|&(a, b)| lo <= b && hi >= a) {
+                continue;
+            }
             if best.is_none() {
                 if let Some(h) = self
                     .hoppers
