@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::alert::{Alert, AlertKind, AlertState};
+use crate::alert::{round_to, Alert, AlertKind, AlertState};
 use crate::capture::Annotation;
 
 /// Seconds before an annotation's start in which an alert still counts for it.
@@ -216,9 +216,10 @@ pub fn score(
             alert_id: hit.map(|l| l.id),
             alert_kind: hit.map(|l| l.kind),
             kind_correct: hit.map(|l| expected.is_none_or(|k| k == l.kind)),
-            freq_error_hz: hit.map(|l| l.freq_hz - centre),
-            freq_error_bins: hit.map(|l| (l.freq_hz - centre) / bin_hz),
-            time_to_alert_s: hit.map(|l| l.raised_s - start_s),
+            // Rounded so that reports read well and compare exactly across runs.
+            freq_error_hz: hit.map(|l| round_to(l.freq_hz - centre, 1)),
+            freq_error_bins: hit.map(|l| round_to((l.freq_hz - centre) / bin_hz, 3)),
+            time_to_alert_s: hit.map(|l| round_to(l.raised_s - start_s, 4)),
             alerts_matched: count,
         });
     }
@@ -251,7 +252,7 @@ pub fn score(
         },
         kind_correct,
         false_alerts_per_hour: if stream_s > 0.0 {
-            false_alerts.len() as f64 * 3600.0 / stream_s
+            round_to(false_alerts.len() as f64 * 3600.0 / stream_s, 3)
         } else {
             0.0
         },

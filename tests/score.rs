@@ -67,23 +67,24 @@ fn a_bad_band_plan_fails_before_the_run_naming_its_line() {
         "[[band]]\nname = \"A\"\nlo_hz = \"2M\"\nhi_hz = \"1M\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kuzet"))
-        .args(["score", "no-such-capture.h5", "--bandplan"])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    // The missing capture is reported first; a valid capture is needed for the plan.
-    assert_eq!(out.status.code(), Some(2));
-
     let cap = synth_small(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_kuzet"))
-        .args(["analyze", &cap, "--bandplan"])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("plan.toml") && err.contains("line 4"), "{err}");
+    for cmd in ["analyze", "score"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kuzet"))
+            .args([cmd, &cap, "--bandplan"])
+            .arg(&plan)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        assert!(
+            out.stdout.is_empty(),
+            "{cmd}: no alerts before the plan is valid"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("plan.toml") && err.contains("line 4"),
+            "{cmd}: {err}"
+        );
+    }
 }
 
 fn synth_small(dir: &Path) -> String {

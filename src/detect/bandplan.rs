@@ -239,7 +239,6 @@ impl BandPlan {
     /// # Panics
     /// Never in a tested build: a unit test parses the embedded plan.
     pub fn default_border() -> BandPlan {
-        #[allow(clippy::expect_used)]
         Self::parse(DEFAULT_BORDER, "built-in border plan")
             .expect("invariant: the embedded border plan is valid (unit-tested)")
     }
@@ -273,13 +272,13 @@ impl BandPlan {
                 ));
             }
             let (lo, hi) = (b.lo_hz.get_ref().0, b.hi_hz.get_ref().0);
-            if !(lo >= 0.0) {
+            if !lo.is_finite() || lo < 0.0 {
                 return Err(format!(
                     "{}: band `{name}`: lo_hz must be a non-negative frequency, got {lo}",
                     at(b.lo_hz.span())
                 ));
             }
-            if !(hi > lo) {
+            if !hi.is_finite() || hi <= lo {
                 return Err(format!(
                     "{}: band `{name}`: hi_hz ({hi}) must be above lo_hz ({lo})",
                     at(b.hi_hz.span())
@@ -320,7 +319,7 @@ impl BandPlan {
             for ri in &b.ignore {
                 let i = ri.get_ref();
                 let (f, bw) = (i.freq_hz.get_ref().0, i.bandwidth_hz.get_ref().0);
-                if !(bw > 0.0) {
+                if !bw.is_finite() || bw <= 0.0 {
                     return Err(format!(
                         "{}: band `{name}`: ignore: bandwidth_hz must be positive, got {bw}",
                         at(i.bandwidth_hz.span())
