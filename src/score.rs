@@ -114,6 +114,8 @@ pub struct Score {
     pub pd: f64,
     /// Detected with the expected kind.
     pub kind_correct: usize,
+    /// Number of false alerts (the length of `false_alerts`, for readers of the JSON).
+    pub false_alert_count: usize,
     /// False alerts per hour of stream time.
     pub false_alerts_per_hour: f64,
     /// Stream time scored, seconds.
@@ -251,6 +253,7 @@ pub fn score(
             detected as f64 / total as f64
         },
         kind_correct,
+        false_alert_count: false_alerts.len(),
         false_alerts_per_hour: if stream_s > 0.0 {
             round_to(false_alerts.len() as f64 * 3600.0 / stream_s, 3)
         } else {
@@ -473,6 +476,7 @@ mod tests {
         assert!(!s.emitters[1].detected);
         assert_eq!(s.emitters[1].kind_correct, None);
         assert_eq!(s.false_alerts.len(), 1);
+        assert_eq!(s.false_alert_count, 1);
         assert_eq!(s.false_alerts[0].id, 2);
         assert!((s.false_alerts_per_hour - 2.0).abs() < 1e-9);
         let table = s.table();
