@@ -25,6 +25,9 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Simulate a scene (noise and emitters) and write it as a capture with ground truth.
     Synth(SynthArgs),
+    /// Analyze a capture and score the alerts against its ground truth (`/annotations`):
+    /// detection per emitter, kind, frequency error, time to alert, false alerts, Pd.
+    Score(ScoreArgs),
 }
 
 /// Spectrum and detection settings shared by every command that runs the pipeline.
@@ -48,6 +51,9 @@ pub struct DspArgs {
     /// Spectrum worker threads [default: 1]
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Band plan (TOML; see docs/bandplan.md) [default: the built-in border-post plan]
+    #[arg(long, value_name = "FILE")]
+    pub bandplan: Option<PathBuf>,
 }
 
 /// `kuzet analyze`.
@@ -61,6 +67,22 @@ pub struct AnalyzeArgs {
     /// Also append alerts to this JSON-lines file [default: none]
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// Spectrum and detection settings.
+    #[command(flatten)]
+    pub dsp: DspArgs,
+}
+
+/// `kuzet score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`).
+    pub file: PathBuf,
+    /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
+    /// Print the score as one JSON object instead of a table [default: table]
+    #[arg(long)]
+    pub json: bool,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,
