@@ -28,6 +28,34 @@ pub enum Command {
     /// Analyze a capture and score the alerts against its ground truth (`/annotations`):
     /// detection per emitter, kind, frequency error, time to alert, false alerts, Pd.
     Score(ScoreArgs),
+    /// Baselines of normal activity.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+/// `kuzet baseline ...`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Learn per-bin occupancy and levels and the emitters that are normally on from one
+    /// or more captures of normal air; `--baseline FILE` on a later run loads it.
+    Learn(LearnArgs),
+}
+
+/// `kuzet baseline learn`.
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Captures of normal activity (same band).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output baseline file (.h5).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Learn from only the first TIME of each capture (e.g. 60s) [default: whole files]
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
+    /// Spectrum and detection settings (use the same as the runs that load the baseline).
+    #[command(flatten)]
+    pub dsp: DspArgs,
 }
 
 /// Spectrum and detection settings shared by every command that runs the pipeline.
@@ -51,6 +79,10 @@ pub struct DspArgs {
     /// Spectrum worker threads [default: 1]
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Baseline of normal activity (from `kuzet baseline learn`): what it knows is not new,
+    /// its steady emitters going silent raise emitter_lost [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Band plan (TOML; see docs/bandplan.md) [default: the built-in border-post plan]
     #[arg(long, value_name = "FILE")]
     pub bandplan: Option<PathBuf>,

@@ -30,13 +30,4 @@ pub mod source;
 pub mod types;
 pub mod units;
 
-// Band plan and baseline belong under `detect/` (`detect::bandplan`, `detect::baseline`);
-// they are declared here until the detector rework lands, so that detect/mod.rs has one
-// owner. Wiring them in: move these two lines into detect/mod.rs as `pub mod ...;` and
-// replace `crate::bandplan`/`crate::baseline` with `crate::detect::...` in app.rs and score.rs.
-#[path = "detect/bandplan.rs"]
-pub mod bandplan;
-#[path = "detect/baseline.rs"]
-pub mod baseline;
-
 pub use error::{Error, Result};

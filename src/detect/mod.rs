@@ -17,6 +17,8 @@
 //! false-alarm probability per window is [`SLOW_PFA_FACTOR`] times smaller than the fast
 //! test's, so that such runs stay rarer than one an hour.
 
+pub mod bandplan;
+pub mod baseline;
 pub mod floor;
 pub mod health;
 pub mod hop;
@@ -37,7 +39,7 @@ pub use floor::{FloorConfig, NoiseFloor};
 pub use health::Health;
 pub use hop::{HopConfig, Hopper};
 pub use jamming::{JamChange, JammingConfig, JammingMonitor};
-pub use knowledge::{BandInfo, Expected, Knowledge, Rules};
+pub use knowledge::{Knowledge, Prior};
 pub use tracker::{FrameCtx, Track, Tracker, TrackerConfig};
 
 /// Parameters of the detector.
@@ -145,6 +147,8 @@ pub struct Detector {
     next_id: u64,
     frames: u64,
     last_t1: f64,
+    learner: Option<baseline::BaselineLearner>,
+    occupied: Vec<bool>,
 }
 
 /// The open `jamming` alert of a floor rise.
@@ -230,27 +234,26 @@ impl Detector {
             next_id: 0,
             frames: 0,
             last_t1: 0.0,
+            learner: None,
+            occupied: Vec::new(),
         }
     }
 
     /// Gives the detector a band plan and/or baseline to classify against.
     pub fn with_knowledge(mut self, knowledge: Option<Arc<dyn Knowledge>>) -> Self {
-        if let Some(k) = &knowledge {
-            // A learned quiet floor lets a jammer that is on from the first sample be seen.
-            let seg = self.floor.segment_bins();
-            let seeded: Option<Vec<f32>> = (0..self.floor.segments())
-                .map(|s| {
-                    let centre = (s * seg) as f64 + seg as f64 / 2.0;
-                    k.floor_at(self.grid.freq_of(centre))
-                        .map(|f| f.max(1e-30).ln())
-                })
-                .collect();
-            if let Some(seeded) = seeded {
-                self.jam.seed_reference(&seeded);
-            }
-        }
         self.knowledge = knowledge;
         self
+    }
+
+    /// Learns a baseline (per-bin occupancy and levels, the emitters seen) from here on.
+    pub fn start_learning(&mut self) {
+        self.learner = Some(baseline::BaselineLearner::new(&self.grid));
+        self.occupied = vec![false; self.grid.bins];
+    }
+
+    /// The baseline learned so far, if learning.
+    pub fn take_learner(&mut self) -> Option<baseline::BaselineLearner> {
+        self.learner.take()
     }
 
     /// Bin-to-frequency mapping.
@@ -358,6 +361,27 @@ impl Detector {
         self.tracker
             .update(&self.detections, &ctx, &mut self.next_id, emit);
         self.health.tick(t1, emit);
+        if let Some(l) = self.learner.as_mut() {
+            for (o, &m) in self.occupied.iter_mut().zip(&self.mask) {
+                *o = m != 0;
+            }
+            l.observe(power, self.floor.floor(), &self.occupied, t1);
+            for t in self.tracker.tracks() {
+                if t.confirmed && t.last_seen_s >= t1 {
+                    l.observe_emitter(t.centre_hz, t.bandwidth_hz, t.power_dbfs, t1);
+                }
+            }
+            for h in self.tracker.hoppers() {
+                if h.last_seen_s >= t1 {
+                    l.observe_emitter(
+                        (h.lo_hz + h.hi_hz) / 2.0,
+                        h.hi_hz - h.lo_hz,
+                        h.power_dbfs,
+                        t1,
+                    );
+                }
+            }
+        }
         self.frames += 1;
         self.last_t1 = t1;
     }
@@ -388,7 +412,7 @@ impl Detector {
                 let power_dbfs = 10.0 * base.max(1e-30).log10();
                 let centre = (lo_hz + hi_hz) / 2.0;
                 let band = self.knowledge.as_deref().and_then(|k| k.band_at(centre));
-                let allowed = band.as_ref().is_none_or(|b| b.rules.jamming);
+                let allowed = knowledge::rule_enabled(band, AlertKind::Jamming);
                 let id = if allowed {
                     self.next_id += 1;
                     self.next_id
@@ -403,11 +427,8 @@ impl Detector {
                     hi_hz,
                     rise_db,
                     power_dbfs,
-                    severity: band
-                        .as_ref()
-                        .map(|b| b.severity)
-                        .unwrap_or(Severity::Critical),
-                    band: band.map(|b| b.name),
+                    severity: knowledge::severity(band, AlertKind::Jamming, Severity::Critical),
+                    band: band.map(|b| b.name.clone()),
                 };
                 if a.id != 0 {
                     emit(jam_alert(&a, t1, AlertState::Raised));

@@ -7,8 +7,9 @@
 
 use std::sync::Arc;
 
+use super::baseline::KnownEmitter;
 use super::hop::{Burst, HopConfig, HopDetector, Hopper};
-use super::knowledge::{Expected, Knowledge};
+use super::knowledge::{rule_enabled, severity, Knowledge};
 use super::Detection;
 use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
 use crate::dsp::FreqGrid;
@@ -108,7 +109,7 @@ pub struct Track {
     pub band: Option<Arc<str>>,
     /// Known to the band plan (ignore list) or the baseline: no `new_emitter`.
     pub silent: bool,
-    known: Option<Expected>,
+    known: Option<KnownEmitter>,
     power_change: Option<Open>,
     last_report_s: f64,
     burst_start_s: f64,
@@ -223,28 +224,22 @@ impl Tracker {
     /// Decides what a newly confirmed emitter is, from its width and what is known.
     fn classify(&self, t: &mut Track, k: Option<&dyn Knowledge>) {
         let band = k.and_then(|k| k.band_at(t.centre_hz));
-        t.band = band.as_ref().map(|b| b.name.clone());
-        let rules = band.as_ref().map(|b| b.rules).unwrap_or_default();
+        t.band = band.map(|b| b.name.clone());
         t.known = k.and_then(|k| k.known(t.centre_hz, t.bandwidth_hz));
         let ignored = k.is_some_and(|k| k.ignored(t.centre_hz, t.bandwidth_hz));
         let wide = t.bandwidth_hz >= self.cfg.wide_fraction * self.grid.sample_rate_hz;
         t.kind = if wide {
             AlertKind::Jamming
-        } else if band.as_ref().is_some_and(|b| b.watch) && rules.watchlist {
+        } else if band.is_some_and(|b| b.watch) && rule_enabled(band, AlertKind::Watchlist) {
             AlertKind::Watchlist
         } else {
             AlertKind::NewEmitter
         };
         // What the baseline already knows is not new; a watched band is watched regardless.
         t.silent = ignored
-            || !rules.allows(t.kind)
+            || !rule_enabled(band, t.kind)
             || (t.known.is_some() && t.kind == AlertKind::NewEmitter);
-        t.severity = match &band {
-            Some(b) if t.kind != AlertKind::NewEmitter || b.severity > Severity::Warning => {
-                b.severity
-            }
-            _ => default_severity(t.kind),
-        };
+        t.severity = severity(band, t.kind, default_severity(t.kind));
     }
 
     /// Folds in one frame's detections and emits the alerts that follow. `next_id`
@@ -449,7 +444,7 @@ impl Tracker {
             });
             let centre = (f.lo_hz + f.hi_hz) / 2.0;
             let band = ctx.knowledge.and_then(|k| k.band_at(centre));
-            let allowed = band.as_ref().is_none_or(|b| b.rules.hopping)
+            let allowed = rule_enabled(band, AlertKind::Hopping)
                 && !ctx
                     .knowledge
                     .is_some_and(|k| k.ignored(centre, f.hi_hz - f.lo_hz));
@@ -467,8 +462,8 @@ impl Tracker {
                 hop_bandwidth_hz: f.hop_bandwidth_hz,
                 power_dbfs: f.power_dbfs,
                 snr_db: f.snr_db,
-                band: band.as_ref().map(|b| b.name.clone()),
-                severity: band.map(|b| b.severity).unwrap_or(Severity::Critical),
+                band: band.map(|b| b.name.clone()),
+                severity: severity(band, AlertKind::Hopping, Severity::Critical),
                 bursts: 0,
                 last_report_s: t1,
             };
@@ -578,17 +573,14 @@ impl Tracker {
                 id,
                 kind: AlertKind::EmitterLost,
                 state,
-                severity: band
-                    .as_ref()
-                    .map(|b| b.severity)
-                    .unwrap_or(Severity::Warning),
+                severity: severity(band, AlertKind::EmitterLost, Severity::Warning),
                 first_seen_s: round_to(first, 4),
                 last_seen_s: round_to(last, 4),
                 freq_hz: round_to(e.freq_hz, 0),
                 bandwidth_hz: round_to(e.bandwidth_hz, 0),
                 power_dbfs: round_to(e.power_dbfs, 1),
                 snr_db: 0.0,
-                band: band.as_ref().map(|b| b.name.clone()),
+                band: band.map(|b| b.name.clone()),
             };
             if on {
                 if let Some(id) = w.lost.take() {
@@ -597,7 +589,7 @@ impl Tracker {
                 w.last_seen_s = ctx.t1;
             } else if w.lost.is_none()
                 && ctx.t1 - w.last_seen_s >= self.cfg.lost_after_s
-                && band.as_ref().is_none_or(|b| b.rules.emitter_lost)
+                && rule_enabled(band, AlertKind::EmitterLost)
             {
                 *next_id += 1;
                 w.lost = Some(*next_id);

@@ -27,7 +27,8 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use num_complex::Complex32;
 
 use crate::alert::Alert;
-use crate::detect::{Detector, DetectorConfig};
+use crate::detect::baseline::BaselineLearner;
+use crate::detect::{Detector, DetectorConfig, Knowledge};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
 use crate::source::{IqSource, ReadOutcome, SourceEvent};
@@ -47,6 +48,10 @@ pub struct PipelineConfig {
     /// New samples per block, rounded to whole averaging spans: large enough that thread
     /// hand-offs are rare, small enough to keep latency low on a live source.
     pub block_samples: usize,
+    /// Band plan and baseline to classify against.
+    pub knowledge: Option<Arc<dyn Knowledge>>,
+    /// Learn a baseline while running; it arrives as [`Event::Learned`] at the end.
+    pub learn: bool,
 }
 
 impl PipelineConfig {
@@ -57,6 +62,8 @@ impl PipelineConfig {
             detector: DetectorConfig::default(),
             workers: 1,
             block_samples: 1 << 16,
+            knowledge: None,
+            learn: false,
         }
     }
 
@@ -67,10 +74,12 @@ impl PipelineConfig {
 }
 
 /// What the pipeline tells its caller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Event {
     /// An alert state change.
     Alert(Alert),
+    /// The baseline learned over the run (only with [`PipelineConfig::learn`]), last.
+    Learned(Box<BaselineLearner>),
 }
 
 /// Runs `source` through spectrum and detection until the source ends or `stop` is set,
@@ -155,7 +164,11 @@ pub fn run(
             .name("detect".into())
             .spawn_scoped(scope, {
                 let counters = counters.clone();
-                let detector = Detector::new(cfg.detector, &spec, &meta);
+                let mut detector =
+                    Detector::new(cfg.detector, &spec, &meta).with_knowledge(cfg.knowledge.clone());
+                if cfg.learn {
+                    detector.start_learning();
+                }
                 let event_tx = event_tx.clone();
                 move || {
                     detect_stage(
@@ -485,4 +498,7 @@ fn detect_stage(
         }
     }
     detector.finish(&mut emit);
+    if let Some(l) = detector.take_learner() {
+        let _ = events.send(Event::Learned(Box::new(l)));
+    }
 }

@@ -89,8 +89,11 @@ stop_s = 4.0
     let j = jam[0];
     assert!(j.first_seen_s >= 2.0 && j.first_seen_s <= 2.5, "{j:?}");
     assert!((j.freq_hz - 1575.52e6).abs() < 100e3, "{j:?}");
-    // The carrier outside the jammed band is one emitter; nothing else appears.
-    assert_eq!(raised(&got, AlertKind::NewEmitter).len(), 1, "{got:?}");
+    // The carrier outside the jammed band is one emitter (a watchlist alert: the default
+    // band plan watches GNSS L1); nothing else appears.
+    assert_eq!(raised(&got, AlertKind::Watchlist).len(), 1, "{got:?}");
+    assert!(raised(&got, AlertKind::NewEmitter).is_empty(), "{got:?}");
+    assert_eq!(j.band.as_deref(), Some("GNSS L1"));
     let cleared = got
         .iter()
         .find(|a| a.id == j.id && a.state == AlertState::Cleared)
