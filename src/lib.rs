@@ -25,6 +25,7 @@ pub mod detect;
 pub mod dsp;
 pub mod error;
 pub mod pipeline;
+pub mod record;
 pub mod source;
 pub mod types;
 pub mod units;
