@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::alert::JsonLinesSink;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
-    AnalyzeArgs, Cli, Command, DeviceArgs, DevicesArgs, DspArgs, FormatArg, RecordArgs,
-    SynthArgs, WatchArgs,
+    AnalyzeArgs, Cli, Command, DeviceArgs, DevicesArgs, DspArgs, FormatArg, RecordArgs, SynthArgs,
+    WatchArgs,
 };
 use crate::detect::DetectorConfig;
 use crate::dsp::{SpectrumConfig, WindowKind};

@@ -324,11 +324,7 @@ impl Writer {
         }
     }
 
-    fn run(
-        mut self,
-        rx: &Receiver<Msg>,
-        pool: &Sender<Vec<Complex32>>,
-    ) -> Result<RecordSummary> {
+    fn run(mut self, rx: &Receiver<Msg>, pool: &Sender<Vec<Complex32>>) -> Result<RecordSummary> {
         for msg in rx.iter() {
             match msg {
                 Msg::Samples(b) => {
@@ -564,7 +560,11 @@ mod tests {
         assert_eq!(s.files.len(), 3, "{:?}", s.files);
         assert_eq!(s.written, 120_000);
         for f in &s.files {
-            assert!(f.file_name().unwrap().to_string_lossy().contains("433.92MHz"));
+            assert!(f
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains("433.92MHz"));
             CaptureReader::open(f).unwrap();
         }
     }

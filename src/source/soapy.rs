@@ -286,18 +286,34 @@ fn configure(dev: &Device, s: &DeviceSettings) -> Result<Applied> {
     if ch >= channels {
         return Err(device_err(
             args,
-            format!("channel {ch} does not exist: driver={driver} has {channels} receive channel(s)"),
+            format!(
+                "channel {ch} does not exist: driver={driver} has {channels} receive channel(s)"
+            ),
         ));
     }
     // Validate everything before touching anything: a bad flag leaves the radio as it was.
     let freq_ranges = dev
         .frequency_range(RX, ch)
         .map_err(|e| failed("reading the frequency range", e))?;
-    check_range(args, &driver, "frequency", s.freq_hz, &freq_ranges, Quantity::Freq)?;
+    check_range(
+        args,
+        &driver,
+        "frequency",
+        s.freq_hz,
+        &freq_ranges,
+        Quantity::Freq,
+    )?;
     let rate_ranges = dev
         .get_sample_rate_range(RX, ch)
         .map_err(|e| failed("reading the sample-rate range", e))?;
-    check_range(args, &driver, "sample rate", s.rate_sps, &rate_ranges, Quantity::Rate)?;
+    check_range(
+        args,
+        &driver,
+        "sample rate",
+        s.rate_sps,
+        &rate_ranges,
+        Quantity::Rate,
+    )?;
     if let Gain::Db(g) = s.gain {
         let r = dev
             .gain_range(RX, ch)
@@ -416,7 +432,10 @@ fn read_len(mtu: usize) -> usize {
 impl Reader {
     /// Sets up and activates a stream on channel `ch` in the native format when it is an
     /// integer one kuzet converts itself, CF32 otherwise.
-    fn open(dev: &Device, ch: usize) -> std::result::Result<(Reader, Format, usize), soapysdr::Error> {
+    fn open(
+        dev: &Device,
+        ch: usize,
+    ) -> std::result::Result<(Reader, Format, usize), soapysdr::Error> {
         let (native, full_scale) = dev
             .native_stream_format(RX, ch)
             .unwrap_or((Format::CF32, 1.0));
@@ -495,7 +514,11 @@ impl Reader {
 /// Streaming, or waiting to reconnect after the device failed.
 enum State {
     Streaming(Reader),
-    Lost { next_try: Instant, backoff: Duration },
+    Lost {
+        since: Instant,
+        next_try: Instant,
+        backoff: Duration,
+    },
 }
 
 /// A live SoapySDR receiver as an [`IqSource`].
@@ -515,6 +538,8 @@ pub struct SoapySource {
     limit: Option<u64>,
     /// Overflow gaps whose size came from the MTU because the device gave no usable time.
     guessed_gaps: u64,
+    /// `DeviceRestored`, held back one read so that the outage's gap comes first.
+    restored: bool,
 }
 
 impl std::fmt::Debug for SoapySource {
@@ -592,6 +617,7 @@ impl SoapySource {
             pos: 0,
             limit: None,
             guessed_gaps: 0,
+            restored: false,
         })
     }
 
@@ -638,9 +664,13 @@ impl SoapySource {
     }
 
     fn reconnect(&mut self) -> ReadOutcome {
-        let State::Lost { next_try, .. } = &mut self.state else {
+        let State::Lost {
+            since, next_try, ..
+        } = &mut self.state
+        else {
             return ReadOutcome::Pending;
         };
+        let since = *since;
         let now = Instant::now();
         if now < *next_try {
             std::thread::sleep((*next_try - now).min(IDLE_POLL));
@@ -650,10 +680,23 @@ impl SoapySource {
             Ok(reader) => {
                 self.state = State::Streaming(reader);
                 self.next_time_ns = None;
-                ReadOutcome::Event(SourceEvent::DeviceRestored)
+                // A radio's stream time is air time: the outage is a gap in the sample
+                // index, so alerts after it keep lining up with the wall clock. An unpaced
+                // simulator has no air time to keep.
+                let gap = (since.elapsed().as_secs_f64() * self.meta.sample_rate_hz) as u64;
+                if self.meta.live && gap > 0 {
+                    self.restored = true;
+                    self.pos += gap;
+                    ReadOutcome::Lost(gap)
+                } else {
+                    ReadOutcome::Event(SourceEvent::DeviceRestored)
+                }
             }
             Err(_) => {
-                if let State::Lost { next_try, backoff } = &mut self.state {
+                if let State::Lost {
+                    next_try, backoff, ..
+                } = &mut self.state
+                {
                     *backoff = (*backoff * 2).min(BACKOFF_MAX);
                     *next_try = Instant::now() + *backoff;
                 }
@@ -691,6 +734,9 @@ impl IqSource for SoapySource {
     }
 
     fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        if std::mem::take(&mut self.restored) {
+            return Ok(ReadOutcome::Event(SourceEvent::DeviceRestored));
+        }
         let mut want = buf.len().min(self.chunk);
         if let Some(limit) = self.limit {
             let left = limit.saturating_sub(self.pos);
@@ -725,6 +771,7 @@ impl IqSource for SoapySource {
                 _ => {
                     // Drop the dead stream now; reconnection starts after a short pause.
                     self.state = State::Lost {
+                        since: Instant::now(),
                         next_try: Instant::now() + BACKOFF_MIN,
                         backoff: BACKOFF_MIN,
                     };
