@@ -265,11 +265,10 @@ fn devices(args: &DevicesArgs) -> Result<ExitCode> {
         }
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "throughput: {got} samples ({}, {} read as {}) in {secs:.3} s: {:.1} MS/s; \
+            "throughput: {got} samples ({}, {} read as complex f32) in {secs:.3} s: {:.1} MS/s; \
              {lost} lost, {pending} empty reads",
             units::format_rate(src.meta().sample_rate_hz),
             src.format(),
-            "complex f32",
             got as f64 / secs.max(1e-9) / 1e6,
         );
     }
