@@ -119,6 +119,9 @@ pub struct RecorderTap {
     cur: Vec<Complex32>,
     /// Samples missing since the last queued block (stream gaps and our own drops).
     gap: u64,
+    /// Wait for room instead of dropping: the source is not live (a file, an unpaced
+    /// simulator), so waiting loses nothing and keeps the recording complete.
+    blocking: bool,
     stats: Arc<RecorderStats>,
 }
 
@@ -176,6 +179,7 @@ impl Recorder {
             block,
             cur: Vec::with_capacity(block),
             gap: 0,
+            blocking: !meta.live,
             stats: stats.clone(),
         };
         Ok((Recorder { handle, stats }, tap))
@@ -234,6 +238,15 @@ impl RecorderTap {
             .unwrap_or_else(|_| Vec::with_capacity(self.block));
         let full = std::mem::replace(&mut self.cur, next);
         self.cur.clear();
+        if self.blocking {
+            let gap = std::mem::take(&mut self.gap);
+            let sent =
+                (gap == 0 || tx.send(Msg::Gap(gap)).is_ok()) && tx.send(Msg::Samples(full)).is_ok();
+            if !sent {
+                self.tx = None;
+            }
+            return;
+        }
         if self.gap > 0 {
             match tx.try_send(Msg::Gap(self.gap)) {
                 Ok(()) => self.gap = 0,
