@@ -368,3 +368,40 @@ fn bad_device_arguments_are_clear_errors_with_status_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("frequency 7 GHz is outside"));
 }
+
+#[test]
+fn a_paced_radio_outage_is_a_gap_in_stream_time() {
+    // Paced like a radio: the time the device was away shows as a gap in the sample index,
+    // so device_lost spans the outage and later alerts stay on the wall clock.
+    let dev = sim("outage", "buffer_ms=0,unplug_after=0.5,replug_after=0.4");
+    let out = watch(&dev, "2s", &[]);
+    let a = alerts(&out);
+    let cleared = of_kind(&a, "device_lost", "cleared");
+    assert_eq!(cleared.len(), 1, "{a:#?}");
+    let span = cleared[0]["last_seen_s"].as_f64().unwrap_or(0.0)
+        - cleared[0]["first_seen_s"].as_f64().unwrap_or(0.0);
+    assert!(span >= 0.35, "outage of {span} s in stream time: {a:#?}");
+    assert_eq!(of_kind(&a, "device_restored", "raised").len(), 1, "{a:#?}");
+    assert!(dropped(&out) > 0);
+}
+
+#[test]
+fn throughput_mode_reads_and_reports() {
+    let out = run(&[
+        "devices",
+        "--probe",
+        "driver=kuzetsim,serial=kuzetsim-tput,realtime=false",
+        "--throughput",
+        "1s",
+        "--rate",
+        "10M",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("throughput: 10000000 samples"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(line.contains("CS16 read as complex f32"), "{line}");
+    assert!(line.contains("0 lost"), "{line}");
+}
