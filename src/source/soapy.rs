@@ -592,15 +592,12 @@ impl SoapySource {
             gain_db: applied.gain_db,
             device,
             description: format!(
-                "{} ({}), args {}, native {}",
+                "{} through SoapySDR, {format} stream",
                 if applied.label.is_empty() {
                     &applied.driver
                 } else {
                     &applied.label
                 },
-                format,
-                settings.args,
-                format
             ),
             origin: settings.args.clone(),
             total_samples: None,
@@ -638,7 +635,7 @@ impl SoapySource {
         self.chunk
     }
 
-    /// Driver key, serial and label of the device, as the metadata records them.
+    /// The settings the device was opened with (and is re-opened with after a loss).
     pub fn settings(&self) -> &DeviceSettings {
         &self.settings
     }
