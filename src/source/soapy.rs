@@ -668,6 +668,14 @@ impl SoapySource {
             return ReadOutcome::Pending;
         };
         let since = *since;
+        // A radio's outage uses up stream time: `--duration` ends the run on time even if
+        // the device never comes back.
+        if let Some(limit) = self.limit.filter(|_| self.meta.live) {
+            let away = (since.elapsed().as_secs_f64() * self.meta.sample_rate_hz) as u64;
+            if self.pos + away >= limit {
+                return ReadOutcome::Eof;
+            }
+        }
         let now = Instant::now();
         if now < *next_try {
             std::thread::sleep((*next_try - now).min(IDLE_POLL));

@@ -405,3 +405,16 @@ fn throughput_mode_reads_and_reports() {
     assert!(line.contains("CS16 read as complex f32"), "{line}");
     assert!(line.contains("0 lost"), "{line}");
 }
+
+#[test]
+fn duration_ends_a_paced_run_whose_device_never_returns() {
+    let started = Instant::now();
+    let out = watch(&sim("gone", "buffer_ms=0,unplug_after=0.3"), "1.5s", &[]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let a = alerts(&out);
+    assert_eq!(of_kind(&a, "device_lost", "raised").len(), 1, "{a:#?}");
+    assert!(
+        of_kind(&a, "device_restored", "raised").is_empty(),
+        "{a:#?}"
+    );
+}
