@@ -11,7 +11,8 @@ use crate::alert::{Alert, JsonLinesSink};
 use crate::capture::CaptureReader;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
-    AnalyzeArgs, BaselineCommand, Cli, Command, DspArgs, FormatArg, LearnArgs, ScoreArgs, SynthArgs,
+    AnalyzeArgs, BaselineCommand, Cli, Command, DeviceArgs, DevicesArgs, DspArgs, FormatArg,
+    LearnArgs, RecordArgs, ScoreArgs, SynthArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::{Baseline, BaselineLearner};
@@ -20,9 +21,11 @@ use crate::detect::Prior;
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
+use crate::record::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
 use crate::source::file::FileSource;
+use crate::source::soapy::{self, DeviceSettings, Gain, SoapySource};
 use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
-use crate::source::{IqSource, ReadOutcome};
+use crate::source::{IqSource, ReadOutcome, SourceEvent};
 use crate::types::StreamMeta;
 use crate::units;
 
@@ -45,6 +48,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Synth(args)) => synth(&args),
         Some(Command::Score(args)) => score(&args),
         Some(Command::Baseline(BaselineCommand::Learn(args))) => learn(&args),
+        Some(Command::Devices(args)) => devices(&args),
+        Some(Command::Watch(args)) => watch(&args),
+        Some(Command::Record(args)) => record(&args),
         None => analyze(&AnalyzeArgs {
             file: demo_path(),
             duration: None,
@@ -135,14 +141,26 @@ fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
     let source = open_capture(&args.file, args.duration.as_deref())?;
     let meta = source.meta().clone();
     let cfg = dsp_config(&args.dsp, &meta)?;
-    let mut log = match &args.alerts {
+    let stats = run_json_lines(Box::new(source), &cfg, args.alerts.as_deref())?;
+    print_summary(&meta, &cfg, &stats);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the pipeline with alerts as JSON lines on stdout (and appended to `alerts_file`):
+/// the headless mode of `analyze` and `watch`, and what the end-to-end tests drive.
+fn run_json_lines(
+    source: Box<dyn IqSource>,
+    cfg: &PipelineConfig,
+    alerts_file: Option<&Path>,
+) -> Result<RunStats> {
+    let mut log = match alerts_file {
         Some(p) => Some(JsonLinesSink::new(
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(p)
                 .map_err(|source| Error::Io {
-                    path: p.clone(),
+                    path: p.to_path_buf(),
                     source,
                 })?,
         )),
@@ -151,9 +169,9 @@ fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = JsonLinesSink::new(stdout.lock());
     let mut stdout_gone = false;
-    let stats = pipeline::run(
-        Box::new(source),
-        &cfg,
+    pipeline::run(
+        source,
+        cfg,
         Arc::new(Counters::default()),
         &STOP,
         &mut |ev| {
@@ -171,8 +189,267 @@ fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
             }
             Ok(())
         },
-    )?;
+    )
+}
+
+/// Resolves `--device/--freq/--rate/...` into settings (units parsed, not yet checked
+/// against the device).
+pub fn device_settings(a: &DeviceArgs) -> Result<DeviceSettings> {
+    Ok(DeviceSettings {
+        args: a.device.clone(),
+        freq_hz: flag("--freq", units::parse_hz(&a.freq))?,
+        rate_sps: match &a.rate {
+            Some(r) => flag("--rate", units::parse_hz(r))?,
+            None => 2.4e6,
+        },
+        gain: match &a.gain {
+            Some(g) => flag("--gain", Gain::parse(g))?,
+            None => Gain::Unchanged,
+        },
+        antenna: a.antenna.clone(),
+        bandwidth_hz: a
+            .bandwidth
+            .as_deref()
+            .map(|b| flag("--bandwidth", units::parse_hz(b)))
+            .transpose()?,
+        ppm: a.ppm.unwrap_or(0.0),
+        channel: a.channel.unwrap_or(0),
+    })
+}
+
+/// Opens a radio for `watch`/`record`, limited to `--duration` of stream time. The
+/// console takes it as a `Box<dyn IqSource>` like any other source.
+pub fn open_radio(a: &DeviceArgs, duration: Option<&str>) -> Result<SoapySource> {
+    let settings = device_settings(a)?;
+    let duration = duration
+        .map(|d| flag("--duration", units::parse_duration(d)))
+        .transpose()?;
+    let mut src = SoapySource::open(&settings)?;
+    if let Some(d) = duration {
+        let n = src.meta().index_at(d.as_secs_f64());
+        src = src.limit(n);
+    }
+    Ok(src)
+}
+
+/// Root attributes a recording carries beyond the standard ones.
+fn recording_attrs(src: &SoapySource) -> Vec<(String, String)> {
+    let args: soapysdr::Args = src.meta().device.as_str().into();
+    vec![
+        ("driver".into(), args.get("driver").unwrap_or("").into()),
+        ("serial".into(), args.get("serial").unwrap_or("").into()),
+        ("device_args".into(), src.settings().args.clone()),
+    ]
+}
+
+fn devices(args: &DevicesArgs) -> Result<ExitCode> {
+    let Some(probe) = &args.probe else {
+        let found = soapy::list_devices()?;
+        if found.is_empty() {
+            eprintln!("kuzet: no SoapySDR devices found");
+        }
+        let mut out = std::io::stdout().lock();
+        for dev in found {
+            let get = |k: &str| {
+                dev.iter()
+                    .find(|(key, _)| key == k)
+                    .map_or("", |(_, v)| v.as_str())
+                    .to_string()
+            };
+            let all: Vec<String> = dev.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = writeln!(
+                out,
+                "driver={}\tlabel=\"{}\"\tserial={}\targs={}",
+                get("driver"),
+                get("label"),
+                get("serial"),
+                all.join(",")
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    print!("{}", soapy::probe(probe)?);
+    if let Some(t) = &args.throughput {
+        let radio = DeviceArgs {
+            device: probe.clone(),
+            freq: args.freq.clone().unwrap_or_else(|| "433.92M".into()),
+            rate: args.rate.clone(),
+            gain: None,
+            antenna: None,
+            bandwidth: None,
+            ppm: None,
+            channel: None,
+        };
+        let mut src = open_radio(&radio, Some(t))?;
+        let mut buf = vec![num_complex::Complex32::default(); src.chunk()];
+        let (mut got, mut lost, mut pending) = (0u64, 0u64, 0u64);
+        let started = std::time::Instant::now();
+        let cpu0 = thread_cpu_secs();
+        while !STOP.load(Ordering::Relaxed) {
+            match src.read(&mut buf)? {
+                ReadOutcome::Samples(n) => got += n as u64,
+                ReadOutcome::Lost(n) => lost += n,
+                ReadOutcome::Pending => pending += 1,
+                ReadOutcome::Event(_) => {}
+                ReadOutcome::Eof => break,
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        // On a shared machine wall time includes waiting for a core; CPU time of this one
+        // thread is what "MS/s on one core" means.
+        let per_core = match (cpu0, thread_cpu_secs()) {
+            (Some(a), Some(b)) if b > a => format!(
+                ", {:.1} MS/s per CPU-second ({:.2} s of CPU on one thread)",
+                got as f64 / (b - a) / 1e6,
+                b - a
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "throughput: {got} samples ({}, {} read as complex f32) in {secs:.3} s: \
+             {:.1} MS/s wall{per_core}; {lost} lost, {pending} empty reads",
+            units::format_rate(src.meta().sample_rate_hz),
+            src.format(),
+            got as f64 / secs.max(1e-9) / 1e6,
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// CPU seconds (user + system) the calling thread has used, from /proc (Linux); `None`
+/// elsewhere. Clock ticks are 1/100 s on every Linux kuzet runs on.
+fn thread_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+fn watch(args: &WatchArgs) -> Result<ExitCode> {
+    let src = open_radio(&args.radio, args.duration.as_deref())?;
+    let meta = src.meta().clone();
+    let cfg = dsp_config(&args.dsp, &meta)?;
+    let recorder = match &args.record {
+        Some(dir) => {
+            let max_s = flag(
+                "--rollover",
+                units::parse_duration(args.rollover.as_deref().unwrap_or("10m")),
+            )?
+            .as_secs_f64();
+            let max_bytes = args
+                .rollover_size
+                .as_deref()
+                .map(|s| flag("--rollover-size", units::parse_size(s)))
+                .transpose()?;
+            let mut rc = RecorderConfig::new(Target::Dir {
+                dir: dir.clone(),
+                max_s: (max_s > 0.0).then_some(max_s),
+                max_bytes,
+            });
+            rc.extra_attrs = recording_attrs(&src);
+            Some(Recorder::start(&meta, rc)?)
+        }
+        None => None,
+    };
+    // The console (another module) will take this same boxed source; until then both
+    // modes print JSON lines.
+    let _ = args.headless;
+    let (source, recorder): (Box<dyn IqSource>, Option<Recorder>) = match recorder {
+        Some((rec, tap)) => (Box::new(TeeSource::new(src, tap)), Some(rec)),
+        None => (Box::new(src), None),
+    };
+    let stats = run_json_lines(source, &cfg, args.alerts.as_deref())?;
     print_summary(&meta, &cfg, &stats);
+    if let Some(rec) = recorder {
+        print_recording(&rec.finish()?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_recording(s: &RecordSummary) {
+    let names: Vec<String> = s.files.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "kuzet: recorded {} samples in {} file(s): {}; {} samples of stream gaps, \
+         {} dropped by recording overrun",
+        s.written,
+        s.files.len(),
+        names.join(", "),
+        s.gaps,
+        s.overrun
+    );
+}
+
+fn record(args: &RecordArgs) -> Result<ExitCode> {
+    let format = match args.format.unwrap_or(FormatArg::Cf32) {
+        FormatArg::Cf32 => SampleFormat::Cf32,
+        // Full scale 1.0, which is what the native-integer conversion produces.
+        FormatArg::Ci16 => SampleFormat::Ci16 {
+            scale: 1.0 / i16::MAX as f32,
+        },
+        FormatArg::Ci8 => SampleFormat::Ci8 {
+            scale: 1.0 / i8::MAX as f32,
+        },
+    };
+    let size = args
+        .size
+        .as_deref()
+        .map(|s| flag("--size", units::parse_size(s)))
+        .transpose()?;
+    let mut src = open_radio(&args.radio, args.duration.as_deref())?;
+    if let Some(bytes) = size {
+        let n = bytes / format.bytes_per_sample() as u64;
+        let n = src.meta().total_samples.map_or(n, |t| t.min(n));
+        src = src.limit(n);
+    }
+    let meta = src.meta().clone();
+    let mut rc = RecorderConfig::new(Target::File(args.output.clone()));
+    rc.format = format;
+    rc.extra_attrs = recording_attrs(&src);
+    let (rec, tap) = Recorder::start(&meta, rc)?;
+    let chunk = src.chunk();
+    let mut src = TeeSource::new(src, tap);
+    let mut buf = vec![num_complex::Complex32::default(); chunk];
+    let started = std::time::Instant::now();
+    let (mut got, mut lost) = (0u64, 0u64);
+    eprintln!(
+        "kuzet: recording {} at {} from {} to {}",
+        units::format_hz(meta.center_freq_hz),
+        units::format_rate(meta.sample_rate_hz),
+        meta.origin,
+        args.output.display()
+    );
+    let result = loop {
+        if STOP.load(Ordering::Relaxed) {
+            break Ok(());
+        }
+        match src.read(&mut buf) {
+            Ok(ReadOutcome::Samples(n)) => got += n as u64,
+            Ok(ReadOutcome::Lost(n)) => lost += n,
+            Ok(ReadOutcome::Event(SourceEvent::DeviceLost(why))) => {
+                eprintln!("kuzet: device lost ({why}); retrying")
+            }
+            Ok(ReadOutcome::Event(SourceEvent::DeviceRestored)) => {
+                eprintln!("kuzet: device restored")
+            }
+            Ok(ReadOutcome::Pending) => {}
+            Ok(ReadOutcome::Eof) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    // Dropping the source drops the tap, which lets the recorder finish.
+    drop(src);
+    let summary = rec.finish()?;
+    result?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "kuzet: read {got} samples ({:.2} s of stream) in {secs:.3} s: {:.1} MS/s; {lost} lost by the device",
+        (got + lost) as f64 / meta.sample_rate_hz,
+        got as f64 / secs.max(1e-9) / 1e6,
+    );
+    print_recording(&summary);
     Ok(ExitCode::SUCCESS)
 }
 

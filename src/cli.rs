@@ -31,6 +31,12 @@ pub enum Command {
     /// Baselines of normal activity.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// List the radios SoapySDR finds, or probe one's ranges and formats.
+    Devices(DevicesArgs),
+    /// Watch a band live from a radio: alerts as JSON lines on stdout, a summary on stderr.
+    Watch(WatchArgs),
+    /// Record IQ from a radio to a capture file (HDF5, crash-safe).
+    Record(RecordArgs),
 }
 
 /// `kuzet baseline ...`.
@@ -56,6 +62,106 @@ pub struct LearnArgs {
     /// Spectrum and detection settings (use the same as the runs that load the baseline).
     #[command(flatten)]
     pub dsp: DspArgs,
+}
+
+/// `kuzet devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Print this device's frequency, sample-rate and gain ranges, antennas, bandwidths
+    /// and stream formats (e.g. driver=kuzetsim) [default: list all devices]
+    #[arg(long, value_name = "ARGS")]
+    pub probe: Option<String>,
+    /// With --probe: also stream this long as fast as the device delivers, samples
+    /// discarded, and report the reader's throughput in MS/s (e.g. 5s) [default: no]
+    #[arg(long, value_name = "TIME", requires = "probe")]
+    pub throughput: Option<String>,
+    /// With --throughput: sample rate to stream at [default: 2.4M]
+    #[arg(long, value_name = "HZ", requires = "throughput")]
+    pub rate: Option<String>,
+    /// With --throughput: centre frequency [default: 433.92M]
+    #[arg(long, value_name = "HZ", requires = "throughput")]
+    pub freq: Option<String>,
+}
+
+/// Which radio and how to tune it.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// SoapySDR device arguments (see `kuzet devices`), e.g. driver=rtlsdr or
+    /// driver=kuzetsim,tones=434.0e6:-40 for the built-in simulator
+    #[arg(long, value_name = "ARGS")]
+    pub device: String,
+    /// Centre frequency (e.g. 433.92M)
+    #[arg(long, value_name = "HZ")]
+    pub freq: String,
+    /// Sample rate (e.g. 2.4M, 250k) [default: 2.4M]
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<String>,
+    /// Gain in dB, or `auto` for the device's AGC [default: the device's current gain]
+    #[arg(long, value_name = "DB|auto")]
+    pub gain: Option<String>,
+    /// Antenna port [default: the device's default]
+    #[arg(long, value_name = "NAME")]
+    pub antenna: Option<String>,
+    /// Analog filter bandwidth (e.g. 1.5M) [default: the device's default]
+    #[arg(long, value_name = "HZ")]
+    pub bandwidth: Option<String>,
+    /// Reference oscillator error in ppm (positive: runs fast) [default: 0]
+    #[arg(long, value_name = "PPM", allow_hyphen_values = true)]
+    pub ppm: Option<f64>,
+    /// Receive channel [default: 0]
+    #[arg(long, value_name = "N")]
+    pub channel: Option<usize>,
+}
+
+/// `kuzet watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Radio and tuning.
+    #[command(flatten)]
+    pub radio: DeviceArgs,
+    /// Stop after this much stream time (e.g. 30s, 2m) [default: until Ctrl-C]
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
+    /// No console: alerts as JSON lines on stdout [default: console; for now also JSON lines]
+    #[arg(long)]
+    pub headless: bool,
+    /// Record everything continuously into this directory, one file per --rollover
+    /// [default: no recording]
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// With --record: start a new file after this much stream time [default: 10m]
+    #[arg(long, value_name = "TIME", requires = "record")]
+    pub rollover: Option<String>,
+    /// With --record: also start a new file once a file holds this many bytes of samples
+    /// (e.g. 2G) [default: no size limit]
+    #[arg(long, value_name = "SIZE", requires = "record")]
+    pub rollover_size: Option<String>,
+    /// Also append alerts to this JSON-lines file [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
+    /// Spectrum and detection settings.
+    #[command(flatten)]
+    pub dsp: DspArgs,
+}
+
+/// `kuzet record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Radio and tuning.
+    #[command(flatten)]
+    pub radio: DeviceArgs,
+    /// Output capture (.h5)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Stop after this much stream time (e.g. 60s) [default: until Ctrl-C or --size]
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
+    /// Stop once the file holds this many bytes of samples (e.g. 2G) [default: no limit]
+    #[arg(long, value_name = "SIZE")]
+    pub size: Option<String>,
+    /// Sample format on disk [default: cf32]
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
 }
 
 /// Spectrum and detection settings shared by every command that runs the pipeline.

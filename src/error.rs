@@ -42,6 +42,23 @@ pub enum Error {
     /// Writing alerts to their sink failed (stdout closed, disk full).
     #[error("writing alerts: {0}")]
     AlertSink(#[source] std::io::Error),
+    /// A radio could not be found, opened or configured as asked: unknown driver, a
+    /// setting outside the device's ranges. The operator's arguments need fixing.
+    #[error("{args}: {msg}")]
+    Device {
+        /// The device arguments as given (`driver=rtlsdr,serial=…`).
+        args: String,
+        /// What went wrong, in the operator's terms.
+        msg: String,
+    },
+    /// A radio that was opened failed while streaming and could not be recovered.
+    #[error("{args}: {msg}")]
+    DeviceFailed {
+        /// The device arguments as given.
+        args: String,
+        /// What went wrong.
+        msg: String,
+    },
 }
 
 /// What is wrong with a capture file.
@@ -98,8 +115,14 @@ impl Error {
     /// Process exit status: 2 for bad input (file, flag, setting), 1 for failures at run time.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Capture { .. } | Error::InvalidFile { .. } | Error::Config(_) => 2,
-            Error::Io { .. } | Error::StagePanicked(_) | Error::AlertSink(_) => 1,
+            Error::Capture { .. }
+            | Error::InvalidFile { .. }
+            | Error::Config(_)
+            | Error::Device { .. } => 2,
+            Error::Io { .. }
+            | Error::StagePanicked(_)
+            | Error::AlertSink(_)
+            | Error::DeviceFailed { .. } => 1,
         }
     }
 }

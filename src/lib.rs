@@ -6,10 +6,11 @@
 //!
 //! ```text
 //!  IqSource ──IqBlock──▶ dsp::Welch ──SpectrumBatch──▶ detect::Detector ──Alert──▶ sinks
-//!  file | synth          window, FFT,    (N workers,      floor, threshold,        JSON lines,
-//!  (capture::reader)     |X|², average,   order kept)     grouping, tracker        console
-//!                        dB, fft-shift
-//!       ▲                    │
+//!  file | synth | soapy  window, FFT,    (N workers,      floor, threshold,        JSON lines,
+//!  (capture::reader,     |X|², average,   order kept)     grouping, tracker        console
+//!   SoapySDR radios)     dB, fft-shift
+//!       ▲     │              │
+//!       │     └─ record::TeeSource: copies ──▶ record::Recorder thread ──▶ HDF5 (SWMR)
 //!       └── pooled IQ buffers returned after the FFT (no allocation per block)
 //! ```
 //!
@@ -25,6 +26,7 @@ pub mod detect;
 pub mod dsp;
 pub mod error;
 pub mod pipeline;
+pub mod record;
 pub mod score;
 pub mod source;
 pub mod types;

@@ -168,6 +168,26 @@ pub(crate) fn read_string(
     Ok(Some(s))
 }
 
+/// Opens read-only, retrying for a moment while the file is locked: HDF5 locks with
+/// flock(), and a lock outlives its writer while a process forked meanwhile still holds
+/// the inherited descriptor (HDF5 does not open with O_CLOEXEC).
+fn open_retrying(path: &Path) -> hdf5::Result<hdf5::File> {
+    let mut delay = std::time::Duration::from_millis(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match hdf5::File::open(path) {
+            Err(e)
+                if e.to_string().contains("unable to lock file")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(std::time::Duration::from_millis(250));
+            }
+            r => return r,
+        }
+    }
+}
+
 impl CaptureReader {
     /// Opens and validates a capture.
     ///
@@ -189,7 +209,7 @@ impl CaptureReader {
         if !has_hdf5_signature(path).map_err(|e| err(e.into()))? {
             return Err(err(CaptureProblem::NotHdf5));
         }
-        let (file, opened_swmr) = match hdf5::File::open(path) {
+        let (file, opened_swmr) = match open_retrying(path) {
             Ok(f) => (f, false),
             // A recording whose writer died is still marked open for SWMR writing; SWMR
             // read mode opens it up to its last flush.

@@ -28,6 +28,9 @@ pub struct WriterOptions {
     pub chunk_samples: usize,
     /// Flush after this many samples have been appended since the last flush (0: every append).
     pub flush_every: u64,
+    /// Further string attributes on the root (`driver`, `serial` of a recording); created
+    /// with the others, before SWMR starts.
+    pub extra_attrs: Vec<(String, String)>,
 }
 
 impl Default for WriterOptions {
@@ -37,6 +40,7 @@ impl Default for WriterOptions {
             swmr: false,
             chunk_samples: 1 << 16,
             flush_every: 1 << 20,
+            extra_attrs: Vec::new(),
         }
     }
 }
@@ -174,6 +178,9 @@ impl CaptureWriter {
         f64_attr(&file, attr::GAIN_DB, meta.gain_db.unwrap_or(f64::NAN))?;
         str_attr(&file, attr::DEVICE, &meta.device)?;
         str_attr(&file, attr::DESCRIPTION, &meta.description)?;
+        for (name, value) in &opts.extra_attrs {
+            str_attr(&file, name, value)?;
+        }
         if opts.swmr {
             file.start_swmr()?;
         }

@@ -1,8 +1,10 @@
-//! Sources of IQ samples: recorded captures ([`file`]) and the scene simulator
-//! ([`synth`]). A source fills the caller's buffer; it never owns threads. The pipeline
+//! Sources of IQ samples: recorded captures ([`file`]), the scene simulator ([`synth`])
+//! and live radios through SoapySDR ([`soapy`], with the built-in simulated device [`sim`]). A source fills the caller's buffer; it never owns threads. The pipeline
 //! decides whether a slow consumer makes it wait (files) or drop (live radios).
 
 pub mod file;
+pub mod sim;
+pub mod soapy;
 pub mod synth;
 
 use num_complex::Complex32;

@@ -5,4 +5,5 @@ mod capture;
 mod cli;
 mod detection;
 mod e2e;
+mod live;
 mod support;
