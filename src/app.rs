@@ -1,24 +1,28 @@
 //! Wiring: turns parsed arguments into validated settings, builds sources and sinks, and
 //! runs the pipeline. No signal processing here.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::alert::JsonLinesSink;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
-use crate::cli::{AnalyzeArgs, Cli, Command, DspArgs, FormatArg, SynthArgs};
+use crate::cli::{AnalyzeArgs, Cli, Command, DspArgs, FormatArg, ReplayArgs, SynthArgs};
 use crate::detect::DetectorConfig;
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
 use crate::source::file::FileSource;
+use crate::source::paced::{PaceControl, PacedSource};
 use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
 use crate::source::{IqSource, ReadOutcome};
+use crate::tui::app::{SourceInfo, SPEEDS};
+use crate::tui::Console;
 use crate::types::StreamMeta;
-use crate::units;
+use crate::{tui, units};
 
 /// The bundled demo capture, relative to the repository root.
 pub const DEMO_CAPTURE: &str = "captures/demo.h5";
@@ -37,6 +41,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Analyze(args)) => analyze(&args),
         Some(Command::Synth(args)) => synth(&args),
+        Some(Command::Replay(args)) => replay(&args),
+        // First minute with no radio: the demo on the console, looping.
+        None if std::io::stdout().is_terminal() => replay(&ReplayArgs {
+            file: demo_path(),
+            speed: None,
+            looping: true,
+            headless: false,
+            alerts: None,
+            dsp: DspArgs::default(),
+        }),
         None => analyze(&AnalyzeArgs {
             file: demo_path(),
             duration: None,
@@ -103,25 +117,37 @@ fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
     }
     let meta = source.meta().clone();
     let cfg = dsp_config(&args.dsp, &meta)?;
-    let mut log = match &args.alerts {
-        Some(p) => Some(JsonLinesSink::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|source| Error::Io {
-                    path: p.clone(),
-                    source,
-                })?,
-        )),
-        None => None,
-    };
+    run_headless(Box::new(source), &meta, &cfg, args.alerts.as_deref())
+}
+
+/// Opens an alert log for appending.
+fn open_alert_log(path: &Path) -> Result<JsonLinesSink<std::fs::File>> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(JsonLinesSink::new)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Runs `source` with alerts as JSON lines on stdout (and in `alerts`, if given) and the
+/// summary on stderr.
+fn run_headless(
+    source: Box<dyn IqSource>,
+    meta: &StreamMeta,
+    cfg: &PipelineConfig,
+    alerts: Option<&Path>,
+) -> Result<ExitCode> {
+    let mut log = alerts.map(open_alert_log).transpose()?;
     let stdout = std::io::stdout();
     let mut out = JsonLinesSink::new(stdout.lock());
     let mut stdout_gone = false;
     let stats = pipeline::run(
-        Box::new(source),
-        &cfg,
+        source,
+        cfg,
         Arc::new(Counters::default()),
         &STOP,
         &mut |ev| {
@@ -140,7 +166,85 @@ fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
             Ok(())
         },
     )?;
+    print_summary(meta, cfg, &stats);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `--speed`: one of the console's speeds, so the speed keys step on from it.
+fn parse_speed(text: Option<&str>) -> Result<Option<f64>> {
+    let Some(text) = text else {
+        return Ok(Some(1.0));
+    };
+    if text.eq_ignore_ascii_case("max") {
+        return Ok(None);
+    }
+    let bad = || {
+        Error::Config(format!(
+            "--speed must be 0.25, 0.5, 1, 2, 4, 8, 16 or max, got `{text}`"
+        ))
+    };
+    let x: f64 = text
+        .trim_end_matches(['x', '×'])
+        .parse()
+        .map_err(|_| bad())?;
+    SPEEDS
+        .iter()
+        .flatten()
+        .find(|&&s| (s - x).abs() < 1e-9)
+        .map(|&s| Some(s))
+        .ok_or_else(bad)
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode> {
+    let speed = parse_speed(args.speed.as_deref())?;
+    let file = FileSource::open(&args.file)?.looping(args.looping);
+    let meta = file.meta().clone();
+    let cfg = dsp_config(&args.dsp, &meta)?;
+    let console = !args.headless && std::io::stdout().is_terminal();
+    let ctl = PaceControl::new(speed, args.looping);
+    // On the console the end of the capture pauses (the operator can seek back and look);
+    // headless, it ends the run.
+    let source = PacedSource::new(file, ctl.clone(), cfg.spectrum.span(), console);
+    if !console {
+        return run_headless(Box::new(source), &meta, &cfg, args.alerts.as_deref());
+    }
+    let alert_log = args
+        .alerts
+        .as_deref()
+        .map(open_alert_log)
+        .transpose()?
+        .map(|l| Arc::new(Mutex::new(l)));
+    let info = SourceInfo {
+        origin: meta.origin.clone(),
+        live: false,
+        center_freq_hz: meta.center_freq_hz,
+        sample_rate_hz: meta.sample_rate_hz,
+        gain_db: meta.gain_db,
+        fft_len: cfg.spectrum.fft_len,
+        rbw_hz: cfg.spectrum.rbw_hz(meta.sample_rate_hz),
+        alert_log: args.alerts.as_ref().map(|p| p.display().to_string()),
+    };
+    let started = Instant::now();
+    let stats = tui::run(
+        Console {
+            source: Box::new(source),
+            info,
+            replay: Some(ctl.clone()),
+            alert_log,
+        },
+        &cfg,
+        &STOP,
+    )?;
     print_summary(&meta, &cfg, &stats);
+    if let Some(end) = ctl.ended() {
+        // The run's wall time includes the time spent looking at the paused end; this is
+        // the throughput while samples were flowing.
+        let s = end.duration_since(started).as_secs_f64();
+        eprintln!(
+            "kuzet: end of capture reached after {s:.3} s of replay: {:.1} MS/s with the console open",
+            stats.samples as f64 / s.max(1e-9) / 1e6
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,6 +42,9 @@ pub enum Error {
     /// Writing alerts to their sink failed (stdout closed, disk full).
     #[error("writing alerts: {0}")]
     AlertSink(#[source] std::io::Error),
+    /// The console could not set up, draw on or restore the terminal.
+    #[error("terminal: {0}")]
+    Terminal(#[source] std::io::Error),
 }
 
 /// What is wrong with a capture file.
@@ -99,7 +102,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Capture { .. } | Error::InvalidFile { .. } | Error::Config(_) => 2,
-            Error::Io { .. } | Error::StagePanicked(_) | Error::AlertSink(_) => 1,
+            Error::Io { .. }
+            | Error::StagePanicked(_)
+            | Error::AlertSink(_)
+            | Error::Terminal(_) => 1,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod dsp;
 pub mod error;
 pub mod pipeline;
 pub mod source;
+pub mod tui;
 pub mod types;
 pub mod units;
 

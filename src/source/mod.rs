@@ -1,8 +1,10 @@
-//! Sources of IQ samples: recorded captures ([`file`]) and the scene simulator
-//! ([`synth`]). A source fills the caller's buffer; it never owns threads. The pipeline
-//! decides whether a slow consumer makes it wait (files) or drop (live radios).
+//! Sources of IQ samples: recorded captures ([`file`]), real-time pacing of a capture for
+//! replays ([`paced`]) and the scene simulator ([`synth`]). A source fills the caller's
+//! buffer; it never owns threads. The pipeline decides whether a slow consumer makes it
+//! wait (files) or drop (live radios).
 
 pub mod file;
+pub mod paced;
 pub mod synth;
 
 use num_complex::Complex32;

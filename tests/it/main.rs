@@ -1,0 +1,3 @@
+//! Integration tests: the real `kuzet` binary, driven from outside.
+
+mod console;
