@@ -725,7 +725,8 @@ pub(crate) mod tests {
         app.update(Action::JumpToAlert);
         let c = (app.view.lo_hz + app.view.hi_hz) / 2.0;
         assert!((c - 433.5e6).abs() < 1.0);
-        assert!((app.view.span_hz() - 100e3).abs() < 1.0);
+        // 8 bandwidths, but never under 64 bins.
+        assert!((app.view.span_hz() - 64.0 * app.grid.bin_hz()).abs() < 1.0);
     }
 
     #[test]

@@ -417,7 +417,7 @@ mod tests {
             assert!(lines[0].contains("REPLAY") && lines[0].contains("433.920000 MHz"));
             assert!(lines[0].contains("2.4 MS/s") && lines[0].contains("FFT 1024"));
             assert!(lines[1].contains("dropped 0"), "{}", lines[1]);
-            assert!(all.contains(" MHz ╵"), "frequency axis:\n{all}");
+            assert!(all.contains("\n MHz  "), "frequency axis:\n{all}");
             assert!(all.contains("╵433.0") && all.contains("╵434.0"), "{all}");
             assert!(all.contains("dBFS") && all.contains("-80┤"), "{all}");
             assert!(all.contains("ALERTS") && all.contains("1 critical"));

@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn turbo_runs_from_blue_to_red() {
-        let (r0, _, b0) = turbo(0.0);
+        let (r0, _, b0) = turbo(0.1);
         let (r1, _, b1) = turbo(1.0);
         assert!(b0 > r0 && r1 > b1, "{r0} {b0} {r1} {b1}");
         let (_, g_mid, _) = turbo(0.5);

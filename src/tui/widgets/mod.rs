@@ -111,7 +111,7 @@ mod tests {
     fn column_of_the_centre_frequency_is_the_middle() {
         let g = grid();
         assert_eq!(column_of(&full_view(&g), 100, 100e6), Some(50));
-        assert_eq!(column_of(&full_view(&g), 100, 99e6), None);
+        assert_eq!(column_of(&full_view(&g), 100, 98.9e6), None);
     }
 
     #[test]
