@@ -305,12 +305,9 @@ impl UiLoop<'_> {
                         if let Ok(mut log) = log.lock() {
                             log.write_acknowledged(&a, &at).map_err(Error::AlertSink)?;
                         }
-                        format!("alert {} acknowledged (logged)", a.id)
+                        format!("ack #{} logged", a.id)
                     }
-                    None => format!(
-                        "alert {} acknowledged (no alert log: use --alerts FILE)",
-                        a.id
-                    ),
+                    None => format!("ack #{} (no log: --alerts FILE)", a.id),
                 });
             }
             // Transport effects without a paced source (live): nothing to drive.

@@ -137,7 +137,9 @@ fn console_shows_alerts_help_acknowledges_and_quits_cleanly_in_tmux() {
 
     tmux.keys(&["a"]);
     tmux.wait("the acknowledgement", |s| {
-        s.contains("acknowledged (logged)")
+        s.contains("ack #")
+            && s.lines()
+                .any(|l| l.contains("new_emitter") && l.trim_end().ends_with("ack"))
     });
 
     tmux.keys(&["q"]);

@@ -69,7 +69,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 }
             }
         }
-        // Lines go only where the trace left the cell empty; the first drawn wins.
+        // Lines go over empty cells and over the trace's partial top cell (the trace is
+        // near the line there anyway), never over a full bar; the first drawn wins.
         let floor = column_max(&app.floor, bins);
         let hold = if app.show_max_hold {
             column_max(&app.max_hold, bins)
@@ -85,10 +86,12 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             ),
             (floor, "─", theme.floor()),
         ];
-        for (level, sym, style) in lines {
+        let mut drawn = [None; 3];
+        for (k, (level, sym, style)) in lines.into_iter().enumerate() {
             if let Some(y) = level.and_then(row_of) {
                 let cell = &mut buf[(x, plot.y + y)];
-                if cell.symbol() == " " {
+                if cell.symbol() != BARS[8] && !drawn.contains(&Some(y)) {
+                    drawn[k] = Some(y);
                     cell.set_symbol(sym).set_style(style);
                 }
             }

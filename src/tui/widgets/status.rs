@@ -32,7 +32,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         sep(),
         Span::raw(units::format_rate(i.sample_rate_hz)),
     ];
-    if let Some(g) = i.gain_db {
+    if let Some(g) = i.gain_db.filter(|g| g.is_finite()) {
         top.push(sep());
         top.push(Span::raw(format!("gain {g:.0} dB")));
     }
