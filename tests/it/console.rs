@@ -75,7 +75,7 @@ fn synth(path: &Path) {
             "cw:-200k:20",
         ])
         .output()
-        .unwrap();
+        .expect("run kuzet synth");
     assert!(
         out.status.success(),
         "{}",
