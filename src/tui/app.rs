@@ -28,6 +28,11 @@ pub const SEEK_S: f64 = 10.0;
 /// Waterfall rows kept (more than the tallest screen shows, at two rows per cell).
 const WATERFALL_ROWS: usize = 512;
 
+/// Display frames folded (bin-wise maximum) into one waterfall row: at 30 frames/s, 10
+/// rows/s, so even an 80×24 screen shows a couple of seconds of history, and the
+/// waterfall (the costliest pane to send to a terminal) changes on one frame in three.
+pub const FRAMES_PER_ROW: u32 = 3;
+
 /// Alerts kept on the desk; beyond this the oldest cleared ones go first.
 const DESK_MAX: usize = 500;
 
@@ -249,8 +254,9 @@ pub struct App {
     pub show_max_hold: bool,
     /// Newest first.
     pub waterfall: VecDeque<WaterfallRow>,
-    /// Marks for the next waterfall row.
-    pending_marks: Vec<(f64, Severity)>,
+    /// The waterfall row being folded, and how many frames it holds.
+    row_acc: WaterfallRow,
+    row_frames: u32,
     /// Oldest first (the desk draws newest first).
     pub alerts: Vec<DeskEntry>,
     /// Selected alert, counted from the newest (0 = newest).
@@ -287,7 +293,12 @@ impl App {
             max_hold: Vec::new(),
             show_max_hold: true,
             waterfall: VecDeque::with_capacity(WATERFALL_ROWS),
-            pending_marks: Vec::new(),
+            row_acc: WaterfallRow {
+                power_db: Vec::new(),
+                end: 0,
+                marks: Vec::new(),
+            },
+            row_frames: 0,
             alerts: Vec::new(),
             selected: 0,
             frozen: false,
@@ -461,29 +472,46 @@ impl App {
                 self.max_hold.clone_from(&frame.power_db);
             }
         }
-        // Reuse the oldest row's buffer once the waterfall is full: no allocation per
-        // frame in the steady state.
-        let mut row = if self.waterfall.len() >= WATERFALL_ROWS {
-            self.waterfall.pop_back()
+        let acc = &mut self.row_acc;
+        if self.row_frames == 0 || acc.power_db.len() != frame.power_db.len() {
+            acc.power_db.clone_from(&frame.power_db);
         } else {
-            None
+            for (a, &p) in acc.power_db.iter_mut().zip(&frame.power_db) {
+                *a = a.max(p);
+            }
         }
-        .unwrap_or_else(|| WaterfallRow {
-            power_db: Vec::new(),
-            end: 0,
-            marks: Vec::new(),
-        });
-        row.power_db.clone_from(&frame.power_db);
-        row.end = frame.end;
-        row.marks.clear();
-        row.marks.append(&mut self.pending_marks);
-        self.waterfall.push_front(row);
+        acc.end = frame.end;
+        self.row_frames += 1;
+        // Stepping a paused replay: every step is worth a row of its own.
+        let stepping = self.replay.is_some_and(|r| r.paused);
+        if self.row_frames >= FRAMES_PER_ROW || stepping {
+            self.push_row();
+        }
         self.trace = frame.power_db;
         self.floor = frame.floor_db;
         self.threshold_over_floor_db = frame.threshold_over_floor_db;
         if self.auto_scale {
             self.autoscale();
         }
+    }
+
+    /// Moves the folded row onto the waterfall, reusing the oldest row's buffers once the
+    /// waterfall is full (no allocation per row in the steady state).
+    fn push_row(&mut self) {
+        let spare = if self.waterfall.len() >= WATERFALL_ROWS {
+            self.waterfall.pop_back()
+        } else {
+            None
+        };
+        let mut row = spare.unwrap_or_else(|| WaterfallRow {
+            power_db: Vec::new(),
+            end: 0,
+            marks: Vec::new(),
+        });
+        row.marks.clear();
+        std::mem::swap(&mut row, &mut self.row_acc);
+        self.waterfall.push_front(row);
+        self.row_frames = 0;
     }
 
     /// Fits the dB range to the floor (10 dB of noise visible below it) and the peaks,
@@ -526,7 +554,7 @@ impl App {
             return;
         }
         if alert.freq_hz > 0.0 {
-            self.pending_marks.push((alert.freq_hz, alert.severity));
+            self.row_acc.marks.push((alert.freq_hz, alert.severity));
         }
         self.alerts.push(DeskEntry {
             alert,
@@ -764,14 +792,22 @@ pub(crate) mod tests {
     #[test]
     fn frames_feed_trace_max_hold_waterfall_and_marks_unless_frozen() {
         let mut app = App::new(info(), grid(), None);
-        app.on_frame(frame(24_000, 100));
+        for i in 1..=3 {
+            app.on_frame(frame(i * 24_000, 100));
+        }
         app.on_alert(alert(1, grid().freq_of(200.0), Severity::Critical));
-        app.on_frame(frame(48_000, 200));
-        assert_eq!(app.trace[200], -30.0);
+        app.on_frame(frame(96_000, 200));
+        app.on_frame(frame(120_000, 300));
+        assert_eq!(app.waterfall.len(), 1, "three frames to a row");
+        app.on_frame(frame(144_000, 300));
+        assert_eq!(app.trace[300], -30.0);
         assert_eq!(app.max_hold[100], -30.0, "max-hold keeps the first carrier");
         assert_eq!(app.waterfall.len(), 2);
-        assert_eq!(app.waterfall[0].end, 48_000, "newest first");
-        assert_eq!(app.waterfall[0].marks.len(), 1);
+        let newest = &app.waterfall[0];
+        assert_eq!(newest.end, 144_000, "newest first");
+        assert_eq!((newest.power_db[200], newest.power_db[300]), (-30.0, -30.0));
+        assert_eq!(newest.power_db[100], -80.0);
+        assert_eq!(newest.marks.len(), 1);
         assert!(app.waterfall[1].marks.is_empty());
         // Auto-scale: 10 dB of noise below the floor, the peak inside.
         assert_eq!(app.db_lo, -90.0);
@@ -779,8 +815,11 @@ pub(crate) mod tests {
         app.update(Action::ToggleMaxHold);
         assert!(!app.show_max_hold && app.max_hold.is_empty());
         app.update(Action::FreezeDisplay);
-        app.on_frame(frame(72_000, 300));
+        for _ in 0..3 {
+            app.on_frame(frame(168_000, 400));
+        }
         assert_eq!(app.waterfall.len(), 2, "frozen: frames ignored");
+        assert_eq!(app.trace[400], -80.0);
         app.update(Action::DbUp);
         assert!(!app.auto_scale, "a manual dB change stops auto-scale");
         assert_eq!(app.db_lo, -85.0);

@@ -397,11 +397,13 @@ mod tests {
     fn busy_app() -> App {
         let mut app = App::new(info(), grid(), Some(replay()));
         app.on_alert(alert(1, 433.5e6, Severity::Warning));
-        for i in 1..=40 {
+        for i in 1..=39 {
             app.on_frame(frame(i * 24_000, 800));
         }
         app.on_alert(alert(2, 434.2e6, Severity::Critical));
-        app.on_frame(frame(41 * 24_000, 800));
+        for i in 40..=42 {
+            app.on_frame(frame(i * 24_000, 800));
+        }
         app
     }
 
