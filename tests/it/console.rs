@@ -153,3 +153,31 @@ fn console_shows_alerts_help_acknowledges_and_quits_cleanly_in_tmux() {
     assert!(logged.contains("\"kind\":\"new_emitter\""), "{logged}");
     assert!(logged.contains("\"acknowledged\":true"), "{logged}");
 }
+
+#[test]
+fn replay_without_a_terminal_prints_json_lines_like_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("headless.h5");
+    synth(&capture);
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).arg(&capture).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // stdout is a pipe here, so no console even without --headless.
+    let replayed = run(&["replay", "--speed", "max"]);
+    let analyzed = run(&["analyze"]);
+    assert!(replayed.contains("\"kind\":\"new_emitter\""), "{replayed}");
+    assert_eq!(replayed, analyzed, "same alerts at any speed");
+    let out = Command::new(BIN)
+        .args(["replay", "--speed", "3"])
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--speed"));
+}
