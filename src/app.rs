@@ -214,16 +214,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
         .map(open_alert_log)
         .transpose()?
         .map(|l| Arc::new(Mutex::new(l)));
-    let info = SourceInfo {
-        origin: meta.origin.clone(),
-        live: false,
-        center_freq_hz: meta.center_freq_hz,
-        sample_rate_hz: meta.sample_rate_hz,
-        gain_db: meta.gain_db,
-        fft_len: cfg.spectrum.fft_len,
-        rbw_hz: cfg.spectrum.rbw_hz(meta.sample_rate_hz),
-        alert_log: args.alerts.as_ref().map(|p| p.display().to_string()),
-    };
+    let info = SourceInfo::new(&meta, &cfg.spectrum);
     let started = Instant::now();
     let stats = tui::run(
         Console {

@@ -6,9 +6,9 @@
 use std::collections::VecDeque;
 
 use crate::alert::{Alert, AlertState, Severity};
-use crate::dsp::FreqGrid;
+use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::pipeline::UiFrame;
-use crate::types::SampleIndex;
+use crate::types::{SampleIndex, StreamMeta};
 
 /// Replay speeds the speed keys step through; `None` is as fast as the pipeline goes.
 pub const SPEEDS: [Option<f64>; 8] = [
@@ -131,8 +131,22 @@ pub struct SourceInfo {
     pub fft_len: usize,
     /// Resolution bandwidth.
     pub rbw_hz: f64,
-    /// Where acknowledgements go, if anywhere.
-    pub alert_log: Option<String>,
+}
+
+impl SourceInfo {
+    /// The description of `meta` analysed with `spectrum` (a live source or a capture, as
+    /// `meta.live` says).
+    pub fn new(meta: &StreamMeta, spectrum: &SpectrumConfig) -> Self {
+        SourceInfo {
+            origin: meta.origin.clone(),
+            live: meta.live,
+            center_freq_hz: meta.center_freq_hz,
+            sample_rate_hz: meta.sample_rate_hz,
+            gain_db: meta.gain_db,
+            fft_len: spectrum.fft_len,
+            rbw_hz: spectrum.rbw_hz(meta.sample_rate_hz),
+        }
+    }
 }
 
 /// Replay transport state, mirrored from the paced source.
@@ -636,7 +650,6 @@ pub(crate) mod tests {
             gain_db: Some(30.0),
             fft_len: 1024,
             rbw_hz: 3515.6,
-            alert_log: None,
         }
     }
 

@@ -413,7 +413,7 @@ mod tests {
             let buf = screen(&busy_app(), w, h);
             let lines = text(&buf);
             let all = lines.join("\n");
-            assert!(lines[0].contains("REPLAY") && lines[0].contains("433.920000 MHz"));
+            assert!(lines[0].contains("REPLAY") && lines[0].contains("433.92 MHz"));
             assert!(lines[0].contains("2.4 MS/s") && lines[0].contains("FFT 1024"));
             assert!(lines[1].contains("dropped 0"), "{}", lines[1]);
             assert!(all.contains("\n MHz  "), "frequency axis:\n{all}");

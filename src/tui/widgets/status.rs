@@ -28,7 +28,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::raw(" "),
         Span::styled(i.origin.clone(), theme.title()),
         sep(),
-        Span::raw(units::format_hz(i.center_freq_hz)),
+        Span::raw(format!("{} MHz", trim_decimals(i.center_freq_hz / 1e6, 6))),
         sep(),
         Span::raw(units::format_rate(i.sample_rate_hz)),
     ];
@@ -38,9 +38,9 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
     top.push(sep());
     top.push(Span::raw(format!(
-        "FFT {} · RBW {}",
+        "FFT {} · RBW {} kHz",
         i.fft_len,
-        units::format_hz(i.rbw_hz)
+        trim_decimals(i.rbw_hz / 1e3, 2)
     )));
     top.push(Span::styled("   ? help", theme.axis()));
 
@@ -123,5 +123,15 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             },
             buf,
         );
+    }
+}
+
+/// `v` with at most `max` decimals and no trailing zeros: `433.92`, `2.34`, `100`.
+fn trim_decimals(v: f64, max: usize) -> String {
+    let s = format!("{v:.max$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
     }
 }
