@@ -97,6 +97,7 @@ pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<
     let mut app = App::new(info, grid, replay.as_deref().map(replay_state));
     let theme = Theme::detect();
     let input_stop = AtomicBool::new(false);
+    let pipeline_failed = AtomicBool::new(false);
     let mut term = TerminalGuard::new()?;
 
     thread::scope(|scope| {
@@ -107,8 +108,9 @@ pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<
             .name("pipeline".into())
             .spawn_scoped(scope, {
                 let (cfg, counters, log) = (&cfg, counters.clone(), alert_log.clone());
+                let failed = &pipeline_failed;
                 move || {
-                    pipeline::run(source, cfg, counters, stop, &mut |ev| {
+                    let r = pipeline::run(source, cfg, counters, stop, &mut |ev| {
                         let Event::Alert(a) = ev;
                         if let Some(log) = &log {
                             if let Ok(mut log) = log.lock() {
@@ -118,7 +120,9 @@ pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<
                         // Fails only once the console has quit; nobody would read it.
                         let _ = alert_tx.send(a);
                         Ok(())
-                    })
+                    });
+                    failed.store(r.is_err(), Relaxed);
+                    r
                 }
             })
             .map_err(|_| Error::StagePanicked("spawn"))?;
@@ -134,6 +138,8 @@ pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<
             frames: frames_rx,
             alerts: Some(alert_rx),
             counters: &counters,
+            stop,
+            pipeline_failed: &pipeline_failed,
             ctl: replay.as_deref(),
             log: alert_log.as_ref(),
             meter: (Instant::now(), 0),
@@ -209,6 +215,10 @@ struct UiLoop<'a> {
     /// `None` once the pipeline has hung up.
     alerts: Option<Receiver<Alert>>,
     counters: &'a Counters,
+    /// Ctrl-C from outside (a signal): leave as if `q` was pressed.
+    stop: &'a AtomicBool,
+    /// Leave at once, so the error is printed on a restored terminal.
+    pipeline_failed: &'a AtomicBool,
     ctl: Option<&'a PaceControl>,
     log: Option<&'a AlertLog>,
     /// Wall time and samples at the last throughput reading.
@@ -240,7 +250,7 @@ impl UiLoop<'_> {
                     term.draw(|f| draw(f, app, theme)).map_err(Error::Terminal)?;
                 }
             }
-            if app.quit {
+            if app.quit || self.stop.load(Relaxed) || self.pipeline_failed.load(Relaxed) {
                 return Ok(());
             }
         }

@@ -129,6 +129,12 @@ fn console_shows_alerts_help_acknowledges_and_quits_cleanly_in_tmux() {
     let s = tmux.wait("an alert row", |s| s.contains("new_emitter"));
     assert!(s.contains("433.7200"), "{s}");
 
+    // Transport keys reach the paced source: pause, then faster.
+    tmux.keys(&["Space"]);
+    tmux.wait("pause", |s| s.contains("paused 1×"));
+    tmux.keys(&["]", "Space"]);
+    tmux.wait("play at 2x", |s| s.contains("▶ 2×"));
+
     tmux.keys(&["?"]);
     let s = tmux.wait("the help overlay", |s| s.contains("Keys"));
     assert!(s.contains("acknowledge the selected alert") && s.contains("loop on / off"));
