@@ -115,16 +115,14 @@ fn db_axis(
     let dec = decimals_for(step);
     let mut v = (f64::from(app.db_lo) / step).ceil() * step;
     while v <= f64::from(app.db_hi) {
-        if let Some(y) = row_of(v as f32) {
+        // The top row carries the unit.
+        if let Some(y) = row_of(v as f32).filter(|&y| y > 0) {
             let label = format!("{:>w$.dec$}┤", v, w = usize::from(GUTTER - 1));
             buf.set_string(area.x, area.y + y, label, theme.axis());
         }
         v += step;
     }
-    // The unit goes on the top row unless a tick label took it.
-    if buf[(area.x + GUTTER - 1, area.y)].symbol() == "│" {
-        buf.set_string(area.x, area.y, " dBFS", theme.axis());
-    }
+    buf.set_string(area.x, area.y, " dBFS", theme.axis());
 }
 
 /// MHz labels under the plot, each led by a small tick at its exact column.
