@@ -222,6 +222,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
             info,
             replay: Some(ctl.clone()),
             alert_log,
+            recording: None,
         },
         &cfg,
         &STOP,

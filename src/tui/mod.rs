@@ -61,6 +61,8 @@ pub struct Console {
     pub replay: Option<Arc<PaceControl>>,
     /// Where alerts and acknowledgements are logged, if anywhere.
     pub alert_log: Option<AlertLog>,
+    /// Set while a recorder is writing IQ to disk (the status line's `● REC`).
+    pub recording: Option<Arc<AtomicBool>>,
 }
 
 /// Runs the pipeline on `console.source` with the console on the terminal until the
@@ -75,6 +77,7 @@ pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<
         info,
         replay,
         alert_log,
+        recording,
     } = console;
     let meta = source.meta().clone();
     // Drop policy (see UiTap): a few frames of slack, then the DSP drops them.
@@ -142,6 +145,7 @@ pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<
             pipeline_failed: &pipeline_failed,
             ctl: replay.as_deref(),
             log: alert_log.as_ref(),
+            recording: recording.as_deref(),
             meter: (Instant::now(), 0),
         };
         let looped = ui.run(&mut term.0, &mut app, &theme);
@@ -221,6 +225,7 @@ struct UiLoop<'a> {
     pipeline_failed: &'a AtomicBool,
     ctl: Option<&'a PaceControl>,
     log: Option<&'a AlertLog>,
+    recording: Option<&'a AtomicBool>,
     /// Wall time and samples at the last throughput reading.
     meter: (Instant, u64),
 }
@@ -285,7 +290,7 @@ impl UiLoop<'_> {
             msps,
             dropped: self.counters.dropped.load(Relaxed),
             stream_pos: self.counters.stream_pos.load(Relaxed),
-            recording: false,
+            recording: self.recording.is_some_and(|r| r.load(Relaxed)),
             ended: self.alerts.is_none(),
         };
         app.on_stats(stats, self.ctl.map(replay_state));
@@ -567,6 +572,35 @@ mod tests {
         let (blocked, _) = run(1, false);
         assert_eq!(blocked.samples, 1_000_000);
         assert_eq!(blocked.dropped, 0);
+    }
+
+    #[test]
+    fn status_shows_recording_drops_and_transport() {
+        let mut app = busy_app();
+        app.on_stats(
+            Stats {
+                msps: 4.8,
+                dropped: 1200,
+                stream_pos: 24_000_000,
+                recording: true,
+                ended: false,
+            },
+            Some(ReplayState {
+                paused: true,
+                file_pos: 6_000_000,
+                ..replay()
+            }),
+        );
+        let buf = screen(&app, 160, 48);
+        let line = text(&buf)[1].clone();
+        assert!(line.contains("⏸ paused 1×"), "{line}");
+        assert!(line.contains("4.8 MS/s (200% RT)") && line.contains("dropped 1200"));
+        assert!(
+            line.contains("t 00:10.0") && line.contains("(50%)"),
+            "{line}"
+        );
+        let x = line.chars().position(|c| c == '●').unwrap() as u16;
+        assert_eq!(buf[(x, 1)].fg, Color::LightRed);
     }
 
     #[test]
