@@ -133,6 +133,31 @@ impl<W: Write> JsonLinesSink<W> {
         self.out.flush()
     }
 
+    /// Writes an operator's acknowledgement of `alert` and flushes: the alert's latest
+    /// state change, unchanged, plus two fields, `"acknowledged": true` and
+    /// `"acknowledged_utc"` (ISO 8601). Readers that do not know them see a repeat of
+    /// the alert; the schema only grows.
+    ///
+    /// # Errors
+    /// The writer's error.
+    pub fn write_acknowledged(&mut self, alert: &Alert, at_utc: &str) -> std::io::Result<()> {
+        #[derive(Serialize)]
+        struct Ack<'a> {
+            #[serde(flatten)]
+            alert: &'a Alert,
+            acknowledged: bool,
+            acknowledged_utc: &'a str,
+        }
+        let ack = Ack {
+            alert,
+            acknowledged: true,
+            acknowledged_utc: at_utc,
+        };
+        serde_json::to_writer(&mut self.out, &ack)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
     /// Gives the writer back.
     pub fn into_inner(self) -> W {
         self.out
@@ -184,5 +209,15 @@ mod tests {
         assert!(v["band"].is_null());
         let back: Alert = serde_json::from_str(&line).unwrap();
         assert_eq!(back, a);
+
+        // An acknowledgement is the same object plus two fields.
+        let mut sink = JsonLinesSink::new(Vec::new());
+        sink.write_acknowledged(&a, "2026-01-01T00:00:00.000Z")
+            .unwrap();
+        let ack = String::from_utf8(sink.into_inner()).unwrap();
+        let w: serde_json::Value = serde_json::from_str(&ack).unwrap();
+        assert_eq!(w["acknowledged"], true);
+        assert_eq!(w["acknowledged_utc"], "2026-01-01T00:00:00.000Z");
+        assert_eq!(serde_json::from_str::<Alert>(&ack).unwrap(), a);
     }
 }

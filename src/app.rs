@@ -1,18 +1,19 @@
 //! Wiring: turns parsed arguments into validated settings, builds sources and sinks, and
 //! runs the pipeline. No signal processing here.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::alert::{Alert, JsonLinesSink};
 use crate::capture::CaptureReader;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
     AnalyzeArgs, BaselineCommand, Cli, Command, DeviceArgs, DevicesArgs, DspArgs, FormatArg,
-    LearnArgs, RecordArgs, ScoreArgs, SynthArgs, WatchArgs,
+    LearnArgs, RecordArgs, ReplayArgs, ScoreArgs, SynthArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::{Baseline, BaselineLearner};
@@ -23,11 +24,14 @@ use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
 use crate::record::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
 use crate::source::file::FileSource;
+use crate::source::paced::{PaceControl, PacedSource};
 use crate::source::soapy::{self, DeviceSettings, Gain, SoapySource};
 use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
 use crate::source::{IqSource, ReadOutcome, SourceEvent};
+use crate::tui::app::{SourceInfo, SPEEDS};
+use crate::tui::Console;
 use crate::types::StreamMeta;
-use crate::units;
+use crate::{tui, units};
 
 /// The bundled demo capture, relative to the repository root.
 pub const DEMO_CAPTURE: &str = "captures/demo.h5";
@@ -51,6 +55,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Devices(args)) => devices(&args),
         Some(Command::Watch(args)) => watch(&args),
         Some(Command::Record(args)) => record(&args),
+        Some(Command::Replay(args)) => replay(&args),
+        // First minute with no radio: the demo on the console, looping.
+        None if std::io::stdout().is_terminal() => replay(&ReplayArgs {
+            file: demo_path(),
+            speed: None,
+            looping: true,
+            headless: false,
+            alerts: None,
+            dsp: DspArgs::default(),
+        }),
         None => analyze(&AnalyzeArgs {
             file: demo_path(),
             duration: None,
@@ -539,6 +553,102 @@ fn learn(args: &LearnArgs) -> Result<ExitCode> {
         baseline.emitters.len(),
         baseline.emitters.iter().filter(|e| e.duty >= 0.5).count()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens an alert log for appending.
+fn open_alert_log(path: &Path) -> Result<JsonLinesSink<std::fs::File>> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(JsonLinesSink::new)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Runs `source` with alerts as JSON lines on stdout (and in `alerts`, if given) and the
+/// summary on stderr.
+fn run_headless(
+    source: Box<dyn IqSource>,
+    meta: &StreamMeta,
+    cfg: &PipelineConfig,
+    alerts: Option<&Path>,
+) -> Result<ExitCode> {
+    let stats = run_json_lines(source, cfg, alerts)?;
+    print_summary(meta, cfg, &stats);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `--speed`: one of the console's speeds, so the speed keys step on from it.
+fn parse_speed(text: Option<&str>) -> Result<Option<f64>> {
+    let Some(text) = text else {
+        return Ok(Some(1.0));
+    };
+    if text.eq_ignore_ascii_case("max") {
+        return Ok(None);
+    }
+    let bad = || {
+        Error::Config(format!(
+            "--speed must be 0.25, 0.5, 1, 2, 4, 8, 16 or max, got `{text}`"
+        ))
+    };
+    let x: f64 = text
+        .trim_end_matches(['x', '×'])
+        .parse()
+        .map_err(|_| bad())?;
+    SPEEDS
+        .iter()
+        .flatten()
+        .find(|&&s| (s - x).abs() < 1e-9)
+        .map(|&s| Some(s))
+        .ok_or_else(bad)
+}
+
+fn replay(args: &ReplayArgs) -> Result<ExitCode> {
+    let speed = parse_speed(args.speed.as_deref())?;
+    let file = FileSource::open(&args.file)?.looping(args.looping);
+    let meta = file.meta().clone();
+    let cfg = dsp_config(&args.dsp, &meta)?;
+    let console = !args.headless && std::io::stdout().is_terminal();
+    let ctl = PaceControl::new(speed, args.looping);
+    // On the console the end of the capture pauses (the operator can seek back and look);
+    // headless, it ends the run.
+    let source = PacedSource::new(file, ctl.clone(), cfg.spectrum.span(), console);
+    if !console {
+        return run_headless(Box::new(source), &meta, &cfg, args.alerts.as_deref());
+    }
+    let alert_log = args
+        .alerts
+        .as_deref()
+        .map(open_alert_log)
+        .transpose()?
+        .map(|l| Arc::new(Mutex::new(l)));
+    let info = SourceInfo::new(&meta, &cfg.spectrum);
+    let started = Instant::now();
+    let stats = tui::run(
+        Console {
+            source: Box::new(source),
+            info,
+            replay: Some(ctl.clone()),
+            alert_log,
+            recording: None,
+        },
+        &cfg,
+        &STOP,
+    )?;
+    print_summary(&meta, &cfg, &stats);
+    if let Some(end) = ctl.ended() {
+        // The run's wall time includes the time spent looking at the paused end; this is
+        // the throughput while samples were flowing.
+        let s = end.duration_since(started).as_secs_f64();
+        eprintln!(
+            "kuzet: end of capture reached after {s:.3} s of replay: {:.1} MS/s with the console open",
+            stats.samples as f64 / s.max(1e-9) / 1e6
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,7 +9,8 @@ use crate::dsp::WindowKind;
 
 /// kuzet — real-time radio monitoring: spectra, noise floor, alerts.
 ///
-/// With no command, analyzes the bundled demo capture (captures/demo.h5).
+/// With no command, replays the bundled demo capture (captures/demo.h5) in a loop in the
+/// console, or analyzes it when stdout is not a terminal.
 #[derive(Debug, Parser)]
 #[command(name = "kuzet", version, about, long_about = None)]
 pub struct Cli {
@@ -23,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Analyze a capture: alerts as JSON lines on stdout, a summary on stderr.
     Analyze(AnalyzeArgs),
+    /// Replay a capture at real time in the operator console (spectrum, waterfall,
+    /// alerts); JSON-lines alerts instead with --headless or when stdout is not a terminal.
+    Replay(ReplayArgs),
     /// Simulate a scene (noise and emitters) and write it as a capture with ground truth.
     Synth(SynthArgs),
     /// Analyze a capture and score the alerts against its ground truth (`/annotations`):
@@ -165,7 +169,7 @@ pub struct RecordArgs {
 }
 
 /// Spectrum and detection settings shared by every command that runs the pipeline.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct DspArgs {
     /// FFT size in bins (any size; powers of two are fastest) [default: 1024]
     #[arg(long, value_name = "N")]
@@ -221,6 +225,29 @@ pub struct ScoreArgs {
     /// Print the score as one JSON object instead of a table [default: table]
     #[arg(long)]
     pub json: bool,
+    /// Spectrum and detection settings.
+    #[command(flatten)]
+    pub dsp: DspArgs,
+}
+
+/// `kuzet replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture to replay (kuzet HDF5).
+    pub file: PathBuf,
+    /// Replay speed: 0.25, 0.5, 1, 2, 4, 8, 16 or max [default: 1]
+    #[arg(long, value_name = "X")]
+    pub speed: Option<String>,
+    /// Start again from the beginning at the end of the capture [default: off]
+    #[arg(long = "loop")]
+    pub looping: bool,
+    /// JSON-lines alerts on stdout instead of the console (automatic when stdout is not a
+    /// terminal) [default: off]
+    #[arg(long)]
+    pub headless: bool,
+    /// Also append alerts and acknowledgements to this JSON-lines file [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,

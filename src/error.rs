@@ -59,6 +59,9 @@ pub enum Error {
         /// What went wrong.
         msg: String,
     },
+    /// The console could not set up, draw on or restore the terminal.
+    #[error("terminal: {0}")]
+    Terminal(#[source] std::io::Error),
 }
 
 /// What is wrong with a capture file.
@@ -122,7 +125,8 @@ impl Error {
             Error::Io { .. }
             | Error::StagePanicked(_)
             | Error::AlertSink(_)
-            | Error::DeviceFailed { .. } => 1,
+            | Error::DeviceFailed { .. }
+            | Error::Terminal(_) => 1,
         }
     }
 }

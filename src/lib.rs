@@ -29,6 +29,7 @@ pub mod pipeline;
 pub mod record;
 pub mod score;
 pub mod source;
+pub mod tui;
 pub mod types;
 pub mod units;
 

@@ -21,7 +21,7 @@ pub mod stats;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use num_complex::Complex32;
@@ -33,7 +33,7 @@ use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
 use crate::source::{IqSource, ReadOutcome, SourceEvent};
 
-pub use msg::{IqBlock, SpectrumBatch};
+pub use msg::{IqBlock, SpectrumBatch, UiFrame};
 pub use stats::{Counters, RunStats};
 
 /// How to run the pipeline.
@@ -52,6 +52,18 @@ pub struct PipelineConfig {
     pub knowledge: Option<Arc<dyn Knowledge>>,
     /// Learn a baseline while running; it arrives as [`Event::Learned`] at the end.
     pub learn: bool,
+    /// Decimated spectra for the console, if one is watching.
+    pub ui: Option<UiTap>,
+}
+
+/// Where the detect stage sends display frames, and how often.
+#[derive(Debug, Clone)]
+pub struct UiTap {
+    /// Drop policy: the detect stage uses `try_send`, so a slow or absent console loses
+    /// frames and never holds up the DSP. A capacity of 2 or so is plenty.
+    pub frames: Sender<UiFrame>,
+    /// Minimum wall time between frames (1/30 s for a 30 fps console).
+    pub period: Duration,
 }
 
 impl PipelineConfig {
@@ -64,6 +76,7 @@ impl PipelineConfig {
             block_samples: 1 << 16,
             knowledge: None,
             learn: false,
+            ui: None,
         }
     }
 
@@ -170,6 +183,7 @@ pub fn run(
                     detector.start_learning();
                 }
                 let event_tx = event_tx.clone();
+                let ui = cfg.ui.clone().map(UiDecimator::new);
                 move || {
                     detect_stage(
                         detector,
@@ -177,6 +191,7 @@ pub fn run(
                         spec_rx,
                         spec_pool_tx,
                         event_tx,
+                        ui,
                         iq_buffers + spec_buffers,
                         &counters,
                     )
@@ -459,13 +474,83 @@ fn spectrum_worker(
     }
 }
 
+/// Folds spectra into display frames for the UI tap and sends one per period.
+struct UiDecimator {
+    tap: UiTap,
+    last_sent: Option<Instant>,
+    /// Bin-wise maximum (linear power) of the spectra since the last frame.
+    peak: Vec<f32>,
+    /// Stream span of the spectra in `peak`; `None` when nothing is folded yet.
+    span: Option<(u64, u64)>,
+}
+
+impl UiDecimator {
+    fn new(tap: UiTap) -> Self {
+        UiDecimator {
+            tap,
+            last_sent: None,
+            peak: Vec::new(),
+            span: None,
+        }
+    }
+
+    fn fold(&mut self, power: &[f32], start: u64, end: u64) {
+        match self.span.as_mut() {
+            Some(s) => {
+                for (p, &x) in self.peak.iter_mut().zip(power) {
+                    *p = p.max(x);
+                }
+                s.1 = end;
+            }
+            None => {
+                self.peak.clear();
+                self.peak.extend_from_slice(power);
+                self.span = Some((start, end));
+            }
+        }
+    }
+
+    /// Sends the folded frame if a period has passed. Called once per batch, not per
+    /// spectrum, so the clock is read rarely.
+    fn flush(&mut self, detector: &Detector) {
+        let Some((start, end)) = self.span else {
+            return;
+        };
+        let now = Instant::now();
+        if self
+            .last_sent
+            .is_some_and(|t| now.duration_since(t) < self.tap.period)
+        {
+            return;
+        }
+        // Two small vectors at most 30 times a second: not worth a pool.
+        let frame = UiFrame {
+            start,
+            end,
+            power_db: self.peak.iter().map(|&p| crate::dsp::db(p)).collect(),
+            floor_db: detector
+                .floor()
+                .iter()
+                .map(|&p| crate::dsp::db(p))
+                .collect(),
+            threshold_over_floor_db: crate::dsp::db(detector.fast_threshold()),
+        };
+        // Drop policy: a full channel means the console is behind; it gets the next one.
+        let _ = self.tap.frames.try_send(frame);
+        self.last_sent = Some(now);
+        self.span = None;
+    }
+}
+
 /// The detection stage: puts batches back in stream order and runs the detector.
+#[allow(clippy::too_many_arguments)]
 fn detect_stage(
     mut detector: Detector,
     spec: SpectrumConfig,
     batches: Receiver<SpectrumBatch>,
     spec_pool: Sender<Vec<f32>>,
     events: Sender<Event>,
+    mut ui: Option<UiDecimator>,
     reorder_slots: usize,
     counters: &Counters,
 ) {
@@ -490,7 +575,14 @@ fn detect_stage(
                 detector.note_source_event(e, b.start, &mut emit);
             }
             for (j, power) in b.power.chunks_exact(n).take(b.count).enumerate() {
-                detector.push(power, b.start + j as u64 * span, &mut emit);
+                let start = b.start + j as u64 * span;
+                detector.push(power, start, &mut emit);
+                if let Some(ui) = ui.as_mut() {
+                    ui.fold(power, start, start + span);
+                }
+            }
+            if let Some(ui) = ui.as_mut() {
+                ui.flush(&detector);
             }
             counters.detected.fetch_add(b.count as u64, Relaxed);
             let _ = spec_pool.try_send(b.power);

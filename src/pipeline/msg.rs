@@ -41,3 +41,20 @@ pub struct SpectrumBatch {
     /// Carried over from the block.
     pub event: Option<SourceEvent>,
 }
+
+/// A decimated spectrum for the console (the pipeline's UI tap): at most one per display
+/// period of wall time, whatever the DSP rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UiFrame {
+    /// Stream index of the first spectrum folded into this frame.
+    pub start: SampleIndex,
+    /// Stream index just past the last spectrum folded into this frame.
+    pub end: SampleIndex,
+    /// Bin-wise maximum of the spectra since the previous frame, dB (fft-shifted), so a
+    /// burst shorter than a display period still shows.
+    pub power_db: Vec<f32>,
+    /// Noise floor per bin at the end of the frame, dB.
+    pub floor_db: Vec<f32>,
+    /// How far above the floor the fast detection threshold sits, dB.
+    pub threshold_over_floor_db: f32,
+}

@@ -56,6 +56,17 @@ impl FileSource {
     pub fn reader(&self) -> &CaptureReader {
         &self.reader
     }
+
+    /// Moves the read position in the file (clamped to its end). The stream's sample index
+    /// keeps counting, as when looping: a replay's seek is a jump in content, not in time.
+    pub fn seek(&mut self, index: u64) {
+        self.reader.seek(index);
+    }
+
+    /// Turns looping on or off mid-stream (the replay console's loop key).
+    pub fn set_looping(&mut self, on: bool) {
+        self.looping = on;
+    }
 }
 
 impl IqSource for FileSource {

@@ -1,8 +1,11 @@
-//! Sources of IQ samples: recorded captures ([`file`]), the scene simulator ([`synth`])
-//! and live radios through SoapySDR ([`soapy`], with the built-in simulated device [`sim`]). A source fills the caller's buffer; it never owns threads. The pipeline
-//! decides whether a slow consumer makes it wait (files) or drop (live radios).
+//! Sources of IQ samples: recorded captures ([`file`]), real-time pacing of a capture for
+//! replays ([`paced`]), the scene simulator ([`synth`]) and live radios through SoapySDR
+//! ([`soapy`], with the built-in simulated device [`sim`]). A source fills the caller's
+//! buffer; it never owns threads. The pipeline decides whether a slow consumer makes it
+//! wait (files) or drop (live radios).
 
 pub mod file;
+pub mod paced;
 pub mod sim;
 pub mod soapy;
 pub mod synth;

@@ -3,6 +3,7 @@
 
 mod capture;
 mod cli;
+mod console;
 mod detection;
 mod e2e;
 mod live;

@@ -1,0 +1,366 @@
+//! Real-time pacing for replays: wraps a [`FileSource`] and hands out samples no faster
+//! than the sample rate × a speed factor, so a training replay looks like the air it was
+//! recorded from. The console drives it through a shared [`PaceControl`] (atomics, no
+//! locks on the sample path): pause, speed, single step, seek and loop.
+//!
+//! Seeking moves the read position in the file; the stream's sample index keeps counting
+//! (as when a looping file wraps), so the detector keeps its learned noise floor and alert
+//! times stay monotonic. The file position is published separately for the status line.
+//!
+//! While paused, or when the pace budget is spent, `read` sleeps a few milliseconds and
+//! returns [`ReadOutcome::Pending`]: the pipeline then hands on what it has (so the
+//! display keeps up at slow speeds) and polls its stop flag (so quitting is prompt).
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use num_complex::Complex32;
+
+use super::file::FileSource;
+use super::{IqSource, ReadOutcome};
+use crate::error::Result;
+use crate::types::StreamMeta;
+
+/// The longest a paused or ahead-of-time read sleeps before returning `Pending`.
+const IDLE_SLEEP: Duration = Duration::from_millis(5);
+
+/// Replay controls shared between the console (writer) and the paced source (reader).
+#[derive(Debug)]
+pub struct PaceControl {
+    paused: AtomicBool,
+    /// Speed × 1000; 0 means as fast as possible.
+    speed_milli: AtomicU32,
+    looping: AtomicBool,
+    /// Single-step requests not yet served.
+    steps: AtomicU64,
+    /// Relative seek not yet served, samples.
+    seek_delta: AtomicI64,
+    /// Bumped on every change of pause or speed, so the source restarts its clock.
+    generation: AtomicU64,
+    /// Index of the next sample read from the file.
+    file_pos: AtomicU64,
+    file_len: AtomicU64,
+    at_end: AtomicBool,
+    /// When the source first reached the end of a non-looping file.
+    ended: Mutex<Option<Instant>>,
+}
+
+impl PaceControl {
+    /// Controls starting at `speed` (`None`: as fast as possible).
+    pub fn new(speed: Option<f64>, looping: bool) -> Arc<Self> {
+        let c = PaceControl {
+            paused: AtomicBool::new(false),
+            speed_milli: AtomicU32::new(0),
+            looping: AtomicBool::new(looping),
+            steps: AtomicU64::new(0),
+            seek_delta: AtomicI64::new(0),
+            generation: AtomicU64::new(0),
+            file_pos: AtomicU64::new(0),
+            file_len: AtomicU64::new(0),
+            at_end: AtomicBool::new(false),
+            ended: Mutex::new(None),
+        };
+        c.set_speed(speed);
+        Arc::new(c)
+    }
+
+    /// Pauses or resumes.
+    pub fn set_paused(&self, on: bool) {
+        self.paused.store(on, Relaxed);
+        self.generation.fetch_add(1, Relaxed);
+    }
+
+    /// True while paused (by the operator, or at the end of a held replay).
+    pub fn paused(&self) -> bool {
+        self.paused.load(Relaxed)
+    }
+
+    /// Sets the speed factor; `None` is as fast as the pipeline goes.
+    pub fn set_speed(&self, speed: Option<f64>) {
+        let milli = speed.map_or(0, |s| ((s * 1000.0).round() as u32).max(1));
+        self.speed_milli.store(milli, Relaxed);
+        self.generation.fetch_add(1, Relaxed);
+    }
+
+    /// The speed factor; `None` is as fast as possible.
+    pub fn speed(&self) -> Option<f64> {
+        match self.speed_milli.load(Relaxed) {
+            0 => None,
+            m => Some(f64::from(m) / 1000.0),
+        }
+    }
+
+    /// Turns looping on or off.
+    pub fn set_looping(&self, on: bool) {
+        self.looping.store(on, Relaxed);
+    }
+
+    /// True when the file starts again at its end.
+    pub fn looping(&self) -> bool {
+        self.looping.load(Relaxed)
+    }
+
+    /// While paused, lets one step's worth of samples through.
+    pub fn step(&self) {
+        self.steps.fetch_add(1, Relaxed);
+    }
+
+    /// Moves the file position by `samples` (negative: back), clamped to the file.
+    pub fn seek_by(&self, samples: i64) {
+        self.seek_delta.fetch_add(samples, Relaxed);
+    }
+
+    /// Index of the next sample read from the file.
+    pub fn file_position(&self) -> u64 {
+        self.file_pos.load(Relaxed)
+    }
+
+    /// Samples in the file.
+    pub fn file_len(&self) -> u64 {
+        self.file_len.load(Relaxed)
+    }
+
+    /// True while held at the end of a non-looping file.
+    pub fn at_end(&self) -> bool {
+        self.at_end.load(Relaxed)
+    }
+
+    /// When the end of the file was first reached (for throughput figures).
+    pub fn ended(&self) -> Option<Instant> {
+        self.ended.lock().ok().and_then(|g| *g)
+    }
+}
+
+/// A file source paced to real time × speed.
+pub struct PacedSource {
+    inner: FileSource,
+    ctl: Arc<PaceControl>,
+    /// At the end of a non-looping file, pause (so the operator can seek back) instead of
+    /// ending the stream.
+    hold_at_end: bool,
+    /// Samples one step lets through (one spectrum's span).
+    step_samples: u64,
+    step_left: u64,
+    /// Wall time and samples delivered when the pace clock last restarted.
+    anchor: Option<(Instant, u64)>,
+    seen_generation: u64,
+    delivered: u64,
+}
+
+impl std::fmt::Debug for PacedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacedSource")
+            .field("ctl", &self.ctl)
+            .field("delivered", &self.delivered)
+            .finish()
+    }
+}
+
+impl PacedSource {
+    /// Paces `inner` under `ctl`; a step lets `step_samples` samples through.
+    pub fn new(
+        mut inner: FileSource,
+        ctl: Arc<PaceControl>,
+        step_samples: usize,
+        hold_at_end: bool,
+    ) -> Self {
+        ctl.file_len.store(inner.reader().len(), Relaxed);
+        inner.set_looping(ctl.looping());
+        PacedSource {
+            inner,
+            ctl,
+            hold_at_end,
+            step_samples: step_samples.max(1) as u64,
+            step_left: 0,
+            anchor: None,
+            seen_generation: u64::MAX,
+            delivered: 0,
+        }
+    }
+
+    fn serve_seek(&mut self) {
+        let delta = self.ctl.seek_delta.swap(0, Relaxed);
+        if delta == 0 {
+            return;
+        }
+        let len = self.inner.reader().len() as i64;
+        let pos = self.inner.reader().position() as i64;
+        let to = (pos + delta).clamp(0, (len - 1).max(0));
+        self.inner.seek(to as u64);
+        self.ctl.file_pos.store(to as u64, Relaxed);
+        self.ctl.at_end.store(false, Relaxed);
+        self.anchor = None;
+    }
+
+    /// How many samples the pace clock allows now, or `None` to wait.
+    fn budget(&mut self, want: usize) -> Option<usize> {
+        let rate = self.inner.meta().sample_rate_hz;
+        let Some(speed) = self.ctl.speed() else {
+            return Some(want);
+        };
+        let generation = self.ctl.generation.load(Relaxed);
+        if generation != self.seen_generation {
+            self.seen_generation = generation;
+            self.anchor = None;
+        }
+        let (t0, n0) = *self
+            .anchor
+            .get_or_insert_with(|| (Instant::now(), self.delivered));
+        let due = (t0.elapsed().as_secs_f64() * rate * speed) as u64;
+        let allowed = (n0 + due).saturating_sub(self.delivered);
+        // Reads of at least a few milliseconds of stream, so pacing does not turn into
+        // one tiny read per wake-up.
+        let min_chunk = ((rate * speed * IDLE_SLEEP.as_secs_f64()) as u64).clamp(1, want as u64);
+        if allowed >= min_chunk {
+            Some(allowed.min(want as u64) as usize)
+        } else {
+            let wait = (min_chunk - allowed) as f64 / (rate * speed);
+            std::thread::sleep(Duration::from_secs_f64(wait).min(IDLE_SLEEP));
+            None
+        }
+    }
+}
+
+impl IqSource for PacedSource {
+    fn meta(&self) -> &StreamMeta {
+        self.inner.meta()
+    }
+
+    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        self.serve_seek();
+        self.inner.set_looping(self.ctl.looping());
+        let want = if self.ctl.paused() {
+            if self.step_left == 0 && self.ctl.steps.load(Relaxed) > 0 {
+                self.ctl.steps.fetch_sub(1, Relaxed);
+                self.step_left = self.step_samples;
+            }
+            if self.step_left == 0 {
+                std::thread::sleep(IDLE_SLEEP);
+                return Ok(ReadOutcome::Pending);
+            }
+            buf.len().min(self.step_left as usize)
+        } else {
+            self.step_left = 0;
+            match self.budget(buf.len()) {
+                Some(n) => n,
+                None => return Ok(ReadOutcome::Pending),
+            }
+        };
+        match self.inner.read(&mut buf[..want])? {
+            ReadOutcome::Samples(n) => {
+                self.delivered += n as u64;
+                self.step_left = self.step_left.saturating_sub(n as u64);
+                self.ctl
+                    .file_pos
+                    .store(self.inner.reader().position(), Relaxed);
+                Ok(ReadOutcome::Samples(n))
+            }
+            ReadOutcome::Eof if self.hold_at_end => {
+                if !self.ctl.at_end.swap(true, Relaxed) {
+                    if let Ok(mut g) = self.ctl.ended.lock() {
+                        g.get_or_insert_with(Instant::now);
+                    }
+                    self.ctl.set_paused(true);
+                }
+                self.step_left = 0;
+                std::thread::sleep(IDLE_SLEEP);
+                Ok(ReadOutcome::Pending)
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn non_finite_samples(&self) -> u64 {
+        self.inner.non_finite_samples()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{CaptureWriter, WriterOptions};
+
+    fn capture(dir: &tempfile::TempDir, n: usize, rate: f64) -> std::path::PathBuf {
+        let path = dir.path().join("p.h5");
+        let meta = StreamMeta {
+            sample_rate_hz: rate,
+            center_freq_hz: 100e6,
+            start_time_utc: None,
+            gain_db: None,
+            device: "test".into(),
+            description: String::new(),
+            origin: String::new(),
+            total_samples: None,
+            live: false,
+        };
+        let mut w = CaptureWriter::create(&path, &meta, &WriterOptions::default()).unwrap();
+        let samples: Vec<Complex32> = (0..n).map(|i| Complex32::new(i as f32, 0.0)).collect();
+        w.append(&samples).unwrap();
+        w.finish().unwrap();
+        path
+    }
+
+    fn drain(src: &mut PacedSource, buf: &mut [Complex32]) -> (u64, bool) {
+        let mut got = 0;
+        loop {
+            match src.read(buf).unwrap() {
+                ReadOutcome::Samples(n) => got += n as u64,
+                ReadOutcome::Eof => return (got, true),
+                _ => return (got, false),
+            }
+        }
+    }
+
+    #[test]
+    fn max_speed_reads_the_whole_file_and_real_time_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = capture(&dir, 100_000, 1e6);
+        let mut buf = vec![Complex32::default(); 4096];
+        let ctl = PaceControl::new(None, false);
+        let mut fast = PacedSource::new(FileSource::open(&path).unwrap(), ctl, 100, false);
+        assert_eq!(drain(&mut fast, &mut buf), (100_000, true));
+
+        // At 1x a 100 ms file cannot be read in the first few milliseconds.
+        let ctl = PaceControl::new(Some(1.0), false);
+        let mut paced = PacedSource::new(FileSource::open(&path).unwrap(), ctl, 100, false);
+        let t = Instant::now();
+        let mut got = 0;
+        while t.elapsed() < Duration::from_millis(20) {
+            if let ReadOutcome::Samples(n) = paced.read(&mut buf).unwrap() {
+                got += n as u64;
+            }
+        }
+        assert!(got > 0 && got < 60_000, "{got}");
+    }
+
+    #[test]
+    fn pause_step_seek_and_hold_at_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = capture(&dir, 10_000, 1e6);
+        let mut buf = vec![Complex32::default(); 4096];
+        let ctl = PaceControl::new(None, false);
+        let mut src = PacedSource::new(FileSource::open(&path).unwrap(), ctl.clone(), 300, true);
+        ctl.set_paused(true);
+        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Pending);
+        ctl.step();
+        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(300));
+        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Pending);
+        assert_eq!(ctl.file_position(), 300);
+
+        ctl.seek_by(5_000);
+        ctl.set_paused(false);
+        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(4096));
+        assert_eq!(buf[0].re, 5_300.0);
+        // The end holds (paused, at_end) instead of ending the stream.
+        let (_, eof) = drain(&mut src, &mut buf);
+        assert!(!eof);
+        assert!(ctl.at_end() && ctl.paused() && ctl.ended().is_some());
+        // Seeking back and resuming plays again.
+        ctl.seek_by(-20_000);
+        ctl.set_paused(false);
+        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(4096));
+        assert_eq!(buf[0].re, 0.0);
+        assert!(!ctl.at_end());
+    }
+}

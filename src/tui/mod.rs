@@ -1,0 +1,611 @@
+//! The operator console: spectrum, waterfall and alert desk in the terminal (ratatui).
+//!
+//! ```text
+//! ┌ status (2 rows): source, frequency, rate, gain, FFT/RBW · transport, MS/s, drops, time ┐
+//! │  dBFS │ spectrum: trace bars, max-hold ·, threshold ╌, floor ─                          │
+//! │   MHz ╵433.0      ╵433.5      ╵434.0                                                   │
+//! │  time │ waterfall: ▀ two spectra per cell, newest on top, ◆ where an alert was raised   │
+//! │ ALERTS  n critical  n warning  n info │ n new                                          │
+//! │ SEV TIME KIND BAND FREQ MHz BW dBFS SNR STATE   (newest first, selected reversed)      │
+//! └─────────────────────────────────────────────── `?` overlays the key list ──────────────┘
+//! ```
+//!
+//! Threads: the pipeline runs on its own threads (started here through
+//! [`pipeline::run`]), the input reader on another, and this module's loop owns the
+//! terminal. The pipeline's detect stage sends decimated [`UiFrame`]s (at most one per
+//! [`FRAME_PERIOD`], dropped when the console is behind) and alerts; the loop folds them
+//! into the pure [`app::App`] state and draws on its tick only, so drawing never runs
+//! faster than 30 fps nor slows the DSP. The terminal is restored on quit, on error and
+//! on panic (ratatui's panic hook, and a guard that also stops the pipeline).
+
+pub mod app;
+pub mod event;
+pub mod keymap;
+pub mod theme;
+pub mod widgets;
+
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, select, Receiver, TryRecvError};
+use ratatui::layout::Rect;
+use ratatui::{DefaultTerminal, Frame};
+
+use crate::alert::{Alert, JsonLinesSink};
+use crate::dsp::FreqGrid;
+use crate::error::{Error, Result};
+use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats, UiFrame, UiTap};
+use crate::source::paced::PaceControl;
+use crate::source::IqSource;
+
+use app::{App, Effect, ReplayState, SourceInfo, Stats, SPEEDS};
+use event::UiEvent;
+use theme::Theme;
+
+/// The console's redraw period, and the pipeline's minimum gap between display frames.
+pub const FRAME_PERIOD: Duration = Duration::from_millis(33);
+
+/// The alert log shared by the pipeline (alerts) and the console (acknowledgements).
+pub type AlertLog = Arc<Mutex<JsonLinesSink<File>>>;
+
+/// What the console watches.
+pub struct Console {
+    /// The samples: a paced capture, or a live radio.
+    pub source: Box<dyn IqSource>,
+    /// How to describe the source on the status line.
+    pub info: SourceInfo,
+    /// Transport controls when the source is a paced capture.
+    pub replay: Option<Arc<PaceControl>>,
+    /// Where alerts and acknowledgements are logged, if anywhere.
+    pub alert_log: Option<AlertLog>,
+    /// Set while a recorder is writing IQ to disk (the status line's `● REC`).
+    pub recording: Option<Arc<AtomicBool>>,
+}
+
+/// Runs the pipeline on `console.source` with the console on the terminal until the
+/// operator quits or `stop` is set.
+///
+/// # Errors
+/// The terminal could not be set up or drawn on, the alert log could not be written, or
+/// a pipeline stage failed.
+pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<RunStats> {
+    let Console {
+        source,
+        info,
+        replay,
+        alert_log,
+        recording,
+    } = console;
+    let meta = source.meta().clone();
+    // Drop policy (see UiTap): a few frames of slack, then the DSP drops them.
+    let (frames_tx, frames_rx) = bounded::<UiFrame>(4);
+    let mut cfg = cfg.clone();
+    cfg.ui = Some(UiTap {
+        frames: frames_tx,
+        period: FRAME_PERIOD,
+    });
+    // Block, large: alerts are rare and must reach the desk; the loop drains every tick.
+    let (alert_tx, alert_rx) = bounded::<Alert>(1024);
+    // Keys: the input thread blocks when the loop is behind, which only delays keys.
+    let (key_tx, key_rx) = bounded::<UiEvent>(64);
+    let counters = Arc::new(Counters::default());
+    let grid = FreqGrid {
+        bins: cfg.spectrum.fft_len,
+        sample_rate_hz: meta.sample_rate_hz,
+        center_freq_hz: meta.center_freq_hz,
+    };
+    let mut app = App::new(info, grid, replay.as_deref().map(replay_state));
+    let theme = Theme::detect();
+    let input_stop = AtomicBool::new(false);
+    let pipeline_failed = AtomicBool::new(false);
+    let mut term = TerminalGuard::new()?;
+
+    thread::scope(|scope| {
+        // On every way out of this scope, panics and failed spawns included, stop the
+        // other threads first so that the scope's implicit join cannot hang.
+        let _stop_all = StopOnDrop([stop, &input_stop]);
+        let pipe = thread::Builder::new()
+            .name("pipeline".into())
+            .spawn_scoped(scope, {
+                let (cfg, counters, log) = (&cfg, counters.clone(), alert_log.clone());
+                let failed = &pipeline_failed;
+                move || {
+                    let r = pipeline::run(source, cfg, counters, stop, &mut |ev| {
+                        let Event::Alert(a) = ev else { return Ok(()) };
+                        if let Some(log) = &log {
+                            if let Ok(mut log) = log.lock() {
+                                log.write(&a).map_err(Error::AlertSink)?;
+                            }
+                        }
+                        // Fails only once the console has quit; nobody would read it.
+                        let _ = alert_tx.send(a);
+                        Ok(())
+                    });
+                    failed.store(r.is_err(), Relaxed);
+                    r
+                }
+            })
+            .map_err(|_| Error::StagePanicked("spawn"))?;
+        let input = thread::Builder::new()
+            .name("input".into())
+            .spawn_scoped(scope, {
+                let input_stop = &input_stop;
+                move || event::read_input(&key_tx, input_stop)
+            })
+            .map_err(|_| Error::StagePanicked("spawn"))?;
+        let mut ui = UiLoop {
+            keys: key_rx,
+            frames: frames_rx,
+            alerts: Some(alert_rx),
+            counters: &counters,
+            stop,
+            pipeline_failed: &pipeline_failed,
+            ctl: replay.as_deref(),
+            log: alert_log.as_ref(),
+            recording: recording.as_deref(),
+            meter: (Instant::now(), 0),
+        };
+        let looped = ui.run(&mut term.0, &mut app, &theme);
+        stop.store(true, Relaxed);
+        input_stop.store(true, Relaxed);
+        // Unblocks a pipeline waiting to hand over an alert.
+        drop(ui);
+        let stats = pipe.join().map_err(|_| Error::StagePanicked("pipeline"))?;
+        let _ = input.join();
+        looped?;
+        stats
+    })
+}
+
+/// Sets every flag when dropped.
+struct StopOnDrop<'a>([&'a AtomicBool; 2]);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        for f in self.0 {
+            f.store(true, Relaxed);
+        }
+    }
+}
+
+/// Owns the terminal in raw mode on the alternate screen; restores it when dropped.
+struct TerminalGuard(DefaultTerminal);
+
+impl TerminalGuard {
+    fn new() -> Result<Self> {
+        match ratatui::try_init() {
+            Ok(t) => Ok(TerminalGuard(t)),
+            Err(e) => {
+                // Half-initialised (raw mode on, no alternate screen): undo what was done.
+                ratatui::restore();
+                Err(Error::Terminal(e))
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// The transport state as the paced source sees it.
+fn replay_state(ctl: &PaceControl) -> ReplayState {
+    let speed = ctl.speed();
+    ReplayState {
+        paused: ctl.paused(),
+        speed: SPEEDS
+            .iter()
+            .position(|s| match (s, speed) {
+                (Some(a), Some(b)) => (a - b).abs() < 1e-6,
+                (None, None) => true,
+                _ => false,
+            })
+            .unwrap_or(2),
+        looping: ctl.looping(),
+        at_end: ctl.at_end(),
+        file_pos: ctl.file_position(),
+        file_len: ctl.file_len(),
+    }
+}
+
+struct UiLoop<'a> {
+    keys: Receiver<UiEvent>,
+    frames: Receiver<UiFrame>,
+    /// `None` once the pipeline has hung up.
+    alerts: Option<Receiver<Alert>>,
+    counters: &'a Counters,
+    /// Ctrl-C from outside (a signal): leave as if `q` was pressed.
+    stop: &'a AtomicBool,
+    /// Leave at once, so the error is printed on a restored terminal.
+    pipeline_failed: &'a AtomicBool,
+    ctl: Option<&'a PaceControl>,
+    log: Option<&'a AlertLog>,
+    recording: Option<&'a AtomicBool>,
+    /// Wall time and samples at the last throughput reading.
+    meter: (Instant, u64),
+}
+
+impl UiLoop<'_> {
+    fn run(&mut self, term: &mut DefaultTerminal, app: &mut App, theme: &Theme) -> Result<()> {
+        let tick = crossbeam_channel::tick(FRAME_PERIOD);
+        loop {
+            select! {
+                recv(self.keys) -> ev => match ev {
+                    Ok(UiEvent::Key(k)) => {
+                        if let Some(effect) = keymap::action_for(k, app.help)
+                            .and_then(|a| app.update(a))
+                        {
+                            self.apply(effect, app)?;
+                        }
+                    }
+                    // The next tick redraws at the new size.
+                    Ok(UiEvent::Resize) => {}
+                    Ok(UiEvent::InputError(e)) => {
+                        return Err(Error::Terminal(std::io::Error::other(e)));
+                    }
+                    Err(_) => return Ok(()),
+                },
+                recv(tick) -> _ => {
+                    self.take_data(app);
+                    term.draw(|f| draw(f, app, theme)).map_err(Error::Terminal)?;
+                }
+            }
+            if app.quit || self.stop.load(Relaxed) || self.pipeline_failed.load(Relaxed) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn take_data(&mut self, app: &mut App) {
+        for f in self.frames.try_iter() {
+            app.on_frame(f);
+        }
+        if let Some(rx) = &self.alerts {
+            loop {
+                match rx.try_recv() {
+                    Ok(a) => app.on_alert(a),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.alerts = None;
+                        break;
+                    }
+                }
+            }
+        }
+        let samples = self.counters.samples_in.load(Relaxed);
+        let (t0, n0) = self.meter;
+        let dt = t0.elapsed().as_secs_f64();
+        let mut msps = app.stats.msps;
+        // Half-second readings: steady digits, still quick to follow a speed change.
+        if dt >= 0.5 {
+            msps = (samples - n0) as f64 / dt / 1e6;
+            self.meter = (Instant::now(), samples);
+        }
+        let stats = Stats {
+            msps,
+            dropped: self.counters.dropped.load(Relaxed),
+            stream_pos: self.counters.stream_pos.load(Relaxed),
+            recording: self.recording.is_some_and(|r| r.load(Relaxed)),
+            ended: self.alerts.is_none(),
+        };
+        app.on_stats(stats, self.ctl.map(replay_state));
+    }
+
+    fn apply(&mut self, effect: Effect, app: &mut App) -> Result<()> {
+        let rate = app.info.sample_rate_hz;
+        match (effect, self.ctl) {
+            (Effect::Quit, _) => {}
+            (Effect::Pause(on), Some(c)) => c.set_paused(on),
+            (Effect::Speed(s), Some(c)) => c.set_speed(s),
+            (Effect::Step, Some(c)) => {
+                c.set_paused(true);
+                c.step();
+            }
+            (Effect::Seek(s), Some(c)) => c.seek_by((s * rate) as i64),
+            (Effect::Restart, Some(c)) => {
+                c.seek_by(-(c.file_len() as i64));
+                c.set_paused(false);
+            }
+            (Effect::Loop(on), Some(c)) => c.set_looping(on),
+            (Effect::Acknowledged(a), _) => {
+                app.notice = Some(match self.log {
+                    Some(log) => {
+                        let at =
+                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                        if let Ok(mut log) = log.lock() {
+                            log.write_acknowledged(&a, &at).map_err(Error::AlertSink)?;
+                        }
+                        format!("ack #{} logged", a.id)
+                    }
+                    None => format!("ack #{} (no log: --alerts FILE)", a.id),
+                });
+            }
+            // Transport effects without a paced source (live): nothing to drive.
+            (_, None) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Smallest screen the layout is drawn on.
+const MIN_SIZE: (u16, u16) = (40, 12);
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    let buf = frame.buffer_mut();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        buf.set_string(
+            area.x,
+            area.y,
+            format!(
+                "kuzet: terminal too small (need {}×{})",
+                MIN_SIZE.0, MIN_SIZE.1
+            ),
+            theme.axis(),
+        );
+        return;
+    }
+    let [status, spectrum, waterfall, alerts] = layout(area);
+    widgets::status::render(app, theme, status, buf);
+    widgets::spectrum::render(app, theme, spectrum, buf);
+    widgets::waterfall::render(app, theme, waterfall, buf);
+    widgets::alerts::render(app, theme, alerts, buf);
+    if app.help {
+        widgets::help::render(app, theme, area, buf);
+    }
+}
+
+/// Status (2 rows), then spectrum and waterfall sharing what the alert desk (30%, 6 to 16
+/// rows) leaves, the waterfall a little taller.
+fn layout(area: Rect) -> [Rect; 4] {
+    let rest = area.height - 2;
+    let alerts_h = (rest * 3 / 10).clamp(6, 16);
+    let plots = rest - alerts_h;
+    let spectrum_h = plots * 45 / 100;
+    let row = |y: u16, h: u16| Rect {
+        x: area.x,
+        y,
+        width: area.width,
+        height: h,
+    };
+    [
+        row(area.y, 2),
+        row(area.y + 2, spectrum_h),
+        row(area.y + 2 + spectrum_h, plots - spectrum_h),
+        row(area.y + 2 + plots, alerts_h),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::app::tests::{alert, frame, grid, info, replay};
+    use super::app::Action;
+    use super::*;
+    use crate::alert::Severity;
+    use ratatui::backend::TestBackend;
+    use ratatui::buffer::Buffer;
+    use ratatui::style::{Color, Modifier};
+    use ratatui::Terminal;
+
+    fn screen(app: &App, w: u16, h: u16) -> Buffer {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| draw(f, app, &Theme::new(true))).unwrap();
+        t.backend().buffer().clone()
+    }
+
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    fn busy_app() -> App {
+        let mut app = App::new(info(), grid(), Some(replay()));
+        app.on_alert(alert(1, 433.5e6, Severity::Warning));
+        for i in 1..=39 {
+            app.on_frame(frame(i * 24_000, 800));
+        }
+        app.on_alert(alert(2, 434.2e6, Severity::Critical));
+        for i in 40..=42 {
+            app.on_frame(frame(i * 24_000, 800));
+        }
+        app
+    }
+
+    #[test]
+    fn screen_at_80x24_and_160x48_has_axes_alerts_and_status() {
+        for (w, h) in [(80, 24), (160, 48)] {
+            let buf = screen(&busy_app(), w, h);
+            let lines = text(&buf);
+            let all = lines.join("\n");
+            assert!(lines[0].contains("REPLAY") && lines[0].contains("433.92 MHz"));
+            assert!(lines[0].contains("2.4 MS/s") && lines[0].contains("FFT 1024"));
+            assert!(lines[1].contains("dropped 0"), "{}", lines[1]);
+            assert!(all.contains("\n MHz  "), "frequency axis:\n{all}");
+            assert!(all.contains("╵433.0") && all.contains("╵434.0"), "{all}");
+            assert!(all.contains("dBFS") && all.contains("-80┤"), "{all}");
+            assert!(all.contains("ALERTS") && all.contains("1 critical"));
+            // Newest first: the critical alert at 434.2 MHz above the warning.
+            let crit = lines.iter().position(|l| l.contains("434.2000")).unwrap();
+            let warn = lines.iter().position(|l| l.contains("433.5000")).unwrap();
+            assert!(crit < warn);
+            assert!(lines[crit].contains("CRIT") && lines[crit].contains("new_emitter"));
+            // The selected (newest) row is reversed and in its severity colour.
+            let x = lines[crit].find("CRIT").unwrap() as u16;
+            let x = lines[crit][..x as usize].chars().count() as u16;
+            let cell = &buf[(x, crit as u16)];
+            assert!(cell.modifier.contains(Modifier::REVERSED));
+            assert_eq!(cell.fg, Color::LightRed);
+            let wcell = &buf[(x, warn as u16)];
+            assert!(!wcell.modifier.contains(Modifier::REVERSED));
+            assert_eq!(wcell.fg, Color::Yellow);
+        }
+    }
+
+    #[test]
+    fn spectrum_and_waterfall_share_columns() {
+        let app = busy_app();
+        let buf = screen(&app, 80, 24);
+        let [_, spectrum, waterfall, _] = layout(buf.area);
+        // The carrier's column: a full bar in the spectrum, a hot cell in the waterfall.
+        let cols = widgets::column_bins(&app.view, &app.grid, 80 - widgets::GUTTER);
+        let c = cols
+            .iter()
+            .position(|&(lo, hi)| (lo..=hi).contains(&800))
+            .unwrap() as u16;
+        let x = widgets::GUTTER + c;
+        let bar = &buf[(x, spectrum.y + spectrum.height - 2)];
+        assert_eq!(bar.symbol(), "█");
+        assert_eq!(bar.fg, Color::Green);
+        let hot = &buf[(x, waterfall.y + 1)];
+        let cold = &buf[(x - 5, waterfall.y + 1)];
+        assert_eq!(hot.symbol(), "▀");
+        assert_ne!(hot.fg, cold.fg);
+        assert!(
+            matches!(hot.fg, Color::Rgb(r, _, b) if r > b),
+            "{:?}",
+            hot.fg
+        );
+        // The critical alert's mark sits on the newest row at 434.2 MHz.
+        let mark = widgets::column_of(&app.view, 80 - widgets::GUTTER, 434.2e6).unwrap();
+        let m = &buf[(widgets::GUTTER + mark, waterfall.y)];
+        assert_eq!(m.symbol(), "◆");
+        assert_eq!(m.fg, Color::LightRed);
+    }
+
+    #[test]
+    fn help_overlay_lists_the_keys() {
+        let mut app = busy_app();
+        app.update(Action::ToggleHelp);
+        for (w, h) in [(80, 24), (160, 48)] {
+            let all = text(&screen(&app, w, h)).join("\n");
+            assert!(all.contains("Keys"), "{all}");
+            assert!(all.contains("acknowledge the selected alert"));
+            assert!(all.contains("seek −10 s / +10 s"), "{all}");
+        }
+        // Live: no replay keys.
+        let mut live = App::new(
+            super::app::SourceInfo {
+                live: true,
+                ..info()
+            },
+            grid(),
+            None,
+        );
+        live.update(Action::ToggleHelp);
+        let all = text(&screen(&live, 80, 24)).join("\n");
+        assert!(all.contains("LIVE") && all.contains("quit") && !all.contains("seek"));
+    }
+
+    /// The UI tap through the real pipeline threads: frames arrive in stream order with a
+    /// carrier in the right bin, and a console that never reads does not hold up the DSP.
+    #[test]
+    fn ui_tap_sends_frames_and_never_blocks_the_pipeline() {
+        use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
+        let scene = Scene {
+            sample_rate_hz: Hz(1e6),
+            center_freq_hz: Hz(100e6),
+            duration_s: 1.0,
+            noise_dbfs: -50.0,
+            seed: 1,
+            description: String::new(),
+            emitters: vec![EmitterSpec {
+                kind: EmitterKind::parse("cw").unwrap(),
+                name: None,
+                offset_hz: Hz(250e3),
+                bandwidth_hz: None,
+                snr_db: 30.0,
+                start_s: 0.0,
+                stop_s: None,
+                burst_ms: None,
+                period_ms: None,
+                hops: None,
+                dwell_ms: None,
+                span_hz: None,
+            }],
+        };
+        let run = |capacity: usize, drain: bool| {
+            let source = Box::new(SynthSource::new(&scene).unwrap());
+            let meta = source.meta().clone();
+            let mut cfg = crate::app::dsp_config(&crate::cli::DspArgs::default(), &meta).unwrap();
+            cfg.block_samples = 1 << 14;
+            let (tx, rx) = bounded(capacity);
+            cfg.ui = Some(UiTap {
+                frames: tx,
+                period: Duration::ZERO,
+            });
+            let stop = AtomicBool::new(false);
+            let stats =
+                pipeline::run(source, &cfg, Arc::default(), &stop, &mut |_| Ok(())).unwrap();
+            let frames: Vec<UiFrame> = if drain {
+                rx.try_iter().collect()
+            } else {
+                vec![]
+            };
+            (stats, frames)
+        };
+        let (stats, frames) = run(10_000, true);
+        assert_eq!(stats.samples, 1_000_000);
+        assert!(frames.len() > 10, "{}", frames.len());
+        for w in frames.windows(2) {
+            assert!(w[0].end <= w[1].start, "stream order");
+        }
+        let last = frames.last().unwrap();
+        assert_eq!(last.power_db.len(), 1024);
+        assert_eq!(last.floor_db.len(), 1024);
+        assert!(last.threshold_over_floor_db > 0.0);
+        let peak = (0..1024)
+            .max_by(|&a, &b| last.power_db[a].total_cmp(&last.power_db[b]))
+            .unwrap();
+        assert_eq!(peak, 512 + 256, "carrier at +250 kHz");
+        // A full one-slot channel nobody reads: the run still completes, nothing dropped.
+        let (blocked, _) = run(1, false);
+        assert_eq!(blocked.samples, 1_000_000);
+        assert_eq!(blocked.dropped, 0);
+    }
+
+    #[test]
+    fn status_shows_recording_drops_and_transport() {
+        let mut app = busy_app();
+        app.on_stats(
+            Stats {
+                msps: 4.8,
+                dropped: 1200,
+                stream_pos: 24_000_000,
+                recording: true,
+                ended: false,
+            },
+            Some(ReplayState {
+                paused: true,
+                file_pos: 6_000_000,
+                ..replay()
+            }),
+        );
+        let buf = screen(&app, 160, 48);
+        let line = text(&buf)[1].clone();
+        assert!(line.contains("⏸ paused 1×"), "{line}");
+        assert!(line.contains("4.8 MS/s (200% RT)") && line.contains("dropped 1200"));
+        assert!(
+            line.contains("t 00:10.0") && line.contains("(50%)"),
+            "{line}"
+        );
+        let x = line.chars().position(|c| c == '●').unwrap() as u16;
+        assert_eq!(buf[(x, 1)].fg, Color::LightRed);
+    }
+
+    #[test]
+    fn tiny_terminal_says_so() {
+        let all = text(&screen(&busy_app(), 30, 10)).join("\n");
+        assert!(all.contains("too small"));
+    }
+}

@@ -1,0 +1,137 @@
+//! The status line (two rows): what is being watched and how the pipeline keeps up.
+//!
+//! ```text
+//!  REPLAY captures/demo.h5 │ 433.920 MHz │ 2.4 MS/s │ gain 30 dB │ FFT 1024 · RBW 3.5 kHz   ? help
+//!  ▶ 1×  loop │ 2.4 MS/s (100% RT) │ dropped 0 │ t 00:12.3 │ file 00:02.3 / 00:05.0 (46%) │ ● REC
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::clock;
+use crate::tui::app::{App, SPEEDS};
+use crate::tui::theme::Theme;
+use crate::units;
+
+/// Draws the status line into `area` (two rows).
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let i = &app.info;
+    let sep = || Span::styled(" │ ", theme.axis());
+    let mut top = vec![
+        Span::styled(
+            if i.live { " LIVE " } else { " REPLAY " },
+            theme.title().add_modifier(Modifier::REVERSED),
+        ),
+        Span::raw(" "),
+        Span::styled(i.origin.clone(), theme.title()),
+        sep(),
+        Span::raw(format!("{} MHz", trim_decimals(i.center_freq_hz / 1e6, 6))),
+        sep(),
+        Span::raw(units::format_rate(i.sample_rate_hz)),
+    ];
+    if let Some(g) = i.gain_db.filter(|g| g.is_finite()) {
+        top.push(sep());
+        top.push(Span::raw(format!("gain {g:.0} dB")));
+    }
+    top.push(sep());
+    top.push(Span::raw(format!(
+        "FFT {} · RBW {} kHz",
+        i.fft_len,
+        trim_decimals(i.rbw_hz / 1e3, 2)
+    )));
+    top.push(Span::styled("   ? help", theme.axis()));
+
+    let s = &app.stats;
+    let mut bottom = Vec::new();
+    if let Some(r) = &app.replay {
+        let speed = match SPEEDS[r.speed] {
+            Some(x) => format!("{x}×"),
+            None => "max".into(),
+        };
+        let (icon, style) = if r.at_end {
+            ("■ end", Style::new().fg(Color::Yellow))
+        } else if r.paused {
+            ("⏸ paused", Style::new().fg(Color::Yellow))
+        } else {
+            ("▶", Style::new().fg(Color::Green))
+        };
+        bottom.push(Span::styled(format!(" {icon} {speed}"), style));
+        if r.looping {
+            bottom.push(Span::raw(" loop"));
+        }
+        bottom.push(sep());
+    } else {
+        bottom.push(Span::raw(" "));
+    }
+    let rt = s.msps * 1e6 / i.sample_rate_hz * 100.0;
+    bottom.push(Span::raw(format!("{:.1} MS/s ({rt:.0}% RT)", s.msps)));
+    bottom.push(sep());
+    let drop_style = if s.dropped > 0 {
+        Style::new().fg(Color::LightRed)
+    } else {
+        Style::new()
+    };
+    bottom.push(Span::styled(format!("dropped {}", s.dropped), drop_style));
+    bottom.push(sep());
+    bottom.push(Span::raw(format!(
+        "t {}",
+        clock(s.stream_pos as f64 / i.sample_rate_hz)
+    )));
+    if let Some(r) = app.replay.as_ref().filter(|r| r.file_len > 0) {
+        bottom.push(sep());
+        bottom.push(Span::raw(format!(
+            "file {} / {} ({:.0}%)",
+            clock(r.file_pos as f64 / i.sample_rate_hz),
+            clock(r.file_len as f64 / i.sample_rate_hz),
+            r.file_pos as f64 / r.file_len as f64 * 100.0
+        )));
+    }
+    if app.frozen {
+        bottom.push(sep());
+        bottom.push(Span::styled(
+            "DISPLAY PAUSED",
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if s.ended {
+        bottom.push(sep());
+        bottom.push(Span::styled("stream ended", Style::new().fg(Color::Yellow)));
+    }
+    if s.recording {
+        bottom.push(sep());
+        bottom.push(Span::styled(
+            "● REC",
+            Style::new()
+                .fg(Color::LightRed)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    if let Some(n) = &app.notice {
+        bottom.push(sep());
+        bottom.push(Span::styled(n.clone(), Style::new().fg(Color::Cyan)));
+    }
+    Line::from(top).render(Rect { height: 1, ..area }, buf);
+    if area.height > 1 {
+        Line::from(bottom).render(
+            Rect {
+                y: area.y + 1,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
+    }
+}
+
+/// `v` with at most `max` decimals and no trailing zeros: `433.92`, `2.34`, `100`.
+fn trim_decimals(v: f64, max: usize) -> String {
+    let s = format!("{v:.max$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}

@@ -1,0 +1,189 @@
+//! The operator console end to end: the real binary in a real terminal (tmux), keys sent
+//! as an operator would type them, the screen read back with `capture-pane`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kuzet");
+
+/// A private tmux server (own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-u", "-L", &self.socket])
+            .args(args)
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "k"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "k"];
+        args.extend_from_slice(keys);
+        assert!(self.cmd(&args).status.success());
+    }
+
+    /// Waits until the screen satisfies `ok`; panics with the last screen if it never does.
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let t = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn synth(path: &Path) {
+    let out = Command::new(BIN)
+        .args(["synth", "-o"])
+        .arg(path)
+        .args([
+            "--rate",
+            "1M",
+            "--duration",
+            "4s",
+            "--emitter",
+            "cw:-200k:20",
+        ])
+        .output()
+        .expect("run kuzet synth");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn console_shows_alerts_help_acknowledges_and_quits_cleanly_in_tmux() {
+    if !tmux_available() {
+        eprintln!("skipping console_in_tmux: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("e2e.h5");
+    let log = dir.path().join("alerts.jsonl");
+    synth(&capture);
+    let tmux = Tmux {
+        socket: format!("kuzet-e2e-{}", std::process::id()),
+    };
+    // The shell prints the exit status once the console has restored the terminal, and
+    // keeps the pane open so the test can read it.
+    let run = format!(
+        "{BIN} replay '{}' --loop --alerts '{}'; echo KUZET_EXIT=$?; sleep 60",
+        capture.display(),
+        log.display()
+    );
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "k",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &run,
+    ]);
+    assert!(started.status.success(), "{:?}", started);
+
+    let s = tmux.wait("the console", |s| {
+        s.contains("REPLAY") && s.contains(" MHz ")
+    });
+    assert!(
+        s.contains("e2e.h5") && s.contains("1 MS/s") && s.contains("ALERTS"),
+        "{s}"
+    );
+    // The carrier 200 kHz below centre is raised as a new emitter.
+    let s = tmux.wait("an alert row", |s| s.contains("new_emitter"));
+    assert!(s.contains("433.7200"), "{s}");
+
+    // Transport keys reach the paced source: pause, then faster.
+    tmux.keys(&["Space"]);
+    tmux.wait("pause", |s| s.contains("paused 1×"));
+    tmux.keys(&["]", "Space"]);
+    tmux.wait("play at 2x", |s| s.contains("▶ 2×"));
+
+    tmux.keys(&["?"]);
+    let s = tmux.wait("the help overlay", |s| s.contains("Keys"));
+    assert!(s.contains("acknowledge the selected alert") && s.contains("loop on / off"));
+    tmux.keys(&["?"]);
+    tmux.wait("the help overlay to close", |s| !s.contains("Keys"));
+
+    tmux.keys(&["a"]);
+    tmux.wait("the acknowledgement", |s| {
+        s.contains("ack #")
+            && s.lines()
+                .any(|l| l.contains("new_emitter") && l.trim_end().ends_with("ack"))
+    });
+
+    tmux.keys(&["q"]);
+    let s = tmux.wait("a clean exit", |s| s.contains("KUZET_EXIT="));
+    assert!(s.contains("KUZET_EXIT=0"), "{s}");
+    assert!(
+        !s.contains("ALERTS"),
+        "terminal restored (alternate screen left):\n{s}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("\"kind\":\"new_emitter\""), "{logged}");
+    assert!(logged.contains("\"acknowledged\":true"), "{logged}");
+}
+
+#[test]
+fn replay_without_a_terminal_prints_json_lines_like_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("headless.h5");
+    synth(&capture);
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).arg(&capture).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // stdout is a pipe here, so no console even without --headless.
+    let replayed = run(&["replay", "--speed", "max"]);
+    let analyzed = run(&["analyze"]);
+    assert!(replayed.contains("\"kind\":\"new_emitter\""), "{replayed}");
+    assert_eq!(replayed, analyzed, "same alerts at any speed");
+    let out = Command::new(BIN)
+        .args(["replay", "--speed", "3"])
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--speed"));
+}
