@@ -1,6 +1,7 @@
 //! Signal processing stages: windows, the Welch power spectrum, and spectrum statistics.
 //! Plain structs over slices; no threads, no channels.
 
+mod simd;
 pub mod spectrum;
 pub mod stats;
 pub mod window;
