@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::alert::JsonLinesSink;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
-use crate::cli::{AnalyzeArgs, Cli, Command, DspArgs, FormatArg, SynthArgs};
+use crate::cli::{AnalyzeArgs, BenchArgs, Cli, Command, DspArgs, FormatArg, SynthArgs};
 use crate::detect::DetectorConfig;
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Analyze(args)) => analyze(&args),
         Some(Command::Synth(args)) => synth(&args),
+        Some(Command::Bench(args)) => bench(&args),
         None => analyze(&AnalyzeArgs {
             file: demo_path(),
             duration: None,
@@ -177,6 +178,17 @@ fn print_summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
             s.non_finite
         );
     }
+}
+
+fn bench(args: &BenchArgs) -> Result<ExitCode> {
+    let report = crate::bench::run(&mut |step| eprintln!("kuzet bench: {step}…"))?;
+    if args.json {
+        let json = serde_json::to_string(&report).map_err(|e| Error::Config(e.to_string()))?;
+        println!("{json}");
+    } else {
+        print!("{}", crate::bench::render_table(&report));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses `TYPE:OFFSET:SNR_DB[:START_S[:STOP_S]]`.

@@ -25,10 +25,20 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Simulate a scene (noise and emitters) and write it as a capture with ground truth.
     Synth(SynthArgs),
+    /// Measure throughput on this machine (no input file needed): a table, or JSON.
+    Bench(BenchArgs),
+}
+
+/// `kuzet bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of the table [default: table]
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Spectrum and detection settings shared by every command that runs the pipeline.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct DspArgs {
     /// FFT size in bins (any size; powers of two are fastest) [default: 1024]
     #[arg(long, value_name = "N")]
