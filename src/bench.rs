@@ -218,7 +218,7 @@ pub fn spectrum_msps(
 }
 
 /// The detector alone over spectra precomputed from `input`; MS/s of input they stand for.
-fn detect_msps(cfg: &PipelineConfig, meta: &StreamMeta, input: &[Complex32]) -> f64 {
+pub fn detect_msps(cfg: &PipelineConfig, meta: &StreamMeta, input: &[Complex32]) -> f64 {
     let spec = cfg.spectrum;
     let mut welch = Welch::new(spec);
     let mut power = vec![0.0f32; welch.spectra_in(input.len()) * spec.fft_len];
@@ -247,11 +247,28 @@ fn detect_msps(cfg: &PipelineConfig, meta: &StreamMeta, input: &[Complex32]) -> 
 }
 
 /// An in-memory stream for the pipeline benchmark: `total` samples, looping over `data`.
-struct MemorySource {
+#[derive(Debug)]
+pub struct MemorySource {
     data: Arc<[Complex32]>,
     meta: StreamMeta,
     pos: usize,
     remaining: usize,
+}
+
+impl MemorySource {
+    /// `total` samples of `data`, looped, described by `meta` (a file-like source: the
+    /// pipeline blocks rather than drops).
+    pub fn new(data: Arc<[Complex32]>, meta: &StreamMeta, total: usize) -> Self {
+        let mut meta = meta.clone();
+        meta.live = false;
+        meta.total_samples = Some(total as u64);
+        MemorySource {
+            data,
+            meta,
+            pos: 0,
+            remaining: total,
+        }
+    }
 }
 
 impl IqSource for MemorySource {
@@ -277,8 +294,11 @@ impl IqSource for MemorySource {
     }
 }
 
-/// The whole pipeline over `total` samples looped from `data`; MS/s.
-fn pipeline_msps(
+/// The whole pipeline over `total` samples looped from `data`; MS/s (best of 2).
+///
+/// # Errors
+/// A failing stage (which would be a bug: the source cannot fail).
+pub fn pipeline_msps(
     cfg: &PipelineConfig,
     meta: &StreamMeta,
     data: &Arc<[Complex32]>,
@@ -287,12 +307,7 @@ fn pipeline_msps(
     let stop = AtomicBool::new(false);
     let mut best = 0.0f64;
     for _ in 0..2 {
-        let src = MemorySource {
-            data: data.clone(),
-            meta: meta.clone(),
-            pos: 0,
-            remaining: total,
-        };
+        let src = MemorySource::new(data.clone(), meta, total);
         let stats = pipeline::run(
             Box::new(src),
             cfg,

@@ -83,17 +83,18 @@ fn write_capture(path: &std::path::Path) {
             emitter(EmitterKind::Hopper, 0.0, 15.0, 1.5),
         ],
     };
-    let mut src = SynthSource::new(&scene).unwrap();
-    let mut w = CaptureWriter::create(path, &scene.meta(), &WriterOptions::default()).unwrap();
+    let mut src = SynthSource::new(&scene).expect("valid scene");
+    let mut w = CaptureWriter::create(path, &scene.meta(), &WriterOptions::default())
+        .expect("create capture");
     let mut buf = vec![num_complex::Complex32::default(); 1 << 16];
     loop {
-        match src.read(&mut buf).unwrap() {
-            ReadOutcome::Samples(n) => w.append(&buf[..n]).unwrap(),
+        match src.read(&mut buf).expect("synth read") {
+            ReadOutcome::Samples(n) => w.append(&buf[..n]).expect("append"),
             ReadOutcome::Eof => break,
             _ => {}
         }
     }
-    w.finish().unwrap();
+    w.finish().expect("finish capture");
 }
 
 #[test]

@@ -250,7 +250,7 @@ pub fn power_to_db(values: &mut [f32]) {
 #[inline(always)]
 pub(super) fn fast_db(x: f32) -> f32 {
     // 10·log10(2): dB per octave.
-    const DB_PER_LOG2: f32 = 3.010_299_956_639_812;
+    const DB_PER_LOG2: f32 = 10.0 * std::f32::consts::LOG10_2;
     let bits = x.max(1e-30).to_bits();
     // Split x = 2^e · m with m in [sqrt(2)/2, sqrt(2)), so the polynomial's argument is
     // centred on 1 where log2 is best approximated.
@@ -260,7 +260,9 @@ pub(super) fn fast_db(x: f32) -> f32 {
     // log2(m) = 2·atanh(t)/ln2 with t = (m-1)/(m+1): an odd series in t, |t| < 0.172.
     let t = (m - 1.0) / (m + 1.0);
     let t2 = t * t;
-    let p = t * (2.885_390_08 + t2 * (0.961_796_69 + t2 * (0.577_078_02 + t2 * 0.412_198_57)));
+    // 2·log2(e)·(t + t³/3 + t⁵/5 + t⁷/7): the next term is below f32 resolution.
+    const C: f32 = 2.0 * std::f32::consts::LOG2_E;
+    let p = t * (C + t2 * (C / 3.0 + t2 * (C / 5.0 + t2 * (C / 7.0))));
     (e + p) * DB_PER_LOG2
 }
 
