@@ -85,7 +85,14 @@ pub fn dsp_config(args: &DspArgs, meta: &StreamMeta) -> Result<PipelineConfig> {
         ..DetectorConfig::default()
     };
     cfg.detector.validate().map_err(Error::Config)?;
-    cfg.workers = args.workers.unwrap_or(1);
+    // One spectrum worker per core by default: order is restored after the workers, so
+    // results do not depend on the count.
+    cfg.workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8)
+    });
     if cfg.workers == 0 || cfg.workers > 64 {
         return Err(Error::Config(format!(
             "--workers must be in 1..=64, got {}",

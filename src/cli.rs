@@ -55,7 +55,7 @@ pub struct DspArgs {
     /// False-alarm probability per bin and test; sets the detection thresholds [default: 1e-6]
     #[arg(long, value_name = "P")]
     pub pfa: Option<f64>,
-    /// Spectrum worker threads [default: 1]
+    /// Spectrum worker threads [default: number of cores, at most 8]
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
 }
