@@ -444,18 +444,18 @@ impl CaptureReader {
         let start = self.pos;
         let res = match self.layout {
             Layout::Complex => {
-                let mut r = Err(hdf5::Error::from("no direct chunk reads"));
-                if let Some(d) = self.direct.as_mut() {
-                    r = d.read(&self.iq, start, out);
-                    if r.is_err() {
-                        // An unallocated or odd chunk (a recording whose writer died):
-                        // the general path reads what there is from here on.
-                        self.direct = None;
-                    }
-                }
-                if r.is_err() {
-                    r = h5raw::read_rows(&self.iq, &self.mem_type, start, None, out);
-                }
+                let direct_ok = match self.direct.as_mut() {
+                    Some(d) => d.read(&self.iq, start, out).is_ok(),
+                    None => false,
+                };
+                let r = if direct_ok {
+                    Ok(())
+                } else {
+                    // No direct reads, or an unallocated or odd chunk (a recording whose
+                    // writer died): the general path reads what there is from here on.
+                    self.direct = None;
+                    h5raw::read_rows(&self.iq, &self.mem_type, start, None, out)
+                };
                 if r.is_ok() {
                     self.non_finite += zero_non_finite(out);
                 }
