@@ -12,8 +12,8 @@ use crate::alert::{Alert, JsonLinesSink};
 use crate::capture::CaptureReader;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
-    AnalyzeArgs, BaselineCommand, Cli, Command, DeviceArgs, DevicesArgs, DspArgs, FormatArg,
-    LearnArgs, RecordArgs, ReplayArgs, ScoreArgs, SynthArgs, WatchArgs,
+    AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, DeviceArgs, DevicesArgs, DspArgs,
+    FormatArg, LearnArgs, RecordArgs, ReplayArgs, ScoreArgs, SynthArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::{Baseline, BaselineLearner};
@@ -65,6 +65,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             alerts: None,
             dsp: DspArgs::default(),
         }),
+        Some(Command::Bench(args)) => bench(&args),
         None => analyze(&AnalyzeArgs {
             file: demo_path(),
             duration: None,
@@ -119,7 +120,14 @@ pub fn dsp_config(args: &DspArgs, meta: &StreamMeta) -> Result<PipelineConfig> {
         None => None,
     };
     cfg.knowledge = Some(Arc::new(Prior::new(Some(load_bandplan(args)?), baseline)));
-    cfg.workers = args.workers.unwrap_or(1);
+    // One spectrum worker per core by default: order is restored after the workers, so
+    // results do not depend on the count.
+    cfg.workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8)
+    });
     if cfg.workers == 0 || cfg.workers > 64 {
         return Err(Error::Config(format!(
             "--workers must be in 1..=64, got {}",
@@ -685,6 +693,17 @@ fn print_summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
             s.non_finite
         );
     }
+}
+
+fn bench(args: &BenchArgs) -> Result<ExitCode> {
+    let report = crate::bench::run(&mut |step| eprintln!("kuzet bench: {step}…"))?;
+    if args.json {
+        let json = serde_json::to_string(&report).map_err(|e| Error::Config(e.to_string()))?;
+        println!("{json}");
+    } else {
+        print!("{}", crate::bench::render_table(&report));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses `TYPE:OFFSET:SNR_DB[:START_S[:STOP_S]]`.

@@ -41,6 +41,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// Record IQ from a radio to a capture file (HDF5, crash-safe).
     Record(RecordArgs),
+    /// Measure throughput on this machine (no input file needed): a table, or JSON.
+    Bench(BenchArgs),
 }
 
 /// `kuzet baseline ...`.
@@ -168,6 +170,14 @@ pub struct RecordArgs {
     pub format: Option<FormatArg>,
 }
 
+/// `kuzet bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of the table [default: table]
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Spectrum and detection settings shared by every command that runs the pipeline.
 #[derive(Debug, Clone, Default, Args)]
 pub struct DspArgs {
@@ -186,7 +196,7 @@ pub struct DspArgs {
     /// False-alarm probability per bin and test; sets the detection thresholds [default: 1e-6]
     #[arg(long, value_name = "P")]
     pub pfa: Option<f64>,
-    /// Spectrum worker threads [default: 1]
+    /// Spectrum worker threads [default: number of cores, at most 8]
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
     /// Baseline of normal activity (from `kuzet baseline learn`): what it knows is not new,

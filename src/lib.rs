@@ -20,6 +20,7 @@
 
 pub mod alert;
 pub mod app;
+pub mod bench;
 pub mod capture;
 pub mod cli;
 pub mod detect;

@@ -8,7 +8,9 @@
 #![allow(unsafe_code)]
 
 use hdf5::{Dataset, Datatype};
-use hdf5_sys::h5d::{H5Dget_space, H5Dread, H5Dset_extent, H5Dwrite};
+use hdf5_sys::h5d::{
+    H5Dget_chunk_info_by_coord, H5Dget_space, H5Dread, H5Dread_chunk, H5Dset_extent, H5Dwrite,
+};
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::H5P_DEFAULT;
 use hdf5_sys::h5s::{H5Sclose, H5Screate_simple, H5Sselect_hyperslab, H5S_SELECT_SET};
@@ -98,6 +100,51 @@ pub(crate) fn read_rows<T: Copy>(
             )
         };
         check(ret, "H5Dread")
+    })
+}
+
+/// Reads the stored bytes of the chunk of a rank-1 chunked dataset that starts at row
+/// `start` into `out`, with no type conversion, selection or chunk cache: one read of
+/// the file. The caller has checked that the dataset is unfiltered and that its file type
+/// is `T`'s exact layout; the chunk's stored size is checked here against `out`.
+///
+/// # Errors
+/// The HDF5 library's error (an unallocated chunk of a recording that died, a damaged
+/// file), or a stored chunk larger than `out`.
+pub(crate) fn read_chunk<T: Copy>(ds: &Dataset, start: u64, out: &mut [T]) -> hdf5::Result<()> {
+    let offset = [start];
+    hdf5::sync::sync(|| {
+        let (mut mask, mut addr, mut size) = (0u32, 0u64, 0u64);
+        // SAFETY: `offset` has one entry per dimension (rank 1); the out-pointers are live.
+        check(
+            unsafe {
+                H5Dget_chunk_info_by_coord(
+                    ds.id(),
+                    offset.as_ptr(),
+                    &mut mask,
+                    &mut addr,
+                    &mut size,
+                )
+            },
+            "H5Dget_chunk_info_by_coord",
+        )?;
+        if mask != 0 || size == 0 || size as usize > std::mem::size_of_val(out) {
+            return Err(hdf5::Error::from(format!(
+                "chunk at {start}: {size} stored bytes, filter mask {mask}"
+            )));
+        }
+        let mut filters = 0u32;
+        // SAFETY: HDF5 writes the chunk's stored bytes, `size`, which fit in `out` (checked).
+        let ret = unsafe {
+            H5Dread_chunk(
+                ds.id(),
+                H5P_DEFAULT,
+                offset.as_ptr(),
+                &mut filters,
+                out.as_mut_ptr().cast(),
+            )
+        };
+        check(ret, "H5Dread_chunk")
     })
 }
 

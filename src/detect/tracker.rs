@@ -206,7 +206,7 @@ impl Tracker {
                 min_bandwidth_hz: cfg.hop.min_bandwidth_hz.max(1.5 * grid.bin_hz()),
                 ..cfg.hop
             }),
-            hoppers: Vec::new(),
+            hoppers: Vec::with_capacity(8),
             watches: Vec::new(),
         }
     }

@@ -120,6 +120,10 @@ pub fn run(
     // Pools: filled once here; every buffer comes back after use.
     let (iq_pool_tx, iq_pool_rx) = bounded::<Vec<Complex32>>(iq_buffers);
     let (spec_pool_tx, spec_pool_rx) = bounded::<Vec<f32>>(spec_buffers);
+    // While every channel is still empty (see `prime_thread`).
+    prime_thread();
+    prime_channel(&iq_pool_rx);
+    prime_channel(&spec_pool_rx);
     for _ in 0..iq_buffers {
         let _ = iq_pool_tx.try_send(vec![Complex32::default(); block_len]);
     }
@@ -132,6 +136,9 @@ pub fn run(
     let (spec_tx, spec_rx) = bounded::<SpectrumBatch>(spec_buffers);
     // Block, large: events are rare and must not be lost.
     let (event_tx, event_rx) = bounded::<Event>(1024);
+    prime_channel(&iq_rx);
+    prime_channel(&spec_rx);
+    prime_channel(&event_rx);
 
     let started = Instant::now();
     let (end, non_finite) = thread::scope(|scope| -> Result<(u64, u64)> {
@@ -142,6 +149,7 @@ pub fn run(
                 let counters = counters.clone();
                 let live = meta.live;
                 move || {
+                    prime_thread();
                     let mut framer = Framer {
                         spec,
                         block_len,
@@ -231,6 +239,25 @@ pub fn run(
         wall: started.elapsed(),
         stream_s: meta.seconds(end),
     })
+}
+
+/// How long a priming wait lasts: long enough that crossbeam stops spinning (~10 µs, more
+/// on a loaded machine) and parks the thread.
+const PRIME_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// crossbeam allocates lazily: a thread's wait context the first time that thread blocks,
+/// and a channel's waiter list the first time anyone blocks on it. Either can happen long
+/// after start-up (a stage that always finds work never blocks until the load changes),
+/// so every stage thread calls this first, and [`prime_channel`] primes each channel:
+/// the steady state then allocates nothing.
+fn prime_thread() {
+    let (_keep, rx) = bounded::<()>(1);
+    prime_channel(&rx);
+}
+
+/// Blocks briefly on `rx`, which must be empty, so that its waiter list is allocated now.
+fn prime_channel<T>(rx: &Receiver<T>) {
+    let _ = rx.recv_timeout(PRIME_WAIT);
 }
 
 /// The source stage: reads into pooled buffers and cuts the stream into blocks of whole
@@ -452,6 +479,7 @@ fn spectrum_worker(
     out: Sender<SpectrumBatch>,
     counters: &Counters,
 ) {
+    prime_thread();
     let mut welch = Welch::new(spec);
     // Taking the output buffer before the block means a worker never holds a block while
     // waiting for a buffer the reorder stage is keeping for a later block.
@@ -554,6 +582,7 @@ fn detect_stage(
     reorder_slots: usize,
     counters: &Counters,
 ) {
+    prime_thread();
     let n = spec.fft_len;
     let span = spec.span() as u64;
     let mut slots: Vec<Option<SpectrumBatch>> = (0..reorder_slots).map(|_| None).collect();

@@ -1,0 +1,496 @@
+//! `kuzet bench`: throughput of each stage on the machine at hand, with no input file.
+//!
+//! A scene with several emitters is synthesised into memory once, then:
+//! - the spectrum stage ([`Welch::process_db`]: window, FFT, |X|², average, dB) runs on
+//!   one core at several FFT sizes and overlaps, averaging 2,000,000 samples per spectrum
+//!   like the FFTW reference loop (`../shared/peers/psd_fftw.c`);
+//! - the same on every core, the spectra split into contiguous runs, one per thread, each
+//!   written to its own place in the output (order preserved);
+//! - the detector alone on spectra made from the scene;
+//! - the whole pipeline (framer → spectrum workers → detector → alerts) over the scene,
+//!   looped.
+//!
+//! Each figure is the best of a few passes: on a shared machine the best pass is the one
+//! least disturbed by other processes. Figures are in MS/s of input (million complex
+//! samples per second) and as multiples of the sample rates of common radios.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use num_complex::Complex32;
+
+use crate::detect::Detector;
+use crate::dsp::{SpectrumConfig, Welch, WindowKind};
+use crate::error::{Error, Result};
+use crate::pipeline::{self, Counters, PipelineConfig};
+use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
+use crate::source::{IqSource, ReadOutcome};
+use crate::types::StreamMeta;
+
+/// Samples averaged into one spectrum by the spectrum benchmarks (the peers' workload:
+/// 100 ms at 20 MS/s).
+pub const AVG_SAMPLES: usize = 2_000_000;
+
+/// Radios whose sample rates the table is expressed in: (name, MS/s).
+pub const RADIOS: [(&str, f64); 3] = [("RTL-SDR", 2.4), ("HackRF", 20.0), ("USRP B210", 61.44)];
+
+/// Spectrum configurations measured on one core: (FFT size, overlap %).
+pub const SPECTRUM_CASES: [(usize, u32); 6] = [
+    (256, 50),
+    (1024, 50),
+    (1024, 0),
+    (4096, 50),
+    (4096, 0),
+    (16384, 50),
+];
+
+/// Spectrum configurations measured on all cores.
+pub const SPECTRUM_MT_CASES: [(usize, u32); 2] = [(1024, 50), (4096, 50)];
+
+/// Sample rate of the synthesised scene (a HackRF-class stream).
+const SCENE_RATE_HZ: f64 = 20e6;
+/// Scene length in samples: 64 MiB of IQ, larger than the caches, as a real stream is.
+const SCENE_SAMPLES: usize = 1 << 23;
+
+/// What `kuzet bench` measured; `--json` prints it as one object.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchReport {
+    /// CPU model, from the operating system.
+    pub cpu: String,
+    /// Instruction set rustfft's kernels (and kuzet's own loops) use on this CPU.
+    pub simd: String,
+    /// Threads used for the multi-threaded figures.
+    pub threads: usize,
+    /// One-core spectrum stage, MS/s, keyed `"FFT size/overlap %"`.
+    pub spectrum_msps: BTreeMap<String, f64>,
+    /// Spectrum stage on `threads` threads, MS/s.
+    pub spectrum_2t_msps: BTreeMap<String, f64>,
+    /// Detection stage alone, MS/s of input its spectra stand for.
+    pub detect_msps: f64,
+    /// Whole pipeline on `threads` spectrum workers, MS/s.
+    pub pipeline_msps: f64,
+    /// Spectrum settings of the detection and pipeline runs, for the reader.
+    pub pipeline_config: String,
+}
+
+/// The SIMD level rustfft selects at run time: AVX2+FMA kernels on x86-64 CPUs that have
+/// both, else SSE4.1, else scalar; NEON on aarch64.
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("fma") {
+            if std::is_x86_feature_detected!("avx2") {
+                return "avx2";
+            }
+            return "avx";
+        }
+        if std::is_x86_feature_detected!("sse4.1") {
+            return "sse4.1";
+        }
+        "scalar"
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "neon"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "scalar"
+    }
+}
+
+/// The CPU model as the OS names it (`/proc/cpuinfo` on Linux), else the architecture.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name") || l.starts_with("Model"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// The benchmark scene: noise and four emitters of different kinds.
+pub fn scene() -> Scene {
+    let emitter = |kind, offset_hz: f64, snr_db| EmitterSpec {
+        kind,
+        name: None,
+        offset_hz: Hz(offset_hz),
+        bandwidth_hz: None,
+        snr_db,
+        start_s: 0.0,
+        stop_s: None,
+        burst_ms: None,
+        period_ms: None,
+        hops: None,
+        dwell_ms: None,
+        span_hz: None,
+    };
+    Scene {
+        sample_rate_hz: Hz(SCENE_RATE_HZ),
+        center_freq_hz: Hz(433.92e6),
+        duration_s: SCENE_SAMPLES as f64 / SCENE_RATE_HZ,
+        noise_dbfs: -50.0,
+        seed: 1,
+        description: "kuzet bench".into(),
+        emitters: vec![
+            emitter(EmitterKind::Cw, 2.5e6, 20.0),
+            emitter(EmitterKind::Fm, -4e6, 15.0),
+            emitter(EmitterKind::Gfsk, 6e6, 12.0),
+            emitter(EmitterKind::Hopper, 0.0, 15.0),
+        ],
+    }
+}
+
+/// Renders `scene` into memory.
+///
+/// # Errors
+/// An invalid scene.
+pub fn synthesise(scene: &Scene) -> Result<Vec<Complex32>> {
+    let mut src = SynthSource::new(scene)?;
+    let total = scene.total_samples() as usize;
+    let mut out = vec![Complex32::default(); total];
+    let mut fill = 0;
+    while fill < total {
+        match src.read(&mut out[fill..])? {
+            ReadOutcome::Samples(n) => fill += n,
+            ReadOutcome::Eof => break,
+            ReadOutcome::Pending | ReadOutcome::Lost(_) | ReadOutcome::Event(_) => {}
+        }
+    }
+    out.truncate(fill);
+    Ok(out)
+}
+
+/// A spectrum configuration like the peers': Hann, `overlap` %, [`AVG_SAMPLES`] per spectrum.
+pub fn peer_config(fft_len: usize, overlap: u32) -> SpectrumConfig {
+    let mut cfg = SpectrumConfig::new(fft_len, overlap, 1, WindowKind::Hann);
+    cfg.averages = (AVG_SAMPLES / cfg.hop).max(1);
+    cfg
+}
+
+/// Best of `passes` runs of `f`, which returns the samples it processed.
+fn best_msps(passes: usize, mut f: impl FnMut() -> usize) -> f64 {
+    (0..passes)
+        .map(|_| {
+            let t = Instant::now();
+            let samples = f();
+            samples as f64 / t.elapsed().as_secs_f64().max(1e-9) / 1e6
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Spectrum stage over `input` on `threads` threads: the spectra are cut into `threads`
+/// contiguous runs, each thread computes its run into its own part of the output, so the
+/// output is in stream order. Returns MS/s (best of `passes`).
+pub fn spectrum_msps(
+    cfg: SpectrumConfig,
+    input: &[Complex32],
+    threads: usize,
+    passes: usize,
+) -> f64 {
+    let n = cfg.fft_len;
+    let span = cfg.span();
+    let count = input.len().saturating_sub(cfg.history()) / span;
+    let threads = threads.clamp(1, count.max(1));
+    let mut out = vec![0.0f32; count * n];
+    let mut workers: Vec<Welch> = (0..threads).map(|_| Welch::new(cfg)).collect();
+    // Warm-up: page in the output, warm the planner's twiddles.
+    if let Some(w) = workers.first_mut() {
+        w.process_db(&input[..cfg.history() + span], &mut out[..n]);
+    }
+    best_msps(passes, || {
+        let per = count.div_ceil(threads);
+        std::thread::scope(|s| {
+            for ((t, welch), dst) in workers.iter_mut().enumerate().zip(out.chunks_mut(per * n)) {
+                let first = t * per;
+                let spectra = dst.len() / n;
+                let src = &input[first * span..first * span + spectra * span + cfg.history()];
+                s.spawn(move || welch.process_db(src, dst));
+            }
+        });
+        count * span
+    })
+}
+
+/// The detector alone over spectra precomputed from `input`; MS/s of input they stand for.
+pub fn detect_msps(cfg: &PipelineConfig, meta: &StreamMeta, input: &[Complex32]) -> f64 {
+    let spec = cfg.spectrum;
+    let mut welch = Welch::new(spec);
+    let mut power = vec![0.0f32; welch.spectra_in(input.len()) * spec.fft_len];
+    let count = welch.process(input, &mut power);
+    if count == 0 {
+        return 0.0;
+    }
+    let mut det = Detector::new(cfg.detector, &spec, meta);
+    let span = spec.span() as u64;
+    let mut start = 0u64;
+    let mut alerts = 0usize;
+    let mut emit = |_a| alerts += 1;
+    best_msps(3, || {
+        let t = Instant::now();
+        let mut pushed = 0;
+        // Loop over the spectra for at least 0.2 s so the figure is not one timer tick.
+        while t.elapsed() < Duration::from_millis(200) {
+            for p in power.chunks_exact(spec.fft_len) {
+                det.push(p, start, &mut emit);
+                start += span;
+            }
+            pushed += count;
+        }
+        pushed * spec.span()
+    })
+}
+
+/// An in-memory stream for the pipeline benchmark: `total` samples, looping over `data`.
+#[derive(Debug)]
+pub struct MemorySource {
+    data: Arc<[Complex32]>,
+    meta: StreamMeta,
+    pos: usize,
+    remaining: usize,
+}
+
+impl MemorySource {
+    /// `total` samples of `data`, looped, described by `meta` (a file-like source: the
+    /// pipeline blocks rather than drops).
+    pub fn new(data: Arc<[Complex32]>, meta: &StreamMeta, total: usize) -> Self {
+        let mut meta = meta.clone();
+        meta.live = false;
+        meta.total_samples = Some(total as u64);
+        MemorySource {
+            data,
+            meta,
+            pos: 0,
+            remaining: total,
+        }
+    }
+}
+
+impl IqSource for MemorySource {
+    fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+
+    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        if self.remaining == 0 {
+            return Ok(ReadOutcome::Eof);
+        }
+        if self.pos == self.data.len() {
+            self.pos = 0;
+        }
+        let n = buf
+            .len()
+            .min(self.remaining)
+            .min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        self.remaining -= n;
+        Ok(ReadOutcome::Samples(n))
+    }
+}
+
+/// The whole pipeline over `total` samples looped from `data`; MS/s (best of 2).
+///
+/// # Errors
+/// A failing stage (which would be a bug: the source cannot fail).
+pub fn pipeline_msps(
+    cfg: &PipelineConfig,
+    meta: &StreamMeta,
+    data: &Arc<[Complex32]>,
+    total: usize,
+) -> Result<f64> {
+    let stop = AtomicBool::new(false);
+    let mut best = 0.0f64;
+    for _ in 0..2 {
+        let src = MemorySource::new(data.clone(), meta, total);
+        let stats = pipeline::run(
+            Box::new(src),
+            cfg,
+            Arc::new(Counters::default()),
+            &stop,
+            &mut |_| Ok(()),
+        )?;
+        best = best.max(stats.msps());
+    }
+    Ok(best)
+}
+
+/// Runs every benchmark, reporting progress through `progress`.
+///
+/// # Errors
+/// A failing pipeline run (which would be a bug).
+pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .max(2);
+    let scene = scene();
+    scene.validate().map_err(Error::Config)?;
+    progress(&format!(
+        "synthesising {} samples ({} emitters at {} MS/s)",
+        SCENE_SAMPLES,
+        scene.emitters.len(),
+        SCENE_RATE_HZ / 1e6
+    ));
+    let input = synthesise(&scene)?;
+    let meta = scene.meta();
+
+    let mut spectrum = BTreeMap::new();
+    for (n, ov) in SPECTRUM_CASES {
+        progress(&format!("spectrum {n}/{ov} on 1 core"));
+        spectrum.insert(
+            format!("{n}/{ov}"),
+            spectrum_msps(peer_config(n, ov), &input, 1, 5),
+        );
+    }
+    let mut spectrum_mt = BTreeMap::new();
+    for (n, ov) in SPECTRUM_MT_CASES {
+        progress(&format!("spectrum {n}/{ov} on {threads} threads"));
+        spectrum_mt.insert(
+            format!("{n}/{ov}"),
+            spectrum_msps(peer_config(n, ov), &input, threads, 5),
+        );
+    }
+
+    // Detection and pipeline: what `kuzet analyze` does by default at this sample rate.
+    let mut cfg = crate::app::dsp_config(&crate::cli::DspArgs::default(), &meta)?;
+    cfg.workers = threads;
+    let pipeline_config = format!(
+        "FFT {} Hann, {:.0}% overlap, {} averages ({:.0} ms at {} MS/s), {} workers",
+        cfg.spectrum.fft_len,
+        cfg.spectrum.overlap_pct(),
+        cfg.spectrum.averages,
+        cfg.spectrum.span() as f64 / meta.sample_rate_hz * 1e3,
+        meta.sample_rate_hz / 1e6,
+        cfg.workers,
+    );
+    progress("detection stage");
+    let detect = detect_msps(&cfg, &meta, &input);
+    progress(&format!("full pipeline on {threads} spectrum workers"));
+    let data: Arc<[Complex32]> = input.into();
+    let pipeline = pipeline_msps(&cfg, &meta, &data, 4 * data.len())?;
+
+    Ok(BenchReport {
+        cpu: cpu_model(),
+        simd: simd_level().to_string(),
+        threads,
+        spectrum_msps: spectrum,
+        spectrum_2t_msps: spectrum_mt,
+        detect_msps: detect,
+        pipeline_msps: pipeline,
+        pipeline_config,
+    })
+}
+
+/// The report as a table: MS/s and multiples of real time for [`RADIOS`].
+pub fn render_table(r: &BenchReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "kuzet bench — CPU: {}; rustfft SIMD: {}; threads: {}",
+        r.cpu, r.simd, r.threads
+    );
+    let _ = writeln!(
+        s,
+        "spectrum: Hann, window+FFT+|X|²+average+dB, {AVG_SAMPLES} samples per spectrum"
+    );
+    let _ = writeln!(s, "detection, pipeline: {}", r.pipeline_config);
+    let _ = write!(s, "{:<28} {:>9}", "stage", "MS/s");
+    for (name, rate) in RADIOS {
+        let _ = write!(s, " {:>16}", format!("× {name} {rate}"));
+    }
+    let _ = writeln!(s);
+    let mut row = |label: String, msps: f64| {
+        let _ = write!(s, "{label:<28} {msps:>9.1}");
+        for (_, rate) in RADIOS {
+            let _ = write!(s, " {:>16.1}", msps / rate);
+        }
+        let _ = writeln!(s);
+    };
+    // Sizes in numeric order, not the map's string order.
+    let mut keys: Vec<&String> = r.spectrum_msps.keys().collect();
+    keys.sort_by_key(|k| {
+        let (n, ov) = k.split_once('/').unwrap_or((k, "0"));
+        (
+            n.parse::<usize>().unwrap_or(0),
+            std::cmp::Reverse(ov.parse::<u32>().unwrap_or(0)),
+        )
+    });
+    for k in keys {
+        row(format!("spectrum {k} (1 core)"), r.spectrum_msps[k]);
+    }
+    for (k, v) in &r.spectrum_2t_msps {
+        row(format!("spectrum {k} ({} threads)", r.threads), *v);
+    }
+    row("detection (1 core)".into(), r.detect_msps);
+    row(format!("pipeline ({} workers)", r.threads), r.pipeline_msps);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threaded_spectra_equal_the_single_threaded_ones_in_order() {
+        let cfg = {
+            let mut c = SpectrumConfig::new(256, 50, 1, WindowKind::Hann);
+            c.averages = 20;
+            c
+        };
+        let input: Vec<Complex32> = (0..cfg.history() + 7 * cfg.span())
+            .map(|i| Complex32::new((i as f32 * 0.37).sin(), (i as f32 * 0.11).cos()))
+            .collect();
+        let mut one = vec![0.0; 7 * 256];
+        Welch::new(cfg).process_db(&input, &mut one);
+        // The same split the benchmark uses, written out by hand.
+        let mut two = vec![0.0; 7 * 256];
+        let (a, b) = two.split_at_mut(4 * 256);
+        Welch::new(cfg).process_db(&input[..4 * cfg.span() + cfg.history()], a);
+        Welch::new(cfg).process_db(&input[4 * cfg.span()..], b);
+        assert_eq!(one, two);
+        assert!(spectrum_msps(cfg, &input, 2, 1) > 0.0);
+    }
+
+    #[test]
+    fn table_lists_every_figure_in_real_time_multiples() {
+        let r = BenchReport {
+            cpu: "test cpu".into(),
+            simd: simd_level().into(),
+            threads: 2,
+            spectrum_msps: [
+                ("1024/50".to_string(), 240.0),
+                ("256/50".to_string(), 300.0),
+            ]
+            .into_iter()
+            .collect(),
+            spectrum_2t_msps: [("1024/50".to_string(), 480.0)].into_iter().collect(),
+            detect_msps: 1000.0,
+            pipeline_msps: 400.0,
+            pipeline_config: "FFT 1024".into(),
+        };
+        let t = render_table(&r);
+        assert!(t.contains("spectrum 256/50 (1 core)"), "{t}");
+        // 240 MS/s is 100x an RTL-SDR.
+        assert!(t.contains("100.0"), "{t}");
+        assert!(t.find("256/50").unwrap() < t.find("1024/50").unwrap());
+        let json = serde_json::to_value(&r).unwrap();
+        for key in [
+            "cpu",
+            "simd",
+            "threads",
+            "spectrum_msps",
+            "spectrum_2t_msps",
+            "detect_msps",
+            "pipeline_msps",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The spectrum stage's element-wise loops, compiled twice: for the baseline target and,
+//! on x86-64, for AVX2+FMA, picked at run time like rustfft picks its own kernels. A
+//! default build (SSE2 only) would otherwise leave half the vector width unused on every
+//! machine kuzet is likely to meet, and `-C target-cpu=native` is not an option for
+//! binaries that must run on any x86-64.
+//!
+//! The only `unsafe` is calling a `#[target_feature]` function, after checking at run
+//! time that the CPU has the feature.
+#![allow(unsafe_code)]
+
+use num_complex::Complex32;
+
+use super::spectrum::fast_db;
+
+#[inline(always)]
+fn window_into_generic(frame: &mut [Complex32], x: &[Complex32], window: &[f32]) {
+    for ((o, &xi), &w) in frame.iter_mut().zip(x).zip(window) {
+        *o = Complex32::new(xi.re * w, xi.im * w);
+    }
+}
+
+#[inline(always)]
+fn accumulate_power_generic(acc: &mut [f32], spectra: &[Complex32]) {
+    let n = acc.len();
+    // Two spectra per pass: `acc` is loaded and stored half as often.
+    let mut pairs = spectra.chunks_exact(2 * n);
+    for pair in pairs.by_ref() {
+        let (a, b) = pair.split_at(n);
+        for ((s, x), y) in acc.iter_mut().zip(a).zip(b) {
+            *s += (x.re * x.re + x.im * x.im) + (y.re * y.re + y.im * y.im);
+        }
+    }
+    for x in pairs.remainder().chunks_exact(n) {
+        for (s, x) in acc.iter_mut().zip(x) {
+            *s += x.re * x.re + x.im * x.im;
+        }
+    }
+}
+
+#[inline(always)]
+fn power_to_db_generic(values: &mut [f32]) {
+    for v in values.iter_mut() {
+        *v = fast_db(*v);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use num_complex::Complex32;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn window_into(frame: &mut [Complex32], x: &[Complex32], window: &[f32]) {
+        super::window_into_generic(frame, x, window);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
+        super::accumulate_power_generic(acc, spectra);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn power_to_db(values: &mut [f32]) {
+        super::power_to_db_generic(values);
+    }
+}
+
+/// True when the AVX2+FMA versions can run (checked once; the result is cached by std).
+#[inline]
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `frame[i] = x[i] · window[i]` (the shortest of the three sets the length).
+pub(super) fn window_into(frame: &mut [Complex32], x: &[Complex32], window: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::window_into(frame, x, window) };
+        return;
+    }
+    window_into_generic(frame, x, window);
+}
+
+/// Adds |X|² of each `acc.len()`-long spectrum in `spectra` to `acc`.
+pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::accumulate_power(acc, spectra) };
+        return;
+    }
+    accumulate_power_generic(acc, spectra);
+}
+
+/// Asks the cache hierarchy for `region` ahead of use, one request per 64-byte line.
+/// Frames read their new samples from a multi-megabyte block straight out of DRAM; the
+/// hardware prefetcher stops at every 4 KiB page and cannot see far enough ahead while
+/// the FFT keeps the core busy, so each frame would otherwise stall on memory. Requested
+/// a batch early, the lines arrive while the previous batch is transformed.
+#[inline]
+pub(super) fn prefetch(region: &[Complex32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // 8 samples of 8 bytes per cache line.
+        for line in region.chunks(8) {
+            // SAFETY: prefetching is only a hint; it never faults, whatever the address,
+            // and SSE is part of the x86-64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = region;
+}
+
+/// Linear power to dB in place.
+pub(super) fn power_to_db(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::power_to_db(values) };
+        return;
+    }
+    power_to_db_generic(values);
+}
