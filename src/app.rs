@@ -8,14 +8,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::alert::JsonLinesSink;
+use crate::capture::raw::RawFormat;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
-use crate::cli::{AnalyzeArgs, Cli, Command, DspArgs, FormatArg, SynthArgs};
+use crate::cli::{
+    AnalyzeArgs, Cli, Command, ConvertArgs, DspArgs, FormatArg, InputArgs, SynthArgs,
+};
+use crate::convert::OutputKind;
 use crate::detect::DetectorConfig;
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
-use crate::source::file::FileSource;
 use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
+use crate::source::OpenOptions;
 use crate::source::{IqSource, ReadOutcome};
 use crate::types::StreamMeta;
 use crate::units;
@@ -37,10 +41,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Analyze(args)) => analyze(&args),
         Some(Command::Synth(args)) => synth(&args),
+        Some(Command::Convert(args)) => convert(&args),
         None => analyze(&AnalyzeArgs {
             file: demo_path(),
             duration: None,
             alerts: None,
+            input: InputArgs::default(),
             dsp: DspArgs {
                 fft: None,
                 overlap: None,
@@ -94,12 +100,56 @@ pub fn dsp_config(args: &DspArgs, meta: &StreamMeta) -> Result<PipelineConfig> {
     Ok(cfg)
 }
 
+/// Resolves `--rate`, `--freq`, `--iq-format`.
+pub fn open_options(args: &InputArgs) -> Result<OpenOptions> {
+    let positive = |name: &str, v: f64| {
+        if v > 0.0 {
+            Ok(v)
+        } else {
+            Err(Error::Config(format!("{name} must be positive, got {v}")))
+        }
+    };
+    Ok(OpenOptions {
+        rate_hz: args
+            .rate
+            .as_deref()
+            .map(|r| flag("--rate", units::parse_hz(r)).and_then(|v| positive("--rate", v)))
+            .transpose()?,
+        freq_hz: args
+            .freq
+            .as_deref()
+            .map(|f| flag("--freq", units::parse_hz(f)))
+            .transpose()?,
+        raw_format: args
+            .iq_format
+            .as_deref()
+            .map(|f| {
+                RawFormat::from_name(f).ok_or_else(|| {
+                    Error::Config(format!(
+                        "--iq-format: `{f}` is not one of cu8, cs8, cs16, cf32"
+                    ))
+                })
+            })
+            .transpose()?,
+    })
+}
+
+fn warn_all(origin: &str, warnings: &[String]) {
+    let mut err = std::io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(err, "kuzet: warning: {origin}: {w}");
+    }
+}
+
 fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
-    let mut source = FileSource::open(&args.file)?;
+    let opts = open_options(&args.input)?;
+    let mut source = crate::source::open(&args.file, &opts)?;
+    crate::source::open::require_rate(&args.file, source.meta())?;
+    warn_all(&args.file.display().to_string(), source.warnings());
     if let Some(d) = &args.duration {
         let d = flag("--duration", units::parse_duration(d))?;
         let samples = source.meta().index_at(d.as_secs_f64());
-        source = source.limit(samples);
+        source = Box::new(crate::source::Take::new(source, samples));
     }
     let meta = source.meta().clone();
     let cfg = dsp_config(&args.dsp, &meta)?;
@@ -120,7 +170,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut out = JsonLinesSink::new(stdout.lock());
     let mut stdout_gone = false;
     let stats = pipeline::run(
-        Box::new(source),
+        source,
         &cfg,
         Arc::new(Counters::default()),
         &STOP,
@@ -177,6 +227,47 @@ fn print_summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
             s.non_finite
         );
     }
+}
+
+fn convert(args: &ConvertArgs) -> Result<ExitCode> {
+    let opts = open_options(&args.input_args)?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|t| {
+            OutputKind::from_name(t).ok_or_else(|| {
+                Error::Config(format!(
+                    "--to: `{t}` is not one of kuzet, sigmf, sm2117, cf32, cs16, cs8, cu8"
+                ))
+            })
+        })
+        .transpose()?;
+    let r = crate::convert::convert(&args.input, &args.output, to, &opts, &STOP)?;
+    warn_all(&args.input.display().to_string(), &r.warnings);
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let outputs: Vec<String> = r.outputs.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "kuzet: wrote {}: {} samples, {} annotation(s), in {:.3} s ({:.0} MB/s of input, {:.1} MS/s)",
+        outputs.join(" + "),
+        r.samples,
+        r.annotations,
+        secs,
+        r.input_bytes as f64 / secs / 1e6,
+        r.samples as f64 / secs / 1e6,
+    );
+    if r.clipped > 0 {
+        eprintln!(
+            "kuzet: warning: {} samples clipped by the output format",
+            r.clipped
+        );
+    }
+    if r.non_finite > 0 {
+        eprintln!(
+            "kuzet: warning: {} NaN/Inf samples were written as zero",
+            r.non_finite
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses `TYPE:OFFSET:SNR_DB[:START_S[:STOP_S]]`.

@@ -21,6 +21,7 @@ pub mod alert;
 pub mod app;
 pub mod capture;
 pub mod cli;
+pub mod convert;
 pub mod detect;
 pub mod dsp;
 pub mod error;
