@@ -1,0 +1,3 @@
+//! One integration-test binary (STYLE.md): each file is a module.
+
+mod formats;
