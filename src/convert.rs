@@ -101,18 +101,10 @@ pub struct ConvertReport {
 /// syscalls) vanish, small enough to stay in L2/L3.
 const BLOCK: usize = 1 << 17;
 
+/// The compact layout that holds an input's integers exactly.
 fn kuzet_format(src: &mut dyn IqSource) -> SampleFormat {
-    match src.span_reader().map(|r| r.format()) {
-        // rtl_sdr's 127.5 offset: 2x - 255 is an odd integer in ±255, exact in int16.
-        Some(RawFormat::Cu8 { zero_x2: 255 }) => SampleFormat::Ci16 { scale: 1.0 / 255.0 },
-        Some(RawFormat::Cu8 { .. }) | Some(RawFormat::Cs8) => {
-            SampleFormat::Ci8 { scale: 1.0 / 128.0 }
-        }
-        Some(RawFormat::Cs16(_)) | Some(RawFormat::Cu16(_)) => SampleFormat::Ci16 {
-            scale: 1.0 / 32768.0,
-        },
-        _ => SampleFormat::Cf32,
-    }
+    src.span_reader()
+        .map_or(SampleFormat::Cf32, |r| kuzet_format_of(r.format()))
 }
 
 fn sigmf_base(path: &Path) -> PathBuf {
@@ -170,6 +162,10 @@ pub fn convert(
         )));
     }
     let mut sink: Box<dyn IqSink> = match kind {
+        OutputKind::Kuzet if fast_path_format(src.as_mut()).is_some() => {
+            // Written by `fast_integer_copy` below, straight from the encoded bytes.
+            Box::new(NoSink)
+        }
         OutputKind::Kuzet => {
             let format = kuzet_format(src.as_mut());
             Box::new(CaptureWriter::create(
@@ -220,6 +216,15 @@ pub fn convert(
         .span_reader()
         .map_or(8, |r| r.format().bytes_per_sample() as u64);
     let t0 = Instant::now();
+    if let OutputKind::Kuzet = kind {
+        if let Some(n) = fast_integer_copy(src.as_mut(), output, &meta, stop, &mut report)? {
+            report.samples = n;
+            report.elapsed = t0.elapsed();
+            report.input_bytes = n * bps;
+            report.outputs = outputs;
+            return Ok(report);
+        }
+    }
     let mut buf = vec![Complex32::default(); BLOCK];
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -241,6 +246,121 @@ pub fn convert(
     report.non_finite = src.non_finite_samples();
     report.outputs = outputs;
     Ok(report)
+}
+
+/// Placeholder sink while the fast path writes the output itself.
+struct NoSink;
+
+impl IqSink for NoSink {
+    fn append(&mut self, _samples: &[Complex32]) -> Result<()> {
+        Ok(())
+    }
+    fn annotate(&mut self, _a: &crate::capture::Annotation) -> Result<()> {
+        Ok(())
+    }
+    fn clipped_samples(&self) -> u64 {
+        0
+    }
+    fn finish(self: Box<Self>) -> Result<u64> {
+        Ok(0)
+    }
+}
+
+/// Integer encodings that go to kuzet HDF5 without a float round trip.
+fn fast_path_format(src: &mut dyn IqSource) -> Option<RawFormat> {
+    match src.span_reader()?.format() {
+        f
+        @ (RawFormat::Cu8 { zero_x2: 255 } | RawFormat::Cs8 | RawFormat::Cs16(Endian::Little)) => {
+            Some(f)
+        }
+        _ => None,
+    }
+}
+
+/// Copies cu8 (rtl_sdr), cs8 and cs16 straight into kuzet's compact integer layout:
+/// bytes → integer pairs → HDF5, no `Complex32` in between. This is what makes
+/// `convert` run at page-cache speed. Returns None when the input is not such a file.
+fn fast_integer_copy(
+    src: &mut dyn IqSource,
+    output: &Path,
+    meta: &crate::types::StreamMeta,
+    stop: &AtomicBool,
+    report: &mut ConvertReport,
+) -> Result<Option<u64>> {
+    let Some(format) = fast_path_format(src) else {
+        return Ok(None);
+    };
+    let annotations = src.annotations().to_vec();
+    let Some(reader) = src.span_reader() else {
+        return Ok(None);
+    };
+    let mut writer = CaptureWriter::create(
+        output,
+        meta,
+        &WriterOptions {
+            format: kuzet_format_of(format),
+            ..WriterOptions::default()
+        },
+    )?;
+    for a in &annotations {
+        writer.annotate(a)?;
+    }
+    let mut bytes = Vec::with_capacity(BLOCK * format.bytes_per_sample());
+    let mut p16: Vec<[i16; 2]> = Vec::with_capacity(BLOCK);
+    let mut p8: Vec<[i8; 2]> = Vec::with_capacity(BLOCK);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            report
+                .warnings
+                .push("interrupted: the output holds the samples read so far".into());
+            break;
+        }
+        let n = reader.read_raw(BLOCK, &mut bytes)?;
+        if n == 0 {
+            break;
+        }
+        match format {
+            RawFormat::Cu8 { .. } => {
+                // (x - 127.5) / 127.5 == (2x - 255) / 255: exact in int16 with scale 1/255.
+                p16.clear();
+                p16.extend(
+                    bytes
+                        .chunks_exact(2)
+                        .map(|b| [2 * b[0] as i16 - 255, 2 * b[1] as i16 - 255]),
+                );
+                writer.append_pairs(&p16)?;
+            }
+            RawFormat::Cs8 => {
+                p8.clear();
+                p8.extend(bytes.chunks_exact(2).map(|b| [b[0] as i8, b[1] as i8]));
+                writer.append_pairs(&p8)?;
+            }
+            _ => {
+                p16.clear();
+                p16.extend(bytes.chunks_exact(4).map(|b| {
+                    [
+                        i16::from_le_bytes([b[0], b[1]]),
+                        i16::from_le_bytes([b[2], b[3]]),
+                    ]
+                }));
+                writer.append_pairs(&p16)?;
+            }
+        }
+    }
+    Ok(Some(writer.finish()?))
+}
+
+/// The compact layout that holds an input encoding's integers exactly. rtl_sdr's 127.5
+/// offset: 2x - 255 is an odd integer in ±255, exact in int16 with scale 1/255.
+fn kuzet_format_of(f: RawFormat) -> SampleFormat {
+    match f {
+        RawFormat::Cu8 { zero_x2: 255 } => SampleFormat::Ci16 { scale: 1.0 / 255.0 },
+        RawFormat::Cu8 { .. } | RawFormat::Cs8 => SampleFormat::Ci8 { scale: 1.0 / 128.0 },
+        RawFormat::Cs16(_) | RawFormat::Cu16(_) => SampleFormat::Ci16 {
+            scale: 1.0 / 32768.0,
+        },
+        _ => SampleFormat::Cf32,
+    }
 }
 
 /// `RawFormat` for `--to`/extension names, exposed for the CLI's help.
@@ -296,6 +416,23 @@ mod tests {
             assert_eq!(s.meta().sample_rate_hz, 1e6, "{out}");
             let got = read_all(s.as_mut());
             assert_eq!(got, want, "{out}");
+        }
+    }
+
+    #[test]
+    fn integer_fast_path_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let stop = AtomicBool::new(false);
+        let bytes: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+        for name in ["r_1M.cu8", "r_1M.cs8", "r_1M.cs16"] {
+            let input = dir.path().join(name);
+            std::fs::write(&input, &bytes).unwrap();
+            let want = read_all(open(&input, &OpenOptions::default()).unwrap().as_mut());
+            let o = dir.path().join(format!("{name}.h5"));
+            let r = convert(&input, &o, None, &OpenOptions::default(), &stop).unwrap();
+            assert_eq!(r.samples as usize, want.len(), "{name}");
+            let got = read_all(open(&o, &OpenOptions::default()).unwrap().as_mut());
+            assert_eq!(got, want, "{name}");
         }
     }
 

@@ -101,10 +101,12 @@ impl RawFormat {
         match self {
             RawFormat::Cu8 { zero_x2 } => {
                 // A 256-entry table: one load per component, no arithmetic in the loop.
+                // Computed as (2x - zero_x2) * (1 / zero_x2), the way a compact kuzet
+                // capture with scale 1/255 reads back, so both give bit-identical floats.
                 let mut lut = [0f32; 256];
-                let zero = zero_x2 as f32 / 2.0;
+                let inv = 1.0 / zero_x2 as f32;
                 for (i, v) in lut.iter_mut().enumerate() {
-                    *v = (i as f32 - zero) / zero;
+                    *v = (2 * i as i32 - zero_x2 as i32) as f32 * inv;
                 }
                 for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
                     *o = Complex32::new(lut[b[0] as usize], lut[b[1] as usize]);
