@@ -299,15 +299,19 @@ fn fast_integer_copy(
         meta,
         &WriterOptions {
             format: kuzet_format_of(format),
+            // Blocks are whole chunks: write them without a copy through the cache.
+            chunk_samples: BLOCK,
+            bypass_chunk_cache: true,
             ..WriterOptions::default()
         },
     )?;
     for a in &annotations {
         writer.annotate(a)?;
     }
-    let mut bytes = Vec::with_capacity(BLOCK * format.bytes_per_sample());
-    let mut p16: Vec<[i16; 2]> = Vec::with_capacity(BLOCK);
-    let mut p8: Vec<[i8; 2]> = Vec::with_capacity(BLOCK);
+    // Allocated once; every block reuses them.
+    let mut bytes = vec![0u8; BLOCK * 2];
+    let mut p16 = vec![[0i16; 2]; BLOCK];
+    let mut p8 = vec![[0i8; 2]; BLOCK];
     loop {
         if stop.load(Ordering::Relaxed) {
             report
@@ -315,39 +319,54 @@ fn fast_integer_copy(
                 .push("interrupted: the output holds the samples read so far".into());
             break;
         }
-        let n = reader.read_raw(BLOCK, &mut bytes)?;
-        if n == 0 {
-            break;
-        }
         match format {
             RawFormat::Cu8 { .. } => {
+                let n = fill(reader, &mut bytes)?;
+                if n == 0 {
+                    break;
+                }
                 // (x - 127.5) / 127.5 == (2x - 255) / 255: exact in int16 with scale 1/255.
-                p16.clear();
-                p16.extend(
-                    bytes
-                        .chunks_exact(2)
-                        .map(|b| [2 * b[0] as i16 - 255, 2 * b[1] as i16 - 255]),
-                );
-                writer.append_pairs(&p16)?;
+                for (p, b) in p16.iter_mut().zip(bytes[..2 * n].chunks_exact(2)) {
+                    *p = [2 * b[0] as i16 - 255, 2 * b[1] as i16 - 255];
+                }
+                writer.append_pairs(&p16[..n])?;
             }
             RawFormat::Cs8 => {
-                p8.clear();
-                p8.extend(bytes.chunks_exact(2).map(|b| [b[0] as i8, b[1] as i8]));
-                writer.append_pairs(&p8)?;
+                let n = fill(reader, bytemuck::cast_slice_mut(&mut p8))?;
+                if n == 0 {
+                    break;
+                }
+                writer.append_pairs(&p8[..n])?;
             }
             _ => {
-                p16.clear();
-                p16.extend(bytes.chunks_exact(4).map(|b| {
-                    [
-                        i16::from_le_bytes([b[0], b[1]]),
-                        i16::from_le_bytes([b[2], b[3]]),
-                    ]
-                }));
-                writer.append_pairs(&p16)?;
+                // cs16 is read straight into the pairs: one copy from the page cache.
+                let n = fill(reader, bytemuck::cast_slice_mut(&mut p16))?;
+                if n == 0 {
+                    break;
+                }
+                for p in &mut p16[..n] {
+                    // A no-op on little-endian machines; a swap elsewhere.
+                    *p = [i16::from_le(p[0]), i16::from_le(p[1])];
+                }
+                writer.append_pairs(&p16[..n])?;
             }
         }
     }
     Ok(Some(writer.finish()?))
+}
+
+/// Fills `buf` with whole samples across span boundaries; returns the sample count (less
+/// than the buffer holds only at the end).
+fn fill(reader: &mut crate::capture::raw::SpanReader, buf: &mut [u8]) -> Result<usize> {
+    let bps = reader.format().bytes_per_sample();
+    let mut done = 0;
+    loop {
+        let n = reader.read_raw_into(&mut buf[done * bps..])?;
+        if n == 0 {
+            return Ok(done);
+        }
+        done += n;
+    }
 }
 
 /// The compact layout that holds an input encoding's integers exactly. rtl_sdr's 127.5

@@ -562,6 +562,52 @@ impl SpanReader {
         Ok(done)
     }
 
+    /// Reads whole samples' raw bytes (undecoded) straight into `out` (no scratch copy),
+    /// up to `out.len() / bytes_per_sample` samples from the current span; returns the
+    /// sample count (0 at the end). Bulk converters call it in a loop.
+    ///
+    /// # Errors
+    /// As [`SpanReader::read`].
+    pub fn read_raw_into(&mut self, out: &mut [u8]) -> Result<usize> {
+        let Some(span) = self.spans.get(self.span).copied() else {
+            return Ok(0);
+        };
+        let bps = self.format.bytes_per_sample();
+        let n = (span.samples - self.in_span).min((out.len() / bps) as u64) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let at = span.offset + self.in_span * bps as u64;
+        if self.file_pos != Some(at) {
+            self.file
+                .seek(SeekFrom::Start(at))
+                .map_err(|e| Error::capture(&self.path, CaptureProblem::Io(e)))?;
+        }
+        if let Err(e) = self.file.read_exact(&mut out[..n * bps]) {
+            self.file_pos = None;
+            return Err(Error::capture(
+                &self.path,
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    CaptureProblem::Truncated(format!(
+                        "the file ended inside samples {}..{} (was it cut while being read?)",
+                        self.pos,
+                        self.pos + n as u64
+                    ))
+                } else {
+                    CaptureProblem::Io(e)
+                },
+            ));
+        }
+        self.file_pos = Some(at + (n * bps) as u64);
+        self.in_span += n as u64;
+        if self.in_span == span.samples {
+            self.span += 1;
+            self.in_span = 0;
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+
     /// Reads up to `max` samples' raw bytes (undecoded) into `out`, for lossless copies
     /// to the same encoding; returns the sample count.
     ///

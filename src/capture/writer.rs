@@ -28,6 +28,10 @@ pub struct WriterOptions {
     pub chunk_samples: usize,
     /// Flush after this many samples have been appended since the last flush (0: every append).
     pub flush_every: u64,
+    /// Write whole chunks straight from the caller's buffer instead of through HDF5's
+    /// chunk cache (one memory copy less). For bulk writers (`kuzet convert`) that append
+    /// multiples of `chunk_samples`; small appends would then rewrite chunks.
+    pub bypass_chunk_cache: bool,
 }
 
 impl Default for WriterOptions {
@@ -37,6 +41,7 @@ impl Default for WriterOptions {
             swmr: false,
             chunk_samples: 1 << 16,
             flush_every: 1 << 20,
+            bypass_chunk_cache: false,
         }
     }
 }
@@ -125,10 +130,17 @@ impl CaptureWriter {
             hdf5::File::create(path)?
         };
         let chunk = opts.chunk_samples.max(1);
+        // A cache smaller than one chunk makes HDF5 write fully covered chunks directly.
+        let (slots, cache_bytes) = if opts.bypass_chunk_cache {
+            (0, 0)
+        } else {
+            (521, 1 << 20)
+        };
         let (iq, mem_type) = match opts.format {
             SampleFormat::Cf32 => (
                 file.new_dataset::<Complex32>()
                     .chunk(chunk)
+                    .chunk_cache(slots, cache_bytes, 0.75)
                     .shape(0..)
                     .create(schema::IQ)?,
                 Datatype::from_type::<Complex32>()?,
@@ -137,6 +149,7 @@ impl CaptureWriter {
                 let ds = file
                     .new_dataset::<i16>()
                     .chunk((chunk, 2))
+                    .chunk_cache(slots, cache_bytes, 0.75)
                     .shape((0.., 2))
                     .create(schema::IQ)?;
                 f64_attr(&ds, attr::SCALE, scale as f64)?;
@@ -146,6 +159,7 @@ impl CaptureWriter {
                 let ds = file
                     .new_dataset::<i8>()
                     .chunk((chunk, 2))
+                    .chunk_cache(slots, cache_bytes, 0.75)
                     .shape((0.., 2))
                     .create(schema::IQ)?;
                 f64_attr(&ds, attr::SCALE, scale as f64)?;
