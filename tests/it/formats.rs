@@ -392,3 +392,88 @@ fn nan_samples_are_zeroed_with_a_warning() {
     let err = kuzet_ok(&["convert", s(&p), s(&out)]);
     assert!(err.contains("NaN/Inf"), "{err}");
 }
+
+/// Random mutations of valid headers through every pure parser: no panic, and accepted
+/// results stay within the input (the cargo-fuzz targets do the same for much longer).
+#[test]
+fn parsers_survive_random_mutations() {
+    use kuzet::capture::{raw, sigmf, sm2117, wav};
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+    let meta_seed = br#"{"global":{"core:datatype":"ci16_le","core:sample_rate":1e6},
+        "captures":[{"core:sample_start":0,"core:frequency":1e8,"core:header_bytes":4},
+                    {"core:sample_start":10,"core:frequency":2e8}],
+        "annotations":[{"core:sample_start":1,"core:sample_count":2,"core:label":"x"}]}"#;
+    let mut wav_seed =
+        b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x02\0\x80\xbb\0\0\0\0\0\0\x04\0\x10\0".to_vec();
+    wav_seed.extend_from_slice(b"auxi\x28\0\0\0");
+    wav_seed.extend_from_slice(&[7u8; 40]);
+    wav_seed.extend_from_slice(b"data\x10\0\0\0");
+    wav_seed.extend_from_slice(&[1u8; 16]);
+    let name_seed = b"g001_433.92M_250k.cu8".to_vec();
+    let mutate = |seed: &[u8], rng: &mut rand_chacha::ChaCha8Rng| -> Vec<u8> {
+        let mut v = seed.to_vec();
+        for _ in 0..rng.random_range(1..8) {
+            match rng.random_range(0..4) {
+                0 if !v.is_empty() => {
+                    let i = rng.random_range(0..v.len());
+                    v[i] = rng.random();
+                }
+                1 if !v.is_empty() => {
+                    let i = rng.random_range(0..v.len());
+                    v.truncate(i);
+                }
+                2 => {
+                    let i = rng.random_range(0..=v.len());
+                    v.insert(i, rng.random());
+                }
+                _ if !v.is_empty() => {
+                    let i = rng.random_range(0..v.len());
+                    v.remove(i);
+                }
+                _ => {}
+            }
+        }
+        v
+    };
+    for _ in 0..20_000 {
+        let m = mutate(meta_seed, &mut rng);
+        if let Ok(mut meta) = sigmf::parse_meta(&m) {
+            let len = rng.random_range(0..1u64 << 20);
+            if let Ok(spans) = meta.layout(0, len) {
+                let bps = meta.datatype.bytes_per_sample() as u64;
+                assert!(spans.iter().all(|s| s.offset + s.samples * bps <= len));
+            }
+        }
+        let w = mutate(&wav_seed, &mut rng);
+        if let Ok(info) = wav::parse(&mut std::io::Cursor::new(&w), w.len() as u64) {
+            let end = info.data.offset + info.data.samples * info.format.bytes_per_sample() as u64;
+            assert!(end <= w.len() as u64);
+        }
+        let n = mutate(&name_seed, &mut rng);
+        let info = raw::parse_name(&String::from_utf8_lossy(&n));
+        for v in [info.center_freq_hz, info.sample_rate_hz]
+            .into_iter()
+            .flatten()
+        {
+            assert!(v.is_finite() && v > 0.0);
+        }
+        let attrs = vec![
+            (
+                sm2117::attr::SAMPLING.to_string(),
+                sm2117::AttrValue::Number(f64::from_bits(rng.random())),
+            ),
+            (
+                sm2117::attr::TIME_COARSE.to_string(),
+                sm2117::AttrValue::Number(f64::from_bits(rng.random())),
+            ),
+            (
+                sm2117::attr::TIME_FINE.to_string(),
+                sm2117::AttrValue::Text(String::from_utf8_lossy(&n).into_owned()),
+            ),
+        ];
+        if let Ok(m) = sm2117::interpret(&attrs) {
+            assert!(m.sample_rate_hz > 0.0 && m.sample_rate_hz.is_finite());
+        }
+    }
+}
