@@ -477,3 +477,41 @@ fn parsers_survive_random_mutations() {
         }
     }
 }
+
+/// SM.2117 integer channels are fixed point (radix right of the sign bit), times the
+/// scaling factor; extra channels are ignored with a warning.
+#[test]
+fn sm2117_int16_fixed_point_channels_are_scaled() {
+    let Some(py) = python(&["h5py", "numpy"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("int.h5");
+    run_py(
+        &py,
+        r#"
+import sys, h5py, numpy as np
+ch = np.dtype([('Real', '<i2'), ('Imag', '<i2')])
+dt = np.dtype([('Channel_0', ch), ('Channel_1', ch)])
+d = np.zeros(4, dtype=dt)
+d['Channel_0']['Real'] = [16384, -32768, 0, 8192]
+d['Channel_0']['Imag'] = [0, 16384, -16384, 8192]
+with h5py.File(sys.argv[1], 'w') as f:
+    g = f.create_group('site')
+    ds = g.create_dataset('Dataset_0', data=d)
+    ds.attrs['Sampling frequency (Hz)'] = 1e5
+    ds.attrs['RF carrier frequency (Hz)'] = 7.1e6
+    ds.attrs['Data set scaling factor'] = 2.0
+"#,
+        &[&p],
+    );
+    let out = dir.path().join("o.cf32");
+    let err = kuzet_ok(&["convert", s(&p), s(&out)]);
+    assert!(err.contains("2 channels; reading Channel_0"), "{err}");
+    let b = std::fs::read(&out).unwrap();
+    let v: Vec<f32> = b
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(v, vec![1.0, 0.0, -2.0, 1.0, 0.0, -1.0, 0.5, 0.5]);
+}
