@@ -9,12 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::alert::{Alert, JsonLinesSink};
+use crate::capture::raw::RawFormat;
 use crate::capture::CaptureReader;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
-    AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, DeviceArgs, DevicesArgs, DspArgs,
-    FormatArg, LearnArgs, RecordArgs, ReplayArgs, ScoreArgs, SynthArgs, WatchArgs,
+    AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DeviceArgs, DevicesArgs,
+    DspArgs, FormatArg, InputArgs, LearnArgs, RecordArgs, ReplayArgs, ScoreArgs, SynthArgs,
+    WatchArgs,
 };
+use crate::convert::OutputKind;
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::{Baseline, BaselineLearner};
 use crate::detect::DetectorConfig;
@@ -27,6 +30,7 @@ use crate::source::file::FileSource;
 use crate::source::paced::{PaceControl, PacedSource};
 use crate::source::soapy::{self, DeviceSettings, Gain, SoapySource};
 use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
+use crate::source::OpenOptions;
 use crate::source::{IqSource, ReadOutcome, SourceEvent};
 use crate::tui::app::{SourceInfo, SPEEDS};
 use crate::tui::Console;
@@ -66,10 +70,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             dsp: DspArgs::default(),
         }),
         Some(Command::Bench(args)) => bench(&args),
+        Some(Command::Convert(args)) => convert(&args),
         None => analyze(&AnalyzeArgs {
             file: demo_path(),
             duration: None,
             alerts: None,
+            input: InputArgs::default(),
             dsp: DspArgs {
                 fft: None,
                 overlap: None,
@@ -148,22 +154,71 @@ pub fn load_bandplan(args: &DspArgs) -> Result<Arc<BandPlan>> {
     }))
 }
 
-/// Opens a capture, cut to `--duration` when given.
-fn open_capture(file: &Path, duration: Option<&str>) -> Result<FileSource> {
-    let mut source = FileSource::open(file)?;
+/// Resolves `--rate`, `--freq`, `--iq-format`.
+pub fn open_options(args: &InputArgs) -> Result<OpenOptions> {
+    let positive = |name: &str, v: f64| {
+        if v > 0.0 {
+            Ok(v)
+        } else {
+            Err(Error::Config(format!("{name} must be positive, got {v}")))
+        }
+    };
+    Ok(OpenOptions {
+        rate_hz: args
+            .rate
+            .as_deref()
+            .map(|r| flag("--rate", units::parse_hz(r)).and_then(|v| positive("--rate", v)))
+            .transpose()?,
+        freq_hz: args
+            .freq
+            .as_deref()
+            .map(|f| flag("--freq", units::parse_hz(f)))
+            .transpose()?,
+        raw_format: args
+            .iq_format
+            .as_deref()
+            .map(|f| {
+                RawFormat::from_name(f).ok_or_else(|| {
+                    Error::Config(format!(
+                        "--iq-format: `{f}` is not one of cu8, cs8, cs16, cf32"
+                    ))
+                })
+            })
+            .transpose()?,
+    })
+}
+
+fn warn_all(origin: &str, warnings: &[String]) {
+    let mut err = std::io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(err, "kuzet: warning: {origin}: {w}");
+    }
+}
+
+/// Opens a recording in any format kuzet reads, cut to `--duration` when given; warnings
+/// about the file go to stderr.
+fn open_capture(
+    file: &Path,
+    input: &InputArgs,
+    duration: Option<&str>,
+) -> Result<Box<dyn IqSource>> {
+    let opts = open_options(input)?;
+    let mut source = crate::source::open(file, &opts)?;
+    crate::source::open::require_rate(file, source.meta())?;
+    warn_all(&file.display().to_string(), source.warnings());
     if let Some(d) = duration {
         let d = flag("--duration", units::parse_duration(d))?;
         let samples = source.meta().index_at(d.as_secs_f64());
-        source = source.limit(samples);
+        source = Box::new(crate::source::Take::new(source, samples));
     }
     Ok(source)
 }
 
 fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
-    let source = open_capture(&args.file, args.duration.as_deref())?;
+    let source = open_capture(&args.file, &args.input, args.duration.as_deref())?;
     let meta = source.meta().clone();
     let cfg = dsp_config(&args.dsp, &meta)?;
-    let stats = run_json_lines(Box::new(source), &cfg, args.alerts.as_deref())?;
+    let stats = run_json_lines(source, &cfg, args.alerts.as_deref())?;
     print_summary(&meta, &cfg, &stats);
     Ok(ExitCode::SUCCESS)
 }
@@ -477,7 +532,7 @@ fn record(args: &RecordArgs) -> Result<ExitCode> {
 
 fn score(args: &ScoreArgs) -> Result<ExitCode> {
     let truth = CaptureReader::open(&args.file)?.annotations()?;
-    let source = open_capture(&args.file, args.duration.as_deref())?;
+    let source = open_capture(&args.file, &InputArgs::default(), args.duration.as_deref())?;
     let meta = source.meta().clone();
     let cfg = dsp_config(&args.dsp, &meta)?;
     let mut alerts: Vec<Alert> = Vec::new();
@@ -524,7 +579,7 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
 fn learn(args: &LearnArgs) -> Result<ExitCode> {
     let mut merged: Option<BaselineLearner> = None;
     for file in &args.files {
-        let source = open_capture(file, args.duration.as_deref())?;
+        let source = open_capture(file, &InputArgs::default(), args.duration.as_deref())?;
         let meta = source.meta().clone();
         let mut cfg = dsp_config(&args.dsp, &meta)?;
         cfg.learn = true;
@@ -702,6 +757,47 @@ fn bench(args: &BenchArgs) -> Result<ExitCode> {
         println!("{json}");
     } else {
         print!("{}", crate::bench::render_table(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn convert(args: &ConvertArgs) -> Result<ExitCode> {
+    let opts = open_options(&args.input_args)?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|t| {
+            OutputKind::from_name(t).ok_or_else(|| {
+                Error::Config(format!(
+                    "--to: `{t}` is not one of kuzet, sigmf, sm2117, cf32, cs16, cs8, cu8"
+                ))
+            })
+        })
+        .transpose()?;
+    let r = crate::convert::convert(&args.input, &args.output, to, &opts, &STOP)?;
+    warn_all(&args.input.display().to_string(), &r.warnings);
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let outputs: Vec<String> = r.outputs.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "kuzet: wrote {}: {} samples, {} annotation(s), in {:.3} s ({:.0} MB/s of input, {:.1} MS/s)",
+        outputs.join(" + "),
+        r.samples,
+        r.annotations,
+        secs,
+        r.input_bytes as f64 / secs / 1e6,
+        r.samples as f64 / secs / 1e6,
+    );
+    if r.clipped > 0 {
+        eprintln!(
+            "kuzet: warning: {} samples clipped by the output format",
+            r.clipped
+        );
+    }
+    if r.non_finite > 0 {
+        eprintln!(
+            "kuzet: warning: {} NaN/Inf samples were written as zero",
+            r.non_finite
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

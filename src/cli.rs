@@ -43,6 +43,9 @@ pub enum Command {
     Record(RecordArgs),
     /// Measure throughput on this machine (no input file needed): a table, or JSON.
     Bench(BenchArgs),
+    /// Convert a recording between kuzet HDF5, SigMF, ITU-R SM.2117-0 HDF5 and raw IQ,
+    /// carrying metadata and annotations.
+    Convert(ConvertArgs),
 }
 
 /// `kuzet baseline ...`.
@@ -178,6 +181,40 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// How to read a recording whose file does not say everything (raw IQ has no header).
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputArgs {
+    /// Sample rate of the input (e.g. 2.4M); overrides the file [default: from the file or
+    /// its rtl_433-style name, e.g. g001_433.92M_250k.cu8]
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<String>,
+    /// Centre frequency of the input (e.g. 433.92M); overrides the file [default: from the
+    /// file or its name, else 0]
+    #[arg(long, value_name = "HZ")]
+    pub freq: Option<String>,
+    /// Read the input as headerless IQ of this encoding: cu8 (rtl_sdr), cs8 (hackrf),
+    /// cs16, cf32 (GNU Radio) [default: from the extension or content]
+    #[arg(long, value_name = "FMT")]
+    pub iq_format: Option<String>,
+}
+
+/// `kuzet convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input recording (kuzet .h5, SM.2117 .h5, .sigmf-meta/.sigmf-data/.sigmf, .wav, .cu8,
+    /// .cs8, .cs16, .cf32, .cfile, .raw).
+    pub input: PathBuf,
+    /// Output file (.h5 kuzet, .sm2117.h5, .sigmf-meta, .cu8, .cs8, .cs16, .cf32).
+    pub output: PathBuf,
+    /// Output format: kuzet, sigmf, sm2117, cf32, cs16, cs8, cu8 [default: from the output's
+    /// extension]
+    #[arg(long, value_name = "FORMAT")]
+    pub to: Option<String>,
+    /// How to read the input.
+    #[command(flatten)]
+    pub input_args: InputArgs,
+}
+
 /// Spectrum and detection settings shared by every command that runs the pipeline.
 #[derive(Debug, Clone, Default, Args)]
 pub struct DspArgs {
@@ -211,7 +248,8 @@ pub struct DspArgs {
 /// `kuzet analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Capture to analyze (kuzet HDF5).
+    /// Recording to analyze: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, raw .cu8/.cs8/
+    /// .cs16/.cf32/.cfile/.raw.
     pub file: PathBuf,
     /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
     #[arg(long, value_name = "TIME")]
@@ -219,6 +257,9 @@ pub struct AnalyzeArgs {
     /// Also append alerts to this JSON-lines file [default: none]
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// How to read the input.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,

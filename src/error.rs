@@ -98,6 +98,35 @@ pub enum CaptureProblem {
     /// The capture holds no samples.
     #[error("the capture holds no samples")]
     Empty,
+    /// A header or metadata field is missing, malformed or contradicts the data.
+    #[error("{field} {why}")]
+    BadField {
+        /// The field (`core:datatype`, `fmt chunk`, `file name`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The sample rate is in neither the file nor its name, and no flag gave it.
+    #[error(
+        "sample rate unknown: give --rate (e.g. --rate 2.4M) or name the file in the \
+         rtl_433 style (g001_433.92M_250k.cu8)"
+    )]
+    UnknownRate,
+    /// The file's format cannot be told from its name or content.
+    #[error(
+        "unknown capture format (expected .h5, .sigmf-meta/.sigmf-data/.sigmf, .wav, \
+         .cu8, .cs8, .cs16, .cf32, .cfile, .raw; or give --iq-format)"
+    )]
+    UnknownFormat,
+    /// The file holds real (not complex IQ) samples or more channels than kuzet reads.
+    #[error("not a complex IQ recording: {0}")]
+    NotIq(String),
+    /// The file ends before the data its header announces.
+    #[error("truncated: {0}")]
+    Truncated(String),
+    /// The SigMF metadata is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
     /// The HDF5 library reported an error.
     #[error("HDF5: {0}")]
     Hdf5(#[from] hdf5::Error),

@@ -23,6 +23,7 @@ pub mod app;
 pub mod bench;
 pub mod capture;
 pub mod cli;
+pub mod convert;
 pub mod detect;
 pub mod dsp;
 pub mod error;

@@ -13,9 +13,14 @@
 //! `start_swmr`, a flush per block) so that a recording whose process dies still opens up
 //! to its last flush; the reader falls back to SWMR read mode for such files.
 
+pub mod export;
 mod h5raw;
+pub mod raw;
 pub mod reader;
 pub mod schema;
+pub mod sigmf;
+pub mod sm2117;
+pub mod wav;
 pub mod writer;
 
 pub use reader::CaptureReader;

@@ -6,7 +6,7 @@ use std::path::Path;
 use num_complex::Complex32;
 
 use super::{IqSource, ReadOutcome};
-use crate::capture::CaptureReader;
+use crate::capture::{Annotation, CaptureReader};
 use crate::error::Result;
 use crate::types::StreamMeta;
 
@@ -17,6 +17,8 @@ pub struct FileSource {
     meta: StreamMeta,
     remaining: Option<u64>,
     looping: bool,
+    annotations: Vec<Annotation>,
+    warnings: Vec<String>,
 }
 
 impl FileSource {
@@ -27,11 +29,18 @@ impl FileSource {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let reader = CaptureReader::open(path)?;
         let meta = reader.meta().clone();
+        // A damaged annotation table must not stop a replay of the samples.
+        let (annotations, warnings) = match reader.annotations() {
+            Ok(a) => (a, Vec::new()),
+            Err(e) => (Vec::new(), vec![format!("annotations ignored: {e}")]),
+        };
         Ok(FileSource {
             reader,
             meta,
             remaining: None,
             looping: false,
+            annotations,
+            warnings,
         })
     }
 
@@ -96,5 +105,17 @@ impl IqSource for FileSource {
 
     fn non_finite_samples(&self) -> u64 {
         self.reader.non_finite_samples()
+    }
+
+    fn annotations(&self) -> &[Annotation] {
+        &self.annotations
+    }
+
+    fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    fn apply_options(&mut self, opts: &super::OpenOptions) {
+        super::open::override_meta(&mut self.meta, &mut self.warnings, opts, true, true);
     }
 }

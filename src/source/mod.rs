@@ -5,6 +5,7 @@
 //! wait (files) or drop (live radios).
 
 pub mod file;
+pub mod open;
 pub mod paced;
 pub mod sim;
 pub mod soapy;
@@ -12,6 +13,10 @@ pub mod synth;
 
 use num_complex::Complex32;
 
+pub use open::{open, OpenOptions};
+
+use crate::capture::raw::SpanReader;
+use crate::capture::Annotation;
 use crate::error::Result;
 use crate::types::StreamMeta;
 
@@ -55,6 +60,27 @@ pub trait IqSource: Send {
     fn non_finite_samples(&self) -> u64 {
         0
     }
+
+    /// Annotations the recording carries (ground truth, alerts, SigMF annotations,
+    /// frequency changes).
+    fn annotations(&self) -> &[Annotation] {
+        &[]
+    }
+
+    /// Problems found at open that did not stop it (a header that overstates the data,
+    /// trailing bytes, a frequency change); the caller shows them to the operator.
+    fn warnings(&self) -> &[String] {
+        &[]
+    }
+
+    /// Applies the operator's flags over the file's metadata.
+    fn apply_options(&mut self, _opts: &OpenOptions) {}
+
+    /// The raw span reader, for sources that are encoded bytes of a file: lets
+    /// `convert` copy or re-encode without a detour through `Complex32` when it pays.
+    fn span_reader(&mut self) -> Option<&mut SpanReader> {
+        None
+    }
 }
 
 impl IqSource for Box<dyn IqSource> {
@@ -66,5 +92,65 @@ impl IqSource for Box<dyn IqSource> {
     }
     fn non_finite_samples(&self) -> u64 {
         (**self).non_finite_samples()
+    }
+    fn annotations(&self) -> &[Annotation] {
+        (**self).annotations()
+    }
+    fn warnings(&self) -> &[String] {
+        (**self).warnings()
+    }
+    fn apply_options(&mut self, opts: &OpenOptions) {
+        (**self).apply_options(opts)
+    }
+    fn span_reader(&mut self) -> Option<&mut SpanReader> {
+        (**self).span_reader()
+    }
+}
+
+/// Stops a source after a number of samples (the `--duration` flag).
+pub struct Take<S> {
+    inner: S,
+    remaining: u64,
+    meta: StreamMeta,
+}
+
+impl<S: IqSource> Take<S> {
+    /// Wraps `inner`, delivering at most `samples`.
+    pub fn new(inner: S, samples: u64) -> Self {
+        let mut meta = inner.meta().clone();
+        meta.total_samples = Some(meta.total_samples.map_or(samples, |t| t.min(samples)));
+        Take {
+            inner,
+            remaining: samples,
+            meta,
+        }
+    }
+}
+
+impl<S: IqSource> IqSource for Take<S> {
+    fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        if self.remaining == 0 {
+            return Ok(ReadOutcome::Eof);
+        }
+        let want = buf
+            .len()
+            .min(self.remaining.min(usize::MAX as u64) as usize);
+        let out = self.inner.read(&mut buf[..want])?;
+        if let ReadOutcome::Samples(n) = out {
+            self.remaining -= n as u64;
+        }
+        Ok(out)
+    }
+    fn non_finite_samples(&self) -> u64 {
+        self.inner.non_finite_samples()
+    }
+    fn annotations(&self) -> &[Annotation] {
+        self.inner.annotations()
+    }
+    fn warnings(&self) -> &[String] {
+        self.inner.warnings()
     }
 }

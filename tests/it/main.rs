@@ -6,5 +6,6 @@ mod cli;
 mod console;
 mod detection;
 mod e2e;
+mod formats;
 mod live;
 mod support;
