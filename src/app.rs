@@ -531,8 +531,24 @@ fn record(args: &RecordArgs) -> Result<ExitCode> {
 }
 
 fn score(args: &ScoreArgs) -> Result<ExitCode> {
-    let truth = CaptureReader::open(&args.file)?.annotations()?;
-    let source = open_capture(&args.file, &InputArgs::default(), args.duration.as_deref())?;
+    // A scenario scores straight from the simulator: long runs (an hour of noise for the
+    // false-alarm rate) need no file of tens of gigabytes.
+    let is_scenario = args.file.extension().is_some_and(|e| e == "toml");
+    let (truth, source): (_, Box<dyn IqSource>) = if is_scenario {
+        let scene = Scene::load(&args.file)?;
+        let mut source: Box<dyn IqSource> = Box::new(SynthSource::new(&scene)?);
+        if let Some(d) = &args.duration {
+            let d = flag("--duration", units::parse_duration(d))?;
+            let samples = source.meta().index_at(d.as_secs_f64());
+            source = Box::new(crate::source::Take::new(source, samples));
+        }
+        (scene.annotations(), source)
+    } else {
+        (
+            CaptureReader::open(&args.file)?.annotations()?,
+            open_capture(&args.file, &InputArgs::default(), args.duration.as_deref())?,
+        )
+    };
     let meta = source.meta().clone();
     let cfg = dsp_config(&args.dsp, &meta)?;
     let mut alerts: Vec<Alert> = Vec::new();

@@ -268,7 +268,8 @@ pub struct AnalyzeArgs {
 /// `kuzet score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`).
+    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`),
+    /// or a scenario TOML, simulated on the fly without writing a file.
     pub file: PathBuf,
     /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
     #[arg(long, value_name = "TIME")]
