@@ -240,7 +240,7 @@ pub struct DspArgs {
     /// its steady emitters going silent raise emitter_lost [default: none]
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Band plan (TOML; see docs/bandplan.md) [default: the built-in border-post plan]
+    /// Band plan (TOML; see README.md, "Band plan") [default: the built-in border-post plan]
     #[arg(long, value_name = "FILE")]
     pub bandplan: Option<PathBuf>,
 }

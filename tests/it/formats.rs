@@ -40,7 +40,7 @@ fn python(modules: &[&str]) -> Option<String> {
         }
     }
     let why = format!(
-        "no Python with {} among {:?} (install: see docs/formats.md)",
+        "no Python with {} among {:?} (install: scripts/setup.sh --test)",
         modules.join(", "),
         candidates()
     );
