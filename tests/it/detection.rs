@@ -203,3 +203,126 @@ fn pd_at_0_db_is_at_least_half() {
     let p = pd(&truth, &got, 2.4e6);
     assert!(p >= 0.5, "Pd {p} at 0 dB");
 }
+
+#[test]
+fn the_baseline_knows_its_emitters_and_misses_them_when_they_go() {
+    let dir = tmp();
+    let write = |name: &str, toml: &str| {
+        let scenario = path(&dir, &format!("{name}.toml"));
+        std::fs::write(&scenario, toml).unwrap();
+        let cap = path(&dir, &format!("{name}.h5"));
+        kuzet_ok(&[
+            "synth",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "-o",
+            cap.to_str().unwrap(),
+        ]);
+        cap
+    };
+    let head = "sample_rate_hz = \"1M\"\ncenter_freq_hz = \"100M\"\nseed = 31\n";
+    let normal = write(
+        "normal",
+        &format!("{head}duration_s = 6.0\n[[emitter]]\ntype = \"cw\"\noffset_hz = \"300k\"\nsnr_db = 20.0\n"),
+    );
+    let baseline = path(&dir, "baseline.h5");
+    kuzet_ok(&[
+        "baseline",
+        "learn",
+        normal.to_str().unwrap(),
+        "-o",
+        baseline.to_str().unwrap(),
+    ]);
+    // The known carrier plus a newcomer: only the newcomer is new.
+    let busy = write(
+        "busy",
+        &format!(
+            "{head}duration_s = 4.0\n[[emitter]]\ntype = \"cw\"\noffset_hz = \"300k\"\nsnr_db = 20.0\n\
+             [[emitter]]\ntype = \"cw\"\noffset_hz = \"-200k\"\nsnr_db = 20.0\nstart_s = 1.0\n"
+        ),
+    );
+    let got = alerts(&kuzet_ok(&[
+        "analyze",
+        busy.to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]));
+    let new = raised(&got, AlertKind::NewEmitter);
+    assert_eq!(new.len(), 1, "{got:?}");
+    assert!((new[0].freq_hz - 99.8e6).abs() < 2e3, "{got:?}");
+    // Without the baseline both are new.
+    let plain = alerts(&kuzet_ok(&["analyze", busy.to_str().unwrap()]));
+    assert_eq!(raised(&plain, AlertKind::NewEmitter).len(), 2, "{plain:?}");
+    // The known carrier switched off after 1 s: emitter_lost, once.
+    let quiet = write(
+        "quiet",
+        &format!(
+            "{head}duration_s = 9.0\n[[emitter]]\ntype = \"cw\"\noffset_hz = \"300k\"\nsnr_db = 20.0\nstop_s = 1.0\n"
+        ),
+    );
+    let got = alerts(&kuzet_ok(&[
+        "analyze",
+        quiet.to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]));
+    let lost = raised(&got, AlertKind::EmitterLost);
+    assert_eq!(lost.len(), 1, "{got:?}");
+    assert!((lost[0].freq_hz - 100.3e6).abs() < 2e3, "{got:?}");
+    assert!(
+        lost[0].last_seen_s >= 5.5 && lost[0].last_seen_s <= 7.5,
+        "{got:?}"
+    );
+    assert!(raised(&got, AlertKind::NewEmitter).is_empty(), "{got:?}");
+}
+
+#[test]
+fn a_known_emitter_far_above_its_level_is_a_power_change() {
+    let dir = tmp();
+    let write = |name: &str, snr: f64| {
+        let scenario = path(&dir, &format!("{name}.toml"));
+        std::fs::write(
+            &scenario,
+            format!(
+                "sample_rate_hz = \"1M\"\ncenter_freq_hz = \"100M\"\nseed = 32\nduration_s = 4.0\n\
+                 [[emitter]]\ntype = \"cw\"\noffset_hz = \"300k\"\nsnr_db = {snr}\n"
+            ),
+        )
+        .unwrap();
+        let cap = path(&dir, &format!("{name}.h5"));
+        kuzet_ok(&[
+            "synth",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "-o",
+            cap.to_str().unwrap(),
+        ]);
+        cap
+    };
+    let normal = write("normal", 15.0);
+    let baseline = path(&dir, "baseline.h5");
+    kuzet_ok(&[
+        "baseline",
+        "learn",
+        normal.to_str().unwrap(),
+        "-o",
+        baseline.to_str().unwrap(),
+    ]);
+    let loud = write("loud", 30.0);
+    let got = alerts(&kuzet_ok(&[
+        "analyze",
+        loud.to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]));
+    assert_eq!(raised(&got, AlertKind::PowerChange).len(), 1, "{got:?}");
+    assert!(raised(&got, AlertKind::NewEmitter).is_empty(), "{got:?}");
+    // At its usual level it is silent.
+    let got = alerts(&kuzet_ok(&[
+        "analyze",
+        normal.to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]));
+    assert!(got.is_empty(), "{got:?}");
+}
