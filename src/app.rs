@@ -431,14 +431,38 @@ fn watch(args: &WatchArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    // The console (another module) will take this same boxed source; until then both
-    // modes print JSON lines.
-    let _ = args.headless;
     let (source, recorder): (Box<dyn IqSource>, Option<Recorder>) = match recorder {
         Some((rec, tap)) => (Box::new(TeeSource::new(src, tap)), Some(rec)),
         None => (Box::new(src), None),
     };
-    let stats = run_json_lines(source, &cfg, args.alerts.as_deref())?;
+    let stats = if !args.headless && std::io::stdout().is_terminal() {
+        // SoapySDR's own log lines would tear through the console's screen.
+        soapy::LOG_QUIET.store(true, Ordering::Relaxed);
+        let alert_log = args
+            .alerts
+            .as_deref()
+            .map(open_alert_log)
+            .transpose()?
+            .map(|l| Arc::new(Mutex::new(l)));
+        let info = SourceInfo::new(&meta, &cfg.spectrum);
+        let r = tui::run(
+            Console {
+                source,
+                info,
+                replay: None,
+                alert_log,
+                recording: recorder
+                    .as_ref()
+                    .map(|_| Arc::new(std::sync::atomic::AtomicBool::new(true))),
+            },
+            &cfg,
+            &STOP,
+        );
+        soapy::LOG_QUIET.store(false, Ordering::Relaxed);
+        r?
+    } else {
+        run_json_lines(source, &cfg, args.alerts.as_deref())?
+    };
     print_summary(&meta, &cfg, &stats);
     if let Some(rec) = recorder {
         print_recording(&rec.finish()?);

@@ -131,7 +131,8 @@ pub struct WatchArgs {
     /// Stop after this much stream time (e.g. 30s, 2m) [default: until Ctrl-C]
     #[arg(long, value_name = "TIME")]
     pub duration: Option<String>,
-    /// No console: alerts as JSON lines on stdout [default: console; for now also JSON lines]
+    /// No console: alerts as JSON lines on stdout (automatic when stdout is not a terminal)
+    /// [default: the console]
     #[arg(long)]
     pub headless: bool,
     /// Record everything continuously into this directory, one file per --rollover
