@@ -438,12 +438,7 @@ fn watch(args: &WatchArgs) -> Result<ExitCode> {
     let stats = if !args.headless && std::io::stdout().is_terminal() {
         // SoapySDR's own log lines would tear through the console's screen.
         soapy::LOG_QUIET.store(true, Ordering::Relaxed);
-        let alert_log = args
-            .alerts
-            .as_deref()
-            .map(open_alert_log)
-            .transpose()?
-            .map(|l| Arc::new(Mutex::new(l)));
+        let alert_log = shared_alert_log(args.alerts.as_deref())?;
         let info = SourceInfo::new(&meta, &cfg.spectrum);
         let r = tui::run(
             Console {
@@ -659,6 +654,17 @@ fn learn(args: &LearnArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The console's alert log: shared between the pipeline (alerts) and the keys
+/// (acknowledgements).
+fn shared_alert_log(
+    path: Option<&Path>,
+) -> Result<Option<Arc<Mutex<JsonLinesSink<std::fs::File>>>>> {
+    Ok(path
+        .map(open_alert_log)
+        .transpose()?
+        .map(|l| Arc::new(Mutex::new(l))))
+}
+
 /// Opens an alert log for appending.
 fn open_alert_log(path: &Path) -> Result<JsonLinesSink<std::fs::File>> {
     std::fs::OpenOptions::new()
@@ -723,12 +729,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     if !console {
         return run_headless(Box::new(source), &meta, &cfg, args.alerts.as_deref());
     }
-    let alert_log = args
-        .alerts
-        .as_deref()
-        .map(open_alert_log)
-        .transpose()?
-        .map(|l| Arc::new(Mutex::new(l)));
+    let alert_log = shared_alert_log(args.alerts.as_deref())?;
     let info = SourceInfo::new(&meta, &cfg.spectrum);
     let started = Instant::now();
     let stats = tui::run(

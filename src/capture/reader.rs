@@ -9,6 +9,7 @@ use hdf5::{Dataset, Datatype, H5Type};
 use num_complex::Complex32;
 
 use super::h5raw;
+use super::raw::zero_non_finite;
 use super::schema::{self, attr, AnnotationRow};
 use super::{Annotation, SampleFormat};
 use crate::error::{CaptureProblem, Error, Result};
@@ -572,25 +573,6 @@ fn grow<T: Default + Clone>(v: &mut Vec<T>, n: usize) {
     if v.len() < n {
         v.resize(n, T::default());
     }
-}
-
-/// Zeroes NaN/Inf samples in place and returns how many there were.
-fn zero_non_finite(buf: &mut [Complex32]) -> u64 {
-    // The common case (all finite) is one pass of a branch-free reduction.
-    let bad = buf
-        .iter()
-        .fold(false, |acc, s| acc | !(s.re.is_finite() & s.im.is_finite()));
-    if !bad {
-        return 0;
-    }
-    let mut count = 0;
-    for s in buf.iter_mut() {
-        if !(s.re.is_finite() && s.im.is_finite()) {
-            *s = Complex32::new(0.0, 0.0);
-            count += 1;
-        }
-    }
-    count
 }
 
 #[cfg(test)]
