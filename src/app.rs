@@ -203,15 +203,18 @@ fn open_capture(
     duration: Option<&str>,
 ) -> Result<Box<dyn IqSource>> {
     let opts = open_options(input)?;
-    let mut source = crate::source::open(file, &opts)?;
+    let source = crate::source::open(file, &opts)?;
     crate::source::open::require_rate(file, source.meta())?;
     warn_all(&file.display().to_string(), source.warnings());
-    if let Some(d) = duration {
-        let d = flag("--duration", units::parse_duration(d))?;
-        let samples = source.meta().index_at(d.as_secs_f64());
-        source = Box::new(crate::source::Take::new(source, samples));
-    }
-    Ok(source)
+    limit_duration(source, duration)
+}
+
+/// Cuts a source to `--duration` of stream time, when given.
+fn limit_duration(source: Box<dyn IqSource>, duration: Option<&str>) -> Result<Box<dyn IqSource>> {
+    let Some(d) = duration else { return Ok(source) };
+    let d = flag("--duration", units::parse_duration(d))?;
+    let samples = source.meta().index_at(d.as_secs_f64());
+    Ok(Box::new(crate::source::Take::new(source, samples)))
 }
 
 fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
@@ -555,12 +558,10 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
     let is_scenario = args.file.extension().is_some_and(|e| e == "toml");
     let (truth, source): (_, Box<dyn IqSource>) = if is_scenario {
         let scene = Scene::load(&args.file)?;
-        let mut source: Box<dyn IqSource> = Box::new(SynthSource::new(&scene)?);
-        if let Some(d) = &args.duration {
-            let d = flag("--duration", units::parse_duration(d))?;
-            let samples = source.meta().index_at(d.as_secs_f64());
-            source = Box::new(crate::source::Take::new(source, samples));
-        }
+        let source = limit_duration(
+            Box::new(SynthSource::new(&scene)?),
+            args.duration.as_deref(),
+        )?;
         (scene.annotations(), source)
     } else {
         (
@@ -572,7 +573,7 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
     let cfg = dsp_config(&args.dsp, &meta)?;
     let mut alerts: Vec<Alert> = Vec::new();
     let stats = pipeline::run(
-        Box::new(source),
+        source,
         &cfg,
         Arc::new(Counters::default()),
         &STOP,
@@ -620,7 +621,7 @@ fn learn(args: &LearnArgs) -> Result<ExitCode> {
         cfg.learn = true;
         let mut learned = None;
         let stats = pipeline::run(
-            Box::new(source),
+            source,
             &cfg,
             Arc::new(Counters::default()),
             &STOP,

@@ -501,45 +501,67 @@ impl SpanReader {
         self.file_pos = None;
     }
 
-    /// Reads the next raw bytes of up to `max` samples from the current span into the
-    /// scratch buffer; returns the sample count (0 at the end).
-    fn fill(&mut self, max: usize) -> Result<usize> {
+    /// Positions the file for the next read of up to `max` samples from the current span;
+    /// returns the span, the sample count and the byte offset (`None` at the end).
+    fn position_for(&mut self, max: usize) -> Result<Option<(Span, usize, u64)>> {
         let Some(span) = self.spans.get(self.span).copied() else {
-            return Ok(0);
+            return Ok(None);
         };
         let bps = self.format.bytes_per_sample();
         let n = (span.samples - self.in_span).min(max as u64) as usize;
+        if n == 0 {
+            return Ok(None);
+        }
         let at = span.offset + self.in_span * bps as u64;
         if self.file_pos != Some(at) {
             self.file
                 .seek(SeekFrom::Start(at))
                 .map_err(|e| Error::capture(&self.path, CaptureProblem::Io(e)))?;
         }
-        let want = n * bps;
-        if self.scratch.len() < want {
-            self.scratch.resize(want, 0);
-        }
-        if let Err(e) = self.file.read_exact(&mut self.scratch[..want]) {
-            self.file_pos = None;
-            return Err(Error::capture(
-                &self.path,
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    CaptureProblem::Truncated(format!(
-                        "the file ended inside samples {}..{} (was it cut while being read?)",
-                        self.pos,
-                        self.pos + n as u64
-                    ))
-                } else {
-                    CaptureProblem::Io(e)
-                },
-            ));
-        }
-        self.file_pos = Some(at + want as u64);
+        Ok(Some((span, n, at)))
+    }
+
+    /// The error for a failed read of `n` samples; the file position is unknown after it.
+    fn read_failed(&mut self, e: std::io::Error, n: usize) -> Error {
+        self.file_pos = None;
+        Error::capture(
+            &self.path,
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                CaptureProblem::Truncated(format!(
+                    "the file ended inside samples {}..{} (was it cut while being read?)",
+                    self.pos,
+                    self.pos + n as u64
+                ))
+            } else {
+                CaptureProblem::Io(e)
+            },
+        )
+    }
+
+    /// Moves past `n` samples just read at byte offset `at` of `span`.
+    fn advance(&mut self, span: Span, n: usize, at: u64) {
+        self.file_pos = Some(at + (n * self.format.bytes_per_sample()) as u64);
         self.in_span += n as u64;
         if self.in_span == span.samples {
             self.span += 1;
             self.in_span = 0;
         }
+    }
+
+    /// Reads the next raw bytes of up to `max` samples from the current span into the
+    /// scratch buffer; returns the sample count (0 at the end).
+    fn fill(&mut self, max: usize) -> Result<usize> {
+        let Some((span, n, at)) = self.position_for(max)? else {
+            return Ok(0);
+        };
+        let want = n * self.format.bytes_per_sample();
+        if self.scratch.len() < want {
+            self.scratch.resize(want, 0);
+        }
+        if let Err(e) = self.file.read_exact(&mut self.scratch[..want]) {
+            return Err(self.read_failed(e, n));
+        }
+        self.advance(span, n, at);
         Ok(n)
     }
 
@@ -569,41 +591,14 @@ impl SpanReader {
     /// # Errors
     /// As [`SpanReader::read`].
     pub fn read_raw_into(&mut self, out: &mut [u8]) -> Result<usize> {
-        let Some(span) = self.spans.get(self.span).copied() else {
+        let bps = self.format.bytes_per_sample();
+        let Some((span, n, at)) = self.position_for(out.len() / bps)? else {
             return Ok(0);
         };
-        let bps = self.format.bytes_per_sample();
-        let n = (span.samples - self.in_span).min((out.len() / bps) as u64) as usize;
-        if n == 0 {
-            return Ok(0);
-        }
-        let at = span.offset + self.in_span * bps as u64;
-        if self.file_pos != Some(at) {
-            self.file
-                .seek(SeekFrom::Start(at))
-                .map_err(|e| Error::capture(&self.path, CaptureProblem::Io(e)))?;
-        }
         if let Err(e) = self.file.read_exact(&mut out[..n * bps]) {
-            self.file_pos = None;
-            return Err(Error::capture(
-                &self.path,
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    CaptureProblem::Truncated(format!(
-                        "the file ended inside samples {}..{} (was it cut while being read?)",
-                        self.pos,
-                        self.pos + n as u64
-                    ))
-                } else {
-                    CaptureProblem::Io(e)
-                },
-            ));
+            return Err(self.read_failed(e, n));
         }
-        self.file_pos = Some(at + (n * bps) as u64);
-        self.in_span += n as u64;
-        if self.in_span == span.samples {
-            self.span += 1;
-            self.in_span = 0;
-        }
+        self.advance(span, n, at);
         self.pos += n as u64;
         Ok(n)
     }
