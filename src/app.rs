@@ -863,18 +863,9 @@ fn parse_emitter(spec: &str) -> Result<EmitterSpec> {
             .map_err(|e| bad(&e))
     };
     Ok(EmitterSpec {
-        kind,
-        name: None,
-        offset_hz: Hz(offset),
-        bandwidth_hz: None,
-        snr_db: snr,
         start_s: parts.get(3).map(|s| secs(s)).transpose()?.unwrap_or(0.0),
         stop_s: parts.get(4).map(|s| secs(s)).transpose()?,
-        burst_ms: None,
-        period_ms: None,
-        hops: None,
-        dwell_ms: None,
-        span_hz: None,
+        ..EmitterSpec::new(kind, offset, snr)
     })
 }
 

@@ -116,20 +116,7 @@ pub fn cpu_model() -> String {
 
 /// The benchmark scene: noise and four emitters of different kinds.
 pub fn scene() -> Scene {
-    let emitter = |kind, offset_hz: f64, snr_db| EmitterSpec {
-        kind,
-        name: None,
-        offset_hz: Hz(offset_hz),
-        bandwidth_hz: None,
-        snr_db,
-        start_s: 0.0,
-        stop_s: None,
-        burst_ms: None,
-        period_ms: None,
-        hops: None,
-        dwell_ms: None,
-        span_hz: None,
-    };
+    let emitter = EmitterSpec::new;
     Scene {
         sample_rate_hz: Hz(SCENE_RATE_HZ),
         center_freq_hz: Hz(433.92e6),

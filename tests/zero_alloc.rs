@@ -51,18 +51,8 @@ static GLOBAL: Counting = Counting;
 
 fn emitter(kind: EmitterKind, offset_hz: f64, snr_db: f64, start_s: f64) -> EmitterSpec {
     EmitterSpec {
-        kind,
-        name: None,
-        offset_hz: Hz(offset_hz),
-        bandwidth_hz: None,
-        snr_db,
         start_s,
-        stop_s: None,
-        burst_ms: None,
-        period_ms: None,
-        hops: None,
-        dwell_ms: None,
-        span_hz: None,
+        ..EmitterSpec::new(kind, offset_hz, snr_db)
     }
 }
 

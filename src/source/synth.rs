@@ -132,6 +132,27 @@ pub struct EmitterSpec {
     pub span_hz: Option<Hz>,
 }
 
+impl EmitterSpec {
+    /// An emitter of `kind` at `offset_hz` from the centre and `snr_db`, on for the whole
+    /// scene, every other setting at its default.
+    pub fn new(kind: EmitterKind, offset_hz: f64, snr_db: f64) -> Self {
+        EmitterSpec {
+            kind,
+            name: None,
+            offset_hz: Hz(offset_hz),
+            bandwidth_hz: None,
+            snr_db,
+            start_s: 0.0,
+            stop_s: None,
+            burst_ms: None,
+            period_ms: None,
+            hops: None,
+            dwell_ms: None,
+            span_hz: None,
+        }
+    }
+}
+
 fn zero_hz() -> Hz {
     Hz(0.0)
 }

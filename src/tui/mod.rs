@@ -519,20 +519,7 @@ mod tests {
             noise_dbfs: -50.0,
             seed: 1,
             description: String::new(),
-            emitters: vec![EmitterSpec {
-                kind: EmitterKind::parse("cw").unwrap(),
-                name: None,
-                offset_hz: Hz(250e3),
-                bandwidth_hz: None,
-                snr_db: 30.0,
-                start_s: 0.0,
-                stop_s: None,
-                burst_ms: None,
-                period_ms: None,
-                hops: None,
-                dwell_ms: None,
-                span_hz: None,
-            }],
+            emitters: vec![EmitterSpec::new(EmitterKind::Cw, 250e3, 30.0)],
         };
         let run = |capacity: usize, drain: bool| {
             let source = Box::new(SynthSource::new(&scene).unwrap());
