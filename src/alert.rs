@@ -103,6 +103,10 @@ pub struct Alert {
     pub snr_db: f64,
     /// Band-plan band the frequency falls in, if any.
     pub band: Option<Arc<str>>,
+    /// The evidence capture holding this alert's IQ (with `--evidence DIR`); absent when
+    /// none is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Arc<str>>,
 }
 
 /// Rounds to `decimals` places so logs read well and compare exactly across runs.
@@ -182,6 +186,7 @@ mod tests {
             power_dbfs: -41.5,
             snr_db: 18.25,
             band: None,
+            evidence: None,
         };
         let mut sink = JsonLinesSink::new(Vec::new());
         sink.write(&a).unwrap();

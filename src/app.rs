@@ -14,8 +14,8 @@ use crate::capture::CaptureReader;
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
     AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DeviceArgs, DevicesArgs,
-    DspArgs, FormatArg, InputArgs, LearnArgs, RecordArgs, ReplayArgs, ScoreArgs, SynthArgs,
-    WatchArgs,
+    DspArgs, EvidenceArgs, FormatArg, InputArgs, LearnArgs, RecordArgs, ReplayArgs, ScoreArgs,
+    SynthArgs, WatchArgs,
 };
 use crate::convert::OutputKind;
 use crate::detect::bandplan::BandPlan;
@@ -24,6 +24,7 @@ use crate::detect::DetectorConfig;
 use crate::detect::Prior;
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
+use crate::evidence::EvidenceConfig;
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
 use crate::record::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
 use crate::source::file::FileSource;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             looping: true,
             headless: false,
             alerts: None,
+            evidence: EvidenceArgs::default(),
             dsp: DspArgs::default(),
         }),
         Some(Command::Bench(args)) => bench(&args),
@@ -76,16 +78,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             duration: None,
             alerts: None,
             input: InputArgs::default(),
-            dsp: DspArgs {
-                fft: None,
-                overlap: None,
-                avg: None,
-                window: None,
-                pfa: None,
-                workers: None,
-                bandplan: None,
-                baseline: None,
-            },
+            evidence: EvidenceArgs::default(),
+            dsp: DspArgs::default(),
         }),
     }
 }
@@ -217,10 +211,58 @@ fn limit_duration(source: Box<dyn IqSource>, duration: Option<&str>) -> Result<B
     Ok(Box::new(crate::source::Take::new(source, samples)))
 }
 
+/// Resolves `--evidence*` into an evidence configuration (`None` without `--evidence`).
+pub fn evidence_config(args: &EvidenceArgs) -> Result<Option<EvidenceConfig>> {
+    let Some(dir) = &args.evidence else {
+        return Ok(None);
+    };
+    let mut c = EvidenceConfig::new(dir.clone());
+    let secs = |name: &str, v: &Option<String>, default: f64| -> Result<f64> {
+        v.as_deref().map_or(Ok(default), |t| {
+            flag(name, units::parse_duration(t)).map(|d| d.as_secs_f64())
+        })
+    };
+    c.pre_s = secs("--evidence-pre", &args.evidence_pre, c.pre_s)?;
+    c.post_s = secs("--evidence-post", &args.evidence_post, c.post_s)?;
+    c.max_s = secs("--evidence-max", &args.evidence_max, c.max_s)?;
+    if let Some(kinds) = &args.evidence_kinds {
+        c.kinds = kinds
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                serde_json::from_value(serde_json::Value::String(k.into())).map_err(|_| {
+                    Error::Config(format!(
+                        "--evidence-kinds: `{k}` is not an alert kind (new_emitter, hopping, \
+                         jamming, watchlist, power_change, emitter_lost, overrun, clipping, \
+                         device_lost, device_restored)"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+    }
+    if let Some(sev) = &args.evidence_severity {
+        c.min_severity = serde_json::from_value(serde_json::Value::String(sev.trim().into()))
+            .map_err(|_| {
+                Error::Config(format!(
+                    "--evidence-severity must be info, warning or critical, got `{sev}`"
+                ))
+            })?;
+    }
+    c.quota_bytes = args
+        .evidence_quota
+        .as_deref()
+        .map(|q| flag("--evidence-quota", units::parse_size(q)))
+        .transpose()?;
+    c.validate().map_err(Error::Config)?;
+    Ok(Some(c))
+}
+
 fn analyze(args: &AnalyzeArgs) -> Result<ExitCode> {
     let source = open_capture(&args.file, &args.input, args.duration.as_deref())?;
     let meta = source.meta().clone();
-    let cfg = dsp_config(&args.dsp, &meta)?;
+    let mut cfg = dsp_config(&args.dsp, &meta)?;
+    cfg.evidence = evidence_config(&args.evidence)?;
     let stats = run_json_lines(source, &cfg, args.alerts.as_deref())?;
     print_summary(&meta, &cfg, &stats);
     Ok(ExitCode::SUCCESS)
@@ -409,9 +451,11 @@ fn thread_cpu_secs() -> Option<f64> {
 }
 
 fn watch(args: &WatchArgs) -> Result<ExitCode> {
+    let evidence = evidence_config(&args.evidence)?;
     let src = open_radio(&args.radio, args.duration.as_deref())?;
     let meta = src.meta().clone();
-    let cfg = dsp_config(&args.dsp, &meta)?;
+    let mut cfg = dsp_config(&args.dsp, &meta)?;
+    cfg.evidence = evidence;
     let recorder = match &args.record {
         Some(dir) => {
             let max_s = flag(
@@ -721,7 +765,8 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     let speed = parse_speed(args.speed.as_deref())?;
     let file = FileSource::open(&args.file)?.looping(args.looping);
     let meta = file.meta().clone();
-    let cfg = dsp_config(&args.dsp, &meta)?;
+    let mut cfg = dsp_config(&args.dsp, &meta)?;
+    cfg.evidence = evidence_config(&args.evidence)?;
     let console = !args.headless && std::io::stdout().is_terminal();
     let ctl = PaceControl::new(speed, args.looping);
     // On the console the end of the capture pauses (the operator can seek back and look);
@@ -789,6 +834,32 @@ fn print_summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
             "kuzet: warning: {} NaN/Inf samples were read as zero",
             s.non_finite
         );
+    }
+    if let Some(e) = &s.evidence {
+        let _ = writeln!(
+            err,
+            "kuzet: evidence: {} clip(s), {:.2} s of IQ{}{}{}",
+            e.files.len(),
+            meta.seconds(e.samples),
+            if e.failed.is_empty() {
+                String::new()
+            } else {
+                format!("; {} failed", e.failed.len())
+            },
+            if e.cut.is_empty() {
+                String::new()
+            } else {
+                format!("; {} cut short by the quota", e.cut.len())
+            },
+            if e.dropped == 0 {
+                String::new()
+            } else {
+                format!("; {} samples not buffered (evidence behind)", e.dropped)
+            },
+        );
+        for f in &e.files {
+            let _ = writeln!(err, "kuzet: evidence: {}", f.display());
+        }
     }
 }
 

@@ -149,6 +149,9 @@ pub struct WatchArgs {
     /// Also append alerts to this JSON-lines file [default: none]
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// Evidence clips.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,
@@ -216,6 +219,37 @@ pub struct ConvertArgs {
     pub input_args: InputArgs,
 }
 
+/// Alert-triggered evidence clips (see README.md, "Evidence").
+#[derive(Debug, Clone, Default, Args)]
+pub struct EvidenceArgs {
+    /// Cut an IQ clip into this directory for every triggering alert (made if missing)
+    /// [default: no evidence]
+    #[arg(long, value_name = "DIR")]
+    pub evidence: Option<PathBuf>,
+    /// With --evidence: stream time kept before an alert was first seen [default: 2s]
+    #[arg(long, value_name = "TIME", requires = "evidence")]
+    pub evidence_pre: Option<String>,
+    /// With --evidence: stream time kept after an alert was last updated [default: 5s]
+    #[arg(long, value_name = "TIME", requires = "evidence")]
+    pub evidence_post: Option<String>,
+    /// With --evidence: longest clip [default: 5m]
+    #[arg(long, value_name = "TIME", requires = "evidence")]
+    pub evidence_max: Option<String>,
+    /// With --evidence: alert kinds that trigger, comma-separated (new_emitter, hopping,
+    /// jamming, watchlist, power_change, emitter_lost, overrun, clipping, device_lost)
+    /// [default: new_emitter,hopping,jamming,watchlist,power_change]
+    #[arg(long, value_name = "KINDS", requires = "evidence")]
+    pub evidence_kinds: Option<String>,
+    /// With --evidence: least severity that triggers: info, warning, critical
+    /// [default: warning]
+    #[arg(long, value_name = "LEVEL", requires = "evidence")]
+    pub evidence_severity: Option<String>,
+    /// With --evidence: bytes of evidence the directory may hold (e.g. 500M, 20G); the
+    /// oldest clips are deleted first [default: no limit]
+    #[arg(long, value_name = "SIZE", requires = "evidence")]
+    pub evidence_quota: Option<String>,
+}
+
 /// Spectrum and detection settings shared by every command that runs the pipeline.
 #[derive(Debug, Clone, Default, Args)]
 pub struct DspArgs {
@@ -261,6 +295,9 @@ pub struct AnalyzeArgs {
     /// How to read the input.
     #[command(flatten)]
     pub input: InputArgs,
+    /// Evidence clips.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,
@@ -301,6 +338,9 @@ pub struct ReplayArgs {
     /// Also append alerts and acknowledgements to this JSON-lines file [default: none]
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// Evidence clips.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,

@@ -27,6 +27,7 @@ pub mod convert;
 pub mod detect;
 pub mod dsp;
 pub mod error;
+pub mod evidence;
 pub mod pipeline;
 pub mod record;
 pub mod score;

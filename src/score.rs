@@ -373,6 +373,7 @@ mod tests {
             power_dbfs: -40.0,
             snr_db: 10.0,
             band: None,
+            evidence: None,
         }
     }
 

@@ -160,12 +160,35 @@ pub(crate) fn append_rows<T: Copy>(
     cols: Option<u64>,
     data: &[T],
 ) -> hdf5::Result<()> {
+    let rows = (data.len() as u64) / cols.unwrap_or(1);
+    write_rows(ds, mem_type, start, start + rows, cols, data)
+}
+
+/// Sets a chunked dataset's first dimension to `total` rows and writes `data` into rows
+/// `[start, start + data.len() / cols)`, which must lie within `total`. Rewriting rows
+/// already written is allowed under SWMR; only shrinking would not be.
+///
+/// # Errors
+/// The HDF5 library's error (disk full, dataset not extendible, ...).
+pub(crate) fn write_rows<T: Copy>(
+    ds: &Dataset,
+    mem_type: &Datatype,
+    start: u64,
+    total: u64,
+    cols: Option<u64>,
+    data: &[T],
+) -> hdf5::Result<()> {
     if data.is_empty() {
         return Ok(());
     }
     let rows = (data.len() as u64) / cols.unwrap_or(1);
+    if start + rows > total {
+        return Err(hdf5::Error::from(
+            "rows written past the dataset's new extent",
+        ));
+    }
     hdf5::sync::sync(|| {
-        let new_dims = [start + rows, cols.unwrap_or(0)];
+        let new_dims = [total, cols.unwrap_or(0)];
         // SAFETY: new_dims has at least `rank` entries; the dataset is chunked and extendible.
         check(
             unsafe { H5Dset_extent(ds.id(), new_dims.as_ptr()) },

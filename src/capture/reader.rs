@@ -50,6 +50,7 @@ pub struct CaptureReader {
     scratch_f32: Vec<[f32; 2]>,
     opened_swmr: bool,
     non_finite: u64,
+    source_first_sample: Option<u64>,
     /// Whole-chunk reads, when `/iq` allows them (see [`Direct`]).
     direct: Option<Direct>,
 }
@@ -360,6 +361,10 @@ impl CaptureReader {
             }
             _ => None,
         };
+        let source_first_sample = read_f64(&file, attr::SOURCE_FIRST_SAMPLE)?
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|_| file.attr(attr::SOURCE_FIRST_SAMPLE)?.read_scalar::<u64>())
+            .transpose()?;
         Ok(CaptureReader {
             direct,
             path: path.to_path_buf(),
@@ -375,6 +380,7 @@ impl CaptureReader {
             scratch_f32: Vec::new(),
             opened_swmr,
             non_finite: 0,
+            source_first_sample,
         })
     }
 
@@ -393,6 +399,12 @@ impl CaptureReader {
             });
         }
         Ok(scale as f32)
+    }
+
+    /// For a clip cut from a longer stream (an evidence file): the index in that stream of
+    /// this capture's first sample.
+    pub fn source_first_sample(&self) -> Option<u64> {
+        self.source_first_sample
     }
 
     /// The file this reader reads.

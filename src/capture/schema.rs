@@ -34,6 +34,9 @@ pub mod attr {
     pub const DESCRIPTION: &str = "description";
     /// On the compact `/iq`: value of one LSB.
     pub const SCALE: &str = "scale";
+    /// On a clip cut from a longer stream (evidence): the index in that stream of the
+    /// clip's first sample (u64).
+    pub const SOURCE_FIRST_SAMPLE: &str = "source_first_sample";
 }
 
 /// Label column width in bytes (fixed-length strings: SWMR cannot append variable-length data).

@@ -35,6 +35,9 @@ pub struct WriterOptions {
     /// chunk cache (one memory copy less). For bulk writers (`kuzet convert`) that append
     /// multiples of `chunk_samples`; small appends would then rewrite chunks.
     pub bypass_chunk_cache: bool,
+    /// For a clip cut from a longer stream: the stream index of its first sample, stored
+    /// as the root attribute `source_first_sample`.
+    pub source_first_sample: Option<u64>,
 }
 
 impl Default for WriterOptions {
@@ -46,6 +49,7 @@ impl Default for WriterOptions {
             flush_every: 1 << 20,
             extra_attrs: Vec::new(),
             bypass_chunk_cache: false,
+            source_first_sample: None,
         }
     }
 }
@@ -192,6 +196,11 @@ impl CaptureWriter {
         f64_attr(&file, attr::GAIN_DB, meta.gain_db.unwrap_or(f64::NAN))?;
         str_attr(&file, attr::DEVICE, &meta.device)?;
         str_attr(&file, attr::DESCRIPTION, &meta.description)?;
+        if let Some(first) = opts.source_first_sample {
+            file.new_attr::<u64>()
+                .create(attr::SOURCE_FIRST_SAMPLE)?
+                .write_scalar(&first)?;
+        }
         for (name, value) in &opts.extra_attrs {
             str_attr(&file, name, value)?;
         }
@@ -343,6 +352,32 @@ impl CaptureWriter {
         h5raw::append_rows(&self.annotations, &self.ann_type, self.ann_len, None, &row)
             .map_err(|e| self.fail(e))?;
         self.ann_len += 1;
+        Ok(())
+    }
+
+    /// Rewrites row `row` of `/annotations`, or appends it when `row` is the next one: an
+    /// evidence clip keeps each alert's row current as the alert goes on.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when HDF5 cannot write, or `row` would leave a hole.
+    pub fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()> {
+        if row > self.ann_len {
+            return Err(self.fail(hdf5::Error::from(format!(
+                "annotation row {row} after {} rows",
+                self.ann_len
+            ))));
+        }
+        let data = [AnnotationRow::from(a)];
+        h5raw::write_rows(
+            &self.annotations,
+            &self.ann_type,
+            row,
+            self.ann_len.max(row + 1),
+            None,
+            &data,
+        )
+        .map_err(|e| self.fail(e))?;
+        self.ann_len = self.ann_len.max(row + 1);
         Ok(())
     }
 

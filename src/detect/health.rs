@@ -55,6 +55,7 @@ impl Health {
             power_dbfs: 0.0,
             snr_db: 0.0,
             band: None::<Arc<str>>,
+            evidence: None,
         }
     }
 

@@ -508,6 +508,7 @@ fn jam_alert(a: &JamAlert, last_s: f64, state: AlertState) -> Alert {
         power_dbfs: round_to(a.power_dbfs, 1),
         snr_db: round_to(a.rise_db, 1),
         band: a.band.clone(),
+        evidence: None,
     }
 }
 

@@ -143,6 +143,7 @@ impl Track {
             power_dbfs: round_to(self.power_dbfs, 1),
             snr_db: round_to(self.snr_db, 1),
             band: self.band.clone(),
+            evidence: None,
         }
     }
 
@@ -581,6 +582,7 @@ impl Tracker {
                 power_dbfs: round_to(e.power_dbfs, 1),
                 snr_db: 0.0,
                 band: band.map(|b| b.name.clone()),
+                evidence: None,
             };
             if on {
                 if let Some(id) = w.lost.take() {
@@ -632,5 +634,6 @@ fn hopper_alert(h: &Hopper, state: AlertState) -> Alert {
         power_dbfs: round_to(h.power_dbfs, 1),
         snr_db: round_to(h.snr_db, 1),
         band: h.band.clone(),
+        evidence: None,
     }
 }

@@ -31,6 +31,7 @@ use crate::detect::baseline::BaselineLearner;
 use crate::detect::{Detector, DetectorConfig, Knowledge};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
+use crate::evidence::{self, EvidenceConfig, EvidenceSource};
 use crate::source::{IqSource, ReadOutcome, SourceEvent};
 
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
@@ -54,6 +55,8 @@ pub struct PipelineConfig {
     pub learn: bool,
     /// Decimated spectra for the console, if one is watching.
     pub ui: Option<UiTap>,
+    /// Alert-triggered IQ clips with a pre-trigger buffer.
+    pub evidence: Option<EvidenceConfig>,
 }
 
 /// Where the detect stage sends display frames, and how often.
@@ -77,6 +80,7 @@ impl PipelineConfig {
             knowledge: None,
             learn: false,
             ui: None,
+            evidence: None,
         }
     }
 
@@ -84,6 +88,14 @@ impl PipelineConfig {
     pub fn spans_per_block(&self) -> usize {
         (self.block_samples / self.spectrum.span()).max(1)
     }
+}
+
+/// What the detect stage sends the calling thread.
+enum Out {
+    Event(Event),
+    /// The detector has analysed the stream up to this index (only with evidence on:
+    /// the evidence planner needs it in order with the alerts).
+    Progress(u64),
 }
 
 /// What the pipeline tells its caller.
@@ -116,6 +128,14 @@ pub fn run(
     let block_len = spec.history() + spans * spec.span();
     let iq_buffers = 4 + 2 * workers;
     let spec_buffers = 4 + 2 * workers;
+    let mut evidence = match &cfg.evidence {
+        Some(ec) => {
+            let (ev, tap) = evidence::start(ec, &meta, block_len)?;
+            source = Box::new(EvidenceSource::new(source, tap));
+            Some(ev)
+        }
+        None => None,
+    };
 
     // Pools: filled once here; every buffer comes back after use.
     let (iq_pool_tx, iq_pool_rx) = bounded::<Vec<Complex32>>(iq_buffers);
@@ -135,13 +155,13 @@ pub fn run(
     // Block: the detector's back-pressure reaches the workers (and a file source).
     let (spec_tx, spec_rx) = bounded::<SpectrumBatch>(spec_buffers);
     // Block, large: events are rare and must not be lost.
-    let (event_tx, event_rx) = bounded::<Event>(1024);
+    let (event_tx, event_rx) = bounded::<Out>(1024);
     prime_channel(&iq_rx);
     prime_channel(&spec_rx);
     prime_channel(&event_rx);
 
     let started = Instant::now();
-    let (end, non_finite) = thread::scope(|scope| -> Result<(u64, u64)> {
+    let ran = thread::scope(|scope| -> Result<(u64, u64)> {
         let spawn_err = |_| Error::StagePanicked("spawn");
         let src = thread::Builder::new()
             .name("source".into())
@@ -192,6 +212,7 @@ pub fn run(
                 }
                 let event_tx = event_tx.clone();
                 let ui = cfg.ui.clone().map(UiDecimator::new);
+                let progress = evidence.is_some();
                 move || {
                     detect_stage(
                         detector,
@@ -200,6 +221,7 @@ pub fn run(
                         spec_pool_tx,
                         event_tx,
                         ui,
+                        progress,
                         iq_buffers + spec_buffers,
                         &counters,
                     )
@@ -209,7 +231,19 @@ pub fn run(
         drop(event_tx);
 
         let mut caller_err = None;
-        for ev in event_rx.iter() {
+        for out in event_rx.iter() {
+            let mut ev = match out {
+                Out::Event(ev) => ev,
+                Out::Progress(p) => {
+                    if let Some(e) = evidence.as_mut() {
+                        e.on_progress(p);
+                    }
+                    continue;
+                }
+            };
+            if let (Some(e), Event::Alert(a)) = (evidence.as_mut(), &mut ev) {
+                e.on_alert(a);
+            }
             if caller_err.is_some() {
                 continue;
             }
@@ -228,7 +262,11 @@ pub fn run(
             return Err(e);
         }
         Ok((src_result?, non_finite))
-    })?;
+    });
+    // The source (and with it the tap) is gone: the evidence thread writes what it holds
+    // and closes every clip, whether the run ended well or not.
+    let evidence = evidence.map(evidence::Evidence::finish).transpose()?;
+    let (end, non_finite) = ran?;
     let (samples, dropped, spectra, alerts) = counters.snapshot();
     Ok(RunStats {
         samples,
@@ -238,6 +276,7 @@ pub fn run(
         non_finite,
         wall: started.elapsed(),
         stream_s: meta.seconds(end),
+        evidence,
     })
 }
 
@@ -577,8 +616,9 @@ fn detect_stage(
     spec: SpectrumConfig,
     batches: Receiver<SpectrumBatch>,
     spec_pool: Sender<Vec<f32>>,
-    events: Sender<Event>,
+    events: Sender<Out>,
     mut ui: Option<UiDecimator>,
+    progress: bool,
     reorder_slots: usize,
     counters: &Counters,
 ) {
@@ -587,11 +627,13 @@ fn detect_stage(
     let span = spec.span() as u64;
     let mut slots: Vec<Option<SpectrumBatch>> = (0..reorder_slots).map(|_| None).collect();
     let mut next_seq = 0u64;
+    let mut reached = 0u64;
+    let emit_progress = events.clone();
     let mut emit = |a: Alert| {
         counters.alerts.fetch_add(1, Relaxed);
         // The caller drains every event until we hang up, so a failed send means the run
         // is being torn down; nothing is lost that anyone would read.
-        let _ = events.send(Event::Alert(a));
+        let _ = events.send(Out::Event(Event::Alert(a)));
     };
     for batch in batches.iter() {
         let slot = (batch.seq as usize) % reorder_slots;
@@ -614,12 +656,16 @@ fn detect_stage(
                 ui.flush(&detector);
             }
             counters.detected.fetch_add(b.count as u64, Relaxed);
+            if progress {
+                reached = reached.max(b.start + b.count as u64 * span);
+                let _ = emit_progress.send(Out::Progress(reached));
+            }
             let _ = spec_pool.try_send(b.power);
             next_seq += 1;
         }
     }
     detector.finish(&mut emit);
     if let Some(l) = detector.take_learner() {
-        let _ = events.send(Event::Learned(Box::new(l)));
+        let _ = events.send(Out::Event(Event::Learned(Box::new(l))));
     }
 }

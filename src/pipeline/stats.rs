@@ -49,6 +49,8 @@ pub struct RunStats {
     pub wall: Duration,
     /// Stream time covered, seconds.
     pub stream_s: f64,
+    /// Evidence clips cut during the run (with `--evidence`).
+    pub evidence: Option<crate::evidence::EvidenceSummary>,
 }
 
 impl RunStats {

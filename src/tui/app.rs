@@ -677,6 +677,7 @@ pub(crate) mod tests {
             power_dbfs: -41.5,
             snr_db: 18.2,
             band: None,
+            evidence: None,
         }
     }
 

@@ -1,0 +1,432 @@
+//! The evidence thread's state, free of threads and files so it can be tested alone: a
+//! ring of recent IQ blocks (the pre-trigger buffer) and the clips being cut from it.
+//!
+//! Blocks arrive in stream order from the tap; control commands arrive from the planner
+//! (see [`super::Planner`]). A block leaves the ring only when no clip still has to write
+//! it and no future clip can ask for it: every clip the planner may yet open starts at or
+//! after `progress − keep`, where `progress` is the detector's position when the planner
+//! decided. Because both sides see the same sequence of `Progress` commands, what the
+//! engine keeps is exactly what the planner may ask for, whatever the threads' timing.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use num_complex::Complex32;
+
+use crate::alert::AlertKind;
+use crate::capture::Annotation;
+use crate::error::Result;
+
+/// Consecutive samples of the stream, as the tap cut them.
+#[derive(Debug)]
+pub(crate) struct Block {
+    /// Stream index of `samples[0]`.
+    pub start: u64,
+    /// The samples (a pooled buffer; its length is the valid count).
+    pub samples: Vec<Complex32>,
+}
+
+impl Block {
+    fn end(&self) -> u64 {
+        self.start + self.samples.len() as u64
+    }
+}
+
+/// Recent blocks in stream order. Gaps in the stream (device overflows, samples the tap
+/// could not take) show as a jump between one block's end and the next block's start.
+#[derive(Debug, Default)]
+pub(crate) struct Ring {
+    blocks: VecDeque<Block>,
+    /// Everything before this index has left the ring.
+    evicted_to: u64,
+}
+
+impl Ring {
+    /// A ring that will hold up to `blocks` blocks without reallocating.
+    pub fn with_capacity(blocks: usize) -> Self {
+        Ring {
+            blocks: VecDeque::with_capacity(blocks + 1),
+            evicted_to: 0,
+        }
+    }
+
+    /// Appends a block; blocks come in stream order.
+    pub fn push(&mut self, b: Block) {
+        debug_assert!(self.blocks.back().is_none_or(|l| l.end() <= b.start));
+        self.blocks.push_back(b);
+    }
+
+    /// Blocks held.
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// One past the newest sample held (or the eviction point when empty).
+    pub fn end(&self) -> u64 {
+        self.blocks.back().map_or(self.evicted_to, Block::end)
+    }
+
+    /// The first stream index still available: older samples are gone for good.
+    pub fn available_from(&self) -> u64 {
+        self.evicted_to
+    }
+
+    /// Removes the oldest block if it ends at or before `before`.
+    pub fn pop_before(&mut self, before: u64) -> Option<Block> {
+        if self.blocks.front()?.end() > before {
+            return None;
+        }
+        self.pop_oldest()
+    }
+
+    /// Removes the oldest block whatever it holds (a live source that cannot wait).
+    pub fn pop_oldest(&mut self) -> Option<Block> {
+        let b = self.blocks.pop_front()?;
+        self.evicted_to = self.evicted_to.max(b.end());
+        Some(b)
+    }
+
+    /// The samples held from `from` up to (at most) `to`, as a slice of one block, or the
+    /// number of missing samples before the next held one; `None` when nothing at or after
+    /// `from` is held yet.
+    pub fn piece(&self, from: u64, to: u64) -> Option<Piece<'_>> {
+        if from >= to {
+            return None;
+        }
+        // Blocks are few (seconds of stream in blocks of ~50 ms): a search is cheap.
+        let i = self.blocks.partition_point(|b| b.end() <= from);
+        let b = self.blocks.get(i)?;
+        if b.start > from {
+            return Some(Piece::Missing(b.start.min(to) - from));
+        }
+        let lo = (from - b.start) as usize;
+        let hi = (b.end().min(to) - b.start) as usize;
+        Some(Piece::Samples(&b.samples[lo..hi]))
+    }
+}
+
+/// Part of a range read from the ring.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Piece<'a> {
+    /// Samples in stream order.
+    Samples(&'a [Complex32]),
+    /// This many samples of the stream were never held (a gap).
+    Missing(u64),
+}
+
+/// Where clips are written: HDF5 files in the evidence directory, or memory in tests.
+pub(crate) trait ClipStore {
+    /// Starts a clip whose first sample is stream index `first`; `open` are the clips
+    /// still being written (never deleted to make room).
+    fn create(
+        &mut self,
+        path: &Path,
+        first: u64,
+        trigger: AlertKind,
+        open: &[&Path],
+    ) -> Result<Box<dyn ClipWriter>>;
+
+    /// After a write: makes room under the quota by deleting the oldest finished
+    /// evidence; returns the open clip to cut short when that is not enough.
+    fn over_quota(&mut self, open: &[&Path]) -> Option<PathBuf>;
+
+    /// A clip was finished and closed.
+    fn finished(&mut self, path: &Path);
+}
+
+/// One clip being written.
+pub(crate) trait ClipWriter: Send {
+    /// Appends samples and makes them durable (flush per block: a crash loses at most
+    /// the block being written).
+    fn append(&mut self, samples: &[Complex32]) -> Result<()>;
+    /// Writes or rewrites annotation row `row`; sample indices are relative to the clip.
+    fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()>;
+    /// Closes the clip.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// What the planner tells the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cmd {
+    /// The detector has analysed the stream up to this index.
+    Progress(u64),
+    /// Start a clip covering `[start, end)` of the stream.
+    Open {
+        clip: u64,
+        path: PathBuf,
+        start: u64,
+        end: u64,
+        trigger: AlertKind,
+    },
+    /// The clip now ends at `end` (later than before).
+    Extend { clip: u64, end: u64 },
+    /// Row `row` of the clip's annotations, with absolute stream indices.
+    Annotate {
+        clip: u64,
+        row: u64,
+        ann: Annotation,
+    },
+}
+
+struct Clip {
+    id: u64,
+    path: PathBuf,
+    /// Stream index of the clip's first sample.
+    first: u64,
+    end: u64,
+    /// Stream index of the next sample to write.
+    written: u64,
+    /// No command can extend it any more.
+    sealed: bool,
+    /// `None` once the clip has failed or been cut: it writes nothing more and holds
+    /// nothing back.
+    writer: Option<Box<dyn ClipWriter>>,
+}
+
+/// Counts and files of a run's evidence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvidenceSummary {
+    /// Clips written (complete or cut short), in the order they were started.
+    pub files: Vec<PathBuf>,
+    /// Samples written across all clips.
+    pub samples: u64,
+    /// Clips that failed (disk full, ...), with the reason; each keeps what it flushed.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Clips cut short by the quota.
+    pub cut: Vec<PathBuf>,
+    /// Samples the tap could not buffer (live source, evidence thread behind).
+    pub dropped: u64,
+}
+
+/// The ring, the clips and the policy that ties them together.
+pub(crate) struct Engine<S: ClipStore> {
+    ring: Ring,
+    store: S,
+    clips: Vec<Clip>,
+    /// Samples kept behind the detector's progress: pre-trigger plus the look-back for
+    /// alerts raised after their first sighting.
+    keep: u64,
+    release: u64,
+    /// Live: at most this many blocks are held, so the tap always finds a free buffer.
+    hold_max: Option<usize>,
+    zeros: Vec<Complex32>,
+    summary: EvidenceSummary,
+    /// Where evicted blocks go (back to the tap's pool).
+    recycle: Box<dyn FnMut(Vec<Complex32>) + Send>,
+}
+
+impl<S: ClipStore> Engine<S> {
+    pub fn new(
+        store: S,
+        ring_blocks: usize,
+        block: usize,
+        keep: u64,
+        hold_max: Option<usize>,
+        recycle: Box<dyn FnMut(Vec<Complex32>) + Send>,
+    ) -> Self {
+        Engine {
+            ring: Ring::with_capacity(ring_blocks),
+            store,
+            clips: Vec::new(),
+            keep,
+            release: 0,
+            hold_max,
+            zeros: vec![Complex32::default(); block],
+            summary: EvidenceSummary::default(),
+            recycle,
+        }
+    }
+
+    /// Takes a block from the tap.
+    pub fn ingest(&mut self, b: Block) {
+        self.ring.push(b);
+        if let Some(max) = self.hold_max {
+            while self.ring.len() > max {
+                if let Some(old) = self.ring.pop_oldest() {
+                    (self.recycle)(old.samples);
+                }
+            }
+        }
+        self.pump_all();
+        self.close_done();
+        self.evict();
+    }
+
+    /// Applies a planner command.
+    pub fn control(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Progress(p) => {
+                self.release = self.release.max(p.saturating_sub(self.keep));
+                for c in &mut self.clips {
+                    c.sealed |= c.end <= self.release;
+                }
+                self.close_done();
+                self.evict();
+            }
+            Cmd::Open {
+                clip,
+                path,
+                start,
+                end,
+                trigger,
+            } => {
+                let first = start.max(self.ring.available_from());
+                let open: Vec<&Path> = self.clips.iter().map(|c| c.path.as_path()).collect();
+                let writer = match self.store.create(&path, first, trigger, &open) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        eprintln!("kuzet: evidence: {e}; this alert's evidence is not recorded");
+                        self.summary.failed.push((path.clone(), e.to_string()));
+                        None
+                    }
+                };
+                if writer.is_some() {
+                    self.summary.files.push(path.clone());
+                }
+                self.clips.push(Clip {
+                    id: clip,
+                    path,
+                    first,
+                    end: end.max(first),
+                    written: first,
+                    sealed: false,
+                    writer,
+                });
+                self.pump_all();
+            }
+            Cmd::Extend { clip, end } => {
+                if let Some(c) = self.clips.iter_mut().find(|c| c.id == clip) {
+                    c.end = c.end.max(end);
+                }
+                self.pump_all();
+            }
+            Cmd::Annotate { clip, row, mut ann } => {
+                let Some(c) = self.clips.iter_mut().find(|c| c.id == clip) else {
+                    return;
+                };
+                // Rebased on the clip; an alert first seen before the clip's first
+                // sample (its pre-trigger was cut) starts at the clip's start.
+                let end = ann.start_sample + ann.length;
+                ann.start_sample = ann.start_sample.saturating_sub(c.first);
+                ann.length = end.saturating_sub(c.first).saturating_sub(ann.start_sample);
+                if let Some(w) = c.writer.as_mut() {
+                    if let Err(e) = w.set_annotation(row, &ann) {
+                        Self::fail(&mut self.summary, c, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stream has ended: writes what each clip can still have and closes them all.
+    pub fn finish(mut self) -> EvidenceSummary {
+        self.pump_all();
+        for c in std::mem::take(&mut self.clips) {
+            Self::close(&mut self.store, &mut self.summary, c);
+        }
+        self.summary
+    }
+
+    fn fail(summary: &mut EvidenceSummary, c: &mut Clip, e: crate::Error) {
+        eprintln!(
+            "kuzet: evidence: {e}; {} keeps what was flushed before, and evidence goes on \
+             with the next alert",
+            c.path.display()
+        );
+        summary.failed.push((c.path.clone(), e.to_string()));
+        // Dropping the writer closes what can be closed; the flushed part stays readable.
+        c.writer = None;
+    }
+
+    fn close(store: &mut S, summary: &mut EvidenceSummary, mut c: Clip) {
+        if let Some(w) = c.writer.take() {
+            match w.finish() {
+                Ok(()) => store.finished(&c.path),
+                Err(e) => Self::fail(summary, &mut c, e),
+            }
+        }
+    }
+
+    /// Writes every clip as far as the ring reaches.
+    fn pump_all(&mut self) {
+        let mut wrote = false;
+        for c in &mut self.clips {
+            let Some(w) = c.writer.as_mut() else { continue };
+            let to = c.end.min(self.ring.end());
+            let mut failed = None;
+            while c.written < to {
+                let r = match self.ring.piece(c.written, to) {
+                    None => break,
+                    Some(Piece::Samples(s)) => w.append(s).map(|()| s.len() as u64),
+                    Some(Piece::Missing(n)) => {
+                        // File time stays stream time across a gap.
+                        let n = n.min(self.zeros.len() as u64);
+                        w.append(&self.zeros[..n as usize]).map(|()| n)
+                    }
+                };
+                match r {
+                    Ok(n) => {
+                        c.written += n;
+                        self.summary.samples += n;
+                        wrote = true;
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                Self::fail(&mut self.summary, c, e);
+            }
+        }
+        if wrote {
+            let open: Vec<&Path> = self
+                .clips
+                .iter()
+                .filter(|c| c.writer.is_some())
+                .map(|c| c.path.as_path())
+                .collect();
+            if let Some(cut) = self.store.over_quota(&open) {
+                if let Some(i) = self.clips.iter().position(|c| c.path == cut) {
+                    let c = self.clips.remove(i);
+                    eprintln!(
+                        "kuzet: evidence: the quota is reached; {} is cut at {} samples",
+                        c.path.display(),
+                        c.written - c.first
+                    );
+                    self.summary.cut.push(c.path.clone());
+                    Self::close(&mut self.store, &mut self.summary, c);
+                }
+            }
+        }
+    }
+
+    /// Closes clips that are complete and can no longer be extended.
+    fn close_done(&mut self) {
+        let mut i = 0;
+        while i < self.clips.len() {
+            let c = &self.clips[i];
+            if c.sealed && (c.written >= c.end || c.writer.is_none()) {
+                let c = self.clips.remove(i);
+                Self::close(&mut self.store, &mut self.summary, c);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Returns blocks nobody can need any more to the pool.
+    fn evict(&mut self) {
+        let pinned = self
+            .clips
+            .iter()
+            .filter(|c| c.writer.is_some())
+            .map(|c| c.written)
+            .min()
+            .unwrap_or(u64::MAX);
+        while let Some(b) = self.ring.pop_before(self.release.min(pinned)) {
+            (self.recycle)(b.samples);
+        }
+    }
+}

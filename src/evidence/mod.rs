@@ -1,0 +1,601 @@
+//! Evidence capture: alert-triggered IQ clips with a pre-trigger buffer.
+//!
+//! ```text
+//!  source ──read──▶ EvidenceSource ──(same samples)──▶ pipeline ──Alert, Progress──┐
+//!                      │ copy into a pooled block                                 │
+//!                      ▼                                                          ▼
+//!               [evidence thread] ◀──────── Open / Extend / Annotate ──────── Planner
+//!                Engine: ring of recent blocks ──▶ clips (SWMR HDF5, flush per block)
+//!                      │ evicted blocks back to the tap's pool
+//!                      ▼
+//! ```
+//!
+//! The [`Planner`] runs on the pipeline's calling thread, where alerts arrive in order
+//! with the detector's progress. It decides, from stream time alone, which alert opens a
+//! clip, which joins the clip already open (overlapping triggers extend one file) and
+//! how far each clip reaches: `pre` before the alert was first seen to `post` after it was
+//! last updated, at most `max` long. Because those decisions depend on nothing but the
+//! stream, a replay cuts the same clips as the live run did, and the alert's JSON line
+//! can name its evidence file at once.
+//!
+//! The ring is a fixed pool of blocks allocated once at start. A capture source (not
+//! live) waits for a free block, so no clip ever misses a sample; a live source never
+//! waits: it drops what the evidence thread has no room for, and the clip shows a gap.
+
+mod engine;
+mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{bounded, select, Receiver, Sender};
+use num_complex::Complex32;
+
+pub use engine::EvidenceSummary;
+use engine::{Block, Cmd, Engine};
+use store::Hdf5Store;
+
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::capture::Annotation;
+use crate::error::{Error, Result};
+use crate::source::{IqSource, ReadOutcome};
+use crate::types::StreamMeta;
+
+/// How far before the detector's position an alert may have been first seen and still
+/// get its whole pre-trigger: hoppers and confirmed bursts are raised well within this.
+pub const LOOKBACK_S: f64 = 1.0;
+
+/// What triggers evidence and how much of it to keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceConfig {
+    /// Directory the clips go to.
+    pub dir: PathBuf,
+    /// Seconds kept before an alert was first seen.
+    pub pre_s: f64,
+    /// Seconds kept after an alert was last updated.
+    pub post_s: f64,
+    /// Longest clip, seconds.
+    pub max_s: f64,
+    /// Alert kinds that trigger.
+    pub kinds: Vec<AlertKind>,
+    /// Least severity that triggers.
+    pub min_severity: Severity,
+    /// Bytes of evidence the directory may hold; the oldest is deleted first.
+    pub quota_bytes: Option<u64>,
+}
+
+impl EvidenceConfig {
+    /// Kinds that trigger unless told otherwise: what is on the air, not the receiver's
+    /// own health.
+    pub const DEFAULT_KINDS: [AlertKind; 5] = [
+        AlertKind::NewEmitter,
+        AlertKind::Hopping,
+        AlertKind::Jamming,
+        AlertKind::Watchlist,
+        AlertKind::PowerChange,
+    ];
+
+    /// The defaults: 2 s before, 5 s after, at most 5 min, warnings and up, no quota.
+    pub fn new(dir: PathBuf) -> Self {
+        EvidenceConfig {
+            dir,
+            pre_s: 2.0,
+            post_s: 5.0,
+            max_s: 300.0,
+            kinds: Self::DEFAULT_KINDS.to_vec(),
+            min_severity: Severity::Warning,
+            quota_bytes: None,
+        }
+    }
+
+    /// True when `a` starts or joins a clip.
+    pub fn triggers(&self, a: &Alert) -> bool {
+        self.kinds.contains(&a.kind) && a.severity >= self.min_severity
+    }
+
+    /// Checks the figures.
+    ///
+    /// # Errors
+    /// A message naming the flag.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let ok = |v: f64| v.is_finite() && v >= 0.0;
+        if !ok(self.pre_s) {
+            return Err(format!("--evidence-pre must be ≥ 0 s, got {}", self.pre_s));
+        }
+        if !ok(self.post_s) {
+            return Err(format!(
+                "--evidence-post must be ≥ 0 s, got {}",
+                self.post_s
+            ));
+        }
+        if !(self.max_s.is_finite() && self.max_s > 0.0) {
+            return Err(format!("--evidence-max must be > 0 s, got {}", self.max_s));
+        }
+        if self.kinds.is_empty() {
+            return Err("--evidence-kinds names no alert kind".into());
+        }
+        Ok(())
+    }
+}
+
+/// Decides the clips, on the thread that receives the pipeline's events.
+pub(crate) struct Planner {
+    rate: f64,
+    pre: u64,
+    post: u64,
+    max: u64,
+    lookback: u64,
+    cfg: EvidenceConfig,
+    utc0: Option<chrono::DateTime<chrono::Utc>>,
+    progress: u64,
+    next_clip: u64,
+    /// Clips that alerts may still join or extend.
+    clips: Vec<PlannedClip>,
+    alerts: HashMap<u64, Link>,
+    names: HashSet<PathBuf>,
+}
+
+struct PlannedClip {
+    id: u64,
+    start: u64,
+    end: u64,
+    rows: u64,
+    path: Arc<str>,
+}
+
+struct Link {
+    clip: u64,
+    row: u64,
+    path: Arc<str>,
+}
+
+impl Planner {
+    fn new(
+        cfg: EvidenceConfig,
+        meta: &StreamMeta,
+        utc0: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        Planner {
+            rate: meta.sample_rate_hz,
+            pre: meta.index_at(cfg.pre_s),
+            post: meta.index_at(cfg.post_s),
+            max: meta.index_at(cfg.max_s).max(1),
+            lookback: meta.index_at(LOOKBACK_S),
+            cfg,
+            utc0,
+            progress: 0,
+            next_clip: 0,
+            clips: Vec::new(),
+            alerts: HashMap::new(),
+            names: HashSet::new(),
+        }
+    }
+
+    /// Samples the engine must keep behind the detector's progress.
+    fn keep(&self) -> u64 {
+        self.pre + self.lookback
+    }
+
+    /// The detector has analysed up to `p`.
+    fn progress(&mut self, p: u64, send: &mut dyn FnMut(Cmd)) {
+        self.progress = self.progress.max(p);
+        let release = self.progress.saturating_sub(self.keep());
+        // The engine seals these at the same point: nothing can join or extend them now.
+        self.clips.retain(|c| c.end > release);
+        send(Cmd::Progress(p));
+    }
+
+    /// Files `a` into a clip when it triggers (or belongs to one), and names the clip in
+    /// `a.evidence`.
+    fn alert(&mut self, a: &mut Alert, send: &mut dyn FnMut(Cmd)) {
+        let idx = |s: f64| (s * self.rate).round().max(0.0) as u64;
+        let (first, last) = (idx(a.first_seen_s), idx(a.last_seen_s.max(a.first_seen_s)));
+        let ann = Annotation {
+            start_sample: first,
+            length: (last - first).max(1),
+            freq_lo_hz: a.freq_hz - a.bandwidth_hz / 2.0,
+            freq_hi_hz: a.freq_hz + a.bandwidth_hz / 2.0,
+            label: format!(
+                "{} {} #{}",
+                a.kind.as_str(),
+                severity_name(a.severity),
+                a.id
+            ),
+            source: "kuzet/alert".into(),
+        };
+        if let Some(link) = self.alerts.get(&a.id) {
+            a.evidence = Some(link.path.clone());
+            let (clip, row) = (link.clip, link.row);
+            if a.state == AlertState::Cleared {
+                self.alerts.remove(&a.id);
+            }
+            if let Some(c) = self.clips.iter_mut().find(|c| c.id == clip) {
+                let end = (last + self.post).min(c.start + self.max);
+                if end > c.end {
+                    c.end = end;
+                    send(Cmd::Extend { clip, end });
+                }
+                send(Cmd::Annotate { clip, row, ann });
+            }
+            return;
+        }
+        if a.state == AlertState::Cleared || !self.cfg.triggers(a) {
+            return;
+        }
+        // An alert raised long after it was first seen gets what the ring still holds.
+        let start = first
+            .saturating_sub(self.pre)
+            .max(self.progress.saturating_sub(self.keep()));
+        let joins = self.clips.last().is_some_and(|c| start <= c.end);
+        let (clip, row, path) = match self.clips.last_mut() {
+            Some(c) if joins => {
+                let row = c.rows;
+                c.rows += 1;
+                let end = (last + self.post).min(c.start + self.max);
+                if end > c.end {
+                    c.end = end;
+                    send(Cmd::Extend { clip: c.id, end });
+                }
+                (c.id, row, c.path.clone())
+            }
+            _ => {
+                let clip = self.next_clip;
+                self.next_clip += 1;
+                let path = self.name(first, a.kind);
+                let end = (last + self.post).min(start + self.max).max(start + 1);
+                self.clips.push(PlannedClip {
+                    id: clip,
+                    start,
+                    end,
+                    rows: 1,
+                    path: path.clone(),
+                });
+                send(Cmd::Open {
+                    clip,
+                    path: PathBuf::from(&*path),
+                    start,
+                    end,
+                    trigger: a.kind,
+                });
+                (clip, 0, path)
+            }
+        };
+        self.alerts.insert(
+            a.id,
+            Link {
+                clip,
+                row,
+                path: path.clone(),
+            },
+        );
+        a.evidence = Some(path);
+        send(Cmd::Annotate { clip, row, ann });
+    }
+
+    /// `<dir>/<UTC of the alert's first sighting>-<kind>.h5`, made unique.
+    fn name(&mut self, first: u64, kind: AlertKind) -> Arc<str> {
+        let at = self.utc0.map_or_else(chrono::Utc::now, |t| {
+            t + chrono::Duration::nanoseconds((first as f64 / self.rate * 1e9).round() as i64)
+        });
+        let stem = format!("{}-{}", at.format("%Y%m%dT%H%M%S%.3fZ"), kind.as_str());
+        let mut path = self.cfg.dir.join(format!("{stem}.h5"));
+        let mut n = 2;
+        while self.names.contains(&path) || path.exists() {
+            path = self.cfg.dir.join(format!("{stem}-{n}.h5"));
+            n += 1;
+        }
+        self.names.insert(path.clone());
+        Arc::from(path.to_string_lossy().as_ref())
+    }
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Critical => "critical",
+    }
+}
+
+/// The running evidence recorder, held by the pipeline's calling thread.
+pub(crate) struct Evidence {
+    planner: Planner,
+    ctl: Option<Sender<Cmd>>,
+    handle: Option<JoinHandle<EvidenceSummary>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Evidence {
+    /// The detector has analysed the stream up to `p`.
+    pub fn on_progress(&mut self, p: u64) {
+        let ctl = &mut self.ctl;
+        self.planner.progress(p, &mut |c| send(ctl, c));
+    }
+
+    /// Files an alert (and names its evidence in `a.evidence`).
+    pub fn on_alert(&mut self, a: &mut Alert) {
+        let ctl = &mut self.ctl;
+        self.planner.alert(a, &mut |c| send(ctl, c));
+    }
+
+    /// Waits for the evidence thread to write what it holds and close every clip. The
+    /// source (holding the tap) must be gone first.
+    ///
+    /// # Errors
+    /// [`Error::StagePanicked`] when the evidence thread panicked.
+    pub fn finish(mut self) -> Result<EvidenceSummary> {
+        self.ctl = None;
+        let mut s = self
+            .handle
+            .take()
+            .map(|h| h.join().map_err(|_| Error::StagePanicked("evidence")))
+            .transpose()?
+            .unwrap_or_default();
+        s.dropped = self.dropped.load(Relaxed);
+        Ok(s)
+    }
+}
+
+fn send(ctl: &mut Option<Sender<Cmd>>, c: Cmd) {
+    if let Some(tx) = ctl.as_ref() {
+        if tx.send(c).is_err() {
+            // The evidence thread has gone (it said why); the run goes on without it.
+            *ctl = None;
+        }
+    }
+}
+
+/// Bytes of memory the system can still give, from `/proc/meminfo`.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Starts the evidence thread for a stream described by `meta`, whose pipeline reads in
+/// blocks of `pipeline_block` samples. Wrap the source in [`EvidenceSource`] with the
+/// returned tap.
+///
+/// # Errors
+/// [`Error::Config`] for bad figures or a pre-trigger buffer that does not fit in memory;
+/// [`Error::Io`] when the directory cannot be made.
+pub(crate) fn start(
+    cfg: &EvidenceConfig,
+    meta: &StreamMeta,
+    pipeline_block: usize,
+) -> Result<(Evidence, EvidenceTap)> {
+    cfg.validate().map_err(Error::Config)?;
+    std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
+        path: cfg.dir.clone(),
+        source,
+    })?;
+    let utc0 = meta
+        .start_time_utc
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let planner = Planner::new(cfg.clone(), meta, utc0);
+    let keep = planner.keep();
+    // Blocks of ~50 ms: small enough that eviction is fine-grained, large enough that
+    // hand-offs are rare at high rates.
+    let block = ((meta.sample_rate_hz * 0.05) as usize).clamp(4096, 1 << 16);
+    // What the tap can be ahead of the detector when it waits: the framer's block being
+    // filled and the one in flight, plus the tap's own partial block.
+    let lag = 2 * pipeline_block as u64 + 2 * block as u64;
+    let blocks = (keep + lag).div_ceil(block as u64) as usize + 4;
+    let bytes = (blocks * block * std::mem::size_of::<Complex32>()) as u64;
+    if let Some(avail) = available_memory() {
+        if bytes > avail / 2 {
+            return Err(Error::Config(format!(
+                "--evidence-pre {} s at {} needs a pre-trigger buffer of {} MB; only {} MB of \
+                 memory is available",
+                cfg.pre_s,
+                crate::units::format_rate(meta.sample_rate_hz),
+                bytes >> 20,
+                avail >> 20
+            )));
+        }
+    }
+    let (pool_tx, pool_rx) = bounded::<Vec<Complex32>>(blocks);
+    for _ in 0..blocks {
+        let mut b: Vec<Complex32> = Vec::new();
+        b.try_reserve_exact(block).map_err(|_| {
+            Error::Config(format!(
+                "--evidence-pre {} s: cannot allocate a pre-trigger buffer of {} MB",
+                cfg.pre_s,
+                bytes >> 20
+            ))
+        })?;
+        let _ = pool_tx.try_send(b);
+    }
+    // Never full: no more than `blocks` buffers exist.
+    let (data_tx, data_rx) = bounded::<Block>(blocks);
+    let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
+    let store = Hdf5Store::new(cfg.dir.clone(), meta.clone(), utc0, cfg.quota_bytes);
+    let recycle = Box::new(move |mut b: Vec<Complex32>| {
+        b.clear();
+        let _ = pool_tx.try_send(b);
+    });
+    // A live source cannot wait: keep a few buffers free for the tap at all times.
+    let hold_max = meta.live.then(|| blocks.saturating_sub(4).max(1));
+    let engine = Engine::new(store, blocks, block, keep, hold_max, recycle);
+    let handle = thread::Builder::new()
+        .name("evidence".into())
+        .spawn(move || run(engine, &ctl_rx, &data_rx))
+        .map_err(|source| Error::Io {
+            path: PathBuf::from("<evidence thread>"),
+            source,
+        })?;
+    let dropped = Arc::new(AtomicU64::new(0));
+    let tap = EvidenceTap {
+        tx: Some(data_tx),
+        pool: pool_rx,
+        cur: None,
+        cur_start: 0,
+        pos: 0,
+        block,
+        blocking: !meta.live,
+        dropped: dropped.clone(),
+    };
+    Ok((
+        Evidence {
+            planner,
+            ctl: Some(ctl_tx),
+            handle: Some(handle),
+            dropped,
+        },
+        tap,
+    ))
+}
+
+fn run(
+    mut engine: Engine<Hdf5Store>,
+    ctl: &Receiver<Cmd>,
+    data: &Receiver<Block>,
+) -> EvidenceSummary {
+    let (never_ctl, never_data) = (crossbeam_channel::never(), crossbeam_channel::never());
+    let (mut ctl_open, mut data_open) = (true, true);
+    while ctl_open || data_open {
+        let c = if ctl_open { ctl } else { &never_ctl };
+        let d = if data_open { data } else { &never_data };
+        select! {
+            recv(c) -> m => match m {
+                Ok(cmd) => engine.control(cmd),
+                Err(_) => ctl_open = false,
+            },
+            recv(d) -> m => match m {
+                Ok(b) => engine.ingest(b),
+                Err(_) => data_open = false,
+            },
+        }
+    }
+    engine.finish()
+}
+
+/// The feeding end: copies what the source delivers into pooled blocks for the ring.
+pub(crate) struct EvidenceTap {
+    tx: Option<Sender<Block>>,
+    pool: Receiver<Vec<Complex32>>,
+    cur: Option<Vec<Complex32>>,
+    /// Stream index of `cur[0]`, and of the next sample.
+    cur_start: u64,
+    pos: u64,
+    block: usize,
+    /// Wait for a free block (a capture: waiting loses nothing) instead of dropping.
+    blocking: bool,
+    dropped: Arc<AtomicU64>,
+}
+
+impl EvidenceTap {
+    fn push(&mut self, mut samples: &[Complex32]) {
+        while !samples.is_empty() {
+            if self.tx.is_none() {
+                self.pos += samples.len() as u64;
+                return;
+            }
+            let cur = match self.cur.as_mut() {
+                Some(c) => c,
+                None => {
+                    let got = if self.blocking {
+                        self.pool.recv().ok()
+                    } else {
+                        self.pool.try_recv().ok()
+                    };
+                    let Some(b) = got else {
+                        if self.blocking {
+                            // The evidence thread is gone: nothing more is kept.
+                            self.tx = None;
+                        } else {
+                            self.dropped.fetch_add(samples.len() as u64, Relaxed);
+                        }
+                        self.pos += samples.len() as u64;
+                        return;
+                    };
+                    self.cur_start = self.pos;
+                    self.cur.insert(b)
+                }
+            };
+            let room = self.block - cur.len();
+            let (now, rest) = samples.split_at(room.min(samples.len()));
+            cur.extend_from_slice(now);
+            self.pos += now.len() as u64;
+            samples = rest;
+            if cur.len() == self.block {
+                self.send();
+            }
+        }
+    }
+
+    /// `n` samples of the stream are missing here.
+    fn gap(&mut self, n: u64) {
+        self.send();
+        self.pos += n;
+    }
+
+    fn send(&mut self) {
+        let Some(b) = self.cur.take() else { return };
+        if b.is_empty() {
+            self.cur = Some(b);
+            return;
+        }
+        if let Some(tx) = self.tx.as_ref() {
+            let block = Block {
+                start: self.cur_start,
+                samples: b,
+            };
+            if tx.send(block).is_err() {
+                self.tx = None;
+            }
+        }
+    }
+}
+
+impl Drop for EvidenceTap {
+    fn drop(&mut self) {
+        self.send();
+    }
+}
+
+/// A source whose samples also go to the evidence ring.
+pub(crate) struct EvidenceSource<S> {
+    inner: S,
+    tap: EvidenceTap,
+}
+
+impl<S: IqSource> EvidenceSource<S> {
+    pub fn new(inner: S, tap: EvidenceTap) -> Self {
+        EvidenceSource { inner, tap }
+    }
+}
+
+impl<S: IqSource> IqSource for EvidenceSource<S> {
+    fn meta(&self) -> &StreamMeta {
+        self.inner.meta()
+    }
+
+    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        let r = self.inner.read(buf)?;
+        match &r {
+            ReadOutcome::Samples(n) => self.tap.push(&buf[..*n]),
+            ReadOutcome::Lost(n) => self.tap.gap(*n),
+            _ => {}
+        }
+        Ok(r)
+    }
+
+    fn non_finite_samples(&self) -> u64 {
+        self.inner.non_finite_samples()
+    }
+
+    fn annotations(&self) -> &[Annotation] {
+        self.inner.annotations()
+    }
+
+    fn warnings(&self) -> &[String] {
+        self.inner.warnings()
+    }
+}

@@ -1,0 +1,189 @@
+//! Evidence clips as kuzet HDF5 captures in one directory, under a disk quota.
+//!
+//! The quota counts only files kuzet named as evidence (`<UTC time>-<kind>.h5`), so
+//! pointing `--evidence` at a directory with other files never deletes them. The oldest
+//! evidence (by modification time) goes first; a clip still being written never does.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use num_complex::Complex32;
+
+use super::engine::{ClipStore, ClipWriter};
+use crate::alert::AlertKind;
+use crate::capture::{Annotation, CaptureWriter, SampleFormat, WriterOptions};
+use crate::error::Result;
+use crate::types::StreamMeta;
+
+/// True for names kuzet gives evidence: `20261125T013317.123Z-hopping.h5` (with an
+/// optional `-2`, `-3`, ... before the extension).
+pub(crate) fn is_evidence_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    name.ends_with(".h5")
+        && b.len() > 17
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && name.contains("Z-")
+}
+
+/// Writes clips into a directory.
+pub(crate) struct Hdf5Store {
+    dir: PathBuf,
+    meta: StreamMeta,
+    utc0: Option<chrono::DateTime<chrono::Utc>>,
+    quota: Option<u64>,
+}
+
+impl Hdf5Store {
+    pub fn new(
+        dir: PathBuf,
+        meta: StreamMeta,
+        utc0: Option<chrono::DateTime<chrono::Utc>>,
+        quota: Option<u64>,
+    ) -> Self {
+        Hdf5Store {
+            dir,
+            meta,
+            utc0,
+            quota,
+        }
+    }
+
+    /// Evidence files in the directory with their size and age, oldest first.
+    fn evidence_files(&self) -> Vec<(PathBuf, u64, SystemTime)> {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut v: Vec<_> = rd
+            .flatten()
+            .filter(|e| is_evidence_name(&e.file_name().to_string_lossy()))
+            .filter_map(|e| {
+                let md = e.metadata().ok()?;
+                md.is_file().then(|| {
+                    (
+                        e.path(),
+                        md.len(),
+                        md.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    )
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    /// Deletes the oldest finished evidence until the directory is under `quota`;
+    /// returns the bytes still over.
+    fn make_room(&self, quota: u64, open: &[&Path]) -> u64 {
+        let files = self.evidence_files();
+        let mut total: u64 = files.iter().map(|f| f.1).sum();
+        for (path, len, _) in &files {
+            if total <= quota {
+                break;
+            }
+            if open.iter().any(|o| same_file(o, path)) {
+                continue;
+            }
+            match std::fs::remove_file(path) {
+                Ok(()) => {
+                    eprintln!(
+                        "kuzet: evidence: deleted {} to stay under the quota",
+                        path.display()
+                    );
+                    total -= len;
+                }
+                Err(e) => eprintln!(
+                    "kuzet: evidence: cannot delete {} to make room: {e}",
+                    path.display()
+                ),
+            }
+        }
+        total.saturating_sub(quota)
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || a.file_name() == b.file_name()
+}
+
+impl ClipStore for Hdf5Store {
+    fn create(
+        &mut self,
+        path: &Path,
+        first: u64,
+        trigger: AlertKind,
+        open: &[&Path],
+    ) -> Result<Box<dyn ClipWriter>> {
+        if let Some(q) = self.quota {
+            self.make_room(q, open);
+        }
+        let mut meta = self.meta.clone();
+        meta.start_time_utc = self.utc0.map(|t| {
+            let at =
+                t + chrono::Duration::nanoseconds((self.meta.seconds(first) * 1e9).round() as i64);
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        });
+        meta.description = format!(
+            "evidence cut by kuzet from {}, stream samples from {first}, triggered by {}",
+            self.meta.origin,
+            trigger.as_str()
+        );
+        let w = CaptureWriter::create(
+            path,
+            &meta,
+            &WriterOptions {
+                // The samples exactly as the pipeline saw them.
+                format: SampleFormat::Cf32,
+                swmr: true,
+                flush_every: 0,
+                extra_attrs: vec![("trigger".into(), trigger.as_str().into())],
+                source_first_sample: Some(first),
+                ..WriterOptions::default()
+            },
+        )?;
+        Ok(Box::new(w))
+    }
+
+    fn over_quota(&mut self, open: &[&Path]) -> Option<PathBuf> {
+        let q = self.quota?;
+        if self.make_room(q, open) == 0 {
+            return None;
+        }
+        // Only clips being written are left: cut the oldest one.
+        open.first().map(|p| p.to_path_buf())
+    }
+
+    fn finished(&mut self, _path: &Path) {}
+}
+
+impl ClipWriter for CaptureWriter {
+    fn append(&mut self, samples: &[Complex32]) -> Result<()> {
+        CaptureWriter::append(self, samples)
+    }
+
+    fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()> {
+        CaptureWriter::set_annotation(self, row, a)?;
+        self.flush()
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        CaptureWriter::finish(*self).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_only_its_own_names() {
+        assert!(is_evidence_name("20261125T013317.123Z-hopping.h5"));
+        assert!(is_evidence_name("20261125T013317.123Z-new_emitter-2.h5"));
+        assert!(!is_evidence_name("capture.h5"));
+        assert!(!is_evidence_name("20261125T013317.123Z-hopping.sigmf-data"));
+        assert!(!is_evidence_name(
+            "kuzet-20261125T013317Z-433.92MHz-0001.h5"
+        ));
+    }
+}
