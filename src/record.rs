@@ -339,12 +339,17 @@ impl Writer {
 
     fn run(mut self, rx: &Receiver<Msg>, pool: &Sender<Vec<Complex32>>) -> Result<RecordSummary> {
         for msg in rx.iter() {
-            match msg {
-                Msg::Samples(b) => {
-                    self.write(&b)?;
+            let r = match msg {
+                Msg::Samples(b) => self.write(&b).map(|()| {
                     let _ = pool.try_send(b);
-                }
-                Msg::Gap(n) => self.gap(n)?,
+                }),
+                Msg::Gap(n) => self.gap(n),
+            };
+            if let Err(e) = r {
+                // Leaked, not closed: libhdf5 (1.10) crashes closing a dataset whose write
+                // failed (a full disk). What was flushed stays readable.
+                std::mem::forget(self.cur.take());
+                return Err(e);
             }
         }
         if let Some(w) = self.cur.take() {

@@ -57,9 +57,11 @@ impl Default for WriterOptions {
 /// An open capture being written.
 pub struct CaptureWriter {
     path: PathBuf,
-    file: hdf5::File,
+    // Fields drop in order: the datasets must close before the file. The other way round
+    // libhdf5 (1.10) crashes in H5D_close after a failed write (a full disk).
     iq: Dataset,
     annotations: Dataset,
+    file: hdf5::File,
     mem_type: Datatype,
     ann_type: Datatype,
     format: SampleFormat,
@@ -396,7 +398,12 @@ impl CaptureWriter {
     /// # Errors
     /// [`Error::Capture`] when the final flush or close fails.
     pub fn finish(mut self) -> Result<u64> {
-        self.flush()?;
+        if let Err(e) = self.flush() {
+            // Leaked, not closed: libhdf5 (1.10) crashes closing a dataset whose flush
+            // failed. What was flushed before stays readable.
+            std::mem::forget(self);
+            return Err(e);
+        }
         let len = self.len;
         let path = self.path.clone();
         let CaptureWriter {

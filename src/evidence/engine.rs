@@ -150,6 +150,8 @@ pub(crate) trait ClipWriter: Send {
 pub(crate) enum Cmd {
     /// The detector has analysed the stream up to this index.
     Progress(u64),
+    /// No alert can extend the clip any more: close it once written to its end.
+    Seal { clip: u64 },
     /// Start a clip covering `[start, end)` of the stream.
     Open {
         clip: u64,
@@ -257,11 +259,13 @@ impl<S: ClipStore> Engine<S> {
         match cmd {
             Cmd::Progress(p) => {
                 self.release = self.release.max(p.saturating_sub(self.keep));
-                for c in &mut self.clips {
-                    c.sealed |= c.end <= self.release;
+                self.evict();
+            }
+            Cmd::Seal { clip } => {
+                if let Some(c) = self.clips.iter_mut().find(|c| c.id == clip) {
+                    c.sealed = true;
                 }
                 self.close_done();
-                self.evict();
             }
             Cmd::Open {
                 clip,
@@ -334,8 +338,9 @@ impl<S: ClipStore> Engine<S> {
             c.path.display()
         );
         summary.failed.push((c.path.clone(), e.to_string()));
-        // Dropping the writer closes what can be closed; the flushed part stays readable.
-        c.writer = None;
+        // Leaked, not closed: libhdf5 (1.10) crashes closing a dataset whose flush failed.
+        // The flushed part stays readable; the handles go with the process.
+        std::mem::forget(c.writer.take());
     }
 
     fn close(store: &mut S, summary: &mut EvidenceSummary, mut c: Clip) {
@@ -428,5 +433,283 @@ impl<S: ClipStore> Engine<S> {
         while let Some(b) = self.ring.pop_before(self.release.min(pinned)) {
             (self.recycle)(b.samples);
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Sample `i` of the test stream: its index, so any misplaced sample shows.
+    pub fn at(i: u64) -> Complex32 {
+        Complex32::new(i as f32, -(i as f32))
+    }
+
+    #[derive(Debug, Default, Clone)]
+    pub struct MemClip {
+        pub first: u64,
+        pub samples: Vec<Complex32>,
+        pub rows: Vec<Annotation>,
+        pub finished: bool,
+    }
+
+    /// Clips in memory, shared with the test.
+    #[derive(Clone, Default)]
+    pub struct Mem(pub Arc<Mutex<HashMap<PathBuf, MemClip>>>);
+
+    struct MemWriter(Mem, PathBuf);
+
+    impl ClipStore for Mem {
+        fn create(
+            &mut self,
+            path: &Path,
+            first: u64,
+            _trigger: AlertKind,
+            _open: &[&Path],
+        ) -> Result<Box<dyn ClipWriter>> {
+            let clip = MemClip {
+                first,
+                ..MemClip::default()
+            };
+            self.0.lock().unwrap().insert(path.to_path_buf(), clip);
+            Ok(Box::new(MemWriter(self.clone(), path.to_path_buf())))
+        }
+        fn over_quota(&mut self, _open: &[&Path]) -> Option<PathBuf> {
+            None
+        }
+        fn finished(&mut self, _path: &Path) {}
+    }
+
+    impl ClipWriter for MemWriter {
+        fn append(&mut self, s: &[Complex32]) -> Result<()> {
+            let mut m = self.0 .0.lock().unwrap();
+            m.get_mut(&self.1).unwrap().samples.extend_from_slice(s);
+            Ok(())
+        }
+        fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()> {
+            let mut m = self.0 .0.lock().unwrap();
+            let rows = &mut m.get_mut(&self.1).unwrap().rows;
+            if row as usize == rows.len() {
+                rows.push(a.clone());
+            } else {
+                rows[row as usize] = a.clone();
+            }
+            Ok(())
+        }
+        fn finish(self: Box<Self>) -> Result<()> {
+            self.0 .0.lock().unwrap().get_mut(&self.1).unwrap().finished = true;
+            Ok(())
+        }
+    }
+
+    /// An engine over `Mem` with blocks of `block` samples; counts recycled blocks.
+    pub fn engine(
+        block: usize,
+        keep: u64,
+        hold_max: Option<usize>,
+    ) -> (Engine<Mem>, Mem, Arc<Mutex<usize>>) {
+        let mem = Mem::default();
+        let recycled = Arc::new(Mutex::new(0usize));
+        let r = recycled.clone();
+        let e = Engine::new(
+            mem.clone(),
+            16,
+            block,
+            keep,
+            hold_max,
+            Box::new(move |_| *r.lock().unwrap() += 1),
+        );
+        (e, mem, recycled)
+    }
+
+    pub fn block(start: u64, len: usize) -> Block {
+        Block {
+            start,
+            samples: (start..start + len as u64).map(at).collect(),
+        }
+    }
+
+    fn open(clip: u64, start: u64, end: u64) -> Cmd {
+        Cmd::Open {
+            clip,
+            path: PathBuf::from(format!("clip{clip}")),
+            start,
+            end,
+            trigger: AlertKind::Hopping,
+        }
+    }
+
+    fn clip(mem: &Mem, clip: u64) -> MemClip {
+        let m = mem.0.lock().unwrap();
+        m[&PathBuf::from(format!("clip{clip}"))].clone()
+    }
+
+    fn assert_exact(c: &MemClip, from: u64, to: u64) {
+        assert_eq!(c.first, from);
+        assert_eq!(c.samples.len() as u64, to - from, "clip length");
+        for (k, s) in c.samples.iter().enumerate() {
+            assert_eq!(*s, at(from + k as u64), "sample {k} of the clip");
+        }
+    }
+
+    #[test]
+    fn ring_pieces_follow_blocks_and_gaps() {
+        let mut r = Ring::with_capacity(4);
+        r.push(block(0, 10));
+        r.push(block(15, 5));
+        assert_eq!(r.piece(8, 30), Some(Piece::Samples(&[at(8), at(9)][..])));
+        assert_eq!(r.piece(10, 30), Some(Piece::Missing(5)));
+        assert_eq!(r.piece(10, 12), Some(Piece::Missing(2)));
+        assert_eq!(r.piece(16, 18), Some(Piece::Samples(&[at(16), at(17)][..])));
+        assert_eq!(r.piece(20, 30), None);
+        assert!(r.pop_before(9).is_none(), "a block ending after 9 stays");
+        assert_eq!(r.pop_before(10).map(|b| b.start), Some(0));
+        assert_eq!(r.available_from(), 10);
+    }
+
+    #[test]
+    fn wraps_around_keeping_exactly_what_the_planner_may_ask_for() {
+        let (mut e, mem, recycled) = engine(100, 250, None);
+        // 100 blocks stream through; the detector follows one block behind.
+        for k in 0..100u64 {
+            e.ingest(block(k * 100, 100));
+            e.control(Cmd::Progress(k * 100));
+            // Held: blocks ending after progress − keep, plus the one just in.
+            assert!(e.ring.len() <= 5, "ring holds {} blocks", e.ring.len());
+        }
+        assert!(*recycled.lock().unwrap() >= 95);
+        // The oldest start the planner may still ask for at progress 9900.
+        let start = 9_900 - 250;
+        e.control(open(0, start, 10_000));
+        let s = e.finish();
+        assert_eq!(s.samples, 10_000 - start);
+        assert_exact(&clip(&mem, 0), start, 10_000);
+    }
+
+    #[test]
+    fn trigger_at_the_start_of_the_stream_waits_for_its_samples() {
+        let (mut e, mem, _) = engine(100, 250, None);
+        // The pre-trigger reaches before sample 0: the clip starts at 0.
+        e.control(open(0, 0, 350));
+        for k in 0..6u64 {
+            e.ingest(block(k * 100, 100));
+        }
+        let c = clip(&mem, 0);
+        assert_exact(&c, 0, 350);
+        assert!(!c.finished, "open until the planner seals it");
+        e.control(Cmd::Seal { clip: 0 });
+        assert!(
+            clip(&mem, 0).finished,
+            "sealed and written to its end: closed"
+        );
+        e.finish();
+    }
+
+    #[test]
+    fn trigger_longer_than_the_ring_streams_through_it() {
+        let (mut e, mem, recycled) = engine(100, 200, None);
+        e.ingest(block(0, 100));
+        e.ingest(block(100, 100));
+        e.control(Cmd::Progress(200));
+        // 50 ring capacities long.
+        e.control(open(0, 50, 80_050));
+        for k in 2..1_000u64 {
+            e.ingest(block(k * 100, 100));
+            e.control(Cmd::Progress(k * 100));
+            if k * 100 == 80_300 {
+                e.control(Cmd::Seal { clip: 0 });
+            }
+            assert!(e.ring.len() <= 4, "a long clip must not pin the ring");
+        }
+        assert!(*recycled.lock().unwrap() > 900);
+        let c = clip(&mem, 0);
+        assert_exact(&c, 50, 80_050);
+        assert!(c.finished, "sealed and complete, so closed");
+        e.finish();
+    }
+
+    #[test]
+    fn overlapping_clips_each_get_their_samples_and_extensions() {
+        let (mut e, mem, _) = engine(100, 1_000, None);
+        e.control(open(0, 0, 300));
+        e.control(open(1, 200, 500));
+        for k in 0..4u64 {
+            e.ingest(block(k * 100, 100));
+        }
+        e.control(Cmd::Extend { clip: 0, end: 450 });
+        for k in 4..8u64 {
+            e.ingest(block(k * 100, 100));
+        }
+        e.finish();
+        assert_exact(&clip(&mem, 0), 0, 450);
+        assert_exact(&clip(&mem, 1), 200, 500);
+    }
+
+    #[test]
+    fn gaps_are_zero_filled_so_clip_time_stays_stream_time() {
+        let (mut e, mem, _) = engine(100, 1_000, None);
+        e.control(open(0, 0, 400));
+        e.ingest(block(0, 100));
+        e.ingest(block(250, 100));
+        e.finish();
+        let c = clip(&mem, 0);
+        assert_eq!(c.samples.len(), 350, "up to the end of what arrived");
+        assert_eq!(c.samples[99], at(99));
+        assert_eq!(c.samples[100], Complex32::default());
+        assert_eq!(c.samples[249], Complex32::default());
+        assert_eq!(c.samples[250], at(250));
+    }
+
+    #[test]
+    fn a_live_ring_is_bounded_and_a_late_clip_starts_at_what_it_holds() {
+        let (mut e, mem, _) = engine(100, 10_000, Some(3));
+        // No progress at all (detector far behind): the ring must still not grow.
+        for k in 0..10u64 {
+            e.ingest(block(k * 100, 100));
+            assert!(e.ring.len() <= 3);
+        }
+        e.control(open(0, 0, 1_000));
+        e.finish();
+        assert_exact(&clip(&mem, 0), 700, 1_000);
+    }
+
+    #[test]
+    fn annotations_are_rebased_on_the_clip() {
+        let (mut e, mem, _) = engine(100, 1_000, None);
+        e.ingest(block(0, 100));
+        e.ingest(block(100, 100));
+        e.control(open(0, 50, 200));
+        let ann = |start, length| Annotation {
+            start_sample: start,
+            length,
+            freq_lo_hz: 1.0,
+            freq_hi_hz: 2.0,
+            label: "hopping critical #1".into(),
+            source: "kuzet/alert".into(),
+        };
+        e.control(Cmd::Annotate {
+            clip: 0,
+            row: 0,
+            ann: ann(120, 30),
+        });
+        // First seen before the clip began: the row starts at the clip's start.
+        e.control(Cmd::Annotate {
+            clip: 0,
+            row: 1,
+            ann: ann(20, 60),
+        });
+        e.control(Cmd::Annotate {
+            clip: 0,
+            row: 0,
+            ann: ann(120, 70),
+        });
+        e.finish();
+        let c = clip(&mem, 0);
+        assert_eq!(c.rows.len(), 2);
+        assert_eq!((c.rows[0].start_sample, c.rows[0].length), (70, 70));
+        assert_eq!((c.rows[1].start_sample, c.rows[1].length), (0, 30));
     }
 }

@@ -48,6 +48,9 @@ use crate::types::StreamMeta;
 /// get its whole pre-trigger: hoppers and confirmed bursts are raised well within this.
 pub const LOOKBACK_S: f64 = 1.0;
 
+/// Margin on the tracker's hold time: an alert clears on the first spectrum past it.
+const HOLD_MARGIN_S: f64 = 0.1;
+
 /// What triggers evidence and how much of it to keep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvidenceConfig {
@@ -128,6 +131,9 @@ pub(crate) struct Planner {
     post: u64,
     max: u64,
     lookback: u64,
+    /// How long an alert stays active after its last sighting (the tracker's hold time,
+    /// with a frame of margin).
+    hold: u64,
     cfg: EvidenceConfig,
     utc0: Option<chrono::DateTime<chrono::Utc>>,
     progress: u64,
@@ -144,6 +150,14 @@ struct PlannedClip {
     end: u64,
     rows: u64,
     path: Arc<str>,
+    /// Alerts in the clip not yet cleared.
+    active: u32,
+}
+
+impl PlannedClip {
+    fn hard_end(&self, max: u64) -> u64 {
+        self.start + max
+    }
 }
 
 struct Link {
@@ -157,6 +171,7 @@ impl Planner {
         cfg: EvidenceConfig,
         meta: &StreamMeta,
         utc0: Option<chrono::DateTime<chrono::Utc>>,
+        hold_s: f64,
     ) -> Self {
         Planner {
             rate: meta.sample_rate_hz,
@@ -164,6 +179,7 @@ impl Planner {
             post: meta.index_at(cfg.post_s),
             max: meta.index_at(cfg.max_s).max(1),
             lookback: meta.index_at(LOOKBACK_S),
+            hold: meta.index_at(hold_s + HOLD_MARGIN_S),
             cfg,
             utc0,
             progress: 0,
@@ -174,17 +190,45 @@ impl Planner {
         }
     }
 
-    /// Samples the engine must keep behind the detector's progress.
+    /// Samples the engine must keep behind the detector's progress for clips not yet
+    /// opened.
     fn keep(&self) -> u64 {
         self.pre + self.lookback
     }
 
+    /// Samples behind the detector's progress that an open clip may still need: the
+    /// pre-trigger of clips to come, or the hold time of an active alert.
+    fn reach(&self) -> u64 {
+        self.keep().max(self.hold)
+    }
+
     /// The detector has analysed up to `p`.
+    ///
+    /// An alert updates only every few seconds, so a clip cannot wait for the next
+    /// update to learn that its alert goes on. While an alert is active its clip
+    /// reaches at least `p − hold + post`: an alert not cleared at `p` was last seen after
+    /// `p − hold`, so this never passes the end its last sighting will give, and the
+    /// clip's final end stays `post` after that sighting, whatever the block timing.
     fn progress(&mut self, p: u64, send: &mut dyn FnMut(Cmd)) {
         self.progress = self.progress.max(p);
         let release = self.progress.saturating_sub(self.keep());
-        // The engine seals these at the same point: nothing can join or extend them now.
-        self.clips.retain(|c| c.end > release);
+        let floor = self.progress.saturating_sub(self.hold) + self.post;
+        let max = self.max;
+        self.clips.retain_mut(|c| {
+            let hard_end = c.hard_end(max);
+            if c.active > 0 && floor.min(hard_end) > c.end {
+                c.end = floor.min(hard_end);
+                send(Cmd::Extend {
+                    clip: c.id,
+                    end: c.end,
+                });
+            }
+            let done = (c.active == 0 || c.end >= hard_end) && c.end <= release;
+            if done {
+                send(Cmd::Seal { clip: c.id });
+            }
+            !done
+        });
         send(Cmd::Progress(p));
     }
 
@@ -206,23 +250,27 @@ impl Planner {
             ),
             source: "kuzet/alert".into(),
         };
+        let cleared = a.state == AlertState::Cleared;
         if let Some(link) = self.alerts.get(&a.id) {
             a.evidence = Some(link.path.clone());
             let (clip, row) = (link.clip, link.row);
-            if a.state == AlertState::Cleared {
+            if cleared {
                 self.alerts.remove(&a.id);
             }
             if let Some(c) = self.clips.iter_mut().find(|c| c.id == clip) {
-                let end = (last + self.post).min(c.start + self.max);
+                let end = (last + self.post).min(c.hard_end(self.max));
                 if end > c.end {
                     c.end = end;
                     send(Cmd::Extend { clip, end });
+                }
+                if cleared {
+                    c.active -= 1;
                 }
                 send(Cmd::Annotate { clip, row, ann });
             }
             return;
         }
-        if a.state == AlertState::Cleared || !self.cfg.triggers(a) {
+        if cleared || !self.cfg.triggers(a) {
             return;
         }
         // An alert raised long after it was first seen gets what the ring still holds.
@@ -234,7 +282,8 @@ impl Planner {
             Some(c) if joins => {
                 let row = c.rows;
                 c.rows += 1;
-                let end = (last + self.post).min(c.start + self.max);
+                c.active += 1;
+                let end = (last + self.post).min(c.hard_end(self.max));
                 if end > c.end {
                     c.end = end;
                     send(Cmd::Extend { clip: c.id, end });
@@ -252,6 +301,7 @@ impl Planner {
                     end,
                     rows: 1,
                     path: path.clone(),
+                    active: 1,
                 });
                 send(Cmd::Open {
                     clip,
@@ -348,6 +398,14 @@ fn send(ctl: &mut Option<Sender<Cmd>>, c: Cmd) {
     }
 }
 
+/// UTC time of the stream's sample 0, when the source knows it.
+fn stream_utc0(meta: &StreamMeta) -> Option<chrono::DateTime<chrono::Utc>> {
+    meta.start_time_utc
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
 /// Bytes of memory the system can still give, from `/proc/meminfo`.
 fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -357,7 +415,8 @@ fn available_memory() -> Option<u64> {
 }
 
 /// Starts the evidence thread for a stream described by `meta`, whose pipeline reads in
-/// blocks of `pipeline_block` samples. Wrap the source in [`EvidenceSource`] with the
+/// blocks of `pipeline_block` samples and whose tracker holds alerts `hold_s` after their
+/// last sighting. Wrap the source in [`EvidenceSource`] with the
 /// returned tap.
 ///
 /// # Errors
@@ -367,18 +426,15 @@ pub(crate) fn start(
     cfg: &EvidenceConfig,
     meta: &StreamMeta,
     pipeline_block: usize,
+    hold_s: f64,
 ) -> Result<(Evidence, EvidenceTap)> {
     cfg.validate().map_err(Error::Config)?;
     std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
         path: cfg.dir.clone(),
         source,
     })?;
-    let utc0 = meta
-        .start_time_utc
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono::Utc));
-    let planner = Planner::new(cfg.clone(), meta, utc0);
+    let utc0 = stream_utc0(meta);
+    let planner = Planner::new(cfg.clone(), meta, utc0, hold_s);
     let keep = planner.keep();
     // Blocks of ~50 ms: small enough that eviction is fine-grained, large enough that
     // hand-offs are rare at high rates.
@@ -386,7 +442,7 @@ pub(crate) fn start(
     // What the tap can be ahead of the detector when it waits: the framer's block being
     // filled and the one in flight, plus the tap's own partial block.
     let lag = 2 * pipeline_block as u64 + 2 * block as u64;
-    let blocks = (keep + lag).div_ceil(block as u64) as usize + 4;
+    let blocks = (planner.reach() + lag).div_ceil(block as u64) as usize + 4;
     let bytes = (blocks * block * std::mem::size_of::<Complex32>()) as u64;
     if let Some(avail) = available_memory() {
         if bytes > avail / 2 {
@@ -597,5 +653,233 @@ impl<S: IqSource> IqSource for EvidenceSource<S> {
 
     fn warnings(&self) -> &[String] {
         self.inner.warnings()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::engine::tests::{at, block, engine};
+    use super::*;
+
+    fn meta() -> StreamMeta {
+        StreamMeta {
+            sample_rate_hz: 1000.0,
+            center_freq_hz: 100e6,
+            start_time_utc: Some("2026-11-25T01:00:00Z".into()),
+            gain_db: None,
+            device: "test".into(),
+            description: String::new(),
+            origin: "test".into(),
+            total_samples: None,
+            live: false,
+        }
+    }
+
+    fn alert(id: u64, kind: AlertKind, state: AlertState, first: f64, last: f64) -> Alert {
+        Alert {
+            id,
+            kind,
+            state,
+            severity: Severity::Critical,
+            first_seen_s: first,
+            last_seen_s: last,
+            freq_hz: 100e6,
+            bandwidth_hz: 1e3,
+            power_dbfs: -40.0,
+            snr_db: 20.0,
+            band: None,
+            evidence: None,
+        }
+    }
+
+    /// A planner at 1 kS/s: 2 s before, 5 s after, 1 s look-back, at most 60 s.
+    fn planner(dir: &Path) -> Planner {
+        let mut cfg = EvidenceConfig::new(dir.to_path_buf());
+        cfg.max_s = 60.0;
+        Planner::new(cfg, &meta(), stream_utc0(&meta()), 3.0)
+    }
+
+    fn run(p: &mut Planner, a: &mut Alert) -> Vec<Cmd> {
+        let mut cmds = Vec::new();
+        p.alert(a, &mut |c| cmds.push(c));
+        cmds
+    }
+
+    use std::path::Path;
+
+    #[test]
+    fn overlapping_triggers_extend_one_clip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = planner(dir.path());
+        let mut a = alert(1, AlertKind::NewEmitter, AlertState::Raised, 10.0, 10.5);
+        let cmds = run(&mut p, &mut a);
+        let Cmd::Open {
+            start, end, path, ..
+        } = &cmds[0]
+        else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!((*start, *end), (8_000, 15_500));
+        assert_eq!(
+            path.file_name().unwrap().to_string_lossy(),
+            "20261125T010010.000Z-new_emitter.h5",
+            "named by the UTC time the alert was first seen"
+        );
+        let first_path = a.evidence.clone().unwrap();
+        assert!(matches!(cmds[1], Cmd::Annotate { row: 0, .. }));
+        // Starts 2 s before 14 s = 12 s, inside the clip (ends 15.5 s): joins it.
+        let mut b = alert(2, AlertKind::Hopping, AlertState::Raised, 14.0, 14.2);
+        let cmds = run(&mut p, &mut b);
+        assert_eq!(
+            cmds[..2],
+            [
+                Cmd::Extend {
+                    clip: 0,
+                    end: 19_200
+                },
+                Cmd::Annotate {
+                    clip: 0,
+                    row: 1,
+                    ann: Annotation {
+                        start_sample: 14_000,
+                        length: 200,
+                        freq_lo_hz: 100e6 - 500.0,
+                        freq_hi_hz: 100e6 + 500.0,
+                        label: "hopping critical #2".into(),
+                        source: "kuzet/alert".into(),
+                    }
+                }
+            ]
+        );
+        assert_eq!(b.evidence, Some(first_path.clone()));
+        // An update of the first alert extends the clip again; its row is rewritten.
+        let mut a2 = alert(1, AlertKind::NewEmitter, AlertState::Updated, 10.0, 16.0);
+        let cmds = run(&mut p, &mut a2);
+        assert!(matches!(
+            cmds[0],
+            Cmd::Extend {
+                clip: 0,
+                end: 21_000
+            }
+        ));
+        assert!(matches!(cmds[1], Cmd::Annotate { row: 0, .. }));
+        assert_eq!(a2.evidence, Some(first_path));
+    }
+
+    #[test]
+    fn separate_triggers_get_separate_files_and_the_cap_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = planner(dir.path());
+        run(
+            &mut p,
+            &mut alert(1, AlertKind::Jamming, AlertState::Raised, 10.0, 10.0),
+        );
+        // Hours of updates: the clip stops at 60 s.
+        let cmds = run(
+            &mut p,
+            &mut alert(1, AlertKind::Jamming, AlertState::Updated, 10.0, 500.0),
+        );
+        assert!(
+            matches!(cmds[0], Cmd::Extend { end: 68_000, .. }),
+            "{cmds:?}"
+        );
+        let mut sent = Vec::new();
+        p.progress(600_000, &mut |c| sent.push(c));
+        let mut b = alert(2, AlertKind::Jamming, AlertState::Raised, 600.0, 600.0);
+        let cmds = run(&mut p, &mut b);
+        let Cmd::Open { clip, path, .. } = &cmds[0] else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(*clip, 1);
+        assert!(path
+            .to_string_lossy()
+            .ends_with("20261125T011000.000Z-jamming.h5"));
+    }
+
+    #[test]
+    fn only_chosen_kinds_and_severities_trigger() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = planner(dir.path());
+        let mut lost = alert(1, AlertKind::DeviceLost, AlertState::Raised, 1.0, 1.0);
+        assert!(run(&mut p, &mut lost).is_empty());
+        assert_eq!(lost.evidence, None);
+        let mut quiet = alert(2, AlertKind::NewEmitter, AlertState::Raised, 1.0, 1.0);
+        quiet.severity = Severity::Info;
+        assert!(run(&mut p, &mut quiet).is_empty());
+        let mut gone = alert(3, AlertKind::NewEmitter, AlertState::Cleared, 1.0, 1.0);
+        assert!(
+            run(&mut p, &mut gone).is_empty(),
+            "a clear alone opens nothing"
+        );
+    }
+
+    #[test]
+    fn an_alert_raised_late_gets_what_the_ring_still_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = planner(dir.path());
+        p.progress(30_000, &mut |_| {});
+        // First seen 20 s before the detector's position (e.g. a slow baseline verdict):
+        // the clip starts at progress − pre − look-back, not at first − pre.
+        let cmds = run(
+            &mut p,
+            &mut alert(1, AlertKind::PowerChange, AlertState::Raised, 10.0, 29.0),
+        );
+        assert!(
+            matches!(cmds[0], Cmd::Open { start: 27_000, .. }),
+            "{cmds:?}"
+        );
+    }
+
+    #[test]
+    fn planner_and_engine_cut_the_same_samples_whatever_the_block_timing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = planner(dir.path());
+        let (mut e, mem, _) = engine(250, p.keep(), None);
+        let mut alerts = vec![
+            (
+                12_000,
+                alert(1, AlertKind::Hopping, AlertState::Raised, 11.0, 11.9),
+            ),
+            (
+                13_000,
+                alert(1, AlertKind::Hopping, AlertState::Updated, 11.0, 12.8),
+            ),
+            // Cleared once quiet for the hold time, as the tracker does.
+            (
+                16_050,
+                alert(1, AlertKind::Hopping, AlertState::Cleared, 11.0, 13.0),
+            ),
+        ]
+        .into_iter()
+        .peekable();
+        // The tap runs up to a second ahead of the detector.
+        let mut next_block = 0u64;
+        for progress in (0..40_000u64).step_by(500) {
+            while next_block < progress + 1_000 {
+                e.ingest(block(next_block, 250));
+                next_block += 250;
+            }
+            // As the detect stage sends them: a batch's alerts, then its progress.
+            while let Some((_, a)) = alerts.next_if(|(at_p, _)| *at_p <= progress) {
+                let mut a = a;
+                p.alert(&mut a, &mut |c| e.control(c));
+            }
+            p.progress(progress, &mut |c| e.control(c));
+        }
+        e.finish();
+        let clips = mem.0.lock().unwrap();
+        assert_eq!(clips.len(), 1);
+        let c = clips.values().next().unwrap();
+        // 2 s before 11.0 s to 5 s after 13.0 s.
+        assert_eq!(c.first, 9_000);
+        assert_eq!(c.samples.len(), 9_000);
+        assert!(c
+            .samples
+            .iter()
+            .enumerate()
+            .all(|(k, s)| *s == at(9_000 + k as u64)));
+        assert_eq!(c.rows.len(), 1);
+        assert_eq!((c.rows[0].start_sample, c.rows[0].length), (2_000, 2_000));
+        assert!(c.finished);
     }
 }

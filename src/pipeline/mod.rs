@@ -130,7 +130,7 @@ pub fn run(
     let spec_buffers = 4 + 2 * workers;
     let mut evidence = match &cfg.evidence {
         Some(ec) => {
-            let (ev, tap) = evidence::start(ec, &meta, block_len)?;
+            let (ev, tap) = evidence::start(ec, &meta, block_len, cfg.detector.tracker.hold_s)?;
             source = Box::new(EvidenceSource::new(source, tap));
             Some(ev)
         }

@@ -413,3 +413,62 @@ fn duration_ends_a_paced_run_whose_device_never_returns() {
         "{a:#?}"
     );
 }
+
+/// Issue 7, item 4: a live run with a recording and evidence; replaying the recording
+/// gives exactly the live alerts in sample time, and the live clip is the recording's
+/// samples.
+#[test]
+fn replay_of_a_live_recording_gives_the_live_alerts_and_its_evidence_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("rec");
+    std::fs::create_dir(&rec).expect("mkdir");
+    let ev = dir.path().join("ev");
+    let out = watch(
+        &sim("evidence", "realtime=false"),
+        "3s",
+        &[
+            "--record",
+            rec.to_str().expect("utf-8 path"),
+            "--evidence",
+            ev.to_str().expect("utf-8 path"),
+        ],
+    );
+    let live = alerts(&out);
+    let clip = tone_alerts(&live)[0]["evidence"]
+        .as_str()
+        .expect("the live alert names its clip")
+        .to_string();
+    let files: Vec<_> = std::fs::read_dir(&rec)
+        .expect("recording dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let out2 = run(&["analyze", files[0].to_str().expect("utf-8 path")]);
+    assert!(out2.status.success(), "{}", text(&out2.stderr));
+    let strip = |v: Vec<Value>| -> Vec<Value> {
+        v.into_iter()
+            .map(|mut a| {
+                a.as_object_mut().expect("object").remove("evidence");
+                a
+            })
+            .collect()
+    };
+    assert_eq!(strip(live), strip(alerts(&out2)));
+
+    // The tone is on from the first sample: the clip starts at the stream's start.
+    let read = |p: &Path| {
+        let mut r = CaptureReader::open(p).expect("open");
+        let first = r.source_first_sample();
+        let mut v = vec![Complex32::default(); r.len() as usize];
+        let mut at = 0;
+        while at < v.len() {
+            at += r.read(&mut v[at..]).expect("read");
+        }
+        (first, v)
+    };
+    let (first, clip_samples) = read(Path::new(&clip));
+    assert_eq!(first, Some(0));
+    let (_, recorded) = read(&files[0]);
+    assert!(clip_samples.len() > 100_000);
+    assert!(clip_samples[..] == recorded[..clip_samples.len()]);
+}

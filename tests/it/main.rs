@@ -6,6 +6,7 @@ mod cli;
 mod console;
 mod detection;
 mod e2e;
+mod evidence;
 mod formats;
 mod live;
 mod support;
