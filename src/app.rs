@@ -26,12 +26,11 @@ use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
 use crate::record::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
-use crate::source::file::FileSource;
 use crate::source::paced::{PaceControl, PacedSource};
 use crate::source::soapy::{self, DeviceSettings, Gain, SoapySource};
 use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
 use crate::source::OpenOptions;
-use crate::source::{IqSource, ReadOutcome, SourceEvent};
+use crate::source::{IqSource, ReadOutcome, SeekableSource, SourceEvent};
 use crate::tui::app::{SourceInfo, SPEEDS};
 use crate::tui::Console;
 use crate::types::StreamMeta;
@@ -65,8 +64,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             file: demo_path(),
             speed: None,
             looping: true,
+            duration: None,
             headless: false,
             alerts: None,
+            input: InputArgs::default(),
             dsp: DspArgs::default(),
         }),
         Some(Command::Bench(args)) => bench(&args),
@@ -195,18 +196,26 @@ fn warn_all(origin: &str, warnings: &[String]) {
     }
 }
 
-/// Opens a recording in any format kuzet reads, cut to `--duration` when given; warnings
-/// about the file go to stderr.
+/// Opens a recording in any format kuzet reads, read as `--rate/--freq/--iq-format` say;
+/// warnings about the file go to stderr.
+///
+/// # Errors
+/// Bad flags, an unreadable file, or no sample rate from the file, its name or `--rate`.
+fn open_recording(file: &Path, input: &InputArgs) -> Result<Box<dyn SeekableSource>> {
+    let opts = open_options(input)?;
+    let source = crate::source::open(file, &opts)?;
+    crate::source::open::require_rate(file, source.meta())?;
+    warn_all(&file.display().to_string(), source.warnings());
+    Ok(source)
+}
+
+/// [`open_recording`], cut to `--duration` when given.
 fn open_capture(
     file: &Path,
     input: &InputArgs,
     duration: Option<&str>,
 ) -> Result<Box<dyn IqSource>> {
-    let opts = open_options(input)?;
-    let source = crate::source::open(file, &opts)?;
-    crate::source::open::require_rate(file, source.meta())?;
-    warn_all(&file.display().to_string(), source.warnings());
-    limit_duration(source, duration)
+    limit_duration(open_recording(file, input)?, duration)
 }
 
 /// Cuts a source to `--duration` of stream time, when given.
@@ -719,23 +728,26 @@ fn parse_speed(text: Option<&str>) -> Result<Option<f64>> {
 
 fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     let speed = parse_speed(args.speed.as_deref())?;
-    let file = FileSource::open(&args.file)?.looping(args.looping);
-    let meta = file.meta().clone();
-    let cfg = dsp_config(&args.dsp, &meta)?;
+    let file = open_recording(&args.file, &args.input)?;
+    let cfg = dsp_config(&args.dsp, file.meta())?;
     let console = !args.headless && std::io::stdout().is_terminal();
     let ctl = PaceControl::new(speed, args.looping);
     // On the console the end of the capture pauses (the operator can seek back and look);
     // headless, it ends the run.
-    let source = PacedSource::new(file, ctl.clone(), cfg.spectrum.span(), console);
+    let paced = PacedSource::new(file, ctl.clone(), cfg.spectrum.span(), console);
+    // Outside the pacing, so --duration counts stream time, which goes on across loops
+    // and seeks.
+    let source = limit_duration(Box::new(paced), args.duration.as_deref())?;
+    let meta = source.meta().clone();
     if !console {
-        return run_headless(Box::new(source), &meta, &cfg, args.alerts.as_deref());
+        return run_headless(source, &meta, &cfg, args.alerts.as_deref());
     }
     let alert_log = shared_alert_log(args.alerts.as_deref())?;
     let info = SourceInfo::new(&meta, &cfg.spectrum);
     let started = Instant::now();
     let stats = tui::run(
         Console {
-            source: Box::new(source),
+            source,
             info,
             replay: Some(ctl.clone()),
             alert_log,

@@ -286,7 +286,8 @@ pub struct ScoreArgs {
 /// `kuzet replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Capture to replay (kuzet HDF5).
+    /// Recording to replay: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, raw .cu8/.cs8/
+    /// .cs16/.cf32/.cfile/.raw.
     pub file: PathBuf,
     /// Replay speed: 0.25, 0.5, 1, 2, 4, 8, 16 or max [default: 1]
     #[arg(long, value_name = "X")]
@@ -294,6 +295,10 @@ pub struct ReplayArgs {
     /// Start again from the beginning at the end of the capture [default: off]
     #[arg(long = "loop")]
     pub looping: bool,
+    /// Stop after this much stream time, which keeps counting across loops and seeks
+    /// (e.g. 30s, 2m) [default: the end of the capture, or never with --loop]
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
     /// JSON-lines alerts on stdout instead of the console (automatic when stdout is not a
     /// terminal) [default: off]
     #[arg(long)]
@@ -301,6 +306,9 @@ pub struct ReplayArgs {
     /// Also append alerts and acknowledgements to this JSON-lines file [default: none]
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// How to read the input.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,

@@ -8,4 +8,5 @@ mod detection;
 mod e2e;
 mod formats;
 mod live;
+mod replay;
 mod support;
