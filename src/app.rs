@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::alert::{Alert, JsonLinesSink};
 use crate::capture::raw::RawFormat;
-use crate::capture::CaptureReader;
+use crate::capture::{sigmf, Annotation, CaptureReader};
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
     AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DeviceArgs, DevicesArgs,
@@ -26,6 +26,7 @@ use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
 use crate::record::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
+use crate::source::open::InputKind;
 use crate::source::paced::{PaceControl, PacedSource};
 use crate::source::soapy::{self, DeviceSettings, Gain, SoapySource};
 use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
@@ -565,6 +566,14 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
     // A scenario scores straight from the simulator: long runs (an hour of noise for the
     // false-alarm rate) need no file of tens of gigabytes.
     let is_scenario = args.file.extension().is_some_and(|e| e == "toml");
+    let input = &args.input;
+    if is_scenario && (input.rate.is_some() || input.freq.is_some() || input.iq_format.is_some()) {
+        return Err(Error::Config(format!(
+            "--rate, --freq and --iq-format read recordings; {} is a scenario (set \
+             sample_rate_hz and center_freq_hz in it)",
+            args.file.display()
+        )));
+    }
     let (truth, source): (_, Box<dyn IqSource>) = if is_scenario {
         let scene = Scene::load(&args.file)?;
         let source = limit_duration(
@@ -573,10 +582,8 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
         )?;
         (scene.annotations(), source)
     } else {
-        (
-            CaptureReader::open(&args.file)?.annotations()?,
-            open_capture(&args.file, &InputArgs::default(), args.duration.as_deref())?,
-        )
+        let source = open_capture(&args.file, input, args.duration.as_deref())?;
+        (ground_truth(&args.file, input, source.as_ref())?, source)
     };
     let meta = source.meta().clone();
     let cfg = dsp_config(&args.dsp, &meta)?;
@@ -619,12 +626,30 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The ground truth `score` compares alerts with: the recording's annotations.
+///
+/// # Errors
+/// A kuzet capture whose `/annotations` cannot be read: scoring against no truth would
+/// report every alert as false (the other commands only warn).
+fn ground_truth(file: &Path, input: &InputArgs, source: &dyn IqSource) -> Result<Vec<Annotation>> {
+    if crate::source::open::detect(file, &open_options(input)?)? == InputKind::Kuzet {
+        return CaptureReader::open(file)?.annotations();
+    }
+    Ok(source
+        .annotations()
+        .iter()
+        // A SigMF retune marks where the recording changed frequency, not an emitter.
+        .filter(|a| a.source != sigmf::RETUNE_SOURCE)
+        .cloned()
+        .collect())
+}
+
 /// `kuzet baseline learn`: runs each capture with learning on (and no prior baseline),
 /// merges what was learned, saves it.
 fn learn(args: &LearnArgs) -> Result<ExitCode> {
     let mut merged: Option<BaselineLearner> = None;
     for file in &args.files {
-        let source = open_capture(file, &InputArgs::default(), args.duration.as_deref())?;
+        let source = open_capture(file, &args.input, args.duration.as_deref())?;
         let meta = source.meta().clone();
         let mut cfg = dsp_config(&args.dsp, &meta)?;
         cfg.learn = true;

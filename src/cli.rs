@@ -68,6 +68,9 @@ pub struct LearnArgs {
     /// Learn from only the first TIME of each capture (e.g. 60s) [default: whole files]
     #[arg(long, value_name = "TIME")]
     pub duration: Option<String>,
+    /// How to read the captures (the same for every one).
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Spectrum and detection settings (use the same as the runs that load the baseline).
     #[command(flatten)]
     pub dsp: DspArgs,
@@ -269,8 +272,9 @@ pub struct AnalyzeArgs {
 /// `kuzet score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`),
-    /// or a scenario TOML, simulated on the fly without writing a file.
+    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`,
+    /// or any recording `analyze` reads, with its annotations), or a scenario TOML,
+    /// simulated on the fly without writing a file.
     pub file: PathBuf,
     /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
     #[arg(long, value_name = "TIME")]
@@ -278,6 +282,9 @@ pub struct ScoreArgs {
     /// Print the score as one JSON object instead of a table [default: table]
     #[arg(long)]
     pub json: bool,
+    /// How to read the capture.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,

@@ -1,5 +1,6 @@
-//! Paced replay over every recording format, not only kuzet HDF5: the same flags
-//! (`--rate`, `--freq`, `--iq-format`) and the same alerts as `kuzet analyze`.
+//! Paced replay, baseline learning and scoring over every recording format, not only
+//! kuzet HDF5: the same flags (`--rate`, `--freq`, `--iq-format`) and the same alerts as
+//! `kuzet analyze`.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,14 @@ fn wav_from_cs16(cs16: &[u8], rate: u32) -> Vec<u8> {
     v.extend_from_slice(&(cs16.len() as u32).to_le_bytes());
     v.extend_from_slice(cs16);
     v
+}
+
+/// Runs kuzet expecting failure; returns (exit code, stderr).
+fn fails(args: &[&str]) -> (Option<i32>, String) {
+    let out = kuzet(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "kuzet {args:?} succeeded: {err}");
+    (out.status.code(), err)
 }
 
 /// The stream length `kuzet: N samples (…` in a run's summary on stderr.
@@ -144,4 +153,72 @@ fn a_looping_replay_of_a_raw_file_runs_past_its_end_until_the_duration() {
         .map(|a| a.last_seen_s)
         .fold(0.0, f64::max);
     assert!(carrier_last_seen > 2.0, "{out}");
+}
+
+#[test]
+fn learn_and_score_take_the_rate_of_a_raw_file_from_the_flag() {
+    let dir = tmp();
+    let h5 = scene(&dir);
+    let cf32 = path(&dir, "air.cf32");
+    kuzet_ok(&["convert", s(&h5), s(&cf32)]);
+    let baseline = path(&dir, "baseline.h5");
+
+    let (code, err) = fails(&["baseline", "learn", s(&cf32), "-o", s(&baseline)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("air.cf32") && err.contains("--rate"), "{err}");
+    assert!(!baseline.exists());
+    let (code, err) = fails(&["score", s(&cf32)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("air.cf32") && err.contains("--rate"), "{err}");
+
+    kuzet_ok(&[
+        "baseline",
+        "learn",
+        s(&cf32),
+        "--rate",
+        "1M",
+        "--freq",
+        "433.92M",
+        "-o",
+        s(&baseline),
+    ]);
+    assert!(baseline.exists());
+    // What was learned from the raw file is known on the HDF5 original: the carrier is
+    // no longer new.
+    let known = alerts(&kuzet_ok(&["analyze", s(&h5), "--baseline", s(&baseline)]));
+    assert!(
+        !known
+            .iter()
+            .any(|a| a.kind == AlertKind::NewEmitter && (a.freq_hz - 433.72e6).abs() < 10e3),
+        "{known:?}"
+    );
+
+    // A raw file has no ground truth: every alert is a false alert, and the score says so.
+    let score = kuzet_ok(&["score", s(&cf32), "--rate", "1M", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&score).unwrap();
+    assert_eq!(v["total"].as_u64(), Some(0), "{score}");
+    assert!(v["false_alert_count"].as_u64().unwrap() >= 2, "{score}");
+
+    // The flags read recordings; a scenario sets its own rate.
+    let toml = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/narrowband.toml");
+    let (code, err) = fails(&["score", toml, "--rate", "1M"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--rate") && err.contains("narrowband.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn score_reads_ground_truth_from_sigmf_annotations() {
+    let dir = tmp();
+    let h5 = scene(&dir);
+    let sigmf = path(&dir, "scene.sigmf-meta");
+    kuzet_ok(&["convert", s(&h5), s(&sigmf)]);
+    for file in [&h5, &sigmf] {
+        let score = kuzet_ok(&["score", s(file), "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&score).unwrap();
+        assert_eq!(v["total"].as_u64(), Some(2), "{file:?}: {score}");
+        assert_eq!(v["detected"].as_u64(), Some(2), "{file:?}: {score}");
+    }
 }
