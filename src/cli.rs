@@ -252,8 +252,8 @@ pub struct DspArgs {
 /// `kuzet analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Recording to analyze: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, raw .cu8/.cs8/
-    /// .cs16/.cf32/.cfile/.raw.
+    /// Recording to analyze: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, or raw IQ
+    /// (.cu8, .cs8, .cs16, .cf32, .cfile, .raw).
     pub file: PathBuf,
     /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
     #[arg(long, value_name = "TIME")]
@@ -293,8 +293,8 @@ pub struct ScoreArgs {
 /// `kuzet replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Recording to replay: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, raw .cu8/.cs8/
-    /// .cs16/.cf32/.cfile/.raw.
+    /// Recording to replay: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, or raw IQ
+    /// (.cu8, .cs8, .cs16, .cf32, .cfile, .raw).
     pub file: PathBuf,
     /// Replay speed: 0.25, 0.5, 1, 2, 4, 8, 16 or max [default: 1]
     #[arg(long, value_name = "X")]
