@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::alert::{Alert, JsonLinesSink};
 use crate::capture::raw::RawFormat;
-use crate::capture::CaptureReader;
+use crate::capture::{sigmf, Annotation, CaptureReader};
 use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
     AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DeviceArgs, DevicesArgs,
@@ -27,12 +27,12 @@ use crate::error::{Error, Result};
 use crate::evidence::EvidenceConfig;
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
 use crate::record::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
-use crate::source::file::FileSource;
+use crate::source::open::InputKind;
 use crate::source::paced::{PaceControl, PacedSource};
 use crate::source::soapy::{self, DeviceSettings, Gain, SoapySource};
 use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
 use crate::source::OpenOptions;
-use crate::source::{IqSource, ReadOutcome, SourceEvent};
+use crate::source::{IqSource, ReadOutcome, SeekableSource, SourceEvent};
 use crate::tui::app::{SourceInfo, SPEEDS};
 use crate::tui::Console;
 use crate::types::StreamMeta;
@@ -66,9 +66,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             file: demo_path(),
             speed: None,
             looping: true,
+            duration: None,
             headless: false,
             alerts: None,
             evidence: EvidenceArgs::default(),
+            input: InputArgs::default(),
             dsp: DspArgs::default(),
         }),
         Some(Command::Bench(args)) => bench(&args),
@@ -189,18 +191,26 @@ fn warn_all(origin: &str, warnings: &[String]) {
     }
 }
 
-/// Opens a recording in any format kuzet reads, cut to `--duration` when given; warnings
-/// about the file go to stderr.
+/// Opens a recording in any format kuzet reads, read as `--rate/--freq/--iq-format` say;
+/// warnings about the file go to stderr.
+///
+/// # Errors
+/// Bad flags, an unreadable file, or no sample rate from the file, its name or `--rate`.
+fn open_recording(file: &Path, input: &InputArgs) -> Result<Box<dyn SeekableSource>> {
+    let opts = open_options(input)?;
+    let source = crate::source::open(file, &opts)?;
+    crate::source::open::require_rate(file, source.meta())?;
+    warn_all(&file.display().to_string(), source.warnings());
+    Ok(source)
+}
+
+/// [`open_recording`], cut to `--duration` when given.
 fn open_capture(
     file: &Path,
     input: &InputArgs,
     duration: Option<&str>,
 ) -> Result<Box<dyn IqSource>> {
-    let opts = open_options(input)?;
-    let source = crate::source::open(file, &opts)?;
-    crate::source::open::require_rate(file, source.meta())?;
-    warn_all(&file.display().to_string(), source.warnings());
-    limit_duration(source, duration)
+    limit_duration(open_recording(file, input)?, duration)
 }
 
 /// Cuts a source to `--duration` of stream time, when given.
@@ -600,6 +610,14 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
     // A scenario scores straight from the simulator: long runs (an hour of noise for the
     // false-alarm rate) need no file of tens of gigabytes.
     let is_scenario = args.file.extension().is_some_and(|e| e == "toml");
+    let input = &args.input;
+    if is_scenario && (input.rate.is_some() || input.freq.is_some() || input.iq_format.is_some()) {
+        return Err(Error::Config(format!(
+            "--rate, --freq and --iq-format read recordings; {} is a scenario (set \
+             sample_rate_hz and center_freq_hz in it)",
+            args.file.display()
+        )));
+    }
     let (truth, source): (_, Box<dyn IqSource>) = if is_scenario {
         let scene = Scene::load(&args.file)?;
         let source = limit_duration(
@@ -608,10 +626,8 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
         )?;
         (scene.annotations(), source)
     } else {
-        (
-            CaptureReader::open(&args.file)?.annotations()?,
-            open_capture(&args.file, &InputArgs::default(), args.duration.as_deref())?,
-        )
+        let source = open_capture(&args.file, input, args.duration.as_deref())?;
+        (ground_truth(&args.file, input, source.as_ref())?, source)
     };
     let meta = source.meta().clone();
     let cfg = dsp_config(&args.dsp, &meta)?;
@@ -654,12 +670,30 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The ground truth `score` compares alerts with: the recording's annotations.
+///
+/// # Errors
+/// A kuzet capture whose `/annotations` cannot be read: scoring against no truth would
+/// report every alert as false (the other commands only warn).
+fn ground_truth(file: &Path, input: &InputArgs, source: &dyn IqSource) -> Result<Vec<Annotation>> {
+    if crate::source::open::detect(file, &open_options(input)?)? == InputKind::Kuzet {
+        return CaptureReader::open(file)?.annotations();
+    }
+    Ok(source
+        .annotations()
+        .iter()
+        // A SigMF retune marks where the recording changed frequency, not an emitter.
+        .filter(|a| a.source != sigmf::RETUNE_SOURCE)
+        .cloned()
+        .collect())
+}
+
 /// `kuzet baseline learn`: runs each capture with learning on (and no prior baseline),
 /// merges what was learned, saves it.
 fn learn(args: &LearnArgs) -> Result<ExitCode> {
     let mut merged: Option<BaselineLearner> = None;
     for file in &args.files {
-        let source = open_capture(file, &InputArgs::default(), args.duration.as_deref())?;
+        let source = open_capture(file, &args.input, args.duration.as_deref())?;
         let meta = source.meta().clone();
         let mut cfg = dsp_config(&args.dsp, &meta)?;
         cfg.learn = true;
@@ -763,24 +797,27 @@ fn parse_speed(text: Option<&str>) -> Result<Option<f64>> {
 
 fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     let speed = parse_speed(args.speed.as_deref())?;
-    let file = FileSource::open(&args.file)?.looping(args.looping);
-    let meta = file.meta().clone();
-    let mut cfg = dsp_config(&args.dsp, &meta)?;
+    let file = open_recording(&args.file, &args.input)?;
+    let mut cfg = dsp_config(&args.dsp, file.meta())?;
     cfg.evidence = evidence_config(&args.evidence)?;
     let console = !args.headless && std::io::stdout().is_terminal();
     let ctl = PaceControl::new(speed, args.looping);
     // On the console the end of the capture pauses (the operator can seek back and look);
     // headless, it ends the run.
-    let source = PacedSource::new(file, ctl.clone(), cfg.spectrum.span(), console);
+    let paced = PacedSource::new(file, ctl.clone(), cfg.spectrum.span(), console);
+    // Outside the pacing, so --duration counts stream time, which goes on across loops
+    // and seeks.
+    let source = limit_duration(Box::new(paced), args.duration.as_deref())?;
+    let meta = source.meta().clone();
     if !console {
-        return run_headless(Box::new(source), &meta, &cfg, args.alerts.as_deref());
+        return run_headless(source, &meta, &cfg, args.alerts.as_deref());
     }
     let alert_log = shared_alert_log(args.alerts.as_deref())?;
     let info = SourceInfo::new(&meta, &cfg.spectrum);
     let started = Instant::now();
     let stats = tui::run(
         Console {
-            source: Box::new(source),
+            source,
             info,
             replay: Some(ctl.clone()),
             alert_log,

@@ -68,6 +68,9 @@ pub struct LearnArgs {
     /// Learn from only the first TIME of each capture (e.g. 60s) [default: whole files]
     #[arg(long, value_name = "TIME")]
     pub duration: Option<String>,
+    /// How to read the captures (the same for every one).
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Spectrum and detection settings (use the same as the runs that load the baseline).
     #[command(flatten)]
     pub dsp: DspArgs,
@@ -283,8 +286,8 @@ pub struct DspArgs {
 /// `kuzet analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Recording to analyze: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, raw .cu8/.cs8/
-    /// .cs16/.cf32/.cfile/.raw.
+    /// Recording to analyze: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, or raw IQ
+    /// (.cu8, .cs8, .cs16, .cf32, .cfile, .raw).
     pub file: PathBuf,
     /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
     #[arg(long, value_name = "TIME")]
@@ -306,8 +309,9 @@ pub struct AnalyzeArgs {
 /// `kuzet score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`),
-    /// or a scenario TOML, simulated on the fly without writing a file.
+    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`,
+    /// or any recording `analyze` reads, with its annotations), or a scenario TOML,
+    /// simulated on the fly without writing a file.
     pub file: PathBuf,
     /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
     #[arg(long, value_name = "TIME")]
@@ -315,6 +319,9 @@ pub struct ScoreArgs {
     /// Print the score as one JSON object instead of a table [default: table]
     #[arg(long)]
     pub json: bool,
+    /// How to read the capture.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,
@@ -323,7 +330,8 @@ pub struct ScoreArgs {
 /// `kuzet replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Capture to replay (kuzet HDF5).
+    /// Recording to replay: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, or raw IQ
+    /// (.cu8, .cs8, .cs16, .cf32, .cfile, .raw).
     pub file: PathBuf,
     /// Replay speed: 0.25, 0.5, 1, 2, 4, 8, 16 or max [default: 1]
     #[arg(long, value_name = "X")]
@@ -331,6 +339,10 @@ pub struct ReplayArgs {
     /// Start again from the beginning at the end of the capture [default: off]
     #[arg(long = "loop")]
     pub looping: bool,
+    /// Stop after this much stream time, which keeps counting across loops and seeks
+    /// (e.g. 30s, 2m) [default: the end of the capture, or never with --loop]
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
     /// JSON-lines alerts on stdout instead of the console (automatic when stdout is not a
     /// terminal) [default: off]
     #[arg(long)]
@@ -338,6 +350,9 @@ pub struct ReplayArgs {
     /// Also append alerts and acknowledgements to this JSON-lines file [default: none]
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// How to read the input.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,

@@ -389,12 +389,15 @@ impl SigmfMeta {
                 freq_lo_hz: f,
                 freq_hi_hz: f,
                 label: format!("retune: centre frequency {f} Hz"),
-                source: "sigmf/captures".into(),
+                source: RETUNE_SOURCE.into(),
             });
         }
         out
     }
 }
+
+/// The `source` of the annotations [`SigmfMeta::retune_annotations`] makes.
+pub const RETUNE_SOURCE: &str = "sigmf/captures";
 
 /// Where a SigMF recording's parts are.
 #[derive(Debug, Clone)]

@@ -413,6 +413,16 @@ impl Sm2117Reader {
         self.non_finite
     }
 
+    /// Index of the next sample [`Sm2117Reader::read`] returns.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Moves the read position (clamped to the end).
+    pub fn seek(&mut self, index: u64) {
+        self.pos = index.min(self.len);
+    }
+
     /// Stream description.
     pub fn stream_meta(&self) -> StreamMeta {
         StreamMeta {

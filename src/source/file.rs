@@ -1,11 +1,11 @@
-//! A capture file as a source: reads blocks in order, optionally from an offset, for a
-//! limited duration, or in a loop (training replays).
+//! A capture file as a source: reads blocks in order, optionally from an offset or for a
+//! limited duration; seekable, so paced replays can seek and loop over it.
 
 use std::path::Path;
 
 use num_complex::Complex32;
 
-use super::{IqSource, ReadOutcome};
+use super::{IqSource, ReadOutcome, SeekableSource};
 use crate::capture::{Annotation, CaptureReader};
 use crate::error::Result;
 use crate::types::StreamMeta;
@@ -16,7 +16,6 @@ pub struct FileSource {
     reader: CaptureReader,
     meta: StreamMeta,
     remaining: Option<u64>,
-    looping: bool,
     annotations: Vec<Annotation>,
     warnings: Vec<String>,
 }
@@ -38,7 +37,6 @@ impl FileSource {
             reader,
             meta,
             remaining: None,
-            looping: false,
             annotations,
             warnings,
         })
@@ -51,30 +49,23 @@ impl FileSource {
         self
     }
 
-    /// Starts again from the first sample at the end of the file; the stream's sample
-    /// index keeps counting, so alerts stay in stream time.
-    pub fn looping(mut self, on: bool) -> Self {
-        self.looping = on;
-        if on && self.remaining.is_none() {
-            self.meta.total_samples = None;
-        }
-        self
-    }
-
     /// The underlying reader.
     pub fn reader(&self) -> &CaptureReader {
         &self.reader
     }
+}
 
-    /// Moves the read position in the file (clamped to its end). The stream's sample index
-    /// keeps counting, as when looping: a replay's seek is a jump in content, not in time.
-    pub fn seek(&mut self, index: u64) {
-        self.reader.seek(index);
+impl SeekableSource for FileSource {
+    fn len_samples(&self) -> u64 {
+        self.reader.len()
     }
 
-    /// Turns looping on or off mid-stream (the replay console's loop key).
-    pub fn set_looping(&mut self, on: bool) {
-        self.looping = on;
+    fn position(&self) -> u64 {
+        self.reader.position()
+    }
+
+    fn seek(&mut self, index: u64) {
+        self.reader.seek(index);
     }
 }
 
@@ -89,11 +80,7 @@ impl IqSource for FileSource {
             Some(r) => buf.len().min(r.min(usize::MAX as u64) as usize),
             None => buf.len(),
         };
-        let mut n = self.reader.read(&mut buf[..want])?;
-        if n == 0 && self.looping {
-            self.reader.seek(0);
-            n = self.reader.read(&mut buf[..want])?;
-        }
+        let n = self.reader.read(&mut buf[..want])?;
         if n == 0 {
             return Ok(ReadOutcome::Eof);
         }

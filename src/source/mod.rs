@@ -83,6 +83,22 @@ pub trait IqSource: Send {
     }
 }
 
+/// A recording that can be read from any sample: what paced replay needs for the console's
+/// seek keys and for looping. Every format [`open`] reads is one; a live radio is not.
+///
+/// Positions are indices into the recording. They are not the stream's sample index, which
+/// counts samples delivered and so keeps growing across a seek or a wrap.
+pub trait SeekableSource: IqSource {
+    /// Samples in the recording.
+    fn len_samples(&self) -> u64;
+
+    /// Index in the recording of the next sample [`IqSource::read`] returns.
+    fn position(&self) -> u64;
+
+    /// Moves the read position to `index`, clamped to [`SeekableSource::len_samples`].
+    fn seek(&mut self, index: u64);
+}
+
 impl IqSource for Box<dyn IqSource> {
     fn meta(&self) -> &StreamMeta {
         (**self).meta()

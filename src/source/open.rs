@@ -1,5 +1,6 @@
 //! One entry point for every recording kuzet reads: [`open`] tells the format from the
-//! file's name and first bytes and returns an [`IqSource`] that streams it block by block.
+//! file's name and first bytes and returns a [`SeekableSource`] that streams it block by
+//! block (and that paced replay can seek and loop over).
 //!
 //! | format | told by | rate and frequency from |
 //! | --- | --- | --- |
@@ -20,7 +21,7 @@ use std::path::Path;
 use num_complex::Complex32;
 
 use super::file::FileSource;
-use super::{IqSource, ReadOutcome};
+use super::{IqSource, ReadOutcome, SeekableSource};
 use crate::capture::raw::{self, RawFormat, Span, SpanReader};
 use crate::capture::sm2117::Sm2117Reader;
 use crate::capture::{sigmf, wav, Annotation};
@@ -153,20 +154,20 @@ fn hdf5_kind(path: &Path) -> InputKind {
 /// # Errors
 /// [`Error::Capture`] naming the file: missing, empty, truncated before its first sample,
 /// an unknown format, no sample rate, real-valued data, invalid metadata.
-pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Box<dyn IqSource>> {
+pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Box<dyn SeekableSource>> {
     let path = path.as_ref();
     let kind = detect(path, opts)?;
-    let mut source: Box<dyn IqSource> = match kind {
+    let mut source: Box<dyn SeekableSource> = match kind {
         InputKind::Kuzet => Box::new(FileSource::open(path)?),
         InputKind::Sm2117 => {
             let file = hdf5::File::open(path)
                 .map_err(|e| Error::capture(path, CaptureProblem::Hdf5(e)))?;
             Box::new(Sm2117Source::new(Sm2117Reader::from_file(path, file)?))
         }
-        InputKind::SigmfPair => open_sigmf(path, sigmf::locate_pair(path)?)?,
-        InputKind::SigmfArchive => open_sigmf(path, sigmf::locate_archive(path)?)?,
-        InputKind::Wav => open_wav(path)?,
-        InputKind::Raw(f) => open_raw(path, f, opts)?,
+        InputKind::SigmfPair => Box::new(open_sigmf(path, sigmf::locate_pair(path)?)?),
+        InputKind::SigmfArchive => Box::new(open_sigmf(path, sigmf::locate_archive(path)?)?),
+        InputKind::Wav => Box::new(open_wav(path)?),
+        InputKind::Raw(f) => Box::new(open_raw(path, f, opts)?),
     };
     source.apply_options(opts);
     Ok(source)
@@ -214,7 +215,7 @@ fn base_meta(path: &Path, rate: f64, freq: f64, total: u64) -> StreamMeta {
     }
 }
 
-fn open_raw(path: &Path, format: RawFormat, opts: &OpenOptions) -> Result<Box<dyn IqSource>> {
+fn open_raw(path: &Path, format: RawFormat, opts: &OpenOptions) -> Result<SpanSource> {
     let len = std::fs::metadata(path)
         .map_err(|e| not_found(path, e))?
         .len();
@@ -255,7 +256,7 @@ fn open_raw(path: &Path, format: RawFormat, opts: &OpenOptions) -> Result<Box<dy
         len / bps,
     );
     meta.description = format!("raw {}", format.sigmf_name());
-    Ok(Box::new(SpanSource {
+    Ok(SpanSource {
         reader,
         meta,
         annotations: Vec::new(),
@@ -263,10 +264,10 @@ fn open_raw(path: &Path, format: RawFormat, opts: &OpenOptions) -> Result<Box<dy
         // Flags were applied here already (the name is not the file's own metadata).
         file_rate: false,
         file_freq: false,
-    }))
+    })
 }
 
-fn open_wav(path: &Path) -> Result<Box<dyn IqSource>> {
+fn open_wav(path: &Path) -> Result<SpanSource> {
     let mut f = File::open(path).map_err(|e| not_found(path, e))?;
     let len = f
         .metadata()
@@ -286,17 +287,17 @@ fn open_wav(path: &Path) -> Result<Box<dyn IqSource>> {
     if info.center_freq_hz.is_none() {
         warnings.push("no auxi chunk: the centre frequency is unknown (give --freq)".into());
     }
-    Ok(Box::new(SpanSource {
+    Ok(SpanSource {
         reader,
         meta,
         annotations: Vec::new(),
         warnings,
         file_rate: true,
         file_freq: info.center_freq_hz.is_some(),
-    }))
+    })
 }
 
-fn open_sigmf(path: &Path, loc: sigmf::SigmfLocation) -> Result<Box<dyn IqSource>> {
+fn open_sigmf(path: &Path, loc: sigmf::SigmfLocation) -> Result<SpanSource> {
     let meta_name = if loc.data_offset == 0 && loc.data_path != path {
         path.with_extension("sigmf-meta")
     } else {
@@ -331,14 +332,14 @@ fn open_sigmf(path: &Path, loc: sigmf::SigmfLocation) -> Result<Box<dyn IqSource
         // Checked after flags are applied, in `apply_options`.
         m.warnings.push("core:sample_rate is missing".into());
     }
-    Ok(Box::new(SpanSource {
+    Ok(SpanSource {
         reader,
         meta,
         annotations,
         warnings: m.warnings,
         file_rate: rate.is_some(),
         file_freq: freq.is_some(),
-    }))
+    })
 }
 
 /// A source over byte spans of one file: raw IQ, WAV data, SigMF data.
@@ -393,6 +394,20 @@ impl IqSource for SpanSource {
     }
 }
 
+impl SeekableSource for SpanSource {
+    fn len_samples(&self) -> u64 {
+        self.reader.len()
+    }
+
+    fn position(&self) -> u64 {
+        self.reader.position()
+    }
+
+    fn seek(&mut self, index: u64) {
+        self.reader.seek(index);
+    }
+}
+
 /// An SM.2117-0 file as a source.
 #[derive(Debug)]
 pub struct Sm2117Source {
@@ -439,6 +454,20 @@ impl IqSource for Sm2117Source {
 
     fn apply_options(&mut self, opts: &OpenOptions) {
         override_meta(&mut self.meta, &mut self.warnings, opts, true, true);
+    }
+}
+
+impl SeekableSource for Sm2117Source {
+    fn len_samples(&self) -> u64 {
+        self.reader.len()
+    }
+
+    fn position(&self) -> u64 {
+        self.reader.position()
+    }
+
+    fn seek(&mut self, index: u64) {
+        self.reader.seek(index);
     }
 }
 
@@ -570,6 +599,81 @@ mod tests {
         let mut s = open(&tarp, &OpenOptions::default()).unwrap();
         let v = read_all(s.as_mut());
         assert_eq!(v[2], Complex32::new(0.25, 0.25));
+    }
+
+    /// The first component of each sample, back as the byte written (ci8: `x / 128`).
+    fn first_bytes(s: &mut dyn IqSource, n: usize) -> Vec<i8> {
+        let mut buf = vec![Complex32::default(); n];
+        match s.read(&mut buf).unwrap() {
+            ReadOutcome::Samples(k) => buf[..k].iter().map(|c| (c.re * 128.0) as i8).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn seek_crosses_sigmf_capture_segments_and_clamps_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two segments, each behind its own header: samples 0..3 then 3..5, I = 10 + index.
+        let meta = r#"{"global":{"core:datatype":"ci8","core:sample_rate":1000,"core:version":"1.0.0"},
+            "captures":[{"core:sample_start":0,"core:header_bytes":2},
+                        {"core:sample_start":3,"core:header_bytes":4}]}"#;
+        let data = [99, 99, 10, 0, 11, 0, 12, 0, 99, 99, 99, 99, 13, 0, 14, 0];
+        let m = dir.path().join("seg.sigmf-meta");
+        std::fs::write(&m, meta).unwrap();
+        std::fs::write(dir.path().join("seg.sigmf-data"), data).unwrap();
+        let mut s = open(&m, &OpenOptions::default()).unwrap();
+        assert_eq!((s.len_samples(), s.position()), (5, 0));
+        assert_eq!(first_bytes(s.as_mut(), 2), [10, 11]);
+        assert_eq!(s.position(), 2);
+        // Into the second segment, past its header.
+        s.seek(4);
+        assert_eq!(s.position(), 4);
+        assert_eq!(first_bytes(s.as_mut(), 8), [14]);
+        // Back into the first segment; one read runs on across the second header.
+        s.seek(1);
+        assert_eq!(first_bytes(s.as_mut(), 8), [11, 12, 13, 14]);
+        assert_eq!(s.position(), 5);
+        // Beyond the end: at the end, nothing more to read, and seeking back still works.
+        s.seek(1_000);
+        assert_eq!(s.position(), 5);
+        assert_eq!(
+            s.read(&mut [Complex32::default(); 4]).unwrap(),
+            ReadOutcome::Eof
+        );
+        s.seek(0);
+        assert_eq!(first_bytes(s.as_mut(), 1), [10]);
+    }
+
+    #[test]
+    fn raw_and_wav_sources_seek_by_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ramp_1M.cs8");
+        let bytes: Vec<u8> = (0..50u8).flat_map(|i| [i, 0]).collect();
+        std::fs::write(&p, &bytes).unwrap();
+        let mut s = open(&p, &OpenOptions::default()).unwrap();
+        assert_eq!(s.len_samples(), 50);
+        s.seek(47);
+        assert_eq!(first_bytes(s.as_mut(), 10), [47, 48, 49]);
+        s.seek(u64::MAX);
+        assert_eq!(s.position(), 50);
+
+        let w = dir.path().join("ramp.wav");
+        let mut data = Vec::new();
+        for i in 0..6i16 {
+            data.extend_from_slice(&(i * 256).to_le_bytes());
+            data.extend_from_slice(&0i16.to_le_bytes());
+        }
+        std::fs::write(
+            &w,
+            crate::capture::wav::tests::wav(1, 16, 2, None, &data, data.len() as u32),
+        )
+        .unwrap();
+        let mut s = open(&w, &OpenOptions::default()).unwrap();
+        assert_eq!(s.len_samples(), 6);
+        s.seek(4);
+        // 16-bit `i * 256` is the 8-bit `i` scaled: the same `x * 128` readback.
+        assert_eq!(first_bytes(s.as_mut(), 10), [4, 5]);
+        assert_eq!(s.position(), 6);
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! Real-time pacing for replays: wraps a [`FileSource`] and hands out samples no faster
-//! than the sample rate × a speed factor, so a training replay looks like the air it was
-//! recorded from. The console drives it through a shared [`PaceControl`] (atomics, no
-//! locks on the sample path): pause, speed, single step, seek and loop.
+//! Real-time pacing for replays: wraps any [`SeekableSource`] (every recording format
+//! [`super::open`] reads) and hands out samples no faster than the sample rate × a speed
+//! factor, so a training replay looks like the air it was recorded from. The console
+//! drives it through a shared [`PaceControl`] (atomics, no locks on the sample path):
+//! pause, speed, single step, seek and loop.
 //!
 //! Seeking moves the read position in the file; the stream's sample index keeps counting
 //! (as when a looping file wraps), so the detector keeps its learned noise floor and alert
 //! times stay monotonic. The file position is published separately for the status line.
+//! Looping lives here rather than in each format's source, so it behaves the same on all.
 //!
 //! While paused, or when the pace budget is spent, `read` sleeps a few milliseconds and
 //! returns [`ReadOutcome::Pending`]: the pipeline then hands on what it has (so the
@@ -17,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use num_complex::Complex32;
 
-use super::file::FileSource;
-use super::{IqSource, ReadOutcome};
+use super::{IqSource, ReadOutcome, SeekableSource};
+use crate::capture::Annotation;
 use crate::error::Result;
 use crate::types::StreamMeta;
 
@@ -132,9 +134,11 @@ impl PaceControl {
     }
 }
 
-/// A file source paced to real time × speed.
+/// A recording paced to real time × speed.
 pub struct PacedSource {
-    inner: FileSource,
+    inner: Box<dyn SeekableSource>,
+    /// The recording's metadata; a looping stream has no total length.
+    meta: StreamMeta,
     ctl: Arc<PaceControl>,
     /// At the end of a non-looping file, pause (so the operator can seek back) instead of
     /// ending the stream.
@@ -160,15 +164,20 @@ impl std::fmt::Debug for PacedSource {
 impl PacedSource {
     /// Paces `inner` under `ctl`; a step lets `step_samples` samples through.
     pub fn new(
-        mut inner: FileSource,
+        inner: Box<dyn SeekableSource>,
         ctl: Arc<PaceControl>,
         step_samples: usize,
         hold_at_end: bool,
     ) -> Self {
-        ctl.file_len.store(inner.reader().len(), Relaxed);
-        inner.set_looping(ctl.looping());
+        ctl.file_len.store(inner.len_samples(), Relaxed);
+        ctl.file_pos.store(inner.position(), Relaxed);
+        let mut meta = inner.meta().clone();
+        if ctl.looping() {
+            meta.total_samples = None;
+        }
         PacedSource {
             inner,
+            meta,
             ctl,
             hold_at_end,
             step_samples: step_samples.max(1) as u64,
@@ -184,8 +193,8 @@ impl PacedSource {
         if delta == 0 {
             return;
         }
-        let len = self.inner.reader().len() as i64;
-        let pos = self.inner.reader().position() as i64;
+        let len = self.inner.len_samples() as i64;
+        let pos = self.inner.position() as i64;
         let to = (pos + delta).clamp(0, (len - 1).max(0));
         self.inner.seek(to as u64);
         self.ctl.file_pos.store(to as u64, Relaxed);
@@ -224,12 +233,11 @@ impl PacedSource {
 
 impl IqSource for PacedSource {
     fn meta(&self) -> &StreamMeta {
-        self.inner.meta()
+        &self.meta
     }
 
     fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
         self.serve_seek();
-        self.inner.set_looping(self.ctl.looping());
         let want = if self.ctl.paused() {
             if self.step_left == 0 && self.ctl.steps.load(Relaxed) > 0 {
                 self.ctl.steps.fetch_sub(1, Relaxed);
@@ -247,13 +255,18 @@ impl IqSource for PacedSource {
                 None => return Ok(ReadOutcome::Pending),
             }
         };
-        match self.inner.read(&mut buf[..want])? {
+        let outcome = match self.inner.read(&mut buf[..want])? {
+            ReadOutcome::Eof if self.ctl.looping() => {
+                self.inner.seek(0);
+                self.inner.read(&mut buf[..want])?
+            }
+            other => other,
+        };
+        match outcome {
             ReadOutcome::Samples(n) => {
                 self.delivered += n as u64;
                 self.step_left = self.step_left.saturating_sub(n as u64);
-                self.ctl
-                    .file_pos
-                    .store(self.inner.reader().position(), Relaxed);
+                self.ctl.file_pos.store(self.inner.position(), Relaxed);
                 Ok(ReadOutcome::Samples(n))
             }
             ReadOutcome::Eof if self.hold_at_end => {
@@ -274,12 +287,21 @@ impl IqSource for PacedSource {
     fn non_finite_samples(&self) -> u64 {
         self.inner.non_finite_samples()
     }
+
+    fn annotations(&self) -> &[Annotation] {
+        self.inner.annotations()
+    }
+
+    fn warnings(&self) -> &[String] {
+        self.inner.warnings()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::capture::{CaptureWriter, WriterOptions};
+    use crate::source::file::FileSource;
 
     fn capture(dir: &tempfile::TempDir, n: usize, rate: f64) -> std::path::PathBuf {
         let path = dir.path().join("p.h5");
@@ -318,12 +340,14 @@ mod tests {
         let path = capture(&dir, 100_000, 1e6);
         let mut buf = vec![Complex32::default(); 4096];
         let ctl = PaceControl::new(None, false);
-        let mut fast = PacedSource::new(FileSource::open(&path).unwrap(), ctl, 100, false);
+        let mut fast =
+            PacedSource::new(Box::new(FileSource::open(&path).unwrap()), ctl, 100, false);
         assert_eq!(drain(&mut fast, &mut buf), (100_000, true));
 
         // At 1x a 100 ms file cannot be read in the first few milliseconds.
         let ctl = PaceControl::new(Some(1.0), false);
-        let mut paced = PacedSource::new(FileSource::open(&path).unwrap(), ctl, 100, false);
+        let mut paced =
+            PacedSource::new(Box::new(FileSource::open(&path).unwrap()), ctl, 100, false);
         let t = Instant::now();
         let mut got = 0;
         while t.elapsed() < Duration::from_millis(20) {
@@ -335,12 +359,52 @@ mod tests {
     }
 
     #[test]
+    fn loops_and_seeks_over_a_raw_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ramp_1M.cs8");
+        let bytes: Vec<u8> = (0..100u8).flat_map(|i| [i, 0]).collect();
+        std::fs::write(&path, bytes).unwrap();
+        let raw = crate::source::open(&path, &crate::source::OpenOptions::default()).unwrap();
+        let ctl = PaceControl::new(None, true);
+        let mut src = PacedSource::new(raw, ctl.clone(), 10, false);
+        assert_eq!(src.meta().total_samples, None);
+        assert_eq!(ctl.file_len(), 100);
+        let mut buf = vec![Complex32::default(); 64];
+        let mut got: Vec<u32> = Vec::new();
+        while got.len() < 250 {
+            let ReadOutcome::Samples(n) = src.read(&mut buf).unwrap() else {
+                panic!("a looping replay does not end");
+            };
+            got.extend(buf[..n].iter().map(|s| (s.re * 128.0) as u32));
+        }
+        let want: Vec<u32> = (0..got.len() as u32).map(|i| i % 100).collect();
+        assert_eq!(got, want);
+        assert_eq!(ctl.file_position(), got.len() as u64 % 100);
+
+        // Without looping the end ends the stream; seeks clamp to the recording.
+        ctl.set_looping(false);
+        let (_, eof) = drain(&mut src, &mut buf);
+        assert!(eof);
+        ctl.seek_by(1_000);
+        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(1));
+        assert_eq!(buf[0].re * 128.0, 99.0);
+        ctl.seek_by(-1_000);
+        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(64));
+        assert_eq!(buf[0].re, 0.0);
+    }
+
+    #[test]
     fn pause_step_seek_and_hold_at_end() {
         let dir = tempfile::tempdir().unwrap();
         let path = capture(&dir, 10_000, 1e6);
         let mut buf = vec![Complex32::default(); 4096];
         let ctl = PaceControl::new(None, false);
-        let mut src = PacedSource::new(FileSource::open(&path).unwrap(), ctl.clone(), 300, true);
+        let mut src = PacedSource::new(
+            Box::new(FileSource::open(&path).unwrap()),
+            ctl.clone(),
+            300,
+            true,
+        );
         ctl.set_paused(true);
         assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Pending);
         ctl.step();

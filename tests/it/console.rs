@@ -187,3 +187,65 @@ fn replay_without_a_terminal_prints_json_lines_like_analyze() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--speed"));
 }
+
+#[test]
+fn console_seek_and_loop_keys_work_on_a_raw_recording() {
+    if !tmux_available() {
+        eprintln!("skipping console seek on raw: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("scene.h5");
+    synth(&capture);
+    let raw = dir.path().join("g001_433.92M_1M.cu8");
+    let out = Command::new(BIN)
+        .arg("convert")
+        .args([&capture, &raw])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tmux = Tmux {
+        socket: format!("kuzet-raw-{}", std::process::id()),
+    };
+    let run = format!(
+        "{BIN} replay '{}'; echo KUZET_EXIT=$?; sleep 60",
+        raw.display()
+    );
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "k",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &run,
+    ]);
+    assert!(started.status.success(), "{:?}", started);
+    let s = tmux.wait("the console", |s| s.contains("/ 00:04.0"));
+    assert!(s.contains("433.92 MHz") && s.contains("1 MS/s"), "{s}");
+
+    // Paused, so only the keys move the file position: +10 s clamps to the end of the
+    // 4 s file, -10 s to its start.
+    tmux.keys(&["Space"]);
+    tmux.wait("pause", |s| s.contains("paused 1×"));
+    tmux.keys(&[">"]);
+    tmux.wait("the seek to the end", |s| s.contains("/ 00:04.0 (100%)"));
+    tmux.keys(&["<"]);
+    tmux.wait("the seek to the start", |s| {
+        s.contains("file 00:00.0 / 00:04.0 (0%)")
+    });
+    tmux.keys(&["l"]);
+    tmux.wait("loop on", |s| s.contains("paused 1× loop"));
+
+    tmux.keys(&["q"]);
+    let s = tmux.wait("a clean exit", |s| s.contains("KUZET_EXIT="));
+    assert!(s.contains("KUZET_EXIT=0"), "{s}");
+}

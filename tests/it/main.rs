@@ -9,4 +9,5 @@ mod e2e;
 mod evidence;
 mod formats;
 mod live;
+mod replay;
 mod support;
