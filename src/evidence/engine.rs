@@ -126,6 +126,9 @@ pub(crate) trait ClipStore {
         open: &[&Path],
     ) -> Result<Box<dyn ClipWriter>>;
 
+    /// True when clips count against a quota (checked after every write).
+    fn has_quota(&self) -> bool;
+
     /// After a write: makes room under the quota by deleting the oldest finished
     /// evidence; returns the open clip to cut short when that is not enough.
     fn over_quota(&mut self, open: &[&Path]) -> Option<PathBuf>;
@@ -385,7 +388,7 @@ impl<S: ClipStore> Engine<S> {
                 Self::fail(&mut self.summary, c, e);
             }
         }
-        if wrote {
+        if wrote && self.store.has_quota() {
             let open: Vec<&Path> = self
                 .clips
                 .iter()
@@ -476,6 +479,9 @@ pub(crate) mod tests {
             };
             self.0.lock().unwrap().insert(path.to_path_buf(), clip);
             Ok(Box::new(MemWriter(self.clone(), path.to_path_buf())))
+        }
+        fn has_quota(&self) -> bool {
+            false
         }
         fn over_quota(&mut self, _open: &[&Path]) -> Option<PathBuf> {
             None

@@ -145,6 +145,10 @@ impl ClipStore for Hdf5Store {
         Ok(Box::new(w))
     }
 
+    fn has_quota(&self) -> bool {
+        self.quota.is_some()
+    }
+
     fn over_quota(&mut self, open: &[&Path]) -> Option<PathBuf> {
         let q = self.quota?;
         if self.make_room(q, open) == 0 {
