@@ -17,18 +17,36 @@ use crate::alert::AlertKind;
 use crate::capture::Annotation;
 use crate::error::Result;
 
-/// Consecutive samples of the stream, as the tap cut them.
+/// Consecutive samples of the stream, held in a pooled buffer.
 #[derive(Debug)]
 pub(crate) struct Block {
-    /// Stream index of `samples[0]`.
+    /// Stream index of the first valid sample, `buf[off]`.
     pub start: u64,
-    /// The samples (a pooled buffer; its length is the valid count).
-    pub samples: Vec<Complex32>,
+    /// The pooled buffer (returned whole when the block leaves the ring).
+    pub buf: Vec<Complex32>,
+    /// Where the valid samples are in `buf`.
+    pub off: usize,
+    pub len: usize,
 }
 
 impl Block {
+    /// A block whose whole buffer is valid.
+    pub fn whole(start: u64, buf: Vec<Complex32>) -> Self {
+        let len = buf.len();
+        Block {
+            start,
+            buf,
+            off: 0,
+            len,
+        }
+    }
+
     fn end(&self) -> u64 {
-        self.start + self.samples.len() as u64
+        self.start + self.len as u64
+    }
+
+    fn samples(&self) -> &[Complex32] {
+        &self.buf[self.off..self.off + self.len]
     }
 }
 
@@ -50,10 +68,22 @@ impl Ring {
         }
     }
 
-    /// Appends a block; blocks come in stream order.
-    pub fn push(&mut self, b: Block) {
-        debug_assert!(self.blocks.back().is_none_or(|l| l.end() <= b.start));
+    /// Appends a block; blocks come in stream order. A block reaching back before the
+    /// end of the ring (the pipeline's zero history after a short gap) is trimmed; one
+    /// with nothing new comes back to be recycled.
+    pub fn push(&mut self, mut b: Block) -> Option<Block> {
+        let end = self.end();
+        if b.start < end {
+            let cut = ((end - b.start) as usize).min(b.len);
+            b.off += cut;
+            b.len -= cut;
+            b.start = end;
+        }
+        if b.len == 0 {
+            return Some(b);
+        }
         self.blocks.push_back(b);
+        None
     }
 
     /// Blocks held.
@@ -101,7 +131,84 @@ impl Ring {
         }
         let lo = (from - b.start) as usize;
         let hi = (b.end().min(to) - b.start) as usize;
-        Some(Piece::Samples(&b.samples[lo..hi]))
+        Some(Piece::Samples(&b.samples()[lo..hi]))
+    }
+}
+
+/// A pipeline block as a spectrum worker hands it on: `buf[..len]` are stream samples
+/// from `start`, the first `history` of them repeating the previous block's tail.
+#[derive(Debug)]
+pub(crate) struct Frame {
+    pub seq: u64,
+    pub start: u64,
+    pub len: usize,
+    pub buf: Vec<Complex32>,
+}
+
+/// Turns the pipeline's blocks, which workers finish in any order and which overlap by
+/// the spectrum's history, into ring blocks in stream order without copying a sample:
+/// each block keeps the part the next one does not repeat.
+pub(crate) struct Sequencer {
+    slots: Vec<Option<Frame>>,
+    next: u64,
+    /// The newest block in order: its share ends where the next block starts.
+    held: Option<Frame>,
+}
+
+impl Sequencer {
+    /// A sequencer for at most `in_flight` blocks at once (the pipeline's buffer count).
+    pub fn new(in_flight: usize) -> Self {
+        Sequencer {
+            slots: (0..in_flight.max(1)).map(|_| None).collect(),
+            next: 0,
+            held: None,
+        }
+    }
+
+    /// Takes a block; hands each block now in order to `out`, and buffers with nothing
+    /// for the ring (event-only blocks) to `recycle`.
+    pub fn put(
+        &mut self,
+        f: Frame,
+        out: &mut dyn FnMut(Block),
+        recycle: &mut dyn FnMut(Vec<Complex32>),
+    ) {
+        let n = self.slots.len();
+        let slot = (f.seq % n as u64) as usize;
+        debug_assert!(
+            self.slots[slot].is_none(),
+            "more blocks in flight than slots"
+        );
+        self.slots[slot] = Some(f);
+        while let Some(f) = self.slots[(self.next % n as u64) as usize].take() {
+            self.next += 1;
+            if f.len == 0 {
+                recycle(f.buf);
+                continue;
+            }
+            if let Some(h) = self.held.take() {
+                let share = (f.start.saturating_sub(h.start) as usize).min(h.len);
+                out(Block {
+                    start: h.start,
+                    buf: h.buf,
+                    off: 0,
+                    len: share,
+                });
+            }
+            self.held = Some(f);
+        }
+    }
+
+    /// The stream has ended: the last block keeps all its samples.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Block)) {
+        if let Some(h) = self.held.take() {
+            out(Block {
+                start: h.start,
+                buf: h.buf,
+                off: 0,
+                len: h.len,
+            });
+        }
     }
 }
 
@@ -244,11 +351,13 @@ impl<S: ClipStore> Engine<S> {
 
     /// Takes a block from the tap.
     pub fn ingest(&mut self, b: Block) {
-        self.ring.push(b);
+        if let Some(empty) = self.ring.push(b) {
+            (self.recycle)(empty.buf);
+        }
         if let Some(max) = self.hold_max {
             while self.ring.len() > max {
                 if let Some(old) = self.ring.pop_oldest() {
-                    (self.recycle)(old.samples);
+                    (self.recycle)(old.buf);
                 }
             }
         }
@@ -434,7 +543,7 @@ impl<S: ClipStore> Engine<S> {
             .min()
             .unwrap_or(u64::MAX);
         while let Some(b) = self.ring.pop_before(self.release.min(pinned)) {
-            (self.recycle)(b.samples);
+            (self.recycle)(b.buf);
         }
     }
 }
@@ -532,10 +641,7 @@ pub(crate) mod tests {
     }
 
     pub fn block(start: u64, len: usize) -> Block {
-        Block {
-            start,
-            samples: (start..start + len as u64).map(at).collect(),
-        }
+        Block::whole(start, (start..start + len as u64).map(at).collect())
     }
 
     fn open(clip: u64, start: u64, end: u64) -> Cmd {
@@ -572,8 +678,67 @@ pub(crate) mod tests {
         assert_eq!(r.piece(16, 18), Some(Piece::Samples(&[at(16), at(17)][..])));
         assert_eq!(r.piece(20, 30), None);
         assert!(r.pop_before(9).is_none(), "a block ending after 9 stays");
+        // Reaching back into what the ring holds: trimmed to the new part.
+        assert!(r.push(block(18, 4)).is_none());
+        assert_eq!(r.end(), 22);
+        assert_eq!(r.piece(20, 22), Some(Piece::Samples(&[at(20), at(21)][..])));
+        assert!(r.push(block(10, 5)).is_some(), "nothing new: handed back");
         assert_eq!(r.pop_before(10).map(|b| b.start), Some(0));
         assert_eq!(r.available_from(), 10);
+    }
+
+    /// A pipeline block of `len` samples from `start`, with a buffer larger than that.
+    fn frame(seq: u64, start: u64, len: usize) -> Frame {
+        let mut buf: Vec<Complex32> = (start..start + len as u64).map(at).collect();
+        buf.resize(len + 7, Complex32::new(-1.0, -1.0));
+        Frame {
+            seq,
+            start,
+            len,
+            buf,
+        }
+    }
+
+    #[test]
+    fn the_sequencer_orders_blocks_and_drops_repeated_history() {
+        let mut seq = Sequencer::new(8);
+        let mut ring = Ring::with_capacity(8);
+        let mut recycled = 0;
+        {
+            let mut out = |b: Block| assert!(ring.push(b).is_none());
+            let mut rec = |_: Vec<Complex32>| recycled += 1;
+            // Blocks of 100 new samples led by 24 of history, finished out of order;
+            // an event-only block (no samples) between them.
+            seq.put(frame(1, 100, 124), &mut out, &mut rec);
+            seq.put(frame(3, 224, 0), &mut out, &mut rec);
+            seq.put(frame(0, 0, 124), &mut out, &mut rec);
+            seq.put(frame(2, 200, 124), &mut out, &mut rec);
+            // After a gap: the pipeline leads with 24 zeros of history at 476..500.
+            seq.put(frame(4, 476, 74), &mut out, &mut rec);
+            seq.finish(&mut out);
+        }
+        assert_eq!(recycled, 1, "the event-only block goes straight back");
+        let mut got = Vec::new();
+        let mut at_i = 0;
+        while let Some(p) = ring.piece(at_i, 1_000) {
+            match p {
+                Piece::Samples(s) => got.extend_from_slice(s),
+                Piece::Missing(n) => {
+                    got.extend(std::iter::repeat_n(Complex32::default(), n as usize))
+                }
+            }
+            at_i = got.len() as u64;
+        }
+        assert_eq!(got.len(), 550, "the last block keeps its tail");
+        for (i, s) in got.iter().enumerate().take(324) {
+            assert_eq!(*s, at(i as u64), "sample {i}");
+        }
+        assert!(
+            got[324..476].iter().all(|s| *s == Complex32::default()),
+            "the gap"
+        );
+        assert_eq!(got[476], at(476));
+        assert_eq!(got[549], at(549));
     }
 
     #[test]

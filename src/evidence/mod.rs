@@ -599,10 +599,7 @@ impl EvidenceTap {
             return;
         }
         if let Some(tx) = self.tx.as_ref() {
-            let block = Block {
-                start: self.cur_start,
-                samples: b,
-            };
+            let block = Block::whole(self.cur_start, b);
             if tx.send(block).is_err() {
                 self.tx = None;
             }
