@@ -35,13 +35,13 @@ use crossbeam_channel::{bounded, select, Receiver, Sender};
 use num_complex::Complex32;
 
 pub use engine::EvidenceSummary;
-use engine::{Block, Cmd, Engine};
+pub(crate) use engine::Frame;
+use engine::{Cmd, Engine, Sequencer};
 use store::Hdf5Store;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::capture::Annotation;
 use crate::error::{Error, Result};
-use crate::source::{IqSource, ReadOutcome};
 use crate::types::StreamMeta;
 
 /// How far before the detector's position an alert may have been first seen and still
@@ -372,7 +372,7 @@ impl Evidence {
     }
 
     /// Waits for the evidence thread to write what it holds and close every clip. The
-    /// source (holding the tap) must be gone first.
+    /// workers (sending blocks) must be gone first.
     ///
     /// # Errors
     /// [`Error::StagePanicked`] when the evidence thread panicked.
@@ -414,36 +414,94 @@ fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Starts the evidence thread for a stream described by `meta`, whose pipeline reads in
-/// blocks of `pipeline_block` samples and whose tracker holds alerts `hold_s` after their
-/// last sighting. Wrap the source in [`EvidenceSource`] with the
-/// returned tap.
+/// How the pipeline cuts the stream: blocks of `block_len` samples, the first `history`
+/// of each repeating the previous block's tail.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Blocks {
+    pub block_len: usize,
+    pub history: usize,
+}
+
+/// A started evidence recorder: the planner's side, and where workers send their blocks.
+pub(crate) struct Started {
+    pub evidence: Evidence,
+    pub frames: Frames,
+}
+
+/// The workers' way into the ring.
+#[derive(Clone)]
+pub(crate) struct Frames {
+    tx: Sender<Frame>,
+    /// A live source cannot wait: when the evidence thread is behind (a slow disk), a
+    /// block goes straight back to the pool and the ring gets a marker in its place, so
+    /// the radio's buffers never pile up in the evidence queue.
+    live: bool,
+    history: usize,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Blocks a live ring may have queued before it is counted as behind.
+const LIVE_BACKLOG: usize = 2;
+
+impl Frames {
+    /// Hands a transformed block to the ring; gives the buffer back when the ring does
+    /// not take it (the evidence thread has gone, or a live ring is behind).
+    pub fn send(&self, f: Frame) -> Option<Vec<Complex32>> {
+        if self.live && self.tx.len() > LIVE_BACKLOG {
+            let marker = Frame {
+                seq: f.seq,
+                start: f.start,
+                len: 0,
+                buf: Vec::new(),
+            };
+            self.dropped
+                .fetch_add(f.len.saturating_sub(self.history) as u64, Relaxed);
+            // The marker keeps the sequence whole; it holds no buffer, and the queue has
+            // room for thousands of them.
+            let _ = self.tx.send(marker);
+            return Some(f.buf);
+        }
+        self.tx.send(f).err().map(|e| e.into_inner().buf)
+    }
+}
+
+/// IQ buffers the ring adds to the pipeline's pool: `reach` of new samples behind the
+/// detector, plus the blocks between it and the framer, the sequencer's held one and a
+/// margin.
+pub(crate) fn ring_buffers(
+    cfg: &EvidenceConfig,
+    meta: &StreamMeta,
+    blocks: Blocks,
+    hold_s: f64,
+) -> usize {
+    let reach = Planner::new(cfg.clone(), meta, None, hold_s).reach();
+    let fresh = blocks.block_len.saturating_sub(blocks.history).max(1) as u64;
+    reach.div_ceil(fresh) as usize + 4
+}
+
+/// Starts the evidence thread. The ring holds the pipeline's own IQ buffers (no sample
+/// is copied): workers send each block here instead of back to the pool, and the ring
+/// returns it to `pool` when nobody can need it any more. `in_flight` is the number of
+/// buffers the pipeline has without the ring; the tracker holds alerts `hold_s` after
+/// their last sighting.
 ///
 /// # Errors
 /// [`Error::Config`] for bad figures or a pre-trigger buffer that does not fit in memory;
-/// [`Error::Io`] when the directory cannot be made.
+/// [`Error::Io`] when the directory cannot be made or the thread cannot start.
 pub(crate) fn start(
     cfg: &EvidenceConfig,
     meta: &StreamMeta,
-    pipeline_block: usize,
+    blocks: Blocks,
     hold_s: f64,
-) -> Result<(Evidence, EvidenceTap)> {
+    in_flight: usize,
+    pool: Sender<Vec<Complex32>>,
+) -> Result<Started> {
     cfg.validate().map_err(Error::Config)?;
-    std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
-        path: cfg.dir.clone(),
-        source,
-    })?;
     let utc0 = stream_utc0(meta);
     let planner = Planner::new(cfg.clone(), meta, utc0, hold_s);
     let keep = planner.keep();
-    // Blocks of ~50 ms: small enough that eviction is fine-grained, large enough that
-    // hand-offs are rare at high rates.
-    let block = ((meta.sample_rate_hz * 0.05) as usize).clamp(4096, 1 << 16);
-    // What the tap can be ahead of the detector when it waits: the framer's block being
-    // filled and the one in flight, plus the tap's own partial block.
-    let lag = 2 * pipeline_block as u64 + 2 * block as u64;
-    let blocks = (planner.reach() + lag).div_ceil(block as u64) as usize + 4;
-    let bytes = (blocks * block * std::mem::size_of::<Complex32>()) as u64;
+    let ring_buffers = ring_buffers(cfg, meta, blocks, hold_s);
+    let bytes = (ring_buffers * blocks.block_len * std::mem::size_of::<Complex32>()) as u64;
     if let Some(avail) = available_memory() {
         if bytes > avail / 2 {
             return Err(Error::Config(format!(
@@ -456,201 +514,74 @@ pub(crate) fn start(
             )));
         }
     }
-    let (pool_tx, pool_rx) = bounded::<Vec<Complex32>>(blocks);
-    for _ in 0..blocks {
-        let mut b: Vec<Complex32> = Vec::new();
-        b.try_reserve_exact(block).map_err(|_| {
-            Error::Config(format!(
-                "--evidence-pre {} s: cannot allocate a pre-trigger buffer of {} MB",
-                cfg.pre_s,
-                bytes >> 20
-            ))
-        })?;
-        let _ = pool_tx.try_send(b);
-    }
-    // Never full: no more than `blocks` buffers exist.
-    let (data_tx, data_rx) = bounded::<Block>(blocks);
+    std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
+        path: cfg.dir.clone(),
+        source,
+    })?;
+    let total = in_flight + ring_buffers;
+    // No more than `total` buffers exist; live markers (no buffer) get room on top.
+    let (frames_tx, frames_rx) = bounded::<Frame>(total + 4096);
     let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
     let store = Hdf5Store::new(cfg.dir.clone(), meta.clone(), utc0, cfg.quota_bytes);
-    let recycle = Box::new(move |mut b: Vec<Complex32>| {
-        b.clear();
-        let _ = pool_tx.try_send(b);
+    let recycle = Box::new(move |b: Vec<Complex32>| {
+        // A live marker's empty vector is not a buffer.
+        if b.capacity() > 0 {
+            let _ = pool.try_send(b);
+        }
     });
-    // A live source cannot wait: keep a few buffers free for the tap at all times.
-    let hold_max = meta.live.then(|| blocks.saturating_sub(4).max(1));
-    let engine = Engine::new(store, blocks, block, keep, hold_max, recycle);
+    // A live source cannot wait: the ring never takes the framer's own share of buffers.
+    let hold_max = meta.live.then_some(ring_buffers);
+    let engine = Engine::new(store, total, blocks.block_len, keep, hold_max, recycle);
     let handle = thread::Builder::new()
         .name("evidence".into())
-        .spawn(move || run(engine, &ctl_rx, &data_rx))
+        .spawn(move || run(engine, Sequencer::new(total), &ctl_rx, &frames_rx))
         .map_err(|source| Error::Io {
             path: PathBuf::from("<evidence thread>"),
             source,
         })?;
     let dropped = Arc::new(AtomicU64::new(0));
-    let tap = EvidenceTap {
-        tx: Some(data_tx),
-        pool: pool_rx,
-        cur: None,
-        cur_start: 0,
-        pos: 0,
-        block,
-        blocking: !meta.live,
-        dropped: dropped.clone(),
-    };
-    Ok((
-        Evidence {
+    Ok(Started {
+        evidence: Evidence {
             planner,
             ctl: Some(ctl_tx),
             handle: Some(handle),
+            dropped: dropped.clone(),
+        },
+        frames: Frames {
+            tx: frames_tx,
+            live: meta.live,
+            history: blocks.history,
             dropped,
         },
-        tap,
-    ))
+    })
 }
 
 fn run(
     mut engine: Engine<Hdf5Store>,
+    mut seq: Sequencer,
     ctl: &Receiver<Cmd>,
-    data: &Receiver<Block>,
+    frames: &Receiver<Frame>,
 ) -> EvidenceSummary {
-    let (never_ctl, never_data) = (crossbeam_channel::never(), crossbeam_channel::never());
-    let (mut ctl_open, mut data_open) = (true, true);
-    while ctl_open || data_open {
+    let (never_ctl, never_frames) = (crossbeam_channel::never(), crossbeam_channel::never());
+    let (mut ctl_open, mut frames_open) = (true, true);
+    while ctl_open || frames_open {
         let c = if ctl_open { ctl } else { &never_ctl };
-        let d = if data_open { data } else { &never_data };
+        let f = if frames_open { frames } else { &never_frames };
         select! {
             recv(c) -> m => match m {
                 Ok(cmd) => engine.control(cmd),
                 Err(_) => ctl_open = false,
             },
-            recv(d) -> m => match m {
-                Ok(b) => engine.ingest(b),
-                Err(_) => data_open = false,
+            recv(f) -> m => match m {
+                Ok(frame) => seq.put(frame, &mut |b| engine.ingest(b)),
+                Err(_) => {
+                    frames_open = false;
+                    seq.finish(&mut |b| engine.ingest(b));
+                }
             },
         }
     }
     engine.finish()
-}
-
-/// The feeding end: copies what the source delivers into pooled blocks for the ring.
-pub(crate) struct EvidenceTap {
-    tx: Option<Sender<Block>>,
-    pool: Receiver<Vec<Complex32>>,
-    cur: Option<Vec<Complex32>>,
-    /// Stream index of `cur[0]`, and of the next sample.
-    cur_start: u64,
-    pos: u64,
-    block: usize,
-    /// Wait for a free block (a capture: waiting loses nothing) instead of dropping.
-    blocking: bool,
-    dropped: Arc<AtomicU64>,
-}
-
-impl EvidenceTap {
-    fn push(&mut self, mut samples: &[Complex32]) {
-        while !samples.is_empty() {
-            if self.tx.is_none() {
-                self.pos += samples.len() as u64;
-                return;
-            }
-            let cur = match self.cur.as_mut() {
-                Some(c) => c,
-                None => {
-                    let got = if self.blocking {
-                        self.pool.recv().ok()
-                    } else {
-                        self.pool.try_recv().ok()
-                    };
-                    let Some(b) = got else {
-                        if self.blocking {
-                            // The evidence thread is gone: nothing more is kept.
-                            self.tx = None;
-                        } else {
-                            self.dropped.fetch_add(samples.len() as u64, Relaxed);
-                        }
-                        self.pos += samples.len() as u64;
-                        return;
-                    };
-                    self.cur_start = self.pos;
-                    self.cur.insert(b)
-                }
-            };
-            let room = self.block - cur.len();
-            let (now, rest) = samples.split_at(room.min(samples.len()));
-            cur.extend_from_slice(now);
-            self.pos += now.len() as u64;
-            samples = rest;
-            if cur.len() == self.block {
-                self.send();
-            }
-        }
-    }
-
-    /// `n` samples of the stream are missing here.
-    fn gap(&mut self, n: u64) {
-        self.send();
-        self.pos += n;
-    }
-
-    fn send(&mut self) {
-        let Some(b) = self.cur.take() else { return };
-        if b.is_empty() {
-            self.cur = Some(b);
-            return;
-        }
-        if let Some(tx) = self.tx.as_ref() {
-            let block = Block::whole(self.cur_start, b);
-            if tx.send(block).is_err() {
-                self.tx = None;
-            }
-        }
-    }
-}
-
-impl Drop for EvidenceTap {
-    fn drop(&mut self) {
-        self.send();
-    }
-}
-
-/// A source whose samples also go to the evidence ring.
-pub(crate) struct EvidenceSource<S> {
-    inner: S,
-    tap: EvidenceTap,
-}
-
-impl<S: IqSource> EvidenceSource<S> {
-    pub fn new(inner: S, tap: EvidenceTap) -> Self {
-        EvidenceSource { inner, tap }
-    }
-}
-
-impl<S: IqSource> IqSource for EvidenceSource<S> {
-    fn meta(&self) -> &StreamMeta {
-        self.inner.meta()
-    }
-
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
-        let r = self.inner.read(buf)?;
-        match &r {
-            ReadOutcome::Samples(n) => self.tap.push(&buf[..*n]),
-            ReadOutcome::Lost(n) => self.tap.gap(*n),
-            _ => {}
-        }
-        Ok(r)
-    }
-
-    fn non_finite_samples(&self) -> u64 {
-        self.inner.non_finite_samples()
-    }
-
-    fn annotations(&self) -> &[Annotation] {
-        self.inner.annotations()
-    }
-
-    fn warnings(&self) -> &[String] {
-        self.inner.warnings()
-    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use crate::detect::baseline::BaselineLearner;
 use crate::detect::{Detector, DetectorConfig, Knowledge};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
-use crate::evidence::{self, EvidenceConfig, EvidenceSource};
+use crate::evidence::{self, EvidenceConfig, Frame};
 use crate::source::{IqSource, ReadOutcome, SourceEvent};
 
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
@@ -126,16 +126,20 @@ pub fn run(
     let workers = cfg.workers.max(1);
     let spans = cfg.spans_per_block();
     let block_len = spec.history() + spans * spec.span();
-    let iq_buffers = 4 + 2 * workers;
+    let in_flight = 4 + 2 * workers;
     let spec_buffers = 4 + 2 * workers;
-    let mut evidence = match &cfg.evidence {
-        Some(ec) => {
-            let (ev, tap) = evidence::start(ec, &meta, block_len, cfg.detector.tracker.hold_s)?;
-            source = Box::new(EvidenceSource::new(source, tap));
-            Some(ev)
-        }
-        None => None,
+    let blocks = evidence::Blocks {
+        block_len,
+        history: spec.history(),
     };
+    let hold_s = cfg.detector.tracker.hold_s;
+    // With evidence on, the ring keeps the pipeline's own IQ buffers for seconds: the
+    // pool grows by what it holds.
+    let iq_buffers = in_flight
+        + cfg
+            .evidence
+            .as_ref()
+            .map_or(0, |ec| evidence::ring_buffers(ec, &meta, blocks, hold_s));
 
     // Pools: filled once here; every buffer comes back after use.
     let (iq_pool_tx, iq_pool_rx) = bounded::<Vec<Complex32>>(iq_buffers);
@@ -144,6 +148,13 @@ pub fn run(
     prime_thread();
     prime_channel(&iq_pool_rx);
     prime_channel(&spec_pool_rx);
+    let (mut evidence, frames) = match &cfg.evidence {
+        Some(ec) => {
+            let st = evidence::start(ec, &meta, blocks, hold_s, in_flight, iq_pool_tx.clone())?;
+            (Some(st.evidence), Some(st.frames))
+        }
+        None => (None, None),
+    };
     for _ in 0..iq_buffers {
         let _ = iq_pool_tx.try_send(vec![Complex32::default(); block_len]);
     }
@@ -190,17 +201,21 @@ pub fn run(
         for w in 0..workers {
             let (iq_rx, spec_tx) = (iq_rx.clone(), spec_tx.clone());
             let (iq_pool_tx, spec_pool_rx) = (iq_pool_tx.clone(), spec_pool_rx.clone());
+            let done = Done {
+                pool: iq_pool_tx,
+                evidence: frames.clone(),
+            };
             let counters = counters.clone();
             dsp.push(
                 thread::Builder::new()
                     .name(format!("dsp-{w}"))
                     .spawn_scoped(scope, move || {
-                        spectrum_worker(spec, iq_rx, iq_pool_tx, spec_pool_rx, spec_tx, &counters)
+                        spectrum_worker(spec, iq_rx, done, spec_pool_rx, spec_tx, &counters)
                     })
                     .map_err(spawn_err)?,
             );
         }
-        drop((iq_rx, spec_tx, iq_pool_tx, spec_pool_rx));
+        drop((iq_rx, spec_tx, iq_pool_tx, spec_pool_rx, frames));
         let det = thread::Builder::new()
             .name("detect".into())
             .spawn_scoped(scope, {
@@ -263,7 +278,7 @@ pub fn run(
         }
         Ok((src_result?, non_finite))
     });
-    // The source (and with it the tap) is gone: the evidence thread writes what it holds
+    // The workers are gone (and with them the blocks): the evidence thread writes what it holds
     // and closes every clip, whether the run ended well or not.
     let evidence = evidence.map(evidence::Evidence::finish).transpose()?;
     let (end, non_finite) = ran?;
@@ -508,12 +523,38 @@ impl Framer {
     }
 }
 
-/// A spectrum worker: takes an output buffer, then a block; returns the block's buffer
-/// to the pool as soon as it is transformed.
+/// Where a worker puts an IQ buffer it has transformed.
+struct Done {
+    pool: Sender<Vec<Complex32>>,
+    /// The evidence ring, which keeps the block for its pre-trigger and returns the
+    /// buffer to the pool later.
+    evidence: Option<evidence::Frames>,
+}
+
+impl Done {
+    fn hand_back(&self, seq: u64, start: u64, len: usize, buf: Vec<Complex32>) {
+        let buf = match &self.evidence {
+            Some(ev) => match ev.send(Frame {
+                seq,
+                start,
+                len,
+                buf,
+            }) {
+                None => return,
+                Some(buf) => buf,
+            },
+            None => buf,
+        };
+        let _ = self.pool.try_send(buf);
+    }
+}
+
+/// A spectrum worker: takes an output buffer, then a block; hands the block's buffer back
+/// (to the pool, or to the evidence ring) as soon as it is transformed.
 fn spectrum_worker(
     spec: SpectrumConfig,
     blocks: Receiver<IqBlock>,
-    iq_pool: Sender<Vec<Complex32>>,
+    done: Done,
     spec_pool: Receiver<Vec<f32>>,
     out: Sender<SpectrumBatch>,
     counters: &Counters,
@@ -534,7 +575,7 @@ fn spectrum_worker(
             dropped: block.dropped,
             event: block.event,
         };
-        let _ = iq_pool.try_send(block.samples);
+        done.hand_back(block.seq, block.start, block.len, block.samples);
         if out.send(batch).is_err() {
             return;
         }
