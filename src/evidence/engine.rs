@@ -19,20 +19,20 @@ use crate::error::Result;
 
 /// Consecutive samples of the stream, held in a pooled buffer.
 #[derive(Debug)]
-pub(crate) struct Block {
+pub(crate) struct Block<T = Complex32> {
     /// Stream index of the first valid sample, `buf[off]`.
     pub start: u64,
     /// The pooled buffer (returned whole when the block leaves the ring).
-    pub buf: Vec<Complex32>,
+    pub buf: Vec<T>,
     /// Where the valid samples are in `buf`.
     pub off: usize,
     pub len: usize,
 }
 
-impl Block {
+impl<T> Block<T> {
     /// A block whose whole buffer is valid.
     #[cfg(test)]
-    pub fn whole(start: u64, buf: Vec<Complex32>) -> Self {
+    pub fn whole(start: u64, buf: Vec<T>) -> Self {
         let len = buf.len();
         Block {
             start,
@@ -46,21 +46,21 @@ impl Block {
         self.start + self.len as u64
     }
 
-    fn samples(&self) -> &[Complex32] {
+    fn samples(&self) -> &[T] {
         &self.buf[self.off..self.off + self.len]
     }
 }
 
 /// Recent blocks in stream order. Gaps in the stream (device overflows, samples the tap
 /// could not take) show as a jump between one block's end and the next block's start.
-#[derive(Debug, Default)]
-pub(crate) struct Ring {
-    blocks: VecDeque<Block>,
+#[derive(Debug)]
+pub(crate) struct Ring<T = Complex32> {
+    blocks: VecDeque<Block<T>>,
     /// Everything before this index has left the ring.
     evicted_to: u64,
 }
 
-impl Ring {
+impl<T> Ring<T> {
     /// A ring that will hold up to `blocks` blocks without reallocating.
     pub fn with_capacity(blocks: usize) -> Self {
         Ring {
@@ -72,7 +72,7 @@ impl Ring {
     /// Appends a block; blocks come in stream order. A block reaching back before the
     /// end of the ring (the pipeline's zero history after a short gap) is trimmed; one
     /// with nothing new comes back to be recycled.
-    pub fn push(&mut self, mut b: Block) -> Option<Block> {
+    pub fn push(&mut self, mut b: Block<T>) -> Option<Block<T>> {
         let end = self.end();
         if b.start < end {
             let cut = ((end - b.start) as usize).min(b.len);
@@ -103,7 +103,7 @@ impl Ring {
     }
 
     /// Removes the oldest block if it ends at or before `before`.
-    pub fn pop_before(&mut self, before: u64) -> Option<Block> {
+    pub fn pop_before(&mut self, before: u64) -> Option<Block<T>> {
         if self.blocks.front()?.end() > before {
             return None;
         }
@@ -111,7 +111,7 @@ impl Ring {
     }
 
     /// Removes the oldest block whatever it holds (a live source that cannot wait).
-    pub fn pop_oldest(&mut self) -> Option<Block> {
+    pub fn pop_oldest(&mut self) -> Option<Block<T>> {
         let b = self.blocks.pop_front()?;
         self.evicted_to = self.evicted_to.max(b.end());
         Some(b)
@@ -120,7 +120,7 @@ impl Ring {
     /// The samples held from `from` up to (at most) `to`, as a slice of one block, or the
     /// number of missing samples before the next held one; `None` when nothing at or after
     /// `from` is held yet.
-    pub fn piece(&self, from: u64, to: u64) -> Option<Piece<'_>> {
+    pub fn piece(&self, from: u64, to: u64) -> Option<Piece<'_, T>> {
         if from >= to {
             return None;
         }
@@ -139,24 +139,24 @@ impl Ring {
 /// A pipeline block as a spectrum worker hands it on: `buf[..len]` are stream samples
 /// from `start`, the first `history` of them repeating the previous block's tail.
 #[derive(Debug)]
-pub(crate) struct Frame {
+pub(crate) struct Frame<T = Complex32> {
     pub seq: u64,
     pub start: u64,
     pub len: usize,
-    pub buf: Vec<Complex32>,
+    pub buf: Vec<T>,
 }
 
 /// Turns the pipeline's blocks, which workers finish in any order and which overlap by
 /// the spectrum's history, into ring blocks in stream order without copying a sample:
 /// each block keeps the part the next one does not repeat.
-pub(crate) struct Sequencer {
-    slots: Vec<Option<Frame>>,
+pub(crate) struct Sequencer<T = Complex32> {
+    slots: Vec<Option<Frame<T>>>,
     next: u64,
     /// The newest block in order: its share ends where the next block starts.
-    held: Option<Frame>,
+    held: Option<Frame<T>>,
 }
 
-impl Sequencer {
+impl<T> Sequencer<T> {
     /// A sequencer for at most `in_flight` blocks at once (the pipeline's buffer count).
     pub fn new(in_flight: usize) -> Self {
         Sequencer {
@@ -168,7 +168,7 @@ impl Sequencer {
 
     /// Takes a block; hands each block now in order to `out` (an event-only block as an
     /// empty one, which the ring hands back for recycling).
-    pub fn put(&mut self, f: Frame, out: &mut dyn FnMut(Block)) {
+    pub fn put(&mut self, f: Frame<T>, out: &mut dyn FnMut(Block<T>)) {
         let n = self.slots.len();
         let slot = (f.seq % n as u64) as usize;
         debug_assert!(
@@ -201,7 +201,7 @@ impl Sequencer {
     }
 
     /// The stream has ended: the last block keeps all its samples.
-    pub fn finish(&mut self, out: &mut dyn FnMut(Block)) {
+    pub fn finish(&mut self, out: &mut dyn FnMut(Block<T>)) {
         if let Some(h) = self.held.take() {
             out(Block {
                 start: h.start,
@@ -215,15 +215,15 @@ impl Sequencer {
 
 /// Part of a range read from the ring.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Piece<'a> {
+pub(crate) enum Piece<'a, T = Complex32> {
     /// Samples in stream order.
-    Samples(&'a [Complex32]),
+    Samples(&'a [T]),
     /// This many samples of the stream were never held (a gap).
     Missing(u64),
 }
 
 /// Where clips are written: HDF5 files in the evidence directory, or memory in tests.
-pub(crate) trait ClipStore {
+pub(crate) trait ClipStore<T> {
     /// Starts a clip whose first sample is stream index `first`; `open` are the clips
     /// still being written (never deleted to make room).
     fn create(
@@ -232,7 +232,7 @@ pub(crate) trait ClipStore {
         first: u64,
         trigger: AlertKind,
         open: &[&Path],
-    ) -> Result<Box<dyn ClipWriter>>;
+    ) -> Result<Box<dyn ClipWriter<T>>>;
 
     /// True when clips count against a quota (checked after every write).
     fn has_quota(&self) -> bool;
@@ -246,10 +246,10 @@ pub(crate) trait ClipStore {
 }
 
 /// One clip being written.
-pub(crate) trait ClipWriter: Send {
+pub(crate) trait ClipWriter<T>: Send {
     /// Appends samples and makes them durable (flush per block: a crash loses at most
     /// the block being written).
-    fn append(&mut self, samples: &[Complex32]) -> Result<()>;
+    fn append(&mut self, samples: &[T]) -> Result<()>;
     /// Writes or rewrites annotation row `row`; sample indices are relative to the clip.
     fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()>;
     /// Closes the clip.
@@ -281,7 +281,7 @@ pub(crate) enum Cmd {
     },
 }
 
-struct Clip {
+struct Clip<T> {
     id: u64,
     path: PathBuf,
     /// Stream index of the clip's first sample.
@@ -293,7 +293,7 @@ struct Clip {
     sealed: bool,
     /// `None` once the clip has failed or been cut: it writes nothing more and holds
     /// nothing back.
-    writer: Option<Box<dyn ClipWriter>>,
+    writer: Option<Box<dyn ClipWriter<T>>>,
 }
 
 /// Counts and files of a run's evidence.
@@ -312,30 +312,30 @@ pub struct EvidenceSummary {
 }
 
 /// The ring, the clips and the policy that ties them together.
-pub(crate) struct Engine<S: ClipStore> {
-    ring: Ring,
+pub(crate) struct Engine<S, T = Complex32> {
+    ring: Ring<T>,
     store: S,
-    clips: Vec<Clip>,
+    clips: Vec<Clip<T>>,
     /// Samples kept behind the detector's progress: pre-trigger plus the look-back for
     /// alerts raised after their first sighting.
     keep: u64,
     release: u64,
     /// Live: at most this many blocks are held, so the tap always finds a free buffer.
     hold_max: Option<usize>,
-    zeros: Vec<Complex32>,
+    zeros: Vec<T>,
     summary: EvidenceSummary,
-    /// Where evicted blocks go (back to the tap's pool).
-    recycle: Box<dyn FnMut(Vec<Complex32>) + Send>,
+    /// Where evicted blocks go (back to the pipeline's pool).
+    recycle: Box<dyn FnMut(Vec<T>) + Send>,
 }
 
-impl<S: ClipStore> Engine<S> {
+impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
     pub fn new(
         store: S,
         ring_blocks: usize,
         block: usize,
         keep: u64,
         hold_max: Option<usize>,
-        recycle: Box<dyn FnMut(Vec<Complex32>) + Send>,
+        recycle: Box<dyn FnMut(Vec<T>) + Send>,
     ) -> Self {
         Engine {
             ring: Ring::with_capacity(ring_blocks),
@@ -344,14 +344,14 @@ impl<S: ClipStore> Engine<S> {
             keep,
             release: 0,
             hold_max,
-            zeros: vec![Complex32::default(); block],
+            zeros: vec![T::default(); block],
             summary: EvidenceSummary::default(),
             recycle,
         }
     }
 
     /// Takes a block, in stream order.
-    pub fn ingest(&mut self, b: Block) {
+    pub fn ingest(&mut self, b: Block<T>) {
         if let Some(empty) = self.ring.push(b) {
             (self.recycle)(empty.buf);
         }
@@ -444,7 +444,7 @@ impl<S: ClipStore> Engine<S> {
         self.summary
     }
 
-    fn fail(summary: &mut EvidenceSummary, c: &mut Clip, e: crate::Error) {
+    fn fail(summary: &mut EvidenceSummary, c: &mut Clip<T>, e: crate::Error) {
         eprintln!(
             "kuzet: evidence: {e}; {} keeps what was flushed before, and evidence goes on \
              with the next alert",
@@ -456,7 +456,7 @@ impl<S: ClipStore> Engine<S> {
         std::mem::forget(c.writer.take());
     }
 
-    fn close(store: &mut S, summary: &mut EvidenceSummary, mut c: Clip) {
+    fn close(store: &mut S, summary: &mut EvidenceSummary, mut c: Clip<T>) {
         if let Some(w) = c.writer.take() {
             match w.finish() {
                 Ok(()) => store.finished(&c.path),
@@ -575,14 +575,14 @@ pub(crate) mod tests {
 
     struct MemWriter(Mem, PathBuf);
 
-    impl ClipStore for Mem {
+    impl ClipStore<Complex32> for Mem {
         fn create(
             &mut self,
             path: &Path,
             first: u64,
             _trigger: AlertKind,
             _open: &[&Path],
-        ) -> Result<Box<dyn ClipWriter>> {
+        ) -> Result<Box<dyn ClipWriter<Complex32>>> {
             let clip = MemClip {
                 first,
                 ..MemClip::default()
@@ -599,7 +599,7 @@ pub(crate) mod tests {
         fn finished(&mut self, _path: &Path) {}
     }
 
-    impl ClipWriter for MemWriter {
+    impl ClipWriter<Complex32> for MemWriter {
         fn append(&mut self, s: &[Complex32]) -> Result<()> {
             let mut m = self.0 .0.lock().unwrap();
             m.get_mut(&self.1).unwrap().samples.extend_from_slice(s);

@@ -37,10 +37,10 @@ use num_complex::Complex32;
 pub use engine::EvidenceSummary;
 pub(crate) use engine::Frame;
 use engine::{Cmd, Engine, Sequencer};
-use store::Hdf5Store;
+use store::{ClipSample, Hdf5Store};
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
-use crate::capture::Annotation;
+use crate::capture::{Annotation, SampleFormat};
 use crate::error::{Error, Result};
 use crate::types::StreamMeta;
 
@@ -423,15 +423,14 @@ pub(crate) struct Blocks {
 }
 
 /// A started evidence recorder: the planner's side, and where workers send their blocks.
-pub(crate) struct Started {
+pub(crate) struct Started<T = Complex32> {
     pub evidence: Evidence,
-    pub frames: Frames,
+    pub frames: Frames<T>,
 }
 
 /// The workers' way into the ring.
-#[derive(Clone)]
-pub(crate) struct Frames {
-    tx: Sender<Frame>,
+pub(crate) struct Frames<T = Complex32> {
+    tx: Sender<Frame<T>>,
     /// A live source cannot wait: when the evidence thread is behind (a slow disk), a
     /// block goes straight back to the pool and the ring gets a marker in its place, so
     /// the radio's buffers never pile up in the evidence queue.
@@ -443,10 +442,22 @@ pub(crate) struct Frames {
 /// Blocks a live ring may have queued before it is counted as behind.
 const LIVE_BACKLOG: usize = 2;
 
-impl Frames {
+// Derived `Clone` would ask `T: Clone` of the samples; only the handles are cloned.
+impl<T> Clone for Frames<T> {
+    fn clone(&self) -> Self {
+        Frames {
+            tx: self.tx.clone(),
+            live: self.live,
+            history: self.history,
+            dropped: self.dropped.clone(),
+        }
+    }
+}
+
+impl<T> Frames<T> {
     /// Hands a transformed block to the ring; gives the buffer back when the ring does
     /// not take it (the evidence thread has gone, or a live ring is behind).
-    pub fn send(&self, f: Frame) -> Option<Vec<Complex32>> {
+    pub fn send(&self, f: Frame<T>) -> Option<Vec<T>> {
         if self.live && self.tx.len() > LIVE_BACKLOG {
             let marker = Frame {
                 seq: f.seq,
@@ -488,20 +499,21 @@ pub(crate) fn ring_buffers(
 /// # Errors
 /// [`Error::Config`] for bad figures or a pre-trigger buffer that does not fit in memory;
 /// [`Error::Io`] when the directory cannot be made or the thread cannot start.
-pub(crate) fn start(
+pub(crate) fn start<T: ClipSample>(
     cfg: &EvidenceConfig,
     meta: &StreamMeta,
     blocks: Blocks,
     hold_s: f64,
     in_flight: usize,
-    pool: Sender<Vec<Complex32>>,
-) -> Result<Started> {
+    pool: Sender<Vec<T>>,
+    format: SampleFormat,
+) -> Result<Started<T>> {
     cfg.validate().map_err(Error::Config)?;
     let utc0 = stream_utc0(meta);
     let planner = Planner::new(cfg.clone(), meta, utc0, hold_s);
     let keep = planner.keep();
     let ring_buffers = ring_buffers(cfg, meta, blocks, hold_s);
-    let bytes = (ring_buffers * blocks.block_len * std::mem::size_of::<Complex32>()) as u64;
+    let bytes = (ring_buffers * blocks.block_len * std::mem::size_of::<T>()) as u64;
     if let Some(avail) = available_memory() {
         if bytes > avail / 2 {
             return Err(Error::Config(format!(
@@ -520,10 +532,10 @@ pub(crate) fn start(
     })?;
     let total = in_flight + ring_buffers;
     // No more than `total` buffers exist; live markers (no buffer) get room on top.
-    let (frames_tx, frames_rx) = bounded::<Frame>(total + 4096);
+    let (frames_tx, frames_rx) = bounded::<Frame<T>>(total + 4096);
     let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
-    let store = Hdf5Store::new(cfg.dir.clone(), meta.clone(), utc0, cfg.quota_bytes);
-    let recycle = Box::new(move |b: Vec<Complex32>| {
+    let store = Hdf5Store::new(cfg.dir.clone(), meta.clone(), format, utc0, cfg.quota_bytes);
+    let recycle = Box::new(move |b: Vec<T>| {
         // A live marker's empty vector is not a buffer.
         if b.capacity() > 0 {
             let _ = pool.try_send(b);
@@ -556,11 +568,11 @@ pub(crate) fn start(
     })
 }
 
-fn run(
-    mut engine: Engine<Hdf5Store>,
-    mut seq: Sequencer,
+fn run<T: ClipSample>(
+    mut engine: Engine<Hdf5Store, T>,
+    mut seq: Sequencer<T>,
     ctl: &Receiver<Cmd>,
-    frames: &Receiver<Frame>,
+    frames: &Receiver<Frame<T>>,
 ) -> EvidenceSummary {
     let (never_ctl, never_frames) = (crossbeam_channel::never(), crossbeam_channel::never());
     let (mut ctl_open, mut frames_open) = (true, true);

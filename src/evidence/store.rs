@@ -27,10 +27,30 @@ pub(crate) fn is_evidence_name(name: &str) -> bool {
         && name.contains("Z-")
 }
 
+/// A sample type the pipeline's blocks carry, as a clip stores it.
+pub(crate) trait ClipSample: Copy + Default + Send + 'static {
+    /// Appends to a clip written in the matching format.
+    fn append_to(w: &mut CaptureWriter, samples: &[Self]) -> Result<()>;
+}
+
+impl ClipSample for Complex32 {
+    fn append_to(w: &mut CaptureWriter, samples: &[Self]) -> Result<()> {
+        w.append(samples)
+    }
+}
+
+impl ClipSample for [i8; 2] {
+    fn append_to(w: &mut CaptureWriter, samples: &[Self]) -> Result<()> {
+        w.append_pairs(samples)
+    }
+}
+
 /// Writes clips into a directory.
 pub(crate) struct Hdf5Store {
     dir: PathBuf,
     meta: StreamMeta,
+    /// On-disk format: the blocks' own (complex64, or a capture's int8 with its scale).
+    format: SampleFormat,
     utc0: Option<chrono::DateTime<chrono::Utc>>,
     quota: Option<u64>,
 }
@@ -39,12 +59,14 @@ impl Hdf5Store {
     pub fn new(
         dir: PathBuf,
         meta: StreamMeta,
+        format: SampleFormat,
         utc0: Option<chrono::DateTime<chrono::Utc>>,
         quota: Option<u64>,
     ) -> Self {
         Hdf5Store {
             dir,
             meta,
+            format,
             utc0,
             quota,
         }
@@ -107,14 +129,14 @@ fn same_file(a: &Path, b: &Path) -> bool {
     a == b || a.file_name() == b.file_name()
 }
 
-impl ClipStore for Hdf5Store {
+impl<T: ClipSample> ClipStore<T> for Hdf5Store {
     fn create(
         &mut self,
         path: &Path,
         first: u64,
         trigger: AlertKind,
         open: &[&Path],
-    ) -> Result<Box<dyn ClipWriter>> {
+    ) -> Result<Box<dyn ClipWriter<T>>> {
         if let Some(q) = self.quota {
             self.make_room(q, open);
         }
@@ -134,7 +156,7 @@ impl ClipStore for Hdf5Store {
             &meta,
             &WriterOptions {
                 // The samples exactly as the pipeline saw them.
-                format: SampleFormat::Cf32,
+                format: self.format,
                 swmr: true,
                 flush_every: 0,
                 extra_attrs: vec![("trigger".into(), trigger.as_str().into())],
@@ -161,9 +183,9 @@ impl ClipStore for Hdf5Store {
     fn finished(&mut self, _path: &Path) {}
 }
 
-impl ClipWriter for CaptureWriter {
-    fn append(&mut self, samples: &[Complex32]) -> Result<()> {
-        CaptureWriter::append(self, samples)
+impl<T: ClipSample> ClipWriter<T> for CaptureWriter {
+    fn append(&mut self, samples: &[T]) -> Result<()> {
+        T::append_to(self, samples)
     }
 
     fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()> {

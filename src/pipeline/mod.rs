@@ -150,7 +150,15 @@ pub fn run(
     prime_channel(&spec_pool_rx);
     let (mut evidence, frames) = match &cfg.evidence {
         Some(ec) => {
-            let st = evidence::start(ec, &meta, blocks, hold_s, in_flight, iq_pool_tx.clone())?;
+            let st = evidence::start(
+                ec,
+                &meta,
+                blocks,
+                hold_s,
+                in_flight,
+                iq_pool_tx.clone(),
+                crate::capture::SampleFormat::Cf32,
+            )?;
             (Some(st.evidence), Some(st.frames))
         }
         None => (None, None),
