@@ -52,6 +52,8 @@ pub struct NoiseFloor {
     /// Frames each segment has averaged since it last started over (a snap restarts it).
     seg_frames: Vec<u32>,
     sorted: Vec<f32>,
+    /// Scratch for the per-segment selection, as [`total_order_key`]s.
+    keys: Vec<i32>,
     /// Per segment: its capped ln(floor), then the step to the next segment's.
     seg_capped: Vec<f32>,
     seg_step: Vec<f32>,
@@ -111,6 +113,7 @@ impl NoiseFloor {
             seg_now: vec![0.0; segments],
             seg_frames: vec![0; segments],
             sorted: Vec::with_capacity(seg_len),
+            keys: Vec::with_capacity(seg_len),
             floor: vec![0.0; bins],
             frames: 0,
         }
@@ -166,12 +169,12 @@ impl NoiseFloor {
         debug_assert_eq!(power.len(), self.bins);
         let seg_len = self.cfg.segment_bins;
         for (s, chunk) in power.chunks(seg_len).enumerate() {
-            self.sorted.clear();
-            self.sorted.extend_from_slice(chunk);
-            let (_, v, _) = self
-                .sorted
-                .select_nth_unstable_by(self.rank[s], f32::total_cmp);
-            self.seg_now[s] = (*v * self.bias[s]).max(1e-30);
+            // Integer keys in `f32::total_cmp`'s order: the same element is selected, without
+            // redoing total_cmp's bit transform in every comparison.
+            self.keys.clear();
+            self.keys.extend(chunk.iter().map(|&x| total_order_key(x)));
+            let (_, k, _) = self.keys.select_nth_unstable(self.rank[s]);
+            self.seg_now[s] = (from_total_order_key(*k) * self.bias[s]).max(1e-30);
         }
         // A running mean until it is as smooth as the EMA: accurate from the first frames
         // instead of carrying the first frame's error for seconds.
@@ -214,6 +217,19 @@ impl NoiseFloor {
     }
 }
 
+/// The integer whose order is `f32::total_cmp`'s (the same transform it applies).
+#[inline]
+fn total_order_key(x: f32) -> i32 {
+    let b = x.to_bits() as i32;
+    b ^ (((b >> 31) as u32) >> 1) as i32
+}
+
+/// Inverse of [`total_order_key`].
+#[inline]
+fn from_total_order_key(k: i32) -> f32 {
+    f32::from_bits((k ^ (((k >> 31) as u32) >> 1) as i32) as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +246,31 @@ mod tests {
 
     fn mean_ratio(floor: &[f32], truth: f32) -> f32 {
         floor.iter().map(|f| f / truth).sum::<f32>() / floor.len() as f32
+    }
+
+    #[test]
+    fn integer_keys_order_like_total_cmp_and_round_trip() {
+        let xs = [
+            f32::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-38,
+            1e-30,
+            0.25,
+            3.0,
+            f32::INFINITY,
+            f32::NAN,
+        ];
+        for a in xs {
+            assert_eq!(
+                from_total_order_key(total_order_key(a)).to_bits(),
+                a.to_bits()
+            );
+            for b in xs {
+                assert_eq!(total_order_key(a).cmp(&total_order_key(b)), a.total_cmp(&b));
+            }
+        }
     }
 
     #[test]
