@@ -388,7 +388,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Rounds of the side-by-side measurements behind [`BenchReport::ratios`].
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// Runs every benchmark, reporting progress through `progress`.
 ///
