@@ -9,17 +9,6 @@
 //!                          worker                            Detector
 //! ```
 //!
-//! That is a live source. A file (or any source that can wait) has no thread of its own:
-//! each worker takes the framer's lock, reads the next block into a pooled buffer, lets
-//! go and transforms it, so the samples are still in that core's cache when the window
-//! reads them, no hand-off sits between read and FFT, and a two-core machine runs one
-//! busy thread fewer.
-//!
-//! ```text
-//!  [dsp-0 … dsp-W] ──SpectrumBatch──▶ [detect] ──Alert──▶ caller
-//!   lock(framer + source), read a block, unlock, Welch
-//! ```
-//!
 //! Back-pressure: a file source blocks when every IQ buffer is in flight, so analysis
 //! never drops a sample and is deterministic; a live source never waits: when no buffer
 //! is free it reads into a scratch buffer, counts the samples as dropped and leaves a gap
@@ -112,7 +101,7 @@ pub enum Event {
 /// # Errors
 /// The first error of any stage (a damaged capture, a panicked thread) or of `on_event`.
 pub fn run(
-    source: Box<dyn IqSource>,
+    mut source: Box<dyn IqSource>,
     cfg: &PipelineConfig,
     counters: Arc<Counters>,
     stop: &AtomicBool,
@@ -151,62 +140,42 @@ pub fn run(
     prime_channel(&spec_rx);
     prime_channel(&event_rx);
 
-    let framer = Framer::new(spec, block_len, iq_pool_rx, counters.clone(), meta.live);
-    // A live source gets a thread of its own that never waits for a buffer. A file is
-    // read by the spectrum workers themselves, one block at a time under a lock, each
-    // into the buffer it then transforms: the samples are still in that core's cache
-    // when the window reads them, and no thread hand-off sits between read and FFT.
-    let (pull, push) = if meta.live {
-        (None, Some((framer, source, iq_tx)))
-    } else {
-        let pulled = Pulled {
-            framer,
-            source,
-            error: None,
-        };
-        (Some(std::sync::Mutex::new(pulled)), None)
-    };
     let started = Instant::now();
     let (end, non_finite) = thread::scope(|scope| -> Result<(u64, u64)> {
         let spawn_err = |_| Error::StagePanicked("spawn");
-        let src = match push {
-            None => None,
-            Some((mut framer, mut source, iq_tx)) => Some(
-                thread::Builder::new()
-                    .name("source".into())
-                    .spawn_scoped(scope, move || {
-                        prime_thread();
-                        let r = loop {
-                            match framer.next(source.as_mut(), stop) {
-                                Ok(Some(b)) => {
-                                    if iq_tx.send(b).is_err() {
-                                        break Ok(framer.pos);
-                                    }
-                                }
-                                Ok(None) => break Ok(framer.pos),
-                                Err(e) => break Err(e),
-                            }
-                        };
-                        (r, source.non_finite_samples())
-                    })
-                    .map_err(spawn_err)?,
-            ),
-        };
+        let src = thread::Builder::new()
+            .name("source".into())
+            .spawn_scoped(scope, {
+                let counters = counters.clone();
+                let live = meta.live;
+                move || {
+                    prime_thread();
+                    let mut framer = Framer {
+                        spec,
+                        block_len,
+                        pool: iq_pool_rx,
+                        out: iq_tx,
+                        counters,
+                        live,
+                        seq: 0,
+                        dropped: 0,
+                        event: None,
+                    };
+                    let r = framer.run(source.as_mut(), stop);
+                    (r, source.non_finite_samples())
+                }
+            })
+            .map_err(spawn_err)?;
         let mut dsp = Vec::with_capacity(workers);
         for w in 0..workers {
             let (iq_rx, spec_tx) = (iq_rx.clone(), spec_tx.clone());
             let (iq_pool_tx, spec_pool_rx) = (iq_pool_tx.clone(), spec_pool_rx.clone());
             let counters = counters.clone();
-            let pull = pull.as_ref();
             dsp.push(
                 thread::Builder::new()
                     .name(format!("dsp-{w}"))
                     .spawn_scoped(scope, move || {
-                        let next = || match pull {
-                            Some(p) => p.lock().ok()?.next(stop),
-                            None => iq_rx.recv().ok(),
-                        };
-                        spectrum_worker(spec, next, iq_pool_tx, spec_pool_rx, spec_tx, &counters)
+                        spectrum_worker(spec, iq_rx, iq_pool_tx, spec_pool_rx, spec_tx, &counters)
                     })
                     .map_err(spawn_err)?,
             );
@@ -250,9 +219,7 @@ pub fn run(
                 stop.store(true, Relaxed);
             }
         }
-        let src_result = src
-            .map(|h| h.join().map_err(|_| Error::StagePanicked("source")))
-            .transpose()?;
+        let (src_result, non_finite) = src.join().map_err(|_| Error::StagePanicked("source"))?;
         for h in dsp {
             h.join().map_err(|_| Error::StagePanicked("dsp"))?;
         }
@@ -260,17 +227,7 @@ pub fn run(
         if let Some(e) = caller_err {
             return Err(e);
         }
-        match (src_result, pull.as_ref()) {
-            (Some((r, non_finite)), _) => Ok((r?, non_finite)),
-            (None, Some(p)) => {
-                let mut p = p.lock().map_err(|_| Error::StagePanicked("dsp"))?;
-                match p.error.take() {
-                    Some(e) => Err(e),
-                    None => Ok((p.framer.pos, p.source.non_finite_samples())),
-                }
-            }
-            (None, None) => Err(Error::StagePanicked("source")),
-        }
+        Ok((src_result?, non_finite))
     })?;
     let (samples, dropped, spectra, alerts) = counters.snapshot();
     Ok(RunStats {
@@ -303,14 +260,13 @@ fn prime_channel<T>(rx: &Receiver<T>) {
     let _ = rx.recv_timeout(PRIME_WAIT);
 }
 
-/// Reads the source into pooled buffers and cuts the stream into blocks of whole
-/// averaging spans, each led by the previous block's last `history` samples. Driven by
-/// the source thread (live) or by the workers in turn (file), one block per
-/// [`Framer::next`].
+/// The source stage: reads into pooled buffers and cuts the stream into blocks of whole
+/// averaging spans, each led by the previous block's last `history` samples.
 struct Framer {
     spec: SpectrumConfig,
     block_len: usize,
     pool: Receiver<Vec<Complex32>>,
+    out: Sender<IqBlock>,
     counters: Arc<Counters>,
     live: bool,
     seq: u64,
@@ -318,17 +274,6 @@ struct Framer {
     dropped: u64,
     /// A source event waiting to ride on the next block.
     event: Option<SourceEvent>,
-    /// The block framed, waiting for [`Framer::next`] to hand it out.
-    ready: Option<IqBlock>,
-    /// Stream index of the next sample the source delivers.
-    pos: u64,
-    /// The buffer being filled; `None` before the first block or while a live source is
-    /// starved of buffers.
-    cur: Option<Filling>,
-    started: bool,
-    done: bool,
-    /// Where a live source reads while every buffer is in flight.
-    scratch: Vec<Complex32>,
 }
 
 /// Downstream is gone: the run is ending.
@@ -416,209 +361,119 @@ impl Framer {
             event: self.event.take(),
         };
         self.seq += 1;
-        debug_assert!(self.ready.is_none(), "one block per step");
-        self.ready = Some(block);
-        Ok(())
+        self.out.send(block).map_err(|_| Closed)
     }
 
-    fn new(
-        spec: SpectrumConfig,
-        block_len: usize,
-        pool: Receiver<Vec<Complex32>>,
-        counters: Arc<Counters>,
-        live: bool,
-    ) -> Self {
-        Framer {
-            spec,
-            block_len,
-            pool,
-            counters,
-            live,
-            seq: 0,
-            dropped: 0,
-            event: None,
-            ready: None,
-            pos: 0,
-            cur: None,
-            started: false,
-            done: false,
-            scratch: Vec::new(),
-        }
-    }
-
-    /// Reads from `source` until the next block is framed and returns it; `None` once the
-    /// source has ended, `stop` is set or the pool has closed (then
-    /// [`Framer::pos`] is the stream index reached).
-    fn next(&mut self, source: &mut dyn IqSource, stop: &AtomicBool) -> Result<Option<IqBlock>> {
-        match self.step(source, stop) {
-            Ok(()) => {}
-            Err(StepEnd::Closed) => self.done = true,
-            Err(StepEnd::Failed(e)) => {
-                self.done = true;
-                return Err(e);
-            }
-        }
-        Ok(self.ready.take())
-    }
-
-    /// Runs the framing loop until a block is ready or the stream is over.
-    fn step(&mut self, source: &mut dyn IqSource, stop: &AtomicBool) -> Result<(), StepEnd> {
+    /// Runs until the source ends, `stop` is set or downstream disconnects; returns the
+    /// stream index reached.
+    fn run(&mut self, source: &mut dyn IqSource, stop: &AtomicBool) -> Result<u64> {
         let hist = self.spec.history();
         let span = self.spec.span();
-        if !self.started {
-            self.started = true;
-            let first = self.take().inspect_err(|_| self.done = true)?;
-            self.cur = first.map(|b| self.start_at(b, 0));
-        }
-        while self.ready.is_none() && !self.done {
-            if stop.load(Relaxed) {
-                self.finish();
-                break;
-            }
-            let pos = self.pos;
-            let Some(f) = self.cur.as_mut() else {
+        // Stream index of the next sample the source delivers.
+        let mut pos: u64 = 0;
+        let Ok(first) = self.take() else { return Ok(0) };
+        let mut cur = first.map(|b| self.start_at(b, 0));
+        // Where a live source reads while every buffer is in flight.
+        let mut scratch: Vec<Complex32> = Vec::new();
+        while !stop.load(Relaxed) {
+            let Some(f) = cur.as_mut() else {
                 // Starved (live only): drop samples until a buffer comes back.
                 match self.take() {
                     Ok(Some(b)) => {
-                        self.cur = Some(self.start_at(b, pos));
+                        cur = Some(self.start_at(b, pos));
                         continue;
                     }
                     Ok(None) => {}
-                    Err(Closed) => {
-                        self.done = true;
-                        break;
-                    }
+                    Err(Closed) => return Ok(pos),
                 }
-                if self.scratch.is_empty() {
-                    self.scratch.resize(self.block_len, Complex32::default());
+                if scratch.is_empty() {
+                    scratch.resize(self.block_len, Complex32::default());
                 }
-                match source.read(&mut self.scratch)? {
+                match source.read(&mut scratch)? {
                     ReadOutcome::Samples(n) => {
                         self.counters.samples_in.fetch_add(n as u64, Relaxed);
                         self.dropped += n as u64;
                         self.counters.dropped.fetch_add(n as u64, Relaxed);
-                        self.pos += n as u64;
+                        pos += n as u64;
                     }
                     ReadOutcome::Lost(n) => {
                         self.dropped += n;
                         self.counters.dropped.fetch_add(n, Relaxed);
-                        self.pos += n;
+                        pos += n;
                     }
                     ReadOutcome::Event(e) => self.event = Some(e),
                     ReadOutcome::Pending => {}
-                    ReadOutcome::Eof => self.finish(),
+                    ReadOutcome::Eof => break,
                 }
                 continue;
             };
             match source.read(&mut f.buf[f.fill..])? {
                 ReadOutcome::Samples(n) => {
                     f.fill += n;
-                    self.pos += n as u64;
+                    pos += n as u64;
                     self.counters.samples_in.fetch_add(n as u64, Relaxed);
-                    self.counters.stream_pos.store(self.pos, Relaxed);
+                    self.counters.stream_pos.store(pos, Relaxed);
                     if f.fill == f.buf.len() {
-                        let full = self.cur.take().expect("invariant: filling present");
-                        self.cur = self.emit(full)?;
+                        let full = cur.take().expect("invariant: filling present");
+                        match self.emit(full) {
+                            Ok(next) => cur = next,
+                            Err(Closed) => return Ok(pos),
+                        }
                     }
                 }
                 // A slow live stream hands on what it has rather than wait for a full block.
                 ReadOutcome::Pending if f.fill >= hist + span => {
-                    let part = self.cur.take().expect("invariant: filling present");
-                    self.cur = self.emit(part)?;
+                    let part = cur.take().expect("invariant: filling present");
+                    match self.emit(part) {
+                        Ok(next) => cur = next,
+                        Err(Closed) => return Ok(pos),
+                    }
                 }
                 ReadOutcome::Pending => {}
                 ReadOutcome::Lost(n) => {
                     self.dropped += n;
                     self.counters.dropped.fetch_add(n, Relaxed);
-                    let mut part = self.cur.take().expect("invariant: filling present");
+                    let mut part = cur.take().expect("invariant: filling present");
                     if part.fill >= hist + span {
-                        match self.emit(part)? {
-                            Some(next) => part = next,
-                            None => {
-                                self.pos += n;
+                        match self.emit(part) {
+                            Ok(Some(next)) => part = next,
+                            Ok(None) => {
+                                pos += n;
                                 continue;
                             }
+                            Err(Closed) => return Ok(pos),
                         }
                     }
                     // The samples before the gap that make no whole span are not analysed.
-                    self.pos += n;
-                    self.cur = Some(self.start_at(part.buf, self.pos));
+                    pos += n;
+                    cur = Some(self.start_at(part.buf, pos));
                 }
                 ReadOutcome::Event(e) => {
                     // Ride on an empty block so the event reaches the detector now.
                     self.event = Some(e);
                     if let Ok(Some(b)) = self.take() {
-                        self.send(b, pos, 0)?;
+                        if self.send(b, pos, 0).is_err() {
+                            return Ok(pos);
+                        }
                     }
                 }
-                ReadOutcome::Eof => self.finish(),
+                ReadOutcome::Eof => break,
             }
         }
-        Ok(())
-    }
-
-    /// The stream is over: hands on what is left, then nothing more.
-    fn finish(&mut self) {
-        let hist = self.spec.history();
-        let span = self.spec.span();
-        if let Some(f) = self.cur.take() {
+        if let Some(f) = cur {
             if f.fill >= hist + span || self.event.is_some() || self.dropped > 0 {
                 let _ = self.emit(f);
             }
         }
-        self.done = true;
+        Ok(pos)
     }
 }
 
-/// Why [`Framer::step`] returned early.
-enum StepEnd {
-    /// The pool or downstream is gone: the run is ending.
-    Closed,
-    /// The source failed.
-    Failed(Error),
-}
-
-impl From<Closed> for StepEnd {
-    fn from(_: Closed) -> Self {
-        StepEnd::Closed
-    }
-}
-
-impl From<Error> for StepEnd {
-    fn from(e: Error) -> Self {
-        StepEnd::Failed(e)
-    }
-}
-
-/// A file source and its framer, shared by the spectrum workers that read it in turn.
-struct Pulled {
-    framer: Framer,
-    source: Box<dyn IqSource>,
-    /// The source's failure; every worker stops on it.
-    error: Option<Error>,
-}
-
-impl Pulled {
-    /// The next block, or `None` at the end of the stream or after a failure.
-    fn next(&mut self, stop: &AtomicBool) -> Option<IqBlock> {
-        if self.error.is_some() {
-            return None;
-        }
-        match self.framer.next(self.source.as_mut(), stop) {
-            Ok(b) => b,
-            Err(e) => {
-                self.error = Some(e);
-                None
-            }
-        }
-    }
-}
-
-/// A spectrum worker: takes an output buffer, then a block (from `next_block`); returns
-/// the block's buffer to the pool as soon as it is transformed.
+/// A spectrum worker: takes an output buffer, then a block; returns the block's buffer
+/// to the pool as soon as it is transformed.
 fn spectrum_worker(
     spec: SpectrumConfig,
-    mut next_block: impl FnMut() -> Option<IqBlock>,
+    blocks: Receiver<IqBlock>,
     iq_pool: Sender<Vec<Complex32>>,
     spec_pool: Receiver<Vec<f32>>,
     out: Sender<SpectrumBatch>,
@@ -629,7 +484,7 @@ fn spectrum_worker(
     // Taking the output buffer before the block means a worker never holds a block while
     // waiting for a buffer the reorder stage is keeping for a later block.
     while let Ok(mut power) = spec_pool.recv() {
-        let Some(block) = next_block() else { return };
+        let Ok(block) = blocks.recv() else { return };
         let count = welch.process(&block.samples[..block.len], &mut power);
         counters.spectra.fetch_add(count as u64, Relaxed);
         let batch = SpectrumBatch {
