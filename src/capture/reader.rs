@@ -514,6 +514,61 @@ impl CaptureReader {
         Ok(n)
     }
 
+    /// What one stored int8 value is worth, for an int8 capture.
+    pub fn ci8_scale(&self) -> Option<f32> {
+        match self.layout {
+            Layout::PairsI8 { scale } => Some(scale),
+            _ => None,
+        }
+    }
+
+    /// [`CaptureReader::read`] for an int8 capture, as stored (each value worth
+    /// [`CaptureReader::ci8_scale`]).
+    ///
+    /// # Errors
+    /// As [`CaptureReader::read`], and [`Error::Config`] for a capture of another type.
+    pub fn read_ci8(&mut self, out: &mut [[i8; 2]]) -> Result<usize> {
+        if self.ci8_scale().is_none() {
+            return Err(Error::Config(format!(
+                "{}: not an int8 capture",
+                self.path.display()
+            )));
+        }
+        let n = (out.len() as u64).min(self.len - self.pos) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let out = &mut out[..n];
+        let start = self.pos;
+        let direct = match self.direct.as_mut() {
+            Some(d) => d
+                .read(&self.iq, start, bytemuck::cast_slice_mut(out))
+                .is_ok(),
+            None => false,
+        };
+        if !direct {
+            // See `read`: the general path from here on.
+            self.direct = None;
+            h5raw::read_rows(
+                &self.iq,
+                &self.mem_type,
+                start,
+                Some(2),
+                out.as_flattened_mut(),
+            )
+            .map_err(|e| {
+                Error::capture(
+                    &self.path,
+                    CaptureProblem::Hdf5(
+                        format!("reading samples {start}..{}: {e}", start + n as u64).into(),
+                    ),
+                )
+            })?;
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+
     /// Reads `out.len()` samples from `start` by positioned reads, if the layout allows.
     fn read_direct(&mut self, start: u64, out: &mut [Complex32]) -> Option<hdf5::Result<()>> {
         let d = self.direct.as_mut()?;

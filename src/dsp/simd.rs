@@ -21,6 +21,15 @@ fn window_into_generic(frame: &mut [Complex32], x: &[Complex32], window: &[f32])
 }
 
 #[inline(always)]
+fn window_ci8_into_generic(frame: &mut [Complex32], x: &[[i8; 2]], window: &[f32], scale: f32) {
+    for ((o, &p), &w) in frame.iter_mut().zip(x).zip(window) {
+        // The same two roundings as converting to float first and windowing after, so
+        // the spectra are those of the converted samples to the last bit.
+        *o = Complex32::new((p[0] as f32 * scale) * w, (p[1] as f32 * scale) * w);
+    }
+}
+
+#[inline(always)]
 fn accumulate_power_generic(acc: &mut [f32], spectra: &[Complex32]) {
     let n = acc.len();
     // Two spectra per pass: `acc` is loaded and stored half as often.
@@ -104,6 +113,16 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
+    pub(super) fn window_ci8_into(
+        frame: &mut [Complex32],
+        x: &[[i8; 2]],
+        window: &[f32],
+        scale: f32,
+    ) {
+        super::window_ci8_into_generic(frame, x, window, scale);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
         super::accumulate_power_generic(acc, spectra);
     }
@@ -158,6 +177,18 @@ pub(super) fn window_into(frame: &mut [Complex32], x: &[Complex32], window: &[f3
     window_into_generic(frame, x, window);
 }
 
+/// `frame[i] = x[i] · scale · window[i]` for int8 samples (the shortest of the three
+/// sets the length).
+pub(super) fn window_ci8_into(frame: &mut [Complex32], x: &[[i8; 2]], window: &[f32], scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::window_ci8_into(frame, x, window, scale) };
+        return;
+    }
+    window_ci8_into_generic(frame, x, window, scale);
+}
+
 /// Adds |X|² of each `acc.len()`-long spectrum in `spectra` to `acc`.
 pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
     #[cfg(target_arch = "x86_64")]
@@ -175,12 +206,12 @@ pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
 /// the FFT keeps the core busy, so each frame would otherwise stall on memory. Requested
 /// a batch early, the lines arrive while the previous batch is transformed.
 #[inline]
-pub(super) fn prefetch(region: &[Complex32]) {
+pub(super) fn prefetch<T>(region: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // 8 samples of 8 bytes per cache line.
-        for line in region.chunks(8) {
+        let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
+        for line in region.chunks(per_line) {
             // SAFETY: prefetching is only a hint; it never faults, whatever the address,
             // and SSE is part of the x86-64 baseline.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
@@ -260,6 +291,28 @@ mod tests {
             assert_eq!(g, fast_exp(x), "the AVX2 build computes the same values");
         }
         assert!(worst < 3e-7, "worst relative error {worst}");
+    }
+
+    #[test]
+    fn int8_windowing_equals_converting_then_windowing() {
+        let x: Vec<[i8; 2]> = (0..300)
+            .map(|i| [(i * 7 % 256) as u8 as i8, (i % 256) as u8 as i8])
+            .collect();
+        let window: Vec<f32> = (0..300).map(|i| (i as f32 * 0.01).sin()).collect();
+        let scale = 1.0 / 127.5;
+        let mut floats = vec![0.0f32; 600];
+        i8_to_f32(&mut floats, x.as_flattened(), scale);
+        let cx: Vec<Complex32> = floats
+            .chunks(2)
+            .map(|p| Complex32::new(p[0], p[1]))
+            .collect();
+        let (mut a, mut b) = (
+            vec![Complex32::default(); 300],
+            vec![Complex32::default(); 300],
+        );
+        window_into(&mut a, &cx, &window);
+        window_ci8_into(&mut b, &x, &window, scale);
+        assert_eq!(a, b);
     }
 
     #[test]

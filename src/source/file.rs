@@ -78,21 +78,22 @@ impl FileSource {
     }
 }
 
-impl IqSource for FileSource {
-    fn meta(&self) -> &StreamMeta {
-        &self.meta
-    }
-
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+impl FileSource {
+    /// One read through `read`, within `--duration`, starting over at the end if looping.
+    fn read_with<T>(
+        &mut self,
+        buf: &mut [T],
+        read: impl Fn(&mut CaptureReader, &mut [T]) -> Result<usize>,
+    ) -> Result<ReadOutcome> {
         let want = match self.remaining {
             Some(0) => return Ok(ReadOutcome::Eof),
             Some(r) => buf.len().min(r.min(usize::MAX as u64) as usize),
             None => buf.len(),
         };
-        let mut n = self.reader.read(&mut buf[..want])?;
+        let mut n = read(&mut self.reader, &mut buf[..want])?;
         if n == 0 && self.looping {
             self.reader.seek(0);
-            n = self.reader.read(&mut buf[..want])?;
+            n = read(&mut self.reader, &mut buf[..want])?;
         }
         if n == 0 {
             return Ok(ReadOutcome::Eof);
@@ -101,6 +102,24 @@ impl IqSource for FileSource {
             *r -= n as u64;
         }
         Ok(ReadOutcome::Samples(n))
+    }
+}
+
+impl IqSource for FileSource {
+    fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+
+    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        self.read_with(buf, CaptureReader::read)
+    }
+
+    fn ci8_scale(&self) -> Option<f32> {
+        self.reader.ci8_scale()
+    }
+
+    fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
+        self.read_with(buf, CaptureReader::read_ci8)
     }
 
     fn non_finite_samples(&self) -> u64 {
