@@ -8,7 +8,11 @@
 //!   written to its own place in the output (order preserved);
 //! - the detector alone on spectra made from the scene;
 //! - the whole pipeline (framer → spectrum workers → detector → alerts) over the scene,
-//!   looped.
+//!   looped;
+//! - what `kuzet analyze` does: the same, from the scene written to a temporary capture
+//!   (cf32 and ci8), read through the file source;
+//! - the ratios the throughput targets are stated in, each from figures measured within
+//!   the same round (on a shared machine only such side-by-side ratios mean anything).
 //!
 //! Each figure is the best of a few passes: on a shared machine the best pass is the one
 //! least disturbed by other processes. Figures are in MS/s of input (million complex
@@ -73,6 +77,17 @@ pub struct BenchReport {
     pub pipeline_msps: f64,
     /// Spectrum settings of the detection and pipeline runs, for the reader.
     pub pipeline_config: String,
+    /// Spectrum stage alone with the pipeline's settings, MS/s, keyed by thread count
+    /// (`"1"`, and `threads`).
+    pub spectrum_pipeline_cfg_msps: BTreeMap<String, f64>,
+    /// `kuzet analyze`'s work (file source → framer → workers → detector), MS/s, keyed by
+    /// the capture's sample format (`"cf32"`, `"ci8"`).
+    pub analyze_msps: BTreeMap<String, f64>,
+    /// Medians over the rounds of same-round ratios: `spectrum_2t_over_1t` (scaling of
+    /// the spectrum stage with the pipeline's settings), `pipeline_over_spectrum_2t` and
+    /// `analyze_<format>_over_spectrum_2t` (the whole pipeline against the spectrum
+    /// stage alone on as many threads).
+    pub ratios: BTreeMap<String, f64>,
 }
 
 /// The SIMD level rustfft selects at run time: AVX2+FMA kernels on x86-64 CPUs that have
@@ -190,14 +205,24 @@ pub fn spectrum_msps(
     if let Some(w) = workers.first_mut() {
         w.process_db(&input[..cfg.history() + span], &mut out[..n]);
     }
+    // Runs of spectra handed out as threads come free rather than one fixed share each:
+    // on a shared machine a thread that loses its core for a while does not hold up the
+    // pass. Each run is written to its own place in the output, so order is preserved.
+    let run = count.div_ceil(threads * 8).max(1);
     best_msps(passes, || {
-        let per = count.div_ceil(threads);
+        let jobs = std::sync::Mutex::new(out.chunks_mut(run * n).enumerate());
         std::thread::scope(|s| {
-            for ((t, welch), dst) in workers.iter_mut().enumerate().zip(out.chunks_mut(per * n)) {
-                let first = t * per;
-                let spectra = dst.len() / n;
-                let src = &input[first * span..first * span + spectra * span + cfg.history()];
-                s.spawn(move || welch.process_db(src, dst));
+            for welch in workers.iter_mut() {
+                let jobs = &jobs;
+                s.spawn(move || loop {
+                    let Some((j, dst)) = jobs.lock().ok().and_then(|mut it| it.next()) else {
+                        return;
+                    };
+                    let first = j * run;
+                    let spectra = dst.len() / n;
+                    let src = &input[first * span..first * span + spectra * span + cfg.history()];
+                    welch.process_db(src, dst);
+                });
             }
         });
         count * span
@@ -307,6 +332,64 @@ pub fn pipeline_msps(
     Ok(best)
 }
 
+/// `kuzet analyze`'s work over `total` samples of the capture at `path`, looped; MS/s.
+///
+/// # Errors
+/// An unreadable capture or a failing stage.
+pub fn analyze_msps(cfg: &PipelineConfig, path: &std::path::Path, total: usize) -> Result<f64> {
+    let src = crate::source::file::FileSource::open(path)?
+        .looping(true)
+        .limit(total as u64);
+    let stats = pipeline::run(
+        Box::new(src),
+        cfg,
+        Arc::new(Counters::default()),
+        &AtomicBool::new(false),
+        &mut |_| Ok(()),
+    )?;
+    Ok(stats.msps())
+}
+
+/// Writes `samples` as a capture in `format` at `path`.
+fn write_capture(
+    path: &std::path::Path,
+    meta: &StreamMeta,
+    format: crate::capture::SampleFormat,
+    samples: &[Complex32],
+) -> Result<()> {
+    let opts = crate::capture::WriterOptions {
+        format,
+        ..Default::default()
+    };
+    let mut w = crate::capture::CaptureWriter::create(path, meta, &opts)?;
+    w.append(samples)?;
+    w.finish()?;
+    Ok(())
+}
+
+/// Removes the benchmark's temporary captures however the run ends.
+struct TempFiles(Vec<std::path::PathBuf>);
+
+impl Drop for TempFiles {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Rounds of the side-by-side measurements behind [`BenchReport::ratios`].
+const ROUNDS: usize = 5;
+
 /// Runs every benchmark, reporting progress through `progress`.
 ///
 /// # Errors
@@ -358,9 +441,58 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
     );
     progress("detection stage");
     let detect = detect_msps(&cfg, &meta, &input);
-    progress(&format!("full pipeline on {threads} spectrum workers"));
     let data: Arc<[Complex32]> = input.into();
-    let pipeline = pipeline_msps(&cfg, &meta, &data, 4 * data.len())?;
+    let total = 4 * data.len();
+
+    progress("writing the scene to temporary captures (cf32, ci8)");
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let formats = [
+        ("cf32", crate::capture::SampleFormat::Cf32),
+        (
+            "ci8",
+            crate::capture::SampleFormat::Ci8 { scale: 1.0 / 128.0 },
+        ),
+    ];
+    let files = TempFiles(
+        formats
+            .iter()
+            .map(|(name, _)| dir.join(format!("kuzet-bench-{pid}-{name}.h5")))
+            .collect(),
+    );
+    for ((_, format), path) in formats.iter().zip(&files.0) {
+        // Scaled so that int8 keeps the scene's dynamic range without clipping.
+        write_capture(path, &meta, *format, &data)?;
+    }
+
+    // The figures the targets compare, measured round by round, one after another.
+    let spec = cfg.spectrum;
+    let mut best: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut per_round: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for round in 1..=ROUNDS {
+        progress(&format!(
+            "round {round}/{ROUNDS}: spectrum (1 and {threads} threads), pipeline, analyze from cf32 and ci8 files"
+        ));
+        let mut now: BTreeMap<&str, f64> = BTreeMap::new();
+        now.insert("1t", spectrum_msps(spec, &data, 1, 3));
+        now.insert("2t", spectrum_msps(spec, &data, threads, 3));
+        now.insert("pipeline", pipeline_msps(&cfg, &meta, &data, total)?);
+        for ((name, _), path) in formats.iter().zip(&files.0) {
+            now.insert(name, analyze_msps(&cfg, path, total)?);
+        }
+        let two = now["2t"].max(1e-9);
+        let mut ratio = |k: &str, v: f64| per_round.entry(k.to_string()).or_default().push(v);
+        ratio("spectrum_2t_over_1t", now["2t"] / now["1t"].max(1e-9));
+        ratio("pipeline_over_spectrum_2t", now["pipeline"] / two);
+        for (name, _) in &formats {
+            ratio(&format!("analyze_{name}_over_spectrum_2t"), now[name] / two);
+        }
+        for (k, v) in now {
+            let b = best.entry(k).or_insert(0.0);
+            *b = b.max(v);
+        }
+    }
+    drop(files);
 
     Ok(BenchReport {
         cpu: cpu_model(),
@@ -369,8 +501,19 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
         spectrum_msps: spectrum,
         spectrum_2t_msps: spectrum_mt,
         detect_msps: detect,
-        pipeline_msps: pipeline,
+        pipeline_msps: best["pipeline"],
         pipeline_config,
+        spectrum_pipeline_cfg_msps: [
+            ("1".to_string(), best["1t"]),
+            (threads.to_string(), best["2t"]),
+        ]
+        .into_iter()
+        .collect(),
+        analyze_msps: formats
+            .iter()
+            .map(|(name, _)| (name.to_string(), best[name]))
+            .collect(),
+        ratios: per_round.into_iter().map(|(k, v)| (k, median(v))).collect(),
     })
 }
 
@@ -415,8 +558,17 @@ pub fn render_table(r: &BenchReport) -> String {
     for (k, v) in &r.spectrum_2t_msps {
         row(format!("spectrum {k} ({} threads)", r.threads), *v);
     }
+    for (k, v) in &r.spectrum_pipeline_cfg_msps {
+        row(format!("spectrum, pipeline cfg ({k}t)"), *v);
+    }
     row("detection (1 core)".into(), r.detect_msps);
     row(format!("pipeline ({} workers)", r.threads), r.pipeline_msps);
+    for (k, v) in &r.analyze_msps {
+        row(format!("analyze, {k} file"), *v);
+    }
+    for (k, v) in &r.ratios {
+        let _ = writeln!(s, "ratio {k:<40} {v:>5.2}");
+    }
     s
 }
 
@@ -461,12 +613,21 @@ mod tests {
             detect_msps: 1000.0,
             pipeline_msps: 400.0,
             pipeline_config: "FFT 1024".into(),
+            spectrum_pipeline_cfg_msps: [("1".to_string(), 250.0), ("2".to_string(), 480.0)]
+                .into_iter()
+                .collect(),
+            analyze_msps: [("cf32".to_string(), 300.0)].into_iter().collect(),
+            ratios: [("spectrum_2t_over_1t".to_string(), 1.92)]
+                .into_iter()
+                .collect(),
         };
         let t = render_table(&r);
         assert!(t.contains("spectrum 256/50 (1 core)"), "{t}");
         // 240 MS/s is 100x an RTL-SDR.
         assert!(t.contains("100.0"), "{t}");
         assert!(t.find("256/50").unwrap() < t.find("1024/50").unwrap());
+        assert!(t.contains("analyze, cf32 file"), "{t}");
+        assert!(t.contains("spectrum_2t_over_1t"), "{t}");
         let json = serde_json::to_value(&r).unwrap();
         for key in [
             "cpu",
@@ -476,6 +637,8 @@ mod tests {
             "spectrum_2t_msps",
             "detect_msps",
             "pipeline_msps",
+            "analyze_msps",
+            "ratios",
         ] {
             assert!(json.get(key).is_some(), "{key}");
         }

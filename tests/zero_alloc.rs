@@ -1,7 +1,8 @@
 //! The steady state allocates nothing: a counting global allocator watches the real
 //! pipeline (HDF5 file source → framer → 2 spectrum workers → detector → caller) over a
 //! synthesised capture with several emitters, and no allocation may happen between the
-//! end of the warm-up and the start of the drain.
+//! end of the warm-up and the start of the drain. Both block types are checked: complex
+//! floats (a cf32 capture) and stored int8 pairs (a ci8 capture).
 //!
 //! Its own test binary, because a global allocator applies to the whole binary. It counts
 //! Rust allocations only: the HDF5 C library's own `malloc`s are outside its view.
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kuzet::capture::{CaptureWriter, WriterOptions};
+use kuzet::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use kuzet::dsp::{SpectrumConfig, WindowKind};
 use kuzet::pipeline::{self, Counters, Event, PipelineConfig};
 use kuzet::source::file::FileSource;
@@ -58,7 +59,7 @@ fn emitter(kind: EmitterKind, offset_hz: f64, snr_db: f64, start_s: f64) -> Emit
 
 /// Writes a 2.4 MS/s capture with a carrier, an FM voice channel, GFSK packets and a
 /// hopper, some switching on mid-way so the tracker raises alerts in the measured span.
-fn write_capture(path: &std::path::Path) {
+fn write_capture(path: &std::path::Path, format: SampleFormat) {
     let scene = Scene {
         sample_rate_hz: Hz(2.4e6),
         center_freq_hz: Hz(433.92e6),
@@ -74,8 +75,11 @@ fn write_capture(path: &std::path::Path) {
         ],
     };
     let mut src = SynthSource::new(&scene).expect("valid scene");
-    let mut w = CaptureWriter::create(path, &scene.meta(), &WriterOptions::default())
-        .expect("create capture");
+    let opts = WriterOptions {
+        format,
+        ..WriterOptions::default()
+    };
+    let mut w = CaptureWriter::create(path, &scene.meta(), &opts).expect("create capture");
     let mut buf = vec![num_complex::Complex32::default(); 1 << 16];
     loop {
         match src.read(&mut buf).expect("synth read") {
@@ -89,12 +93,22 @@ fn write_capture(path: &std::path::Path) {
 
 #[test]
 fn pipeline_steady_state_allocates_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("scene.h5");
-    write_capture(&path);
+    // One after the other: the allocation counter is global to the binary.
+    for format in [SampleFormat::Cf32, SampleFormat::Ci8 { scale: 1.0 / 128.0 }] {
+        steady_state_allocates_nothing(format);
+    }
+}
 
-    let source = FileSource::open(&path).unwrap();
-    let total = source.meta().total_samples.unwrap();
+fn steady_state_allocates_nothing(format: SampleFormat) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("scene.h5");
+    write_capture(&path, format);
+
+    let source = FileSource::open(&path).expect("open capture");
+    let total = source
+        .meta()
+        .total_samples
+        .expect("a file knows its length");
     // 1024 bins, 50% overlap, 10 ms per spectrum: what `kuzet analyze` does at 2.4 MS/s.
     let spectrum = SpectrumConfig::new(1024, 50, 47, WindowKind::Hann);
     let mut cfg = PipelineConfig::new(spectrum);
@@ -132,9 +146,9 @@ fn pipeline_steady_state_allocates_nothing() {
                 Ok(())
             },
         )
-        .unwrap();
+        .expect("pipeline run");
         done.store(true, SeqCst);
-        let (allocs, from, to) = watcher.join().unwrap();
+        let (allocs, from, to) = watcher.join().expect("watcher thread");
         assert_eq!(stats.samples, total);
         assert!(
             to > from + spectra_total / 2,
@@ -142,10 +156,10 @@ fn pipeline_steady_state_allocates_nothing() {
         );
         during = Some((allocs, from, to));
     });
-    let (allocs, from, to) = during.unwrap();
+    let (allocs, from, to) = during.expect("measured");
     assert!(events > 0, "the scene should raise alerts");
     assert_eq!(
         allocs, 0,
-        "{allocs} allocations while the detector went from spectrum {from} to {to}"
+        "{format:?}: {allocs} allocations while the detector went from spectrum {from} to {to}"
     );
 }

@@ -8,9 +8,7 @@
 #![allow(unsafe_code)]
 
 use hdf5::{Dataset, Datatype};
-use hdf5_sys::h5d::{
-    H5Dget_chunk_info_by_coord, H5Dget_space, H5Dread, H5Dread_chunk, H5Dset_extent, H5Dwrite,
-};
+use hdf5_sys::h5d::{H5Dget_chunk_info_by_coord, H5Dget_space, H5Dread, H5Dset_extent, H5Dwrite};
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::H5P_DEFAULT;
 use hdf5_sys::h5s::{H5Sclose, H5Screate_simple, H5Sselect_hyperslab, H5S_SELECT_SET};
@@ -103,19 +101,26 @@ pub(crate) fn read_rows<T: Copy>(
     })
 }
 
-/// Reads the stored bytes of the chunk of a rank-1 chunked dataset that starts at row
-/// `start` into `out`, with no type conversion, selection or chunk cache: one read of
-/// the file. The caller has checked that the dataset is unfiltered and that its file type
-/// is `T`'s exact layout; the chunk's stored size is checked here against `out`.
+/// File offset of the stored chunk of a chunked dataset whose first row is `row` (all
+/// other coordinates 0), checked to hold at least `bytes` unfiltered bytes. The caller
+/// reads the chunk with the operating system's positioned reads, straight into its own
+/// buffer: no HDF5 selection, conversion or chunk cache, and no intermediate copy.
+///
+/// The address is relative to the HDF5 base address, which is the file's start unless
+/// the file has a user block; the caller checks that it has none.
 ///
 /// # Errors
 /// The HDF5 library's error (an unallocated chunk of a recording that died, a damaged
-/// file), or a stored chunk larger than `out`.
-pub(crate) fn read_chunk<T: Copy>(ds: &Dataset, start: u64, out: &mut [T]) -> hdf5::Result<()> {
-    let offset = [start];
+/// file), or a chunk that is filtered or smaller than `bytes`.
+pub(crate) fn chunk_address(ds: &Dataset, row: u64, rank: usize, bytes: u64) -> hdf5::Result<u64> {
+    let offset = [row, 0];
+    if rank == 0 || rank > offset.len() {
+        return Err(hdf5::Error::from(format!("rank {rank} dataset")));
+    }
     hdf5::sync::sync(|| {
         let (mut mask, mut addr, mut size) = (0u32, 0u64, 0u64);
-        // SAFETY: `offset` has one entry per dimension (rank 1); the out-pointers are live.
+        // SAFETY: `offset` has at least one entry per dimension (rank checked above); the
+        // out-pointers are live.
         check(
             unsafe {
                 H5Dget_chunk_info_by_coord(
@@ -128,23 +133,13 @@ pub(crate) fn read_chunk<T: Copy>(ds: &Dataset, start: u64, out: &mut [T]) -> hd
             },
             "H5Dget_chunk_info_by_coord",
         )?;
-        if mask != 0 || size == 0 || size as usize > std::mem::size_of_val(out) {
+        // An unallocated chunk reports the undefined address (all ones).
+        if mask != 0 || size < bytes || addr == u64::MAX {
             return Err(hdf5::Error::from(format!(
-                "chunk at {start}: {size} stored bytes, filter mask {mask}"
+                "chunk at {row}: {size} stored bytes at {addr:#x}, filter mask {mask}"
             )));
         }
-        let mut filters = 0u32;
-        // SAFETY: HDF5 writes the chunk's stored bytes, `size`, which fit in `out` (checked).
-        let ret = unsafe {
-            H5Dread_chunk(
-                ds.id(),
-                H5P_DEFAULT,
-                offset.as_ptr(),
-                &mut filters,
-                out.as_mut_ptr().cast(),
-            )
-        };
-        check(ret, "H5Dread_chunk")
+        Ok(addr)
     })
 }
 

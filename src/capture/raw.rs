@@ -301,11 +301,8 @@ fn decode_pairs<const N: usize>(bytes: &[u8], out: &mut [Complex32], f: impl Fn(
 
 /// Zeroes NaN/Inf samples in place and returns how many there were.
 pub(crate) fn zero_non_finite(buf: &mut [Complex32]) -> u64 {
-    // The common case (all finite) is one branch-free pass.
-    let bad = buf
-        .iter()
-        .fold(false, |acc, s| acc | !(s.re.is_finite() & s.im.is_finite()));
-    if !bad {
+    // The common case (all finite) is one branch-free vectorised pass.
+    if crate::dsp::simd::all_finite(bytemuck::cast_slice(buf)) {
         return 0;
     }
     let mut count = 0;

@@ -2,7 +2,7 @@
 //! Plain structs over slices; no threads, no channels.
 
 pub mod cfar;
-mod simd;
+pub(crate) mod simd;
 pub mod spectrum;
 pub mod stats;
 pub mod window;

@@ -1,4 +1,5 @@
-//! The spectrum stage's element-wise loops, compiled twice: for the baseline target and,
+//! The element-wise loops of the hot path (the spectrum stage's, the capture reader's
+//! integer-to-float conversion and finiteness check), compiled twice: for the baseline target and,
 //! on x86-64, for AVX2+FMA, picked at run time like rustfft picks its own kernels. A
 //! default build (SSE2 only) would otherwise leave half the vector width unused on every
 //! machine kuzet is likely to meet, and `-C target-cpu=native` is not an option for
@@ -16,6 +17,15 @@ use super::spectrum::fast_db;
 fn window_into_generic(frame: &mut [Complex32], x: &[Complex32], window: &[f32]) {
     for ((o, &xi), &w) in frame.iter_mut().zip(x).zip(window) {
         *o = Complex32::new(xi.re * w, xi.im * w);
+    }
+}
+
+#[inline(always)]
+fn window_ci8_into_generic(frame: &mut [Complex32], x: &[[i8; 2]], window: &[f32], scale: f32) {
+    for ((o, &p), &w) in frame.iter_mut().zip(x).zip(window) {
+        // The same two roundings as converting to float first and windowing after, so
+        // the spectra are those of the converted samples to the last bit.
+        *o = Complex32::new((p[0] as f32 * scale) * w, (p[1] as f32 * scale) * w);
     }
 }
 
@@ -44,6 +54,55 @@ fn power_to_db_generic(values: &mut [f32]) {
     }
 }
 
+#[inline(always)]
+fn i8_to_f32_generic(out: &mut [f32], x: &[i8], scale: f32) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v as f32 * scale;
+    }
+}
+
+#[inline(always)]
+fn i16_to_f32_generic(out: &mut [f32], x: &[i16], scale: f32) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v as f32 * scale;
+    }
+}
+
+#[inline(always)]
+fn all_finite_generic(x: &[f32]) -> bool {
+    // On the bits, with no early exit, so that it vectorises: a float is NaN or infinite
+    // exactly when its magnitude bits are at least those of infinity.
+    let max = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
+    max < 0x7f80_0000
+}
+
+/// e^x for x in [-87, 88] (clamped), within 2 ulp: Cephes' `expf`, range reduction to
+/// |r| ≤ ln2/2 and a degree-5 polynomial, with no branches or calls so that a loop of it
+/// vectorises (libm's `expf` is a call per value).
+#[inline(always)]
+pub(crate) fn fast_exp(x: f32) -> f32 {
+    const C1: f32 = 0.693_359_4;
+    const C2: f32 = -2.121_944_4e-4;
+    // 1.5·2^23: adding and subtracting it rounds to the nearest integer.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = (x - n * C1) - n * C2;
+    let p = ((((1.987_569_2e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let e = p * (r * r) + r + 1.0;
+    f32::from_bits(e.to_bits().wrapping_add(((n as i32) << 23) as u32))
+}
+
+#[inline(always)]
+fn exp_in_place_generic(values: &mut [f32]) {
+    for v in values.iter_mut() {
+        *v = fast_exp(*v);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use num_complex::Complex32;
@@ -54,6 +113,16 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
+    pub(super) fn window_ci8_into(
+        frame: &mut [Complex32],
+        x: &[[i8; 2]],
+        window: &[f32],
+        scale: f32,
+    ) {
+        super::window_ci8_into_generic(frame, x, window, scale);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
         super::accumulate_power_generic(acc, spectra);
     }
@@ -61,6 +130,26 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn power_to_db(values: &mut [f32]) {
         super::power_to_db_generic(values);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn i8_to_f32(out: &mut [f32], x: &[i8], scale: f32) {
+        super::i8_to_f32_generic(out, x, scale);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn i16_to_f32(out: &mut [f32], x: &[i16], scale: f32) {
+        super::i16_to_f32_generic(out, x, scale);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn all_finite(x: &[f32]) -> bool {
+        super::all_finite_generic(x)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn exp_in_place(values: &mut [f32]) {
+        super::exp_in_place_generic(values);
     }
 }
 
@@ -88,6 +177,18 @@ pub(super) fn window_into(frame: &mut [Complex32], x: &[Complex32], window: &[f3
     window_into_generic(frame, x, window);
 }
 
+/// `frame[i] = x[i] · scale · window[i]` for int8 samples (the shortest of the three
+/// sets the length).
+pub(super) fn window_ci8_into(frame: &mut [Complex32], x: &[[i8; 2]], window: &[f32], scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::window_ci8_into(frame, x, window, scale) };
+        return;
+    }
+    window_ci8_into_generic(frame, x, window, scale);
+}
+
 /// Adds |X|² of each `acc.len()`-long spectrum in `spectra` to `acc`.
 pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
     #[cfg(target_arch = "x86_64")]
@@ -105,12 +206,12 @@ pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
 /// the FFT keeps the core busy, so each frame would otherwise stall on memory. Requested
 /// a batch early, the lines arrive while the previous batch is transformed.
 #[inline]
-pub(super) fn prefetch(region: &[Complex32]) {
+pub(super) fn prefetch<T>(region: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // 8 samples of 8 bytes per cache line.
-        for line in region.chunks(8) {
+        let per_line = (64 / std::mem::size_of::<T>().max(1)).max(1);
+        for line in region.chunks(per_line) {
             // SAFETY: prefetching is only a hint; it never faults, whatever the address,
             // and SSE is part of the x86-64 baseline.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
@@ -129,4 +230,117 @@ pub(super) fn power_to_db(values: &mut [f32]) {
         return;
     }
     power_to_db_generic(values);
+}
+
+/// `out[i] = x[i] · scale` (the shorter of the two sets the length): int8 samples to float.
+pub(crate) fn i8_to_f32(out: &mut [f32], x: &[i8], scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::i8_to_f32(out, x, scale) };
+        return;
+    }
+    i8_to_f32_generic(out, x, scale);
+}
+
+/// `out[i] = x[i] · scale` (the shorter of the two sets the length): int16 samples to float.
+pub(crate) fn i16_to_f32(out: &mut [f32], x: &[i16], scale: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::i16_to_f32(out, x, scale) };
+        return;
+    }
+    i16_to_f32_generic(out, x, scale);
+}
+
+/// True when no value of `x` is NaN or infinite.
+pub(crate) fn all_finite(x: &[f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        return unsafe { avx2::all_finite(x) };
+    }
+    all_finite_generic(x)
+}
+
+/// `v = e^v` in place, by [`fast_exp`].
+pub(crate) fn exp_in_place(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::exp_in_place(values) };
+        return;
+    }
+    exp_in_place_generic(values);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_exp_is_within_a_few_ulp_of_exp() {
+        let xs: Vec<f32> = (0..=174_000).map(|i| -87.0 + i as f32 * 0.001).collect();
+        let mut got = xs.clone();
+        exp_in_place(&mut got);
+        let mut worst = 0.0f64;
+        for (&x, &g) in xs.iter().zip(&got) {
+            let want = (x as f64).exp();
+            worst = worst.max((g as f64 / want - 1.0).abs());
+            assert_eq!(g, fast_exp(x), "the AVX2 build computes the same values");
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+    }
+
+    #[test]
+    fn int8_windowing_equals_converting_then_windowing() {
+        let x: Vec<[i8; 2]> = (0..300)
+            .map(|i| [(i * 7 % 256) as u8 as i8, (i % 256) as u8 as i8])
+            .collect();
+        let window: Vec<f32> = (0..300).map(|i| (i as f32 * 0.01).sin()).collect();
+        let scale = 1.0 / 127.5;
+        let mut floats = vec![0.0f32; 600];
+        i8_to_f32(&mut floats, x.as_flattened(), scale);
+        let cx: Vec<Complex32> = floats
+            .chunks(2)
+            .map(|p| Complex32::new(p[0], p[1]))
+            .collect();
+        let (mut a, mut b) = (
+            vec![Complex32::default(); 300],
+            vec![Complex32::default(); 300],
+        );
+        window_into(&mut a, &cx, &window);
+        window_ci8_into(&mut b, &x, &window, scale);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn conversions_scale_every_value() {
+        let x8: Vec<i8> = (-128..=127).collect();
+        let mut out = vec![0.0f32; x8.len()];
+        i8_to_f32(&mut out, &x8, 0.5);
+        assert!(out.iter().zip(&x8).all(|(&o, &v)| o == v as f32 * 0.5));
+        let x16: Vec<i16> = (0..1000).map(|i| (i * 65 - 32768) as i16).collect();
+        let mut out = vec![0.0f32; x16.len()];
+        i16_to_f32(&mut out, &x16, 1.0 / 32768.0);
+        assert!(out.iter().zip(&x16).all(|(&o, &v)| o == v as f32 / 32768.0));
+    }
+
+    #[test]
+    fn finiteness_check_finds_any_nan_or_infinity() {
+        let mut x = vec![1.0f32; 1000];
+        x[3] = f32::MAX;
+        x[4] = -0.0;
+        x[5] = f32::MIN_POSITIVE / 2.0;
+        assert!(all_finite(&x));
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -f32::NAN] {
+            for at in [0, 500, 999] {
+                let mut y = x.clone();
+                y[at] = bad;
+                assert!(!all_finite(&y), "{bad} at {at}");
+                assert!(!all_finite_generic(&y), "{bad} at {at}");
+            }
+        }
+    }
 }

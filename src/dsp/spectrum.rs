@@ -174,6 +174,20 @@ impl Welch {
     /// # Panics
     /// If `out` is shorter than `spectra_in(input.len()) * fft_len`.
     pub fn process(&mut self, input: &[Complex32], out: &mut [f32]) -> usize {
+        self.process_any(input, 1.0, out)
+    }
+
+    /// [`Welch::process`] for int8 samples as an 8-bit capture stores them, each worth
+    /// `scale`: converted as they are windowed, with the same spectra to the last bit as
+    /// converting first, and a quarter of the bytes to bring in from memory.
+    ///
+    /// # Panics
+    /// As [`Welch::process`].
+    pub fn process_ci8(&mut self, input: &[[i8; 2]], scale: f32, out: &mut [f32]) -> usize {
+        self.process_any(input, scale, out)
+    }
+
+    fn process_any<T: WelchInput>(&mut self, input: &[T], scale: f32, out: &mut [f32]) -> usize {
         let n = self.cfg.fft_len;
         let hop = self.cfg.hop;
         let averages = self.cfg.averages;
@@ -206,7 +220,7 @@ impl Welch {
                 // Window fused into the copy that rustfft needs anyway (it overwrites its input).
                 for (j, frame) in frames.chunks_exact_mut(n).enumerate() {
                     let x = &span_in[(first + j) * hop..][..n];
-                    simd::window_into(frame, x, &self.window);
+                    T::window_into(frame, x, &self.window, scale);
                 }
                 // One call for the whole batch; out of place saves rustfft a copy back.
                 self.fft
@@ -235,6 +249,25 @@ impl Welch {
         let count = self.process(input, out);
         power_to_db(&mut out[..count * self.cfg.fft_len]);
         count
+    }
+}
+
+/// Sample types [`Welch`] windows straight from its input.
+trait WelchInput: Copy {
+    /// `frame[i] = x[i] · scale · window[i]` as complex floats.
+    fn window_into(frame: &mut [Complex32], x: &[Self], window: &[f32], scale: f32);
+}
+
+impl WelchInput for Complex32 {
+    fn window_into(frame: &mut [Complex32], x: &[Self], window: &[f32], _scale: f32) {
+        // Already floats at full scale (`process` passes 1).
+        simd::window_into(frame, x, window);
+    }
+}
+
+impl WelchInput for [i8; 2] {
+    fn window_into(frame: &mut [Complex32], x: &[Self], window: &[f32], scale: f32) {
+        simd::window_ci8_into(frame, x, window, scale);
     }
 }
 
@@ -475,6 +508,30 @@ mod tests {
         for (got, want) in v.iter().zip([0.0, -3.0103, -30.0, -300.0]) {
             assert_close(*got as f64, want, 1e-3);
         }
+    }
+
+    #[test]
+    fn int8_input_gives_the_spectra_of_its_converted_samples_exactly() {
+        let cfg = SpectrumConfig::new(256, 50, 5, WindowKind::Hann);
+        let len = cfg.history() + 3 * cfg.span();
+        let raw: Vec<[i8; 2]> = (0..len)
+            .map(|i| {
+                let t = i as f32 * 0.05;
+                [
+                    (90.0 * t.cos()) as i8,
+                    (90.0 * t.sin()) as i8 ^ (i % 3) as i8,
+                ]
+            })
+            .collect();
+        let scale = 1.0 / 128.0;
+        let floats: Vec<Complex32> = raw
+            .iter()
+            .map(|p| Complex32::new(p[0] as f32 * scale, p[1] as f32 * scale))
+            .collect();
+        let (mut a, mut b) = (vec![0.0; 3 * 256], vec![0.0; 3 * 256]);
+        assert_eq!(Welch::new(cfg).process(&floats, &mut a), 3);
+        assert_eq!(Welch::new(cfg).process_ci8(&raw, scale, &mut b), 3);
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -37,7 +37,8 @@ use num_complex::Complex32;
 pub use engine::EvidenceSummary;
 pub(crate) use engine::Frame;
 use engine::{Cmd, Engine, Sequencer};
-use store::{ClipSample, Hdf5Store};
+pub(crate) use store::ClipSample;
+use store::Hdf5Store;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::capture::{Annotation, SampleFormat};

@@ -29,17 +29,25 @@ pub(crate) fn is_evidence_name(name: &str) -> bool {
 
 /// A sample type the pipeline's blocks carry, as a clip stores it.
 pub(crate) trait ClipSample: Copy + Default + Send + 'static {
-    /// Appends to a clip written in the matching format.
+    /// The on-disk format that stores these samples as they are, each worth `scale`.
+    fn clip_format(scale: f32) -> SampleFormat;
+    /// Appends to a clip written in that format.
     fn append_to(w: &mut CaptureWriter, samples: &[Self]) -> Result<()>;
 }
 
 impl ClipSample for Complex32 {
+    fn clip_format(_scale: f32) -> SampleFormat {
+        SampleFormat::Cf32
+    }
     fn append_to(w: &mut CaptureWriter, samples: &[Self]) -> Result<()> {
         w.append(samples)
     }
 }
 
 impl ClipSample for [i8; 2] {
+    fn clip_format(scale: f32) -> SampleFormat {
+        SampleFormat::Ci8 { scale }
+    }
     fn append_to(w: &mut CaptureWriter, samples: &[Self]) -> Result<()> {
         w.append_pairs(samples)
     }

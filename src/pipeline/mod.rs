@@ -113,7 +113,54 @@ pub enum Event {
 /// # Errors
 /// The first error of any stage (a damaged capture, a panicked thread) or of `on_event`.
 pub fn run(
+    source: Box<dyn IqSource>,
+    cfg: &PipelineConfig,
+    counters: Arc<Counters>,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(Event) -> Result<()>,
+) -> Result<RunStats> {
+    // An 8-bit capture travels as stored, a quarter of the bytes, and is converted as it
+    // is windowed. Not from a live source, whose thread must never be kept from its
+    // reads by an extra path.
+    match source.ci8_scale() {
+        Some(scale) if !source.meta().live => {
+            run_typed::<[i8; 2]>(source, scale, cfg, counters, stop, on_event)
+        }
+        _ => run_typed::<Complex32>(source, 1.0, cfg, counters, stop, on_event),
+    }
+}
+
+/// The samples a block carries: complex floats, or int8 pairs as an 8-bit capture
+/// stores them.
+trait BlockSample: evidence::ClipSample {
+    /// Reads from `source` into `buf`.
+    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome>;
+    /// Transforms a block, each sample worth `scale`, into spectra in `out`.
+    fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize;
+}
+
+impl BlockSample for Complex32 {
+    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome> {
+        source.read(buf)
+    }
+    fn spectra(welch: &mut Welch, block: &[Self], _scale: f32, out: &mut [f32]) -> usize {
+        welch.process(block, out)
+    }
+}
+
+impl BlockSample for [i8; 2] {
+    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome> {
+        source.read_ci8(buf)
+    }
+    fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize {
+        welch.process_ci8(block, scale, out)
+    }
+}
+
+/// [`run`] with blocks of `T`, each sample worth `scale`.
+fn run_typed<T: BlockSample>(
     mut source: Box<dyn IqSource>,
+    scale: f32,
     cfg: &PipelineConfig,
     counters: Arc<Counters>,
     stop: &AtomicBool,
@@ -142,7 +189,7 @@ pub fn run(
             .map_or(0, |ec| evidence::ring_buffers(ec, &meta, blocks, hold_s));
 
     // Pools: filled once here; every buffer comes back after use.
-    let (iq_pool_tx, iq_pool_rx) = bounded::<Vec<Complex32>>(iq_buffers);
+    let (iq_pool_tx, iq_pool_rx) = bounded::<Vec<T>>(iq_buffers);
     let (spec_pool_tx, spec_pool_rx) = bounded::<Vec<f32>>(spec_buffers);
     // While every channel is still empty (see `prime_thread`).
     prime_thread();
@@ -157,20 +204,20 @@ pub fn run(
                 hold_s,
                 in_flight,
                 iq_pool_tx.clone(),
-                crate::capture::SampleFormat::Cf32,
+                T::clip_format(scale),
             )?;
             (Some(st.evidence), Some(st.frames))
         }
         None => (None, None),
     };
     for _ in 0..iq_buffers {
-        let _ = iq_pool_tx.try_send(vec![Complex32::default(); block_len]);
+        let _ = iq_pool_tx.try_send(vec![T::default(); block_len]);
     }
     for _ in 0..spec_buffers {
         let _ = spec_pool_tx.try_send(vec![0.0f32; spans * spec.fft_len]);
     }
     // Block: never full, since no more than `iq_buffers` blocks exist.
-    let (iq_tx, iq_rx) = bounded::<IqBlock>(iq_buffers);
+    let (iq_tx, iq_rx) = bounded::<IqBlock<T>>(iq_buffers);
     // Block: the detector's back-pressure reaches the workers (and a file source).
     let (spec_tx, spec_rx) = bounded::<SpectrumBatch>(spec_buffers);
     // Block, large: events are rare and must not be lost.
@@ -218,7 +265,7 @@ pub fn run(
                 thread::Builder::new()
                     .name(format!("dsp-{w}"))
                     .spawn_scoped(scope, move || {
-                        spectrum_worker(spec, iq_rx, done, spec_pool_rx, spec_tx, &counters)
+                        spectrum_worker(spec, scale, iq_rx, done, spec_pool_rx, spec_tx, &counters)
                     })
                     .map_err(spawn_err)?,
             );
@@ -324,11 +371,11 @@ fn prime_channel<T>(rx: &Receiver<T>) {
 
 /// The source stage: reads into pooled buffers and cuts the stream into blocks of whole
 /// averaging spans, each led by the previous block's last `history` samples.
-struct Framer {
+struct Framer<T> {
     spec: SpectrumConfig,
     block_len: usize,
-    pool: Receiver<Vec<Complex32>>,
-    out: Sender<IqBlock>,
+    pool: Receiver<Vec<T>>,
+    out: Sender<IqBlock<T>>,
     counters: Arc<Counters>,
     live: bool,
     seq: u64,
@@ -342,18 +389,18 @@ struct Framer {
 struct Closed;
 
 /// The buffer being filled.
-struct Filling {
-    buf: Vec<Complex32>,
+struct Filling<T> {
+    buf: Vec<T>,
     /// Stream index of `buf[0]`.
     base: u64,
     /// Valid samples in `buf`.
     fill: usize,
 }
 
-impl Framer {
+impl<T: BlockSample> Framer<T> {
     /// Takes a free buffer: waits for one on a file source; on a live source returns
     /// `None` at once when all are in flight (the caller drops samples instead).
-    fn take(&self) -> Result<Option<Vec<Complex32>>, Closed> {
+    fn take(&self) -> Result<Option<Vec<T>>, Closed> {
         if self.live {
             match self.pool.try_recv() {
                 Ok(b) => Ok(Some(b)),
@@ -367,7 +414,7 @@ impl Framer {
 
     /// Starts framing in `buf` at stream index `pos`: after a gap the history is
     /// silence, so no spectrum straddles missing samples.
-    fn start_at(&self, buf: Vec<Complex32>, pos: u64) -> Filling {
+    fn start_at(&self, buf: Vec<T>, pos: u64) -> Filling<T> {
         let hist = self.spec.history();
         if pos == 0 || pos < hist as u64 {
             // Stream start: the first frame begins at the first sample.
@@ -378,7 +425,7 @@ impl Framer {
             }
         } else {
             let mut buf = buf;
-            buf[..hist].fill(Complex32::default());
+            buf[..hist].fill(T::default());
             Filling {
                 buf,
                 base: pos - hist as u64,
@@ -389,7 +436,7 @@ impl Framer {
 
     /// Sends the whole spans of `f` and returns the filling that continues it (history
     /// and leftover copied over), or `None` when a live source has no free buffer.
-    fn emit(&mut self, f: Filling) -> Result<Option<Filling>, Closed> {
+    fn emit(&mut self, f: Filling<T>) -> Result<Option<Filling<T>>, Closed> {
         let hist = self.spec.history();
         let span = self.spec.span();
         let consumed = f.fill.saturating_sub(hist) / span * span;
@@ -413,7 +460,7 @@ impl Framer {
         Ok(cont)
     }
 
-    fn send(&mut self, samples: Vec<Complex32>, start: u64, len: usize) -> Result<(), Closed> {
+    fn send(&mut self, samples: Vec<T>, start: u64, len: usize) -> Result<(), Closed> {
         let block = IqBlock {
             seq: self.seq,
             start,
@@ -436,7 +483,7 @@ impl Framer {
         let Ok(first) = self.take() else { return Ok(0) };
         let mut cur = first.map(|b| self.start_at(b, 0));
         // Where a live source reads while every buffer is in flight.
-        let mut scratch: Vec<Complex32> = Vec::new();
+        let mut scratch: Vec<T> = Vec::new();
         while !stop.load(Relaxed) {
             let Some(f) = cur.as_mut() else {
                 // Starved (live only): drop samples until a buffer comes back.
@@ -449,9 +496,9 @@ impl Framer {
                     Err(Closed) => return Ok(pos),
                 }
                 if scratch.is_empty() {
-                    scratch.resize(self.block_len, Complex32::default());
+                    scratch.resize(self.block_len, T::default());
                 }
-                match source.read(&mut scratch)? {
+                match T::read(source, &mut scratch)? {
                     ReadOutcome::Samples(n) => {
                         self.counters.samples_in.fetch_add(n as u64, Relaxed);
                         self.dropped += n as u64;
@@ -469,7 +516,7 @@ impl Framer {
                 }
                 continue;
             };
-            match source.read(&mut f.buf[f.fill..])? {
+            match T::read(source, &mut f.buf[f.fill..])? {
                 ReadOutcome::Samples(n) => {
                     f.fill += n;
                     pos += n as u64;
@@ -532,15 +579,15 @@ impl Framer {
 }
 
 /// Where a worker puts an IQ buffer it has transformed.
-struct Done {
-    pool: Sender<Vec<Complex32>>,
+struct Done<T> {
+    pool: Sender<Vec<T>>,
     /// The evidence ring, which keeps the block for its pre-trigger and returns the
     /// buffer to the pool later.
-    evidence: Option<evidence::Frames>,
+    evidence: Option<evidence::Frames<T>>,
 }
 
-impl Done {
-    fn hand_back(&self, seq: u64, start: u64, len: usize, buf: Vec<Complex32>) {
+impl<T> Done<T> {
+    fn hand_back(&self, seq: u64, start: u64, len: usize, buf: Vec<T>) {
         let buf = match &self.evidence {
             Some(ev) => match ev.send(Frame {
                 seq,
@@ -559,10 +606,12 @@ impl Done {
 
 /// A spectrum worker: takes an output buffer, then a block; hands the block's buffer back
 /// (to the pool, or to the evidence ring) as soon as it is transformed.
-fn spectrum_worker(
+#[allow(clippy::too_many_arguments)]
+fn spectrum_worker<T: BlockSample>(
     spec: SpectrumConfig,
-    blocks: Receiver<IqBlock>,
-    done: Done,
+    scale: f32,
+    blocks: Receiver<IqBlock<T>>,
+    done: Done<T>,
     spec_pool: Receiver<Vec<f32>>,
     out: Sender<SpectrumBatch>,
     counters: &Counters,
@@ -573,7 +622,7 @@ fn spectrum_worker(
     // waiting for a buffer the reorder stage is keeping for a later block.
     while let Ok(mut power) = spec_pool.recv() {
         let Ok(block) = blocks.recv() else { return };
-        let count = welch.process(&block.samples[..block.len], &mut power);
+        let count = T::spectra(&mut welch, &block.samples[..block.len], scale, &mut power);
         counters.spectra.fetch_add(count as u64, Relaxed);
         let batch = SpectrumBatch {
             seq: block.seq,

@@ -8,9 +8,10 @@ use crate::source::SourceEvent;
 use crate::types::SampleIndex;
 
 /// A block of IQ for the spectrum stage: `history` samples repeated from the previous
-/// block, then whole averaging spans of new samples.
+/// block, then whole averaging spans of new samples. `T` is `Complex32`, or the stored
+/// int8 pairs of an 8-bit capture.
 #[derive(Debug)]
-pub struct IqBlock {
+pub struct IqBlock<T = Complex32> {
     /// Position in the stream of blocks (for reordering after parallel workers).
     pub seq: u64,
     /// Stream index of `samples[0]`.
@@ -18,7 +19,7 @@ pub struct IqBlock {
     /// Valid samples in `samples` (the buffer keeps its full length).
     pub len: usize,
     /// Pooled buffer.
-    pub samples: Vec<Complex32>,
+    pub samples: Vec<T>,
     /// Samples lost just before this block (device overflow or pipeline overrun).
     pub dropped: u64,
     /// A source health change that happened just before this block.

@@ -16,6 +16,8 @@ pub struct FileSource {
     reader: CaptureReader,
     meta: StreamMeta,
     remaining: Option<u64>,
+    /// Start over at the end (a benchmark's endless input; replays loop in `PacedSource`).
+    looping: bool,
     annotations: Vec<Annotation>,
     warnings: Vec<String>,
 }
@@ -37,6 +39,7 @@ impl FileSource {
             reader,
             meta,
             remaining: None,
+            looping: false,
             annotations,
             warnings,
         })
@@ -46,6 +49,12 @@ impl FileSource {
     pub fn limit(mut self, samples: u64) -> Self {
         self.remaining = Some(samples);
         self.meta.total_samples = Some(self.meta.total_samples.map_or(samples, |t| t.min(samples)));
+        self
+    }
+
+    /// Starts over at the end of the capture, for ever or until the `limit`.
+    pub fn looping(mut self, on: bool) -> Self {
+        self.looping = on;
         self
     }
 
@@ -69,18 +78,23 @@ impl SeekableSource for FileSource {
     }
 }
 
-impl IqSource for FileSource {
-    fn meta(&self) -> &StreamMeta {
-        &self.meta
-    }
-
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+impl FileSource {
+    /// One read through `read`, within `--duration`, starting over at the end if looping.
+    fn read_with<T>(
+        &mut self,
+        buf: &mut [T],
+        read: impl Fn(&mut CaptureReader, &mut [T]) -> Result<usize>,
+    ) -> Result<ReadOutcome> {
         let want = match self.remaining {
             Some(0) => return Ok(ReadOutcome::Eof),
             Some(r) => buf.len().min(r.min(usize::MAX as u64) as usize),
             None => buf.len(),
         };
-        let n = self.reader.read(&mut buf[..want])?;
+        let mut n = read(&mut self.reader, &mut buf[..want])?;
+        if n == 0 && self.looping {
+            self.reader.seek(0);
+            n = read(&mut self.reader, &mut buf[..want])?;
+        }
         if n == 0 {
             return Ok(ReadOutcome::Eof);
         }
@@ -88,6 +102,24 @@ impl IqSource for FileSource {
             *r -= n as u64;
         }
         Ok(ReadOutcome::Samples(n))
+    }
+}
+
+impl IqSource for FileSource {
+    fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+
+    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        self.read_with(buf, CaptureReader::read)
+    }
+
+    fn ci8_scale(&self) -> Option<f32> {
+        self.reader.ci8_scale()
+    }
+
+    fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
+        self.read_with(buf, CaptureReader::read_ci8)
     }
 
     fn non_finite_samples(&self) -> u64 {

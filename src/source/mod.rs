@@ -56,6 +56,25 @@ pub trait IqSource: Send {
     /// reported through [`ReadOutcome`] instead.
     fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome>;
 
+    /// What one int8 sample is worth, when the source can deliver its samples as an
+    /// 8-bit capture stores them through [`IqSource::read_ci8`]: the spectrum stage then
+    /// converts them as it windows them, and the source neither converts nor writes 8
+    /// bytes of float per sample.
+    fn ci8_scale(&self) -> Option<f32> {
+        None
+    }
+
+    /// Reads up to `buf.len()` samples as stored int8 pairs (each worth
+    /// [`IqSource::ci8_scale`]); like [`IqSource::read`] otherwise.
+    ///
+    /// # Errors
+    /// As [`IqSource::read`]; a source without int8 samples refuses.
+    fn read_ci8(&mut self, _buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
+        Err(crate::error::Error::Config(
+            "this source has no int8 samples".into(),
+        ))
+    }
+
     /// Samples replaced by zero because they were NaN or infinite.
     fn non_finite_samples(&self) -> u64 {
         0
@@ -106,6 +125,12 @@ impl IqSource for Box<dyn IqSource> {
     fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
         (**self).read(buf)
     }
+    fn ci8_scale(&self) -> Option<f32> {
+        (**self).ci8_scale()
+    }
+    fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
+        (**self).read_ci8(buf)
+    }
     fn non_finite_samples(&self) -> u64 {
         (**self).non_finite_samples()
     }
@@ -143,22 +168,38 @@ impl<S: IqSource> Take<S> {
     }
 }
 
-impl<S: IqSource> IqSource for Take<S> {
-    fn meta(&self) -> &StreamMeta {
-        &self.meta
-    }
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+impl<S: IqSource> Take<S> {
+    fn take_with<T>(
+        &mut self,
+        buf: &mut [T],
+        read: impl FnOnce(&mut S, &mut [T]) -> Result<ReadOutcome>,
+    ) -> Result<ReadOutcome> {
         if self.remaining == 0 {
             return Ok(ReadOutcome::Eof);
         }
         let want = buf
             .len()
             .min(self.remaining.min(usize::MAX as u64) as usize);
-        let out = self.inner.read(&mut buf[..want])?;
+        let out = read(&mut self.inner, &mut buf[..want])?;
         if let ReadOutcome::Samples(n) = out {
             self.remaining -= n as u64;
         }
         Ok(out)
+    }
+}
+
+impl<S: IqSource> IqSource for Take<S> {
+    fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        self.take_with(buf, |inner, b| inner.read(b))
+    }
+    fn ci8_scale(&self) -> Option<f32> {
+        self.inner.ci8_scale()
+    }
+    fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
+        self.take_with(buf, |inner, b| inner.read_ci8(b))
     }
     fn non_finite_samples(&self) -> u64 {
         self.inner.non_finite_samples()

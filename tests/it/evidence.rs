@@ -12,6 +12,10 @@ use crate::support::{alerts, kuzet, kuzet_ok, path, tmp};
 
 /// Writes `scene` (TOML) and synthesises it into a cf32 capture; returns the capture.
 fn synth(dir: &tempfile::TempDir, name: &str, scene: &str) -> PathBuf {
+    synth_as(dir, name, scene, "cf32")
+}
+
+fn synth_as(dir: &tempfile::TempDir, name: &str, scene: &str, format: &str) -> PathBuf {
     let toml = path(dir, &format!("{name}.toml"));
     std::fs::write(&toml, scene).unwrap();
     let out = path(dir, &format!("{name}.h5"));
@@ -20,7 +24,7 @@ fn synth(dir: &tempfile::TempDir, name: &str, scene: &str) -> PathBuf {
         "--scenario",
         toml.to_str().unwrap(),
         "--format",
-        "cf32",
+        format,
         "-o",
         out.to_str().unwrap(),
     ]);
@@ -145,6 +149,27 @@ fn a_clip_is_bit_exact_and_replays_to_the_same_alert() {
         "first seen at {} s in the clip, pre-trigger {pre_s} s",
         hits2[0].first_seen_s
     );
+}
+
+/// An 8-bit capture travels through the pipeline as stored; its clips are 8-bit too, with
+/// the same scale, so they still equal the source sample for sample.
+#[test]
+fn clips_of_an_8_bit_capture_are_8_bit_and_exact() {
+    let dir = tmp();
+    let src = synth_as(&dir, "one8", ONE_EMITTER, "ci8");
+    let ev = path(&dir, "evidence");
+    let a = alerts(&kuzet_ok(&[
+        "analyze",
+        src.to_str().unwrap(),
+        "--evidence",
+        ev.to_str().unwrap(),
+    ]));
+    let hits = raised(&a, AlertKind::NewEmitter);
+    assert_eq!(hits.len(), 1, "{a:#?}");
+    let clip = PathBuf::from(hits[0].evidence.as_deref().unwrap());
+    let fmt = CaptureReader::open(&clip).unwrap().sample_format();
+    assert_eq!(fmt, CaptureReader::open(&src).unwrap().sample_format());
+    assert_bit_exact(&clip, &read_all(&src));
 }
 
 const THREE_EMITTERS: &str = r#"
