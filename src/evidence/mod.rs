@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{bounded, select, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use num_complex::Complex32;
 
 pub use engine::EvidenceSummary;
@@ -477,9 +477,29 @@ impl<T> Frames<T> {
     }
 }
 
+/// How far the detector moves between the progress reports the planner and the ring act
+/// on: a tenth of a second of stream, and at least a block.
+pub(crate) fn progress_step(meta: &StreamMeta, blocks: Blocks) -> u64 {
+    meta.index_at(0.1).max(fresh(blocks))
+}
+
+/// New samples per pipeline block.
+fn fresh(blocks: Blocks) -> u64 {
+    blocks.block_len.saturating_sub(blocks.history).max(1) as u64
+}
+
+/// Blocks that may arrive while the evidence thread sleeps between polls: enough for a
+/// gigasample per second.
+const POLL_SLACK_SAMPLES: u64 = 1 << 20;
+
+/// How long the evidence thread sleeps when it found nothing to do. It polls rather than
+/// blocks: a wake-up per block and per progress report cost a fifth of the pipeline's
+/// throughput on two cores.
+const POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// IQ buffers the ring adds to the pipeline's pool: `reach` of new samples behind the
-/// detector, plus the blocks between it and the framer, the sequencer's held one and a
-/// margin.
+/// detector, plus what arrives between two progress reports and between two polls, the
+/// blocks between the detector and the framer, the sequencer's held one and a margin.
 pub(crate) fn ring_buffers(
     cfg: &EvidenceConfig,
     meta: &StreamMeta,
@@ -487,8 +507,8 @@ pub(crate) fn ring_buffers(
     hold_s: f64,
 ) -> usize {
     let reach = Planner::new(cfg.clone(), meta, None, hold_s).reach();
-    let fresh = blocks.block_len.saturating_sub(blocks.history).max(1) as u64;
-    reach.div_ceil(fresh) as usize + 4
+    let behind = reach + progress_step(meta, blocks) + POLL_SLACK_SAMPLES;
+    behind.div_ceil(fresh(blocks)) as usize + 4
 }
 
 /// Starts the evidence thread. The ring holds the pipeline's own IQ buffers (no sample
@@ -575,23 +595,35 @@ fn run<T: ClipSample>(
     ctl: &Receiver<Cmd>,
     frames: &Receiver<Frame<T>>,
 ) -> EvidenceSummary {
-    let (never_ctl, never_frames) = (crossbeam_channel::never(), crossbeam_channel::never());
+    use crossbeam_channel::TryRecvError;
     let (mut ctl_open, mut frames_open) = (true, true);
     while ctl_open || frames_open {
-        let c = if ctl_open { ctl } else { &never_ctl };
-        let f = if frames_open { frames } else { &never_frames };
-        select! {
-            recv(c) -> m => match m {
-                Ok(cmd) => engine.control(cmd),
-                Err(_) => ctl_open = false,
-            },
-            recv(f) -> m => match m {
-                Ok(frame) => seq.put(frame, &mut |b| engine.ingest(b)),
-                Err(_) => {
+        let mut idle = true;
+        while ctl_open {
+            match ctl.try_recv() {
+                Ok(cmd) => {
+                    engine.control(cmd);
+                    idle = false;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => ctl_open = false,
+            }
+        }
+        while frames_open {
+            match frames.try_recv() {
+                Ok(frame) => {
+                    seq.put(frame, &mut |b| engine.ingest(b));
+                    idle = false;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
                     frames_open = false;
                     seq.finish(&mut |b| engine.ingest(b));
                 }
-            },
+            }
+        }
+        if idle {
+            thread::sleep(POLL);
         }
     }
     engine.finish()

@@ -282,7 +282,11 @@ fn run_typed<T: BlockSample>(
                 }
                 let event_tx = event_tx.clone();
                 let ui = cfg.ui.clone().map(UiDecimator::new);
-                let progress = evidence.is_some();
+                // Progress every tenth of a second of stream, not every batch: each one
+                // wakes the calling thread and the evidence thread.
+                let progress = evidence
+                    .is_some()
+                    .then(|| evidence::progress_step(&meta, blocks));
                 move || {
                     detect_stage(
                         detector,
@@ -716,7 +720,7 @@ fn detect_stage(
     spec_pool: Sender<Vec<f32>>,
     events: Sender<Out>,
     mut ui: Option<UiDecimator>,
-    progress: bool,
+    progress: Option<u64>,
     reorder_slots: usize,
     counters: &Counters,
 ) {
@@ -726,6 +730,7 @@ fn detect_stage(
     let mut slots: Vec<Option<SpectrumBatch>> = (0..reorder_slots).map(|_| None).collect();
     let mut next_seq = 0u64;
     let mut reached = 0u64;
+    let mut reported = 0u64;
     let emit_progress = events.clone();
     let mut emit = |a: Alert| {
         counters.alerts.fetch_add(1, Relaxed);
@@ -754,9 +759,12 @@ fn detect_stage(
                 ui.flush(&detector);
             }
             counters.detected.fetch_add(b.count as u64, Relaxed);
-            if progress {
+            if let Some(step) = progress {
                 reached = reached.max(b.start + b.count as u64 * span);
-                let _ = emit_progress.send(Out::Progress(reached));
+                if reached >= reported + step {
+                    reported = reached;
+                    let _ = emit_progress.send(Out::Progress(reached));
+                }
             }
             let _ = spec_pool.try_send(b.power);
             next_seq += 1;
