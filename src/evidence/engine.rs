@@ -247,9 +247,10 @@ pub(crate) trait ClipStore<T> {
 
 /// One clip being written.
 pub(crate) trait ClipWriter<T>: Send {
-    /// Appends samples and makes them durable (flush per block: a crash loses at most
-    /// the block being written).
+    /// Appends samples; the writer flushes often enough that a crash loses little.
     fn append(&mut self, samples: &[T]) -> Result<()>;
+    /// Makes what was appended durable now (the clip has caught up with its end).
+    fn flush(&mut self) -> Result<()>;
     /// Writes or rewrites annotation row `row`; sample indices are relative to the clip.
     fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()>;
     /// Closes the clip.
@@ -472,6 +473,7 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
             let Some(w) = c.writer.as_mut() else { continue };
             let to = c.end.min(self.ring.end());
             let mut failed = None;
+            let before = c.written;
             while c.written < to {
                 let r = match self.ring.piece(c.written, to) {
                     None => break,
@@ -493,6 +495,10 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
                         break;
                     }
                 }
+            }
+            if failed.is_none() && c.written > before && c.written >= c.end {
+                // Caught up: what it holds so far must not wait for the clip's close.
+                failed = w.flush().err();
             }
             if let Some(e) = failed {
                 Self::fail(&mut self.summary, c, e);
@@ -603,6 +609,9 @@ pub(crate) mod tests {
         fn append(&mut self, s: &[Complex32]) -> Result<()> {
             let mut m = self.0 .0.lock().unwrap();
             m.get_mut(&self.1).unwrap().samples.extend_from_slice(s);
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<()> {
             Ok(())
         }
         fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()> {

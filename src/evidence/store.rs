@@ -5,7 +5,7 @@
 //! evidence (by modification time) goes first; a clip still being written never does.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use num_complex::Complex32;
 
@@ -166,13 +166,19 @@ impl<T: ClipSample> ClipStore<T> for Hdf5Store {
                 // The samples exactly as the pipeline saw them.
                 format: self.format,
                 swmr: true,
-                flush_every: 0,
+                // `H5Clip` decides when.
+                flush_every: u64::MAX,
                 extra_attrs: vec![("trigger".into(), trigger.as_str().into())],
                 source_first_sample: Some(first),
                 ..WriterOptions::default()
             },
         )?;
-        Ok(Box::new(w))
+        Ok(Box::new(H5Clip {
+            w,
+            last_flush: Instant::now(),
+            unflushed: 0,
+            stream_second: self.meta.index_at(1.0).max(1),
+        }))
     }
 
     fn has_quota(&self) -> bool {
@@ -191,18 +197,43 @@ impl<T: ClipSample> ClipStore<T> for Hdf5Store {
     fn finished(&mut self, _path: &Path) {}
 }
 
-impl<T: ClipSample> ClipWriter<T> for CaptureWriter {
+/// A clip being written, flushed often enough that a crash loses little: at least every
+/// [`FLUSH_EVERY`] of wall time (a live stream: about every block) and every second of
+/// stream (a capture analysed at hundreds of times real time, where a flush per block
+/// would be thousands of flushes a second, each rewriting the partly filled chunk).
+struct H5Clip {
+    w: CaptureWriter,
+    last_flush: Instant,
+    unflushed: u64,
+    stream_second: u64,
+}
+
+/// Longest wall time between flushes of a clip.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+impl<T: ClipSample> ClipWriter<T> for H5Clip {
     fn append(&mut self, samples: &[T]) -> Result<()> {
-        T::append_to(self, samples)
+        T::append_to(&mut self.w, samples)?;
+        self.unflushed += samples.len() as u64;
+        if self.unflushed >= self.stream_second || self.last_flush.elapsed() >= FLUSH_EVERY {
+            ClipWriter::<T>::flush(self)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.w.flush()?;
+        self.unflushed = 0;
+        self.last_flush = Instant::now();
+        Ok(())
     }
 
     fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()> {
-        CaptureWriter::set_annotation(self, row, a)?;
-        self.flush()
+        self.w.set_annotation(row, a)
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
-        CaptureWriter::finish(*self).map(|_| ())
+        self.w.finish().map(|_| ())
     }
 }
 
