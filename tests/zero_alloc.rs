@@ -1,8 +1,8 @@
 //! The steady state allocates nothing: a counting global allocator watches the real
 //! pipeline (HDF5 file source → framer → 2 spectrum workers → detector → caller) over a
 //! synthesised capture with several emitters, and no allocation may happen between the
-//! end of the warm-up and the start of the drain. Both block types are checked: complex
-//! floats (a cf32 capture) and stored int8 pairs (a ci8 capture).
+//! end of the warm-up and the start of the drain. Every block type is checked: complex
+//! floats (a cf32 capture) and stored int8 and int16 pairs (ci8 and ci16 captures).
 //!
 //! Its own test binary, because a global allocator applies to the whole binary. It counts
 //! Rust allocations only: the HDF5 C library's own `malloc`s are outside its view.
@@ -94,7 +94,13 @@ fn write_capture(path: &std::path::Path, format: SampleFormat) {
 #[test]
 fn pipeline_steady_state_allocates_nothing() {
     // One after the other: the allocation counter is global to the binary.
-    for format in [SampleFormat::Cf32, SampleFormat::Ci8 { scale: 1.0 / 128.0 }] {
+    for format in [
+        SampleFormat::Cf32,
+        SampleFormat::Ci8 { scale: 1.0 / 128.0 },
+        SampleFormat::Ci16 {
+            scale: 1.0 / 32768.0,
+        },
+    ] {
         steady_state_allocates_nothing(format);
     }
 }

@@ -534,6 +534,14 @@ impl CaptureReader {
         }
     }
 
+    /// What one stored int16 value is worth, for an int16 capture.
+    pub fn ci16_scale(&self) -> Option<f32> {
+        match self.layout {
+            Layout::PairsI16 { scale } => Some(scale),
+            _ => None,
+        }
+    }
+
     /// [`CaptureReader::read`] for an int8 capture, as stored (each value worth
     /// [`CaptureReader::ci8_scale`]).
     ///
@@ -546,6 +554,26 @@ impl CaptureReader {
                 self.path.display()
             )));
         }
+        self.read_stored(out)
+    }
+
+    /// [`CaptureReader::read`] for an int16 capture, as stored (each value worth
+    /// [`CaptureReader::ci16_scale`]).
+    ///
+    /// # Errors
+    /// As [`CaptureReader::read`], and [`Error::Config`] for a capture of another type.
+    pub fn read_ci16(&mut self, out: &mut [[i16; 2]]) -> Result<usize> {
+        if self.ci16_scale().is_none() {
+            return Err(Error::Config(format!(
+                "{}: not an int16 capture",
+                self.path.display()
+            )));
+        }
+        self.read_stored(out)
+    }
+
+    /// Reads integer pairs as stored; the caller has checked that they are the layout's.
+    fn read_stored<I: bytemuck::Pod>(&mut self, out: &mut [[I; 2]]) -> Result<usize> {
         let n = (out.len() as u64).min(self.len - self.pos) as usize;
         if n == 0 {
             return Ok(0);

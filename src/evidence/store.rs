@@ -53,11 +53,21 @@ impl ClipSample for [i8; 2] {
     }
 }
 
+impl ClipSample for [i16; 2] {
+    fn clip_format(scale: f32) -> SampleFormat {
+        SampleFormat::Ci16 { scale }
+    }
+    fn append_to(w: &mut CaptureWriter, samples: &[Self]) -> Result<()> {
+        w.append_pairs(samples)
+    }
+}
+
 /// Writes clips into a directory.
 pub(crate) struct Hdf5Store {
     dir: PathBuf,
     meta: StreamMeta,
-    /// On-disk format: the blocks' own (complex64, or a capture's int8 with its scale).
+    /// On-disk format: the blocks' own (complex64, or a capture's int8 or int16 with its
+    /// scale).
     format: SampleFormat,
     utc0: Option<chrono::DateTime<chrono::Utc>>,
     quota: Option<u64>,

@@ -119,19 +119,22 @@ pub fn run(
     stop: &AtomicBool,
     on_event: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<RunStats> {
-    // An 8-bit capture travels as stored, a quarter of the bytes, and is converted as it
-    // is windowed. Not from a live source, whose thread must never be kept from its
-    // reads by an extra path.
-    match source.ci8_scale() {
-        Some(scale) if !source.meta().live => {
-            run_typed::<[i8; 2]>(source, scale, cfg, counters, stop, on_event)
+    // An 8- or 16-bit capture travels as stored, a quarter or half of the bytes, and is
+    // converted as it is windowed. Not from a live source, whose thread must never be
+    // kept from its reads by an extra path.
+    if !source.meta().live {
+        if let Some(scale) = source.ci8_scale() {
+            return run_typed::<[i8; 2]>(source, scale, cfg, counters, stop, on_event);
         }
-        _ => run_typed::<Complex32>(source, 1.0, cfg, counters, stop, on_event),
+        if let Some(scale) = source.ci16_scale() {
+            return run_typed::<[i16; 2]>(source, scale, cfg, counters, stop, on_event);
+        }
     }
+    run_typed::<Complex32>(source, 1.0, cfg, counters, stop, on_event)
 }
 
-/// The samples a block carries: complex floats, or int8 pairs as an 8-bit capture
-/// stores them.
+/// The samples a block carries: complex floats, or integer pairs as an 8- or 16-bit
+/// capture stores them.
 trait BlockSample: evidence::ClipSample {
     /// Reads from `source` into `buf`.
     fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome>;
@@ -154,6 +157,15 @@ impl BlockSample for [i8; 2] {
     }
     fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize {
         welch.process_ci8(block, scale, out)
+    }
+}
+
+impl BlockSample for [i16; 2] {
+    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome> {
+        source.read_ci16(buf)
+    }
+    fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize {
+        welch.process_ci16(block, scale, out)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::types::SampleIndex;
 
 /// A block of IQ for the spectrum stage: `history` samples repeated from the previous
 /// block, then whole averaging spans of new samples. `T` is `Complex32`, or the stored
-/// int8 pairs of an 8-bit capture.
+/// int8 or int16 pairs of an 8- or 16-bit capture.
 #[derive(Debug)]
 pub struct IqBlock<T = Complex32> {
     /// Position in the stream of blocks (for reordering after parallel workers).

@@ -122,6 +122,14 @@ impl IqSource for FileSource {
         self.read_with(buf, CaptureReader::read_ci8)
     }
 
+    fn ci16_scale(&self) -> Option<f32> {
+        self.reader.ci16_scale()
+    }
+
+    fn read_ci16(&mut self, buf: &mut [[i16; 2]]) -> Result<ReadOutcome> {
+        self.read_with(buf, CaptureReader::read_ci16)
+    }
+
     fn non_finite_samples(&self) -> u64 {
         self.reader.non_finite_samples()
     }

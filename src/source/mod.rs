@@ -75,6 +75,24 @@ pub trait IqSource: Send {
         ))
     }
 
+    /// What one int16 sample is worth, when the source can deliver its samples as a
+    /// 16-bit capture stores them through [`IqSource::read_ci16`] (see
+    /// [`IqSource::ci8_scale`]).
+    fn ci16_scale(&self) -> Option<f32> {
+        None
+    }
+
+    /// Reads up to `buf.len()` samples as stored int16 pairs (each worth
+    /// [`IqSource::ci16_scale`]); like [`IqSource::read`] otherwise.
+    ///
+    /// # Errors
+    /// As [`IqSource::read`]; a source without int16 samples refuses.
+    fn read_ci16(&mut self, _buf: &mut [[i16; 2]]) -> Result<ReadOutcome> {
+        Err(crate::error::Error::Config(
+            "this source has no int16 samples".into(),
+        ))
+    }
+
     /// Samples replaced by zero because they were NaN or infinite.
     fn non_finite_samples(&self) -> u64 {
         0
@@ -130,6 +148,12 @@ impl IqSource for Box<dyn IqSource> {
     }
     fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
         (**self).read_ci8(buf)
+    }
+    fn ci16_scale(&self) -> Option<f32> {
+        (**self).ci16_scale()
+    }
+    fn read_ci16(&mut self, buf: &mut [[i16; 2]]) -> Result<ReadOutcome> {
+        (**self).read_ci16(buf)
     }
     fn non_finite_samples(&self) -> u64 {
         (**self).non_finite_samples()
@@ -200,6 +224,12 @@ impl<S: IqSource> IqSource for Take<S> {
     }
     fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
         self.take_with(buf, |inner, b| inner.read_ci8(b))
+    }
+    fn ci16_scale(&self) -> Option<f32> {
+        self.inner.ci16_scale()
+    }
+    fn read_ci16(&mut self, buf: &mut [[i16; 2]]) -> Result<ReadOutcome> {
+        self.take_with(buf, |inner, b| inner.read_ci16(b))
     }
     fn non_finite_samples(&self) -> u64 {
         self.inner.non_finite_samples()

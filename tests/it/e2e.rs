@@ -140,3 +140,89 @@ fn no_arguments_plays_the_bundled_demo() {
         "demo raised nothing"
     );
 }
+
+/// The file source of a capture, seen only through `read`: the pipeline then takes its
+/// complex-float path, as it does for any source that cannot hand over stored pairs.
+struct FloatsOnly(kuzet::source::file::FileSource);
+
+impl kuzet::source::IqSource for FloatsOnly {
+    fn meta(&self) -> &kuzet::types::StreamMeta {
+        self.0.meta()
+    }
+    fn read(
+        &mut self,
+        buf: &mut [num_complex::Complex32],
+    ) -> kuzet::error::Result<kuzet::source::ReadOutcome> {
+        self.0.read(buf)
+    }
+}
+
+/// The alerts of one pipeline run, one JSON line each.
+fn pipeline_alerts(source: Box<dyn kuzet::source::IqSource>, workers: usize) -> String {
+    use kuzet::dsp::{SpectrumConfig, WindowKind};
+    use kuzet::pipeline::{self, Counters, Event, PipelineConfig};
+    let mut cfg = PipelineConfig::new(SpectrumConfig::new(1024, 50, 10, WindowKind::Hann));
+    cfg.workers = workers;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut out = String::new();
+    pipeline::run(
+        source,
+        &cfg,
+        std::sync::Arc::new(Counters::default()),
+        &stop,
+        &mut |e| {
+            if let Event::Alert(a) = e {
+                out.push_str(&serde_json::to_string(&a).unwrap());
+                out.push('\n');
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+    out
+}
+
+/// A 16-bit capture travels through the pipeline as stored and is converted as it is
+/// windowed: the alerts are those of its samples converted to complex floats first, to
+/// the byte, with any number of workers.
+#[test]
+fn a_16_bit_capture_gives_the_alerts_of_its_float_samples_with_any_worker_count() {
+    use kuzet::source::file::FileSource;
+    use kuzet::source::IqSource;
+    let dir = tmp();
+    let cap = path(&dir, "det16.h5");
+    kuzet_ok(&[
+        "synth",
+        "-o",
+        cap.to_str().unwrap(),
+        "--format",
+        "ci16",
+        "--rate",
+        "1M",
+        "--duration",
+        "3",
+        "--emitter",
+        "cw:-200k:15",
+        "--emitter",
+        "gfsk:100k:15:0.5",
+        "--emitter",
+        "hopper:0:10",
+    ]);
+    let c = cap.to_str().unwrap();
+    assert!(FileSource::open(&cap).unwrap().ci16_scale().is_some());
+
+    // The command line, with 1, 2 and 3 workers.
+    let w1 = kuzet_ok(&["analyze", c, "--workers", "1"]);
+    assert!(!w1.is_empty());
+    for w in ["2", "3"] {
+        assert_eq!(w1, kuzet_ok(&["analyze", c, "--workers", w]), "{w} workers");
+    }
+
+    // The pipeline on stored int16 pairs and on the same samples as complex floats.
+    let floats = pipeline_alerts(Box::new(FloatsOnly(FileSource::open(&cap).unwrap())), 1);
+    assert!(!floats.is_empty());
+    for workers in 1..=3 {
+        let stored = pipeline_alerts(Box::new(FileSource::open(&cap).unwrap()), workers);
+        assert_eq!(stored, floats, "{workers} workers");
+    }
+}

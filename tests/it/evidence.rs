@@ -172,6 +172,31 @@ fn clips_of_an_8_bit_capture_are_8_bit_and_exact() {
     assert_bit_exact(&clip, &read_all(&src));
 }
 
+/// A 16-bit capture travels through the pipeline as stored too; its clips are 16-bit,
+/// with the same scale, and equal the source sample for sample.
+#[test]
+fn clips_of_a_16_bit_capture_are_16_bit_and_exact() {
+    let dir = tmp();
+    let src = synth_as(&dir, "one16", ONE_EMITTER, "ci16");
+    let ev = path(&dir, "evidence");
+    let a = alerts(&kuzet_ok(&[
+        "analyze",
+        src.to_str().unwrap(),
+        "--evidence",
+        ev.to_str().unwrap(),
+    ]));
+    let hits = raised(&a, AlertKind::NewEmitter);
+    assert_eq!(hits.len(), 1, "{a:#?}");
+    let clip = PathBuf::from(hits[0].evidence.as_deref().unwrap());
+    let fmt = CaptureReader::open(&clip).unwrap().sample_format();
+    assert!(
+        matches!(fmt, kuzet::capture::SampleFormat::Ci16 { .. }),
+        "{fmt:?}"
+    );
+    assert_eq!(fmt, CaptureReader::open(&src).unwrap().sample_format());
+    assert_bit_exact(&clip, &read_all(&src));
+}
+
 const THREE_EMITTERS: &str = r#"
 sample_rate_hz = "100k"
 center_freq_hz = "433.92M"
