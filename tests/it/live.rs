@@ -472,3 +472,59 @@ fn replay_of_a_live_recording_gives_the_live_alerts_and_its_evidence_matches() {
     assert!(clip_samples.len() > 100_000);
     assert!(clip_samples[..] == recorded[..clip_samples.len()]);
 }
+
+/// A clip whose writer is killed mid-stream still opens up to its last flush, with its
+/// alert's annotation and its place in the stream.
+#[test]
+fn an_evidence_clip_survives_sigkill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ev = dir.path().join("ev");
+    let mut child = kuzet()
+        .args([
+            "watch",
+            "--device",
+            &sim("evkilled", "buffer_ms=0"),
+            "--freq",
+            "433.92M",
+            "--rate",
+            "1M",
+            "--duration",
+            "60s",
+            "--headless",
+            "--evidence",
+            ev.to_str().expect("utf-8 path"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn kuzet watch");
+    // The tone is on from the start: one clip grows while it lasts. Kill it once about
+    // a second of it is on disk.
+    let t = Instant::now();
+    let mut clip = None;
+    while t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(200));
+        clip = std::fs::read_dir(&ev)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok())
+            .map(|e| e.path());
+        if clip
+            .as_ref()
+            .is_some_and(|c| std::fs::metadata(c).is_ok_and(|m| m.len() > 8_000_000))
+        {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let clip = clip.expect("a clip was started");
+    let r = CaptureReader::open(&clip).expect("a killed clip still opens");
+    assert!(r.len() >= 500_000, "only {} samples survived", r.len());
+    assert_eq!(r.source_first_sample(), Some(0));
+    let anns = r.annotations().expect("annotations");
+    assert_eq!(anns.len(), 1, "{anns:?}");
+    assert!(anns[0].label.starts_with("new_emitter"), "{anns:?}");
+    h5py_agrees(&clip, r.len());
+}
