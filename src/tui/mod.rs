@@ -453,6 +453,20 @@ mod tests {
     }
 
     #[test]
+    fn the_alert_desk_counts_evidence_clips() {
+        let mut app = busy_app();
+        assert!(!text(&screen(&app, 80, 24)).join("\n").contains("evidence"));
+        for (id, clip) in [(3, "ev/a.h5"), (4, "ev/a.h5"), (5, "ev/b.h5")] {
+            let mut a = alert(id, 433.7e6 + id as f64 * 1e4, Severity::Warning);
+            a.evidence = Some(clip.into());
+            app.on_alert(a);
+        }
+        let lines = text(&screen(&app, 80, 24));
+        let title = lines.iter().find(|l| l.contains("ALERTS")).unwrap();
+        assert!(title.contains("● 2 evidence clips"), "{title}");
+    }
+
+    #[test]
     fn spectrum_and_waterfall_share_columns() {
         let app = busy_app();
         let buf = screen(&app, 80, 24);

@@ -3,7 +3,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 
@@ -97,7 +97,15 @@ fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .iter()
         .filter(|e| e.state() == DeskState::New)
         .count();
-    let line = Line::from(vec![
+    // Evidence clips the alerts name (`--evidence`): several alerts can share one.
+    let mut clips: Vec<&str> = app
+        .alerts
+        .iter()
+        .filter_map(|e| e.alert.evidence.as_deref())
+        .collect();
+    clips.sort_unstable();
+    clips.dedup();
+    let mut spans = vec![
         Span::styled(" ALERTS ", theme.title().add_modifier(Modifier::REVERSED)),
         count(crit, "critical", Severity::Critical),
         count(warn, "warning", Severity::Warning),
@@ -106,7 +114,18 @@ fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             format!(" │ {unacked} new, {} total", app.alerts.len()),
             theme.axis(),
         ),
-    ]);
+    ];
+    if !clips.is_empty() {
+        spans.push(Span::styled(
+            format!(
+                " │ ● {} evidence clip{}",
+                clips.len(),
+                if clips.len() == 1 { "" } else { "s" }
+            ),
+            Style::new().fg(Color::LightRed),
+        ));
+    }
+    let line = Line::from(spans);
     let row = Rect { height: 1, ..area };
     buf.set_style(row, Style::new().add_modifier(Modifier::UNDERLINED));
     line.render(row, buf);
