@@ -237,9 +237,10 @@ pub(crate) trait ClipStore<T> {
     /// True when clips count against a quota (checked after every write).
     fn has_quota(&self) -> bool;
 
-    /// After a write: makes room under the quota by deleting the oldest finished
-    /// evidence; returns the open clip to cut short when that is not enough.
-    fn over_quota(&mut self, open: &[&Path]) -> Option<PathBuf>;
+    /// After `written` samples were written: makes room under the quota by deleting the
+    /// oldest finished evidence; returns the open clip to cut short when that is not
+    /// enough.
+    fn over_quota(&mut self, written: u64, open: &[&Path]) -> Option<PathBuf>;
 
     /// A clip was finished and closed.
     fn finished(&mut self, path: &Path);
@@ -468,7 +469,7 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
 
     /// Writes every clip as far as the ring reaches.
     fn pump_all(&mut self) {
-        let mut wrote = false;
+        let mut wrote = 0u64;
         for c in &mut self.clips {
             let Some(w) = c.writer.as_mut() else { continue };
             let to = c.end.min(self.ring.end());
@@ -488,7 +489,7 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
                     Ok(n) => {
                         c.written += n;
                         self.summary.samples += n;
-                        wrote = true;
+                        wrote += n;
                     }
                     Err(e) => {
                         failed = Some(e);
@@ -504,14 +505,14 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
                 Self::fail(&mut self.summary, c, e);
             }
         }
-        if wrote && self.store.has_quota() {
+        if wrote > 0 && self.store.has_quota() {
             let open: Vec<&Path> = self
                 .clips
                 .iter()
                 .filter(|c| c.writer.is_some())
                 .map(|c| c.path.as_path())
                 .collect();
-            if let Some(cut) = self.store.over_quota(&open) {
+            if let Some(cut) = self.store.over_quota(wrote, &open) {
                 if let Some(i) = self.clips.iter().position(|c| c.path == cut) {
                     let c = self.clips.remove(i);
                     eprintln!(
@@ -599,7 +600,7 @@ pub(crate) mod tests {
         fn has_quota(&self) -> bool {
             false
         }
-        fn over_quota(&mut self, _open: &[&Path]) -> Option<PathBuf> {
+        fn over_quota(&mut self, _written: u64, _open: &[&Path]) -> Option<PathBuf> {
             None
         }
         fn finished(&mut self, _path: &Path) {}

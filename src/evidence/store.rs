@@ -71,6 +71,10 @@ pub(crate) struct Hdf5Store {
     format: SampleFormat,
     utc0: Option<chrono::DateTime<chrono::Utc>>,
     quota: Option<u64>,
+    /// Bytes of samples written since the directory was last measured: it is measured
+    /// again once a sixty-fourth of the quota has been written, not after every block
+    /// (a scan stats every clip).
+    since_check: u64,
 }
 
 impl Hdf5Store {
@@ -87,6 +91,7 @@ impl Hdf5Store {
             format,
             utc0,
             quota,
+            since_check: 0,
         }
     }
 
@@ -195,8 +200,13 @@ impl<T: ClipSample> ClipStore<T> for Hdf5Store {
         self.quota.is_some()
     }
 
-    fn over_quota(&mut self, open: &[&Path]) -> Option<PathBuf> {
+    fn over_quota(&mut self, written: u64, open: &[&Path]) -> Option<PathBuf> {
         let q = self.quota?;
+        self.since_check += written * self.format.bytes_per_sample() as u64;
+        if self.since_check < q / 64 {
+            return None;
+        }
+        self.since_check = 0;
         if self.make_room(q, open) == 0 {
             return None;
         }
