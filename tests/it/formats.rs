@@ -52,7 +52,9 @@ fn python(modules: &[&str]) -> Option<String> {
 }
 
 fn run_py(py: &str, script: &str, args: &[&Path]) -> String {
+    let (k, v) = crate::support::NO_HDF5_LOCKING;
     let out = Command::new(py)
+        .env(k, v)
         .arg("-c")
         .arg(script)
         .args(args)

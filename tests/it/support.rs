@@ -35,10 +35,16 @@ pub fn alerts(stdout: &str) -> Vec<Alert> {
 /// Debian's Python, which sees Debian's python3-h5py (a pyenv `python3` first on PATH does not).
 pub const PYTHON: &str = "/usr/bin/python3";
 
+/// Set on Python readers: libhdf5 opens files without close-on-exec, so a child spawned by
+/// another test while this process has a capture open inherits that file's lock, and a
+/// reader that insists on locking then fails at random. The readers here need no lock.
+pub const NO_HDF5_LOCKING: (&str, &str) = ("HDF5_USE_FILE_LOCKING", "FALSE");
+
 /// Runs a Python snippet with h5py/numpy; fails loudly if they are missing, because
 /// .ci/run installs them and a silent skip would hide a missing install step.
 pub fn python(script: &str, args: &[&Path]) -> String {
     let out = Command::new(PYTHON)
+        .env(NO_HDF5_LOCKING.0, NO_HDF5_LOCKING.1)
         .arg("-c")
         .arg(script)
         .args(args)
