@@ -229,8 +229,9 @@ fn record_then_analyze_finds_the_same_emitter() {
 fn a_killed_recording_reads_back_to_its_last_flush() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("killed.h5");
-    let mut child = kuzet()
-        .args([
+    let file2 = file.clone();
+    kill_once_written(
+        &[
             "record",
             "--device",
             &sim("killed", "buffer_ms=0"),
@@ -242,23 +243,9 @@ fn a_killed_recording_reads_back_to_its_last_flush() {
             "60s",
             "-o",
             file.to_str().expect("utf-8 path"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn kuzet record");
-    // Wait until about a second has been written, then SIGKILL it mid-stream.
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(200));
-        if std::fs::metadata(&file).is_ok_and(|m| m.len() > 8_000_000) {
-            break;
-        }
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
-
+        ],
+        move || Some(file2.clone()),
+    );
     let mut r = CaptureReader::open(&file).expect("a killed recording still opens");
     let n = r.len();
     assert!(n >= 500_000, "only {n} samples survived");
@@ -276,6 +263,36 @@ fn a_killed_recording_reads_back_to_its_last_flush() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     tone_alerts(&alerts(&out));
     h5py_agrees(&file, n);
+}
+
+/// Runs kuzet with `args`, waits until the file `find` names holds about a second of
+/// samples, then SIGKILLs it mid-stream; returns that file.
+fn kill_once_written(
+    args: &[&str],
+    find: impl Fn() -> Option<std::path::PathBuf>,
+) -> Option<std::path::PathBuf> {
+    let mut child = kuzet()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn kuzet");
+    let t = Instant::now();
+    let mut file = None;
+    while t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(200));
+        file = find();
+        if file
+            .as_ref()
+            .is_some_and(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 8_000_000))
+        {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    file
 }
 
 /// h5py (SWMR read; .ci/run installs python3-h5py) sees the same number of samples.
@@ -481,8 +498,10 @@ fn replay_of_a_live_recording_gives_the_live_alerts_and_its_evidence_matches() {
 fn an_evidence_clip_survives_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ev = dir.path().join("ev");
-    let mut child = kuzet()
-        .args([
+    // The tone is on from the start: one clip grows while it lasts.
+    let dir_ev = ev.clone();
+    let clip = kill_once_written(
+        &[
             "watch",
             "--device",
             &sim("evkilled", "buffer_ms=0"),
@@ -495,32 +514,15 @@ fn an_evidence_clip_survives_sigkill() {
             "--headless",
             "--evidence",
             ev.to_str().expect("utf-8 path"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn kuzet watch");
-    // The tone is on from the start: one clip grows while it lasts. Kill it once about
-    // a second of it is on disk.
-    let t = Instant::now();
-    let mut clip = None;
-    while t.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(200));
-        clip = std::fs::read_dir(&ev)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
-            .map(|e| e.path());
-        if clip
-            .as_ref()
-            .is_some_and(|c| std::fs::metadata(c).is_ok_and(|m| m.len() > 8_000_000))
-        {
-            break;
-        }
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+        ],
+        move || {
+            std::fs::read_dir(&dir_ev)
+                .ok()?
+                .next()?
+                .ok()
+                .map(|e| e.path())
+        },
+    );
     let clip = clip.expect("a clip was started");
     let r = CaptureReader::open(&clip).expect("a killed clip still opens");
     assert!(r.len() >= 500_000, "only {} samples survived", r.len());
