@@ -168,12 +168,8 @@ struct Link {
 }
 
 impl Planner {
-    fn new(
-        cfg: EvidenceConfig,
-        meta: &StreamMeta,
-        utc0: Option<chrono::DateTime<chrono::Utc>>,
-        hold_s: f64,
-    ) -> Self {
+    fn new(cfg: EvidenceConfig, meta: &StreamMeta, hold_s: f64) -> Self {
+        let utc0 = stream_utc0(meta);
         Planner {
             rate: meta.sample_rate_hz,
             pre: meta.index_at(cfg.pre_s),
@@ -477,12 +473,6 @@ impl<T> Frames<T> {
     }
 }
 
-/// How far the detector moves between the progress reports the planner and the ring act
-/// on: a tenth of a second of stream, and at least a block.
-pub(crate) fn progress_step(meta: &StreamMeta, blocks: Blocks) -> u64 {
-    meta.index_at(0.1).max(fresh(blocks))
-}
-
 /// New samples per pipeline block.
 fn fresh(blocks: Blocks) -> u64 {
     blocks.block_len.saturating_sub(blocks.history).max(1) as u64
@@ -497,96 +487,128 @@ const POLL_SLACK_SAMPLES: u64 = 1 << 20;
 /// throughput on two cores.
 const POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// IQ buffers the ring adds to the pipeline's pool: `reach` of new samples behind the
-/// detector, plus what arrives between two progress reports and between two polls, the
-/// blocks between the detector and the framer, the sequencer's held one and a margin.
-pub(crate) fn ring_buffers(
-    cfg: &EvidenceConfig,
-    meta: &StreamMeta,
+/// Evidence for one run, sized before the pipeline makes its pools.
+pub(crate) struct Plan {
+    cfg: EvidenceConfig,
+    planner: Planner,
     blocks: Blocks,
-    hold_s: f64,
-) -> usize {
-    let reach = Planner::new(cfg.clone(), meta, None, hold_s).reach();
-    let behind = reach + progress_step(meta, blocks) + POLL_SLACK_SAMPLES;
-    behind.div_ceil(fresh(blocks)) as usize + 4
+    /// How far the detector moves between the progress reports the planner and the ring
+    /// act on: a tenth of a second of stream, and at least a block.
+    pub progress_step: u64,
+    /// IQ buffers the ring adds to the pipeline's pool: `reach` of new samples behind the
+    /// detector, plus what arrives between two progress reports and between two polls,
+    /// the blocks between the detector and the framer, the sequencer's held one and a
+    /// margin.
+    pub ring_buffers: usize,
 }
 
-/// Starts the evidence thread. The ring holds the pipeline's own IQ buffers (no sample
-/// is copied): workers send each block here instead of back to the pool, and the ring
-/// returns it to `pool` when nobody can need it any more. `in_flight` is the number of
-/// buffers the pipeline has without the ring; the tracker holds alerts `hold_s` after
-/// their last sighting.
-///
-/// # Errors
-/// [`Error::Config`] for bad figures or a pre-trigger buffer that does not fit in memory;
-/// [`Error::Io`] when the directory cannot be made or the thread cannot start.
-pub(crate) fn start<T: ClipSample>(
-    cfg: &EvidenceConfig,
-    meta: &StreamMeta,
-    blocks: Blocks,
-    hold_s: f64,
-    in_flight: usize,
-    pool: Sender<Vec<T>>,
-    format: SampleFormat,
-) -> Result<Started<T>> {
-    cfg.validate().map_err(Error::Config)?;
-    let utc0 = stream_utc0(meta);
-    let planner = Planner::new(cfg.clone(), meta, utc0, hold_s);
-    let keep = planner.keep();
-    let ring_buffers = ring_buffers(cfg, meta, blocks, hold_s);
-    let bytes = (ring_buffers * blocks.block_len * std::mem::size_of::<T>()) as u64;
-    if let Some(avail) = available_memory() {
-        if bytes > avail / 2 {
-            return Err(Error::Config(format!(
-                "--evidence-pre {} s at {} needs a pre-trigger buffer of {} MB; only {} MB of \
-                 memory is available",
-                cfg.pre_s,
-                crate::units::format_rate(meta.sample_rate_hz),
-                bytes >> 20,
-                avail >> 20
-            )));
+impl Plan {
+    /// Sizes evidence for a stream described by `meta`, cut by the pipeline into
+    /// `blocks`, whose tracker holds alerts `hold_s` after their last sighting.
+    pub fn new(cfg: &EvidenceConfig, meta: &StreamMeta, blocks: Blocks, hold_s: f64) -> Self {
+        let planner = Planner::new(cfg.clone(), meta, hold_s);
+        let progress_step = meta.index_at(0.1).max(fresh(blocks));
+        let behind = planner.reach() + progress_step + POLL_SLACK_SAMPLES;
+        Plan {
+            cfg: cfg.clone(),
+            planner,
+            blocks,
+            progress_step,
+            ring_buffers: behind.div_ceil(fresh(blocks)) as usize + 4,
         }
     }
-    std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
-        path: cfg.dir.clone(),
-        source,
-    })?;
-    let total = in_flight + ring_buffers;
-    // No more than `total` buffers exist; live markers (no buffer) get room on top.
-    let (frames_tx, frames_rx) = bounded::<Frame<T>>(total + 4096);
-    let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
-    let store = Hdf5Store::new(cfg.dir.clone(), meta.clone(), format, utc0, cfg.quota_bytes);
-    let recycle = Box::new(move |b: Vec<T>| {
-        // A live marker's empty vector is not a buffer.
-        if b.capacity() > 0 {
-            let _ = pool.try_send(b);
+
+    /// Starts the evidence thread. The ring holds the pipeline's own IQ buffers (no
+    /// sample is copied): workers send each block here instead of back to the pool, and
+    /// the ring returns it to `pool` when nobody can need it any more. `in_flight` is the
+    /// number of buffers the pipeline has without the ring; clips are written in
+    /// `format`, the blocks' own.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for bad figures or a pre-trigger buffer that does not fit in
+    /// memory; [`Error::Io`] when the directory cannot be made or the thread cannot start.
+    pub fn start<T: ClipSample>(
+        self,
+        meta: &StreamMeta,
+        in_flight: usize,
+        pool: Sender<Vec<T>>,
+        format: SampleFormat,
+    ) -> Result<Started<T>> {
+        let Plan {
+            cfg,
+            planner,
+            blocks,
+            ring_buffers,
+            ..
+        } = self;
+        cfg.validate().map_err(Error::Config)?;
+        let bytes = (ring_buffers * blocks.block_len * std::mem::size_of::<T>()) as u64;
+        if let Some(avail) = available_memory() {
+            if bytes > avail / 2 {
+                return Err(Error::Config(format!(
+                    "--evidence-pre {} s at {} needs a pre-trigger buffer of {} MB; only {} \
+                     MB of memory is available",
+                    cfg.pre_s,
+                    crate::units::format_rate(meta.sample_rate_hz),
+                    bytes >> 20,
+                    avail >> 20
+                )));
+            }
         }
-    });
-    // A live source cannot wait: the ring never takes the framer's own share of buffers.
-    let hold_max = meta.live.then_some(ring_buffers);
-    let engine = Engine::new(store, total, blocks.block_len, keep, hold_max, recycle);
-    let handle = thread::Builder::new()
-        .name("evidence".into())
-        .spawn(move || run(engine, Sequencer::new(total), &ctl_rx, &frames_rx))
-        .map_err(|source| Error::Io {
-            path: PathBuf::from("<evidence thread>"),
+        std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
+            path: cfg.dir.clone(),
             source,
         })?;
-    let dropped = Arc::new(AtomicU64::new(0));
-    Ok(Started {
-        evidence: Evidence {
-            planner,
-            ctl: Some(ctl_tx),
-            handle: Some(handle),
-            dropped: dropped.clone(),
-        },
-        frames: Frames {
-            tx: frames_tx,
-            live: meta.live,
-            history: blocks.history,
-            dropped,
-        },
-    })
+        let total = in_flight + ring_buffers;
+        // No more than `total` buffers exist; live markers (no buffer) get room on top.
+        let (frames_tx, frames_rx) = bounded::<Frame<T>>(total + 4096);
+        let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
+        let store = Hdf5Store::new(
+            cfg.dir.clone(),
+            meta.clone(),
+            format,
+            planner.utc0,
+            cfg.quota_bytes,
+        );
+        let recycle = Box::new(move |b: Vec<T>| {
+            // A live marker's empty vector is not a buffer.
+            if b.capacity() > 0 {
+                let _ = pool.try_send(b);
+            }
+        });
+        // A live source cannot wait: the ring never takes the framer's own share.
+        let hold_max = meta.live.then_some(ring_buffers);
+        let engine = Engine::new(
+            store,
+            total,
+            blocks.block_len,
+            planner.keep(),
+            hold_max,
+            recycle,
+        );
+        let handle = thread::Builder::new()
+            .name("evidence".into())
+            .spawn(move || run(engine, Sequencer::new(total), &ctl_rx, &frames_rx))
+            .map_err(|source| Error::Io {
+                path: PathBuf::from("<evidence thread>"),
+                source,
+            })?;
+        let dropped = Arc::new(AtomicU64::new(0));
+        Ok(Started {
+            evidence: Evidence {
+                planner,
+                ctl: Some(ctl_tx),
+                handle: Some(handle),
+                dropped: dropped.clone(),
+            },
+            frames: Frames {
+                tx: frames_tx,
+                live: meta.live,
+                history: blocks.history,
+                dropped,
+            },
+        })
+    }
 }
 
 fn run<T: ClipSample>(
@@ -669,7 +691,7 @@ mod tests {
     fn planner(dir: &Path) -> Planner {
         let mut cfg = EvidenceConfig::new(dir.to_path_buf());
         cfg.max_s = 60.0;
-        Planner::new(cfg, &meta(), stream_utc0(&meta()), 3.0)
+        Planner::new(cfg, &meta(), 3.0)
     }
 
     fn run(p: &mut Planner, a: &mut Alert) -> Vec<Cmd> {

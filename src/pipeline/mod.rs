@@ -191,14 +191,16 @@ fn run_typed<T: BlockSample>(
         block_len,
         history: spec.history(),
     };
-    let hold_s = cfg.detector.tracker.hold_s;
+    let plan = cfg
+        .evidence
+        .as_ref()
+        .map(|ec| evidence::Plan::new(ec, &meta, blocks, cfg.detector.tracker.hold_s));
     // With evidence on, the ring keeps the pipeline's own IQ buffers for seconds: the
     // pool grows by what it holds.
-    let iq_buffers = in_flight
-        + cfg
-            .evidence
-            .as_ref()
-            .map_or(0, |ec| evidence::ring_buffers(ec, &meta, blocks, hold_s));
+    let iq_buffers = in_flight + plan.as_ref().map_or(0, |p| p.ring_buffers);
+    // Progress every tenth of a second of stream, not every batch: each one wakes the
+    // calling thread and the evidence thread.
+    let progress = plan.as_ref().map(|p| p.progress_step);
 
     // Pools: filled once here; every buffer comes back after use.
     let (iq_pool_tx, iq_pool_rx) = bounded::<Vec<T>>(iq_buffers);
@@ -207,17 +209,9 @@ fn run_typed<T: BlockSample>(
     prime_thread();
     prime_channel(&iq_pool_rx);
     prime_channel(&spec_pool_rx);
-    let (mut evidence, frames) = match &cfg.evidence {
-        Some(ec) => {
-            let st = evidence::start(
-                ec,
-                &meta,
-                blocks,
-                hold_s,
-                in_flight,
-                iq_pool_tx.clone(),
-                T::clip_format(scale),
-            )?;
+    let (mut evidence, frames) = match plan {
+        Some(plan) => {
+            let st = plan.start(&meta, in_flight, iq_pool_tx.clone(), T::clip_format(scale))?;
             (Some(st.evidence), Some(st.frames))
         }
         None => (None, None),
@@ -294,11 +288,6 @@ fn run_typed<T: BlockSample>(
                 }
                 let event_tx = event_tx.clone();
                 let ui = cfg.ui.clone().map(UiDecimator::new);
-                // Progress every tenth of a second of stream, not every batch: each one
-                // wakes the calling thread and the evidence thread.
-                let progress = evidence
-                    .is_some()
-                    .then(|| evidence::progress_step(&meta, blocks));
                 move || {
                     detect_stage(
                         detector,
