@@ -1,7 +1,7 @@
 //! The evidence thread's state, free of threads and files so it can be tested alone: a
 //! ring of recent IQ blocks (the pre-trigger buffer) and the clips being cut from it.
 //!
-//! Blocks arrive in stream order from the tap; control commands arrive from the planner
+//! Blocks arrive in stream order from the sequencer; control commands arrive from the planner
 //! (see [`super::Planner`]). A block leaves the ring only when no clip still has to write
 //! it and no future clip can ask for it: every clip the planner may yet open starts at or
 //! after `progress − keep`, where `progress` is the detector's position when the planner
@@ -51,7 +51,7 @@ impl<T> Block<T> {
     }
 }
 
-/// Recent blocks in stream order. Gaps in the stream (device overflows, samples the tap
+/// Recent blocks in stream order. Gaps in the stream (device overflows, blocks a live ring
 /// could not take) show as a jump between one block's end and the next block's start.
 #[derive(Debug)]
 pub(crate) struct Ring<T = Complex32> {
@@ -309,7 +309,7 @@ pub struct EvidenceSummary {
     pub failed: Vec<(PathBuf, String)>,
     /// Clips cut short by the quota.
     pub cut: Vec<PathBuf>,
-    /// Samples the tap could not buffer (live source, evidence thread behind).
+    /// Samples a live ring let go unseen because the evidence thread was behind.
     pub dropped: u64,
 }
 
@@ -322,7 +322,7 @@ pub(crate) struct Engine<S, T = Complex32> {
     /// alerts raised after their first sighting.
     keep: u64,
     release: u64,
-    /// Live: at most this many blocks are held, so the tap always finds a free buffer.
+    /// Live: at most this many blocks are held, so the framer always finds a free buffer.
     hold_max: Option<usize>,
     zeros: Vec<T>,
     summary: EvidenceSummary,

@@ -1,26 +1,27 @@
 //! Evidence capture: alert-triggered IQ clips with a pre-trigger buffer.
 //!
 //! ```text
-//!  source ──read──▶ EvidenceSource ──(same samples)──▶ pipeline ──Alert, Progress──┐
-//!                      │ copy into a pooled block                                 │
-//!                      ▼                                                          ▼
-//!               [evidence thread] ◀──────── Open / Extend / Annotate ──────── Planner
-//!                Engine: ring of recent blocks ──▶ clips (SWMR HDF5, flush per block)
-//!                      │ evicted blocks back to the tap's pool
-//!                      ▼
+//!  framer ──IqBlock──▶ [dsp workers] ──SpectrumBatch──▶ [detect] ──Alert, Progress──┐
+//!    ▲                     │ the transformed block's buffer                         │
+//!    │                     ▼                                                        ▼
+//!    │            [evidence thread] ◀──────── Open / Extend / Annotate / Seal ─── Planner
+//!    │             Sequencer → ring of recent blocks ──▶ clips (SWMR HDF5)   (calling thread)
+//!    └──── buffers no clip can need any more, back to the pool
 //! ```
 //!
 //! The [`Planner`] runs on the pipeline's calling thread, where alerts arrive in order
 //! with the detector's progress. It decides, from stream time alone, which alert opens a
 //! clip, which joins the clip already open (overlapping triggers extend one file) and
 //! how far each clip reaches: `pre` before the alert was first seen to `post` after it was
-//! last updated, at most `max` long. Because those decisions depend on nothing but the
+//! last seen, at most `max` long. Because those decisions depend on nothing but the
 //! stream, a replay cuts the same clips as the live run did, and the alert's JSON line
 //! can name its evidence file at once.
 //!
-//! The ring is a fixed pool of blocks allocated once at start. A capture source (not
-//! live) waits for a free block, so no clip ever misses a sample; a live source never
-//! waits: it drops what the evidence thread has no room for, and the clip shows a gap.
+//! The ring is made of the pipeline's own IQ buffers (the pool grows once at start by
+//! the ring's share), so no sample is copied for the pre-trigger. A capture source waits
+//! for a free buffer, so no clip ever misses a sample; a live source never waits: when
+//! the evidence thread is behind, blocks go back to the pool unseen and the clip shows a
+//! gap.
 
 mod engine;
 mod store;
@@ -847,7 +848,7 @@ mod tests {
         ]
         .into_iter()
         .peekable();
-        // The tap runs up to a second ahead of the detector.
+        // The framer runs up to a second ahead of the detector.
         let mut next_block = 0u64;
         for progress in (0..40_000u64).step_by(500) {
             while next_block < progress + 1_000 {
