@@ -14,9 +14,12 @@ use num_complex::Complex32;
 use super::spectrum::fast_db;
 
 #[inline(always)]
-fn window_into_generic(frame: &mut [Complex32], x: &[Complex32], window: &[f32]) {
-    for ((o, &xi), &w) in frame.iter_mut().zip(x).zip(window) {
-        *o = Complex32::new(xi.re * w, xi.im * w);
+fn window_into_generic(frame: &mut [Complex32], x: &[Complex32], window2: &[f32]) {
+    // Flat floats against the interleaved window: one multiply per float and no shuffles.
+    let frame: &mut [f32] = bytemuck::cast_slice_mut(frame);
+    let x: &[f32] = bytemuck::cast_slice(x);
+    for ((o, &xi), &w) in frame.iter_mut().zip(x).zip(window2) {
+        *o = xi * w;
     }
 }
 
@@ -24,32 +27,37 @@ fn window_into_generic(frame: &mut [Complex32], x: &[Complex32], window: &[f32])
 fn window_pairs_into_generic<I: Copy + Into<f32>>(
     frame: &mut [Complex32],
     x: &[[I; 2]],
-    window: &[f32],
+    window2: &[f32],
     scale: f32,
 ) {
-    for ((o, &p), &w) in frame.iter_mut().zip(x).zip(window) {
+    let frame: &mut [f32] = bytemuck::cast_slice_mut(frame);
+    for ((o, &v), &w) in frame.iter_mut().zip(x.as_flattened()).zip(window2) {
         // The same two roundings as converting to float first and windowing after, so
         // the spectra are those of the converted samples to the last bit (int8 and
         // int16 values are exact as floats).
-        let (re, im): (f32, f32) = (p[0].into(), p[1].into());
-        *o = Complex32::new((re * scale) * w, (im * scale) * w);
+        let v: f32 = v.into();
+        *o = (v * scale) * w;
     }
 }
 
 #[inline(always)]
-fn accumulate_power_generic(acc: &mut [f32], spectra: &[Complex32]) {
-    let n = acc.len();
-    // Two spectra per pass: `acc` is loaded and stored half as often.
-    let mut pairs = spectra.chunks_exact(2 * n);
+fn accumulate_power_generic(acc2: &mut [f32], spectra: &[Complex32]) {
+    // Squares of real and imaginary parts summed apart, in the spectra's own interleaved
+    // order: vertical adds only, no shuffle to bring re and im together per frame
+    // ([`fold_power`] adds the two halves once per averaged spectrum).
+    let n2 = acc2.len();
+    let spectra: &[f32] = bytemuck::cast_slice(spectra);
+    // Two spectra per pass: `acc2` is loaded and stored half as often.
+    let mut pairs = spectra.chunks_exact(2 * n2);
     for pair in pairs.by_ref() {
-        let (a, b) = pair.split_at(n);
-        for ((s, x), y) in acc.iter_mut().zip(a).zip(b) {
-            *s += (x.re * x.re + x.im * x.im) + (y.re * y.re + y.im * y.im);
+        let (a, b) = pair.split_at(n2);
+        for ((s, &x), &y) in acc2.iter_mut().zip(a).zip(b) {
+            *s += x * x + y * y;
         }
     }
-    for x in pairs.remainder().chunks_exact(n) {
-        for (s, x) in acc.iter_mut().zip(x) {
-            *s += x.re * x.re + x.im * x.im;
+    for x in pairs.remainder().chunks_exact(n2) {
+        for (s, &x) in acc2.iter_mut().zip(x) {
+            *s += x * x;
         }
     }
 }
@@ -115,33 +123,33 @@ mod avx2 {
     use num_complex::Complex32;
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn window_into(frame: &mut [Complex32], x: &[Complex32], window: &[f32]) {
-        super::window_into_generic(frame, x, window);
+    pub(super) fn window_into(frame: &mut [Complex32], x: &[Complex32], window2: &[f32]) {
+        super::window_into_generic(frame, x, window2);
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn window_ci8_into(
         frame: &mut [Complex32],
         x: &[[i8; 2]],
-        window: &[f32],
+        window2: &[f32],
         scale: f32,
     ) {
-        super::window_pairs_into_generic(frame, x, window, scale);
+        super::window_pairs_into_generic(frame, x, window2, scale);
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn window_ci16_into(
         frame: &mut [Complex32],
         x: &[[i16; 2]],
-        window: &[f32],
+        window2: &[f32],
         scale: f32,
     ) {
-        super::window_pairs_into_generic(frame, x, window, scale);
+        super::window_pairs_into_generic(frame, x, window2, scale);
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
-        super::accumulate_power_generic(acc, spectra);
+    pub(super) fn accumulate_power(acc2: &mut [f32], spectra: &[Complex32]) {
+        super::accumulate_power_generic(acc2, spectra);
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -183,55 +191,68 @@ fn has_avx2() -> bool {
     }
 }
 
-/// `frame[i] = x[i] · window[i]` (the shortest of the three sets the length).
-pub(super) fn window_into(frame: &mut [Complex32], x: &[Complex32], window: &[f32]) {
+/// `frame[i] = x[i] · w[i]`, where `window2` holds each coefficient `w[i]` twice (see
+/// [`interleave`]); the shortest of the three sets the length.
+pub(super) fn window_into(frame: &mut [Complex32], x: &[Complex32], window2: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { avx2::window_into(frame, x, window) };
+        unsafe { avx2::window_into(frame, x, window2) };
         return;
     }
-    window_into_generic(frame, x, window);
+    window_into_generic(frame, x, window2);
 }
 
-/// `frame[i] = x[i] · scale · window[i]` for int8 samples (the shortest of the three
-/// sets the length).
-pub(super) fn window_ci8_into(frame: &mut [Complex32], x: &[[i8; 2]], window: &[f32], scale: f32) {
+/// `frame[i] = x[i] · scale · w[i]` for int8 samples, `window2` as in [`window_into`].
+pub(super) fn window_ci8_into(frame: &mut [Complex32], x: &[[i8; 2]], window2: &[f32], scale: f32) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { avx2::window_ci8_into(frame, x, window, scale) };
+        unsafe { avx2::window_ci8_into(frame, x, window2, scale) };
         return;
     }
-    window_pairs_into_generic(frame, x, window, scale);
+    window_pairs_into_generic(frame, x, window2, scale);
 }
 
-/// `frame[i] = x[i] · scale · window[i]` for int16 samples (the shortest of the three
-/// sets the length).
+/// `frame[i] = x[i] · scale · w[i]` for int16 samples, `window2` as in [`window_into`].
 pub(super) fn window_ci16_into(
     frame: &mut [Complex32],
     x: &[[i16; 2]],
-    window: &[f32],
+    window2: &[f32],
     scale: f32,
 ) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { avx2::window_ci16_into(frame, x, window, scale) };
+        unsafe { avx2::window_ci16_into(frame, x, window2, scale) };
         return;
     }
-    window_pairs_into_generic(frame, x, window, scale);
+    window_pairs_into_generic(frame, x, window2, scale);
 }
 
-/// Adds |X|² of each `acc.len()`-long spectrum in `spectra` to `acc`.
-pub(super) fn accumulate_power(acc: &mut [f32], spectra: &[Complex32]) {
+/// Adds re² and im² of each `acc2.len() / 2`-long spectrum in `spectra` to `acc2`, which
+/// holds the two sums of each bin side by side; [`fold_power`] turns them into |X|².
+pub(super) fn accumulate_power(acc2: &mut [f32], spectra: &[Complex32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { avx2::accumulate_power(acc, spectra) };
+        unsafe { avx2::accumulate_power(acc2, spectra) };
         return;
     }
-    accumulate_power_generic(acc, spectra);
+    accumulate_power_generic(acc2, spectra);
+}
+
+/// The window with each coefficient twice, once for the real and once for the imaginary
+/// part, as [`window_into`] and its integer variants take it.
+pub(super) fn interleave(window: &[f32]) -> Vec<f32> {
+    window.iter().flat_map(|&w| [w, w]).collect()
+}
+
+/// `power[i] = acc2[2i] + acc2[2i + 1]`: the per-bin sums of [`accumulate_power`] as |X|².
+pub(super) fn fold_power(power: &mut [f32], acc2: &[f32]) {
+    for (p, pair) in power.iter_mut().zip(acc2.chunks_exact(2)) {
+        *p = pair[0] + pair[1];
+    }
 }
 
 /// Asks the cache hierarchy for `region` ahead of use, one request per 64-byte line.
@@ -332,7 +353,11 @@ mod tests {
         let x: Vec<[i8; 2]> = (0..300)
             .map(|i| [(i * 7 % 256) as u8 as i8, (i % 256) as u8 as i8])
             .collect();
-        let window: Vec<f32> = (0..300).map(|i| (i as f32 * 0.01).sin()).collect();
+        let window = interleave(
+            &(0..300)
+                .map(|i| (i as f32 * 0.01).sin())
+                .collect::<Vec<_>>(),
+        );
         let scale = 1.0 / 127.5;
         let mut floats = vec![0.0f32; 600];
         i8_to_f32(&mut floats, x.as_flattened(), scale);
@@ -360,7 +385,11 @@ mod tests {
                 ]
             })
             .collect();
-        let window: Vec<f32> = (0..2000).map(|i| (i as f32 * 0.003).sin()).collect();
+        let window = interleave(
+            &(0..2000)
+                .map(|i| (i as f32 * 0.003).sin())
+                .collect::<Vec<_>>(),
+        );
         let scale = 1.0 / 32767.5;
         let mut floats = vec![0.0f32; 4000];
         i16_to_f32(&mut floats, x.as_flattened(), scale);
@@ -378,6 +407,49 @@ mod tests {
         let mut c = vec![Complex32::default(); 2000];
         window_pairs_into_generic(&mut c, &x, &window, scale);
         assert_eq!(a, c, "the baseline build computes the same values");
+    }
+
+    #[test]
+    fn windowing_multiplies_both_parts_by_the_same_coefficient() {
+        let x: Vec<Complex32> = (0..37)
+            .map(|i| Complex32::new(i as f32 - 3.5, 0.25 * i as f32))
+            .collect();
+        let w: Vec<f32> = (0..37).map(|i| 1.0 / (1.0 + i as f32)).collect();
+        let mut got = vec![Complex32::default(); 37];
+        window_into(&mut got, &x, &interleave(&w));
+        for i in 0..37 {
+            assert_eq!(
+                got[i],
+                Complex32::new(x[i].re * w[i], x[i].im * w[i]),
+                "{i}"
+            );
+        }
+    }
+
+    #[test]
+    fn accumulated_power_folds_to_the_sum_of_squared_magnitudes() {
+        // Five spectra of 13 bins: two pairs and a remainder.
+        let (n, frames) = (13, 5);
+        let spectra: Vec<Complex32> = (0..n * frames)
+            .map(|i| Complex32::new((i % 7) as f32 - 3.0, (i % 5) as f32 * 0.5))
+            .collect();
+        let mut acc2 = vec![0.0f32; 2 * n];
+        accumulate_power(&mut acc2, &spectra[..2 * n]);
+        accumulate_power(&mut acc2, &spectra[2 * n..]);
+        let mut generic = vec![0.0f32; 2 * n];
+        accumulate_power_generic(&mut generic, &spectra);
+        let mut power = vec![0.0f32; n];
+        fold_power(&mut power, &acc2);
+        for (k, &p) in power.iter().enumerate() {
+            let want: f32 = (0..frames).map(|f| spectra[f * n + k].norm_sqr()).sum();
+            assert!(
+                (p - want).abs() <= 1e-5 * want.max(1.0),
+                "bin {k}: {p} vs {want}"
+            );
+        }
+        let mut folded = vec![0.0f32; n];
+        fold_power(&mut folded, &generic);
+        assert_eq!(power, folded, "the baseline build computes the same sums");
     }
 
     #[test]

@@ -110,7 +110,8 @@ const BATCH_SAMPLES: usize = 8192;
 pub struct Welch {
     cfg: SpectrumConfig,
     fft: Arc<dyn Fft<f32>>,
-    window: Vec<f32>,
+    /// The window, each coefficient twice (for re and im: see [`simd::interleave`]).
+    window2: Vec<f32>,
     /// Frames per FFT call.
     batch: usize,
     /// `batch` windowed frames, back to back (rustfft also uses it as scratch).
@@ -118,6 +119,9 @@ pub struct Welch {
     /// Their spectra.
     spectra: Vec<Complex32>,
     scratch: Vec<Complex32>,
+    /// Sums of re² and of im² per bin, side by side, over the frames averaged so far.
+    acc2: Vec<f32>,
+    /// |X|² per bin, folded from `acc2` once per averaged spectrum.
     acc: Vec<f32>,
     scale: f32,
 }
@@ -149,10 +153,11 @@ impl Welch {
             spectra: vec![Complex32::default(); batch * cfg.fft_len],
             batch,
             scratch,
+            acc2: vec![0.0; 2 * cfg.fft_len],
             acc: vec![0.0; cfg.fft_len],
             // |X|² of a unit tone is (Σw)²; divide it out, and the frame count.
             scale: (1.0 / (coherent * coherent * cfg.averages as f64)) as f32,
-            window,
+            window2: simd::interleave(&window),
             fft,
         }
     }
@@ -212,7 +217,7 @@ impl Welch {
         let lookahead = self.batch * hop + n;
         let mut fetched = 0;
         for (s, dst) in out.chunks_exact_mut(n).take(count).enumerate() {
-            self.acc.fill(0.0);
+            self.acc2.fill(0.0);
             // The input this spectrum's frames cover.
             let base = s * averages * hop;
             let span_in = &input[base..][..(averages - 1) * hop + n];
@@ -230,14 +235,15 @@ impl Welch {
                 // Window fused into the copy that rustfft needs anyway (it overwrites its input).
                 for (j, frame) in frames.chunks_exact_mut(n).enumerate() {
                     let x = &span_in[(first + j) * hop..][..n];
-                    T::window_into(frame, x, &self.window, scale);
+                    T::window_into(frame, x, &self.window2, scale);
                 }
                 // One call for the whole batch; out of place saves rustfft a copy back.
                 self.fft
                     .process_outofplace_with_scratch(frames, spectra, &mut self.scratch);
-                simd::accumulate_power(&mut self.acc, spectra);
+                simd::accumulate_power(&mut self.acc2, spectra);
                 first += b;
             }
+            simd::fold_power(&mut self.acc, &self.acc2);
             // fft-shift: negative frequencies first, so bin n/2 is the centre frequency.
             let (nonneg, neg) = self.acc.split_at(n - half);
             for (d, a) in dst[half..].iter_mut().zip(nonneg) {
@@ -264,26 +270,27 @@ impl Welch {
 
 /// Sample types [`Welch`] windows straight from its input.
 trait WelchInput: Copy {
-    /// `frame[i] = x[i] · scale · window[i]` as complex floats.
-    fn window_into(frame: &mut [Complex32], x: &[Self], window: &[f32], scale: f32);
+    /// `frame[i] = x[i] · scale · w[i]` as complex floats, `window2` interleaved as
+    /// [`simd::window_into`] takes it.
+    fn window_into(frame: &mut [Complex32], x: &[Self], window2: &[f32], scale: f32);
 }
 
 impl WelchInput for Complex32 {
-    fn window_into(frame: &mut [Complex32], x: &[Self], window: &[f32], _scale: f32) {
+    fn window_into(frame: &mut [Complex32], x: &[Self], window2: &[f32], _scale: f32) {
         // Already floats at full scale (`process` passes 1).
-        simd::window_into(frame, x, window);
+        simd::window_into(frame, x, window2);
     }
 }
 
 impl WelchInput for [i8; 2] {
-    fn window_into(frame: &mut [Complex32], x: &[Self], window: &[f32], scale: f32) {
-        simd::window_ci8_into(frame, x, window, scale);
+    fn window_into(frame: &mut [Complex32], x: &[Self], window2: &[f32], scale: f32) {
+        simd::window_ci8_into(frame, x, window2, scale);
     }
 }
 
 impl WelchInput for [i16; 2] {
-    fn window_into(frame: &mut [Complex32], x: &[Self], window: &[f32], scale: f32) {
-        simd::window_ci16_into(frame, x, window, scale);
+    fn window_into(frame: &mut [Complex32], x: &[Self], window2: &[f32], scale: f32) {
+        simd::window_ci16_into(frame, x, window2, scale);
     }
 }
 
