@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use num_complex::Complex32;
 
+use super::reread::Reread;
 use crate::alert::AlertKind;
 use crate::capture::Annotation;
 use crate::error::Result;
@@ -328,6 +329,8 @@ pub(crate) struct Engine<S, T = Complex32> {
     summary: EvidenceSummary,
     /// Where evicted blocks go (back to the pipeline's pool).
     recycle: Box<dyn FnMut(Vec<T>) + Send>,
+    /// Clips read back from the recording: the ring stays empty.
+    reread: Option<Reread<T>>,
 }
 
 impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
@@ -349,7 +352,14 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
             zeros: vec![T::default(); block],
             summary: EvidenceSummary::default(),
             recycle,
+            reread: None,
         }
+    }
+
+    /// Reads the clips back from the recording through `r` rather than from blocks.
+    pub fn rereading(mut self, r: Reread<T>) -> Self {
+        self.reread = Some(r);
+        self
     }
 
     /// Takes a block, in stream order.
@@ -472,17 +482,28 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
         let mut wrote = 0u64;
         for c in &mut self.clips {
             let Some(w) = c.writer.as_mut() else { continue };
-            let to = c.end.min(self.ring.end());
+            let to = c.end.min(match &self.reread {
+                Some(r) => r.end(),
+                None => self.ring.end(),
+            });
             let mut failed = None;
             let before = c.written;
             while c.written < to {
-                let r = match self.ring.piece(c.written, to) {
-                    None => break,
-                    Some(Piece::Samples(s)) => w.append(s).map(|()| s.len() as u64),
-                    Some(Piece::Missing(n)) => {
-                        // File time stays stream time across a gap.
-                        let n = n.min(self.zeros.len() as u64);
-                        w.append(&self.zeros[..n as usize]).map(|()| n)
+                let r = if let Some(rr) = self.reread.as_mut() {
+                    match rr.piece(c.written, to) {
+                        Ok(None) => break,
+                        Ok(Some(s)) => w.append(s).map(|()| s.len() as u64),
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    match self.ring.piece(c.written, to) {
+                        None => break,
+                        Some(Piece::Samples(s)) => w.append(s).map(|()| s.len() as u64),
+                        Some(Piece::Missing(n)) => {
+                            // File time stays stream time across a gap.
+                            let n = n.min(self.zeros.len() as u64);
+                            w.append(&self.zeros[..n as usize]).map(|()| n)
+                        }
                     }
                 };
                 match r {

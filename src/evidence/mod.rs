@@ -17,13 +17,16 @@
 //! stream, a replay cuts the same clips as the live run did, and the alert's JSON line
 //! can name its evidence file at once.
 //!
-//! The ring is made of the pipeline's own IQ buffers (the pool grows once at start by
-//! the ring's share), so no sample is copied for the pre-trigger. A capture source waits
-//! for a free buffer, so no clip ever misses a sample; a live source never waits: when
-//! the evidence thread is behind, blocks go back to the pool unseen and the clip shows a
-//! gap.
+//! On a live stream the ring is made of the pipeline's own IQ buffers (the pool grows
+//! once at start by the ring's share), so no sample is copied for the pre-trigger. A live
+//! source never waits: when the evidence thread is behind, blocks go back to the pool
+//! unseen and the clip shows a gap. A recording needs no ring: the evidence thread reads
+//! each clip back from the file once the planner has opened it (see [`reread`]), and a
+//! source that cannot be read again (a paced replay that seeks and loops) uses the ring,
+//! waiting for a free buffer, so no clip ever misses a sample.
 
 mod engine;
+mod reread;
 mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -38,6 +41,8 @@ use num_complex::Complex32;
 pub use engine::EvidenceSummary;
 pub(crate) use engine::Frame;
 use engine::{Cmd, Engine, Sequencer};
+pub(crate) use reread::ReadAt;
+use reread::Reread;
 pub(crate) use store::ClipSample;
 use store::Hdf5Store;
 
@@ -420,10 +425,11 @@ pub(crate) struct Blocks {
     pub history: usize,
 }
 
-/// A started evidence recorder: the planner's side, and where workers send their blocks.
+/// A started evidence recorder: the planner's side, and where workers send their blocks
+/// (`None` when the clips are read back from the recording).
 pub(crate) struct Started<T = Complex32> {
     pub evidence: Evidence,
-    pub frames: Frames<T>,
+    pub frames: Option<Frames<T>>,
 }
 
 /// The workers' way into the ring.
@@ -505,8 +511,15 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// Sizes evidence for a stream described by `meta`, cut by the pipeline into
-    /// `blocks`, whose tracker holds alerts `hold_s` after their last sighting.
-    pub fn new(cfg: &EvidenceConfig, meta: &StreamMeta, blocks: Blocks, hold_s: f64) -> Self {
+    /// `blocks`, whose tracker holds alerts `hold_s` after their last sighting; with
+    /// `reread`, the clips will be read back from the recording and there is no ring.
+    pub fn new(
+        cfg: &EvidenceConfig,
+        meta: &StreamMeta,
+        blocks: Blocks,
+        hold_s: f64,
+        reread: bool,
+    ) -> Self {
         let planner = Planner::new(cfg.clone(), meta, hold_s);
         let progress_step = meta.index_at(0.1).max(fresh(blocks));
         let behind = planner.reach() + progress_step + POLL_SLACK_SAMPLES;
@@ -515,15 +528,20 @@ impl Plan {
             planner,
             blocks,
             progress_step,
-            ring_buffers: behind.div_ceil(fresh(blocks)) as usize + 4,
+            ring_buffers: if reread {
+                0
+            } else {
+                behind.div_ceil(fresh(blocks)) as usize + 4
+            },
         }
     }
 
-    /// Starts the evidence thread. The ring holds the pipeline's own IQ buffers (no
-    /// sample is copied): workers send each block here instead of back to the pool, and
-    /// the ring returns it to `pool` when nobody can need it any more. `in_flight` is the
-    /// number of buffers the pipeline has without the ring; clips are written in
-    /// `format`, the blocks' own.
+    /// Starts the evidence thread. With `reread` (the plan's), it reads the clips back
+    /// from the recording through it. Otherwise the ring holds the pipeline's own IQ
+    /// buffers (no sample is copied): workers send each block here instead of back to the
+    /// pool, and the ring returns it to `pool` when nobody can need it any more.
+    /// `in_flight` is the number of buffers the pipeline has without the ring; clips are
+    /// written in `format`, the blocks' own.
     ///
     /// # Errors
     /// [`Error::Config`] for bad figures or a pre-trigger buffer that does not fit in
@@ -534,6 +552,7 @@ impl Plan {
         in_flight: usize,
         pool: Sender<Vec<T>>,
         format: SampleFormat,
+        reread: Option<ReadAt<T>>,
     ) -> Result<Started<T>> {
         let Plan {
             cfg,
@@ -560,10 +579,6 @@ impl Plan {
             path: cfg.dir.clone(),
             source,
         })?;
-        let total = in_flight + ring_buffers;
-        // No more than `total` buffers exist; live markers (no buffer) get room on top.
-        let (frames_tx, frames_rx) = bounded::<Frame<T>>(total + 4096);
-        let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
         let store = Hdf5Store::new(
             cfg.dir.clone(),
             meta.clone(),
@@ -571,6 +586,40 @@ impl Plan {
             planner.utc0,
             cfg.quota_bytes,
         );
+        if let Some(read) = reread {
+            let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
+            let reread = Reread::new(read, fresh(blocks) as usize, meta.total_samples);
+            // Nothing is kept behind the detector, and no block comes in: the file has it.
+            let engine = Engine::new(store, 0, 0, 0, None, Box::new(drop)).rereading(reread);
+            let handle = thread::Builder::new()
+                .name("evidence".into())
+                .spawn(move || {
+                    // Commands come every tenth of a second of stream and per alert: this
+                    // thread blocks on them, with no blocks to poll for.
+                    let mut engine = engine;
+                    for cmd in ctl_rx.iter() {
+                        engine.control(cmd);
+                    }
+                    engine.finish()
+                })
+                .map_err(|source| Error::Io {
+                    path: PathBuf::from("<evidence thread>"),
+                    source,
+                })?;
+            return Ok(Started {
+                evidence: Evidence {
+                    planner,
+                    ctl: Some(ctl_tx),
+                    handle: Some(handle),
+                    dropped: Arc::new(AtomicU64::new(0)),
+                },
+                frames: None,
+            });
+        }
+        let total = in_flight + ring_buffers;
+        // No more than `total` buffers exist; live markers (no buffer) get room on top.
+        let (frames_tx, frames_rx) = bounded::<Frame<T>>(total + 4096);
+        let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
         let recycle = Box::new(move |b: Vec<T>| {
             // A live marker's empty vector is not a buffer.
             if b.capacity() > 0 {
@@ -602,12 +651,12 @@ impl Plan {
                 handle: Some(handle),
                 dropped: dropped.clone(),
             },
-            frames: Frames {
+            frames: Some(Frames {
                 tx: frames_tx,
                 live: meta.live,
                 history: blocks.history,
                 dropped,
-            },
+            }),
         })
     }
 }

@@ -32,7 +32,7 @@ use crate::detect::{Detector, DetectorConfig, Knowledge};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
 use crate::evidence::{self, EvidenceConfig, Frame};
-use crate::source::{IqSource, ReadOutcome, SourceEvent};
+use crate::source::{IqSource, ReadOutcome, SeekableSource, SourceEvent};
 
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
 pub use stats::{Counters, RunStats};
@@ -138,6 +138,19 @@ pub fn run(
 trait BlockSample: evidence::ClipSample {
     /// Reads from `source` into `buf`.
     fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome>;
+    /// Reads stretches of a recording by stream index, from a reader made by
+    /// [`IqSource::reopen`] (its position at the call is the stream's start).
+    fn read_at(mut src: Box<dyn SeekableSource>) -> evidence::ReadAt<Self> {
+        let base = src.position();
+        Box::new(move |at, buf| {
+            src.seek(base + at);
+            match Self::read(&mut *src, buf)? {
+                ReadOutcome::Samples(n) => Ok(n),
+                // A recording has no gaps, events or waits: anything else is its end.
+                _ => Ok(0),
+            }
+        })
+    }
     /// Transforms a block, each sample worth `scale`, into spectra in `out`.
     fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize;
 }
@@ -191,10 +204,16 @@ fn run_typed<T: BlockSample>(
         block_len,
         history: spec.history(),
     };
-    let plan = cfg
+    // A recording's clips are read back from the file: no ring, no cold buffers.
+    let reread = cfg
         .evidence
         .as_ref()
-        .map(|ec| evidence::Plan::new(ec, &meta, blocks, cfg.detector.tracker.hold_s));
+        .filter(|_| !meta.live)
+        .and_then(|_| source.reopen());
+    let plan = cfg.evidence.as_ref().map(|ec| {
+        let hold = cfg.detector.tracker.hold_s;
+        evidence::Plan::new(ec, &meta, blocks, hold, reread.is_some())
+    });
     // With evidence on, the ring keeps the pipeline's own IQ buffers for seconds: the
     // pool grows by what it holds.
     let iq_buffers = in_flight + plan.as_ref().map_or(0, |p| p.ring_buffers);
@@ -211,8 +230,10 @@ fn run_typed<T: BlockSample>(
     prime_channel(&spec_pool_rx);
     let (mut evidence, frames) = match plan {
         Some(plan) => {
-            let st = plan.start(&meta, in_flight, iq_pool_tx.clone(), T::clip_format(scale))?;
-            (Some(st.evidence), Some(st.frames))
+            let read_at = reread.map(|src| T::read_at(src));
+            let format = T::clip_format(scale);
+            let st = plan.start(&meta, in_flight, iq_pool_tx.clone(), format, read_at)?;
+            (Some(st.evidence), st.frames)
         }
         None => (None, None),
     };

@@ -118,6 +118,15 @@ impl IqSource for FileSource {
         self.reader.ci8_scale()
     }
 
+    fn reopen(&self) -> Option<Box<dyn SeekableSource>> {
+        if self.looping {
+            return None;
+        }
+        let mut again = FileSource::open(self.reader.path()).ok()?;
+        again.seek(self.reader.position());
+        Some(Box::new(again))
+    }
+
     fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
         self.read_with(buf, CaptureReader::read_ci8)
     }

@@ -118,6 +118,14 @@ pub trait IqSource: Send {
     fn span_reader(&mut self) -> Option<&mut SpanReader> {
         None
     }
+
+    /// A second reader of the same recording whose position `p` holds this stream's
+    /// sample `p` minus its own position at the call, for reading stretches of the stream
+    /// back while the pipeline reads on (evidence clips from a recording). `None` for a
+    /// stream that cannot be read again: a radio, a replay that seeks and loops.
+    fn reopen(&self) -> Option<Box<dyn SeekableSource>> {
+        None
+    }
 }
 
 /// A recording that can be read from any sample: what paced replay needs for the console's
@@ -169,6 +177,9 @@ impl IqSource for Box<dyn IqSource> {
     }
     fn span_reader(&mut self) -> Option<&mut SpanReader> {
         (**self).span_reader()
+    }
+    fn reopen(&self) -> Option<Box<dyn SeekableSource>> {
+        (**self).reopen()
     }
 }
 
@@ -239,5 +250,8 @@ impl<S: IqSource> IqSource for Take<S> {
     }
     fn warnings(&self) -> &[String] {
         self.inner.warnings()
+    }
+    fn reopen(&self) -> Option<Box<dyn SeekableSource>> {
+        self.inner.reopen()
     }
 }

@@ -432,7 +432,7 @@ fn bad_evidence_flags_name_the_flag() {
     for (flag, value, want) in [
         ("--evidence-kinds", "hopping,bogus", "--evidence-kinds"),
         ("--evidence-severity", "loud", "--evidence-severity"),
-        ("--evidence-pre", "1000000s", "--evidence-pre"),
+        ("--evidence-pre", "never", "--evidence-pre"),
         ("--evidence-post", "soon", "--evidence-post"),
         ("--evidence-quota", "lots", "--evidence-quota"),
     ] {

@@ -492,6 +492,37 @@ fn replay_of_a_live_recording_gives_the_live_alerts_and_its_evidence_matches() {
     assert!(clip_samples[..] == recorded[..clip_samples.len()]);
 }
 
+/// A live stream keeps its pre-trigger in memory: one that cannot fit is refused up
+/// front, naming the flag (a recording's clips are read back from the file and need none).
+#[test]
+fn a_pre_trigger_too_large_for_memory_is_refused_live() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ev = dir.path().join("ev");
+    let device = sim("bigpre", "realtime=false");
+    let out = run(&[
+        "watch",
+        "--device",
+        &device,
+        "--freq",
+        "433.92M",
+        "--rate",
+        "2.4M",
+        "--duration",
+        "1s",
+        "--headless",
+        "--evidence",
+        ev.to_str().expect("utf-8 path"),
+        "--evidence-pre",
+        "1000000s",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--evidence-pre") && stderr.contains("MB"),
+        "{stderr}"
+    );
+}
+
 /// A clip whose writer is killed mid-stream still opens up to its last flush, with its
 /// alert's annotation and its place in the stream.
 #[test]
