@@ -436,6 +436,16 @@ pub struct SpanReader {
 }
 
 impl SpanReader {
+    /// A second reader of the same spans of the same file, at this one's position.
+    ///
+    /// # Errors
+    /// [`Error::Capture`] when the file cannot be opened again.
+    pub fn reopen(&self) -> Result<Self> {
+        let mut again = SpanReader::open(&self.path, self.format, self.spans.clone())?;
+        again.seek(self.pos);
+        Ok(again)
+    }
+
     /// Opens `path` for reading the given spans.
     ///
     /// # Errors

@@ -392,6 +392,17 @@ impl IqSource for SpanSource {
     fn span_reader(&mut self) -> Option<&mut SpanReader> {
         Some(&mut self.reader)
     }
+
+    fn reopen(&self) -> Option<Box<dyn SeekableSource>> {
+        Some(Box::new(SpanSource {
+            reader: self.reader.reopen().ok()?,
+            meta: self.meta.clone(),
+            annotations: Vec::new(),
+            warnings: Vec::new(),
+            file_rate: self.file_rate,
+            file_freq: self.file_freq,
+        }))
+    }
 }
 
 impl SeekableSource for SpanSource {

@@ -264,6 +264,55 @@ fn overlapping_triggers_share_a_clip_and_replay_cuts_the_same_clips() {
     }
 }
 
+/// A raw recording (no HDF5, read through the span reader) is read back for its clips
+/// too: they hold the same samples as the clips of the capture it was converted from.
+#[test]
+fn a_raw_recording_cuts_the_clips_of_its_capture() {
+    let dir = tmp();
+    let src = synth(&dir, "three", THREE_EMITTERS);
+    let raw = path(&dir, "three.cf32");
+    kuzet_ok(&["convert", src.to_str().unwrap(), raw.to_str().unwrap()]);
+    let (ev1, ev2) = (path(&dir, "ev-h5"), path(&dir, "ev-raw"));
+    let post = ["--evidence-post", "1s"];
+    let mut a = vec![
+        "analyze",
+        src.to_str().unwrap(),
+        "--evidence",
+        ev1.to_str().unwrap(),
+    ];
+    a.extend(post);
+    kuzet_ok(&a);
+    let mut b = vec![
+        "analyze",
+        raw.to_str().unwrap(),
+        "--rate",
+        "100k",
+        "--freq",
+        "433.92M",
+    ];
+    b.extend(["--evidence", ev2.to_str().unwrap()]);
+    b.extend(post);
+    kuzet_ok(&b);
+    let clips = |dir: &Path| -> Vec<(u64, Vec<Complex32>)> {
+        let mut v: Vec<_> = evidence_files(dir)
+            .iter()
+            .map(|f| {
+                let first = CaptureReader::open(f).unwrap().source_first_sample();
+                (first.expect("source_first_sample"), read_all(f))
+            })
+            .collect();
+        v.sort_by_key(|c| c.0);
+        v
+    };
+    let (x, y) = (clips(&ev1), clips(&ev2));
+    assert_eq!(x.len(), 2);
+    assert_eq!(x.len(), y.len());
+    for (cx, cy) in x.iter().zip(&y) {
+        assert_eq!(cx.0, cy.0);
+        assert!(cx.1 == cy.1, "clip from {} differs", cx.0);
+    }
+}
+
 const FOUR_SEPARATE: &str = r#"
 sample_rate_hz = "100k"
 center_freq_hz = "433.92M"
