@@ -676,7 +676,7 @@ pub(crate) mod tests {
         Block::whole(start, (start..start + len as u64).map(at).collect())
     }
 
-    fn open(clip: u64, start: u64, end: u64) -> Cmd {
+    pub fn open(clip: u64, start: u64, end: u64) -> Cmd {
         Cmd::Open {
             clip,
             path: PathBuf::from(format!("clip{clip}")),
@@ -686,7 +686,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn clip(mem: &Mem, clip: u64) -> MemClip {
+    pub fn clip(mem: &Mem, clip: u64) -> MemClip {
         let m = mem.0.lock().unwrap();
         m[&PathBuf::from(format!("clip{clip}"))].clone()
     }

@@ -495,7 +495,7 @@ const POLL_SLACK_SAMPLES: u64 = 1 << 20;
 const POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Evidence for one run, sized before the pipeline makes its pools.
-pub(crate) struct Plan {
+pub(crate) struct Plan<T> {
     cfg: EvidenceConfig,
     planner: Planner,
     blocks: Blocks,
@@ -505,20 +505,23 @@ pub(crate) struct Plan {
     /// IQ buffers the ring adds to the pipeline's pool: `reach` of new samples behind the
     /// detector, plus what arrives between two progress reports and between two polls,
     /// the blocks between the detector and the framer, the sequencer's held one and a
-    /// margin.
+    /// margin; 0 when the clips are read back from the recording.
     pub ring_buffers: usize,
+    /// Where the clips are read back from, for a recording that can be read again.
+    reread: Option<ReadAt<T>>,
 }
 
-impl Plan {
+impl<T: ClipSample> Plan<T> {
     /// Sizes evidence for a stream described by `meta`, cut by the pipeline into
-    /// `blocks`, whose tracker holds alerts `hold_s` after their last sighting; with
-    /// `reread`, the clips will be read back from the recording and there is no ring.
+    /// `blocks`, whose tracker holds alerts `hold_s` after their last sighting. With
+    /// `reread` the clips are read back through it from the recording, and there is no
+    /// ring.
     pub fn new(
         cfg: &EvidenceConfig,
         meta: &StreamMeta,
         blocks: Blocks,
         hold_s: f64,
-        reread: bool,
+        reread: Option<ReadAt<T>>,
     ) -> Self {
         let planner = Planner::new(cfg.clone(), meta, hold_s);
         let progress_step = meta.index_at(0.1).max(fresh(blocks));
@@ -528,37 +531,37 @@ impl Plan {
             planner,
             blocks,
             progress_step,
-            ring_buffers: if reread {
-                0
-            } else {
-                behind.div_ceil(fresh(blocks)) as usize + 4
+            ring_buffers: match reread {
+                Some(_) => 0,
+                None => behind.div_ceil(fresh(blocks)) as usize + 4,
             },
+            reread,
         }
     }
 
-    /// Starts the evidence thread. With `reread` (the plan's), it reads the clips back
-    /// from the recording through it. Otherwise the ring holds the pipeline's own IQ
-    /// buffers (no sample is copied): workers send each block here instead of back to the
-    /// pool, and the ring returns it to `pool` when nobody can need it any more.
-    /// `in_flight` is the number of buffers the pipeline has without the ring; clips are
-    /// written in `format`, the blocks' own.
+    /// Starts the evidence thread. With the plan's `reread`, the thread reads each clip
+    /// back from the recording. Otherwise the ring holds the pipeline's own IQ buffers (no
+    /// sample is copied): workers send each block here instead of back to the pool, and
+    /// the ring returns it to `pool` when nobody can need it any more. `in_flight` is the
+    /// number of buffers the pipeline has without the ring; clips are written in
+    /// `format`, the blocks' own.
     ///
     /// # Errors
     /// [`Error::Config`] for bad figures or a pre-trigger buffer that does not fit in
     /// memory; [`Error::Io`] when the directory cannot be made or the thread cannot start.
-    pub fn start<T: ClipSample>(
+    pub fn start(
         self,
         meta: &StreamMeta,
         in_flight: usize,
         pool: Sender<Vec<T>>,
         format: SampleFormat,
-        reread: Option<ReadAt<T>>,
     ) -> Result<Started<T>> {
         let Plan {
             cfg,
             planner,
             blocks,
             ring_buffers,
+            reread,
             ..
         } = self;
         cfg.validate().map_err(Error::Config)?;
@@ -586,79 +589,77 @@ impl Plan {
             planner.utc0,
             cfg.quota_bytes,
         );
-        if let Some(read) = reread {
-            let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
-            let reread = Reread::new(read, fresh(blocks) as usize, meta.total_samples);
-            // Nothing is kept behind the detector, and no block comes in: the file has it.
-            let engine = Engine::new(store, 0, 0, 0, None, Box::new(drop)).rereading(reread);
-            let handle = thread::Builder::new()
-                .name("evidence".into())
-                .spawn(move || {
-                    // Commands come every tenth of a second of stream and per alert: this
-                    // thread blocks on them, with no blocks to poll for.
-                    let mut engine = engine;
-                    for cmd in ctl_rx.iter() {
-                        engine.control(cmd);
-                    }
-                    engine.finish()
-                })
-                .map_err(|source| Error::Io {
-                    path: PathBuf::from("<evidence thread>"),
-                    source,
-                })?;
-            return Ok(Started {
-                evidence: Evidence {
-                    planner,
-                    ctl: Some(ctl_tx),
-                    handle: Some(handle),
-                    dropped: Arc::new(AtomicU64::new(0)),
-                },
-                frames: None,
-            });
-        }
-        let total = in_flight + ring_buffers;
-        // No more than `total` buffers exist; live markers (no buffer) get room on top.
-        let (frames_tx, frames_rx) = bounded::<Frame<T>>(total + 4096);
         let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
-        let recycle = Box::new(move |b: Vec<T>| {
-            // A live marker's empty vector is not a buffer.
-            if b.capacity() > 0 {
-                let _ = pool.try_send(b);
+        let dropped = Arc::new(AtomicU64::new(0));
+        type Body = Box<dyn FnOnce() -> EvidenceSummary + Send>;
+        let (body, frames): (Body, _) = match reread {
+            Some(read) => {
+                let reread = Reread::new(read, fresh(blocks) as usize, meta.total_samples);
+                // Nothing is kept behind the detector and no block comes in: the file
+                // has it all.
+                let engine = Engine::new(store, 0, 0, 0, None, Box::new(drop)).rereading(reread);
+                (Box::new(move || run_rereading(engine, &ctl_rx)), None)
             }
-        });
-        // A live source cannot wait: the ring never takes the framer's own share.
-        let hold_max = meta.live.then_some(ring_buffers);
-        let engine = Engine::new(
-            store,
-            total,
-            blocks.block_len,
-            planner.keep(),
-            hold_max,
-            recycle,
-        );
+            None => {
+                let total = in_flight + ring_buffers;
+                // No more than `total` buffers exist; live markers (no buffer) get room on
+                // top.
+                let (frames_tx, frames_rx) = bounded::<Frame<T>>(total + 4096);
+                let recycle = Box::new(move |b: Vec<T>| {
+                    // A live marker's empty vector is not a buffer.
+                    if b.capacity() > 0 {
+                        let _ = pool.try_send(b);
+                    }
+                });
+                // A live source cannot wait: the ring never takes the framer's own share.
+                let hold_max = meta.live.then_some(ring_buffers);
+                let engine = Engine::new(
+                    store,
+                    total,
+                    blocks.block_len,
+                    planner.keep(),
+                    hold_max,
+                    recycle,
+                );
+                let frames = Frames {
+                    tx: frames_tx,
+                    live: meta.live,
+                    history: blocks.history,
+                    dropped: dropped.clone(),
+                };
+                let body = move || run(engine, Sequencer::new(total), &ctl_rx, &frames_rx);
+                (Box::new(body), Some(frames))
+            }
+        };
         let handle = thread::Builder::new()
             .name("evidence".into())
-            .spawn(move || run(engine, Sequencer::new(total), &ctl_rx, &frames_rx))
+            .spawn(body)
             .map_err(|source| Error::Io {
                 path: PathBuf::from("<evidence thread>"),
                 source,
             })?;
-        let dropped = Arc::new(AtomicU64::new(0));
         Ok(Started {
             evidence: Evidence {
                 planner,
                 ctl: Some(ctl_tx),
                 handle: Some(handle),
-                dropped: dropped.clone(),
-            },
-            frames: Some(Frames {
-                tx: frames_tx,
-                live: meta.live,
-                history: blocks.history,
                 dropped,
-            }),
+            },
+            frames,
         })
     }
+}
+
+/// The evidence thread reading clips back from the recording. Commands come every tenth
+/// of a second of stream and per alert, and there are no blocks to poll for: it blocks.
+fn run_rereading<T: ClipSample>(
+    mut engine: Engine<Hdf5Store, T>,
+    ctl: &Receiver<Cmd>,
+) -> EvidenceSummary {
+    for cmd in ctl.iter() {
+        engine.control(cmd);
+    }
+    engine.finish()
 }
 
 fn run<T: ClipSample>(

@@ -69,31 +69,31 @@ impl<T: Copy + Default> Reread<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::engine::tests::Mem;
+    use super::super::engine::tests::{at, clip, open, Mem};
     use super::super::engine::{Cmd, Engine};
     use super::*;
-    use crate::alert::AlertKind;
     use num_complex::Complex32;
-    use std::path::PathBuf;
 
-    /// A recording of `len` samples whose values are their index.
-    pub(crate) fn recording(len: u64) -> ReadAt<Complex32> {
+    /// A recording of `len` samples, sample `i` being [`at`]`(i)`.
+    fn recording(len: u64) -> ReadAt<Complex32> {
         Box::new(move |from, buf: &mut [Complex32]| {
             let n = (len.saturating_sub(from) as usize).min(buf.len());
             for (k, s) in buf[..n].iter_mut().enumerate() {
-                let i = (from + k as u64) as f32;
-                *s = Complex32::new(i, -i);
+                *s = at(from + k as u64);
             }
             Ok(n)
         })
+    }
+
+    fn stretch(a: u64, b: u64) -> Vec<Complex32> {
+        (a..b).map(at).collect()
     }
 
     #[test]
     fn pieces_are_bounded_by_the_request_the_piece_size_and_the_end() {
         let mut r = Reread::new(recording(1_000), 64, Some(900));
         let p = r.piece(10, 20).expect("read").expect("samples");
-        assert_eq!(p.len(), 10);
-        assert_eq!(p[0], Complex32::new(10.0, -10.0));
+        assert_eq!(p, &stretch(10, 20)[..]);
         assert_eq!(r.piece(10, 500).expect("read").expect("samples").len(), 64);
         assert_eq!(
             r.piece(880, 1_000).expect("read").expect("s").len(),
@@ -105,22 +105,6 @@ mod tests {
         let mut r = Reread::new(recording(500), 64, None);
         assert!(r.piece(500, 600).expect("read").is_none());
         assert_eq!(r.end(), 500);
-    }
-
-    fn open(clip: u64, start: u64, end: u64) -> Cmd {
-        Cmd::Open {
-            clip,
-            path: PathBuf::from(format!("/clip{clip}.h5")),
-            start,
-            end,
-            trigger: AlertKind::Jamming,
-        }
-    }
-
-    fn clip(mem: &Mem, clip: u64) -> Vec<Complex32> {
-        mem.0.lock().expect("lock")[&PathBuf::from(format!("/clip{clip}.h5"))]
-            .samples
-            .clone()
     }
 
     #[test]
@@ -146,17 +130,10 @@ mod tests {
             e.control(cmd);
         }
         let s = e.finish();
-        let want = |a: u64, b: u64| recording_values(a, b);
-        assert_eq!(clip(&mem, 0), want(5_000, 11_500));
-        assert_eq!(clip(&mem, 1), want(10_000, 12_000));
-        assert_eq!(clip(&mem, 2), want(50_000, 60_000));
+        assert_eq!(clip(&mem, 0).samples, stretch(5_000, 11_500));
+        assert_eq!(clip(&mem, 1).samples, stretch(10_000, 12_000));
+        assert_eq!(clip(&mem, 2).samples, stretch(50_000, 60_000));
         assert_eq!(s.files.len(), 3);
         assert_eq!(s.samples, 6_500 + 2_000 + 10_000);
-    }
-
-    fn recording_values(a: u64, b: u64) -> Vec<Complex32> {
-        (a..b)
-            .map(|i| Complex32::new(i as f32, -(i as f32)))
-            .collect()
     }
 }

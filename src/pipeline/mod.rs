@@ -204,15 +204,11 @@ fn run_typed<T: BlockSample>(
         block_len,
         history: spec.history(),
     };
-    // A recording's clips are read back from the file: no ring, no cold buffers.
-    let reread = cfg
-        .evidence
-        .as_ref()
-        .filter(|_| !meta.live)
-        .and_then(|_| source.reopen());
     let plan = cfg.evidence.as_ref().map(|ec| {
+        // A recording's clips are read back from the file: no ring, no cold buffers.
+        let reread = (!meta.live).then(|| source.reopen()).flatten();
         let hold = cfg.detector.tracker.hold_s;
-        evidence::Plan::new(ec, &meta, blocks, hold, reread.is_some())
+        evidence::Plan::new(ec, &meta, blocks, hold, reread.map(T::read_at))
     });
     // With evidence on, the ring keeps the pipeline's own IQ buffers for seconds: the
     // pool grows by what it holds.
@@ -230,9 +226,7 @@ fn run_typed<T: BlockSample>(
     prime_channel(&spec_pool_rx);
     let (mut evidence, frames) = match plan {
         Some(plan) => {
-            let read_at = reread.map(|src| T::read_at(src));
-            let format = T::clip_format(scale);
-            let st = plan.start(&meta, in_flight, iq_pool_tx.clone(), format, read_at)?;
+            let st = plan.start(&meta, in_flight, iq_pool_tx.clone(), T::clip_format(scale))?;
             (Some(st.evidence), st.frames)
         }
         None => (None, None),
