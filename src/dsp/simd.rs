@@ -248,10 +248,11 @@ pub(super) fn interleave(window: &[f32]) -> Vec<f32> {
     window.iter().flat_map(|&w| [w, w]).collect()
 }
 
-/// `power[i] = acc2[2i] + acc2[2i + 1]`: the per-bin sums of [`accumulate_power`] as |X|².
-pub(super) fn fold_power(power: &mut [f32], acc2: &[f32]) {
+/// `power[i] = (acc2[2i] + acc2[2i + 1]) · scale`: the per-bin sums of
+/// [`accumulate_power`] as scaled |X|².
+pub(super) fn fold_power(power: &mut [f32], acc2: &[f32], scale: f32) {
     for (p, pair) in power.iter_mut().zip(acc2.chunks_exact(2)) {
-        *p = pair[0] + pair[1];
+        *p = (pair[0] + pair[1]) * scale;
     }
 }
 
@@ -439,7 +440,7 @@ mod tests {
         let mut generic = vec![0.0f32; 2 * n];
         accumulate_power_generic(&mut generic, &spectra);
         let mut power = vec![0.0f32; n];
-        fold_power(&mut power, &acc2);
+        fold_power(&mut power, &acc2, 1.0);
         for (k, &p) in power.iter().enumerate() {
             let want: f32 = (0..frames).map(|f| spectra[f * n + k].norm_sqr()).sum();
             assert!(
@@ -448,7 +449,7 @@ mod tests {
             );
         }
         let mut folded = vec![0.0f32; n];
-        fold_power(&mut folded, &generic);
+        fold_power(&mut folded, &generic, 1.0);
         assert_eq!(power, folded, "the baseline build computes the same sums");
     }
 

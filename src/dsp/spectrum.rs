@@ -121,8 +121,6 @@ pub struct Welch {
     scratch: Vec<Complex32>,
     /// Sums of re² and of im² per bin, side by side, over the frames averaged so far.
     acc2: Vec<f32>,
-    /// |X|² per bin, folded from `acc2` once per averaged spectrum.
-    acc: Vec<f32>,
     scale: f32,
 }
 
@@ -154,7 +152,6 @@ impl Welch {
             batch,
             scratch,
             acc2: vec![0.0; 2 * cfg.fft_len],
-            acc: vec![0.0; cfg.fft_len],
             // |X|² of a unit tone is (Σw)²; divide it out, and the frame count.
             scale: (1.0 / (coherent * coherent * cfg.averages as f64)) as f32,
             window2: simd::interleave(&window),
@@ -243,15 +240,11 @@ impl Welch {
                 simd::accumulate_power(&mut self.acc2, spectra);
                 first += b;
             }
-            simd::fold_power(&mut self.acc, &self.acc2);
-            // fft-shift: negative frequencies first, so bin n/2 is the centre frequency.
-            let (nonneg, neg) = self.acc.split_at(n - half);
-            for (d, a) in dst[half..].iter_mut().zip(nonneg) {
-                *d = a * self.scale;
-            }
-            for (d, a) in dst[..half].iter_mut().zip(neg) {
-                *d = a * self.scale;
-            }
+            // fft-shift as the sums fold: negative frequencies first, so bin n/2 is the
+            // centre frequency.
+            let (nonneg, neg) = self.acc2.split_at(2 * (n - half));
+            simd::fold_power(&mut dst[half..], nonneg, self.scale);
+            simd::fold_power(&mut dst[..half], neg, self.scale);
         }
         count
     }
