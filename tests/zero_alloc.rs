@@ -105,6 +105,67 @@ fn pipeline_steady_state_allocates_nothing() {
     }
 }
 
+/// Holds the stream at two sample positions until the test has read the allocation
+/// count there, so the measured span is fixed by the data, not by how quickly a watcher
+/// thread gets scheduled on a loaded machine: the first reading is taken with the source
+/// held at 30 % (after the warm-up), the second with it held at 95 % (before its end starts
+/// the drain). Waits by sleeping on atomics: it allocates nothing itself.
+struct Gate<S> {
+    inner: S,
+    pos: u64,
+    marks: [u64; 2],
+    /// How many readings the test has taken.
+    taken: Arc<AtomicU64>,
+}
+
+impl<S: IqSource> Gate<S> {
+    fn gated<T>(
+        &mut self,
+        buf: &mut [T],
+        read: impl FnOnce(&mut S, &mut [T]) -> kuzet::Result<ReadOutcome>,
+    ) -> kuzet::Result<ReadOutcome> {
+        let mut want = buf.len() as u64;
+        for (i, &mark) in self.marks.iter().enumerate() {
+            if self.pos == mark {
+                // Held: everything before the mark goes downstream (a pending read makes
+                // the framer hand on its partial block), then nothing until measured.
+                if self.taken.load(SeqCst) <= i as u64 {
+                    std::thread::sleep(Duration::from_micros(200));
+                    return Ok(ReadOutcome::Pending);
+                }
+            } else if self.pos < mark {
+                want = want.min(mark - self.pos);
+            }
+        }
+        let out = read(&mut self.inner, &mut buf[..want as usize])?;
+        if let ReadOutcome::Samples(n) = out {
+            self.pos += n as u64;
+        }
+        Ok(out)
+    }
+}
+
+impl<S: IqSource> IqSource for Gate<S> {
+    fn meta(&self) -> &kuzet::types::StreamMeta {
+        self.inner.meta()
+    }
+    fn read(&mut self, buf: &mut [num_complex::Complex32]) -> kuzet::Result<ReadOutcome> {
+        self.gated(buf, |s, b| s.read(b))
+    }
+    fn ci8_scale(&self) -> Option<f32> {
+        self.inner.ci8_scale()
+    }
+    fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> kuzet::Result<ReadOutcome> {
+        self.gated(buf, |s, b| s.read_ci8(b))
+    }
+    fn ci16_scale(&self) -> Option<f32> {
+        self.inner.ci16_scale()
+    }
+    fn read_ci16(&mut self, buf: &mut [[i16; 2]]) -> kuzet::Result<ReadOutcome> {
+        self.gated(buf, |s, b| s.read_ci16(b))
+    }
+}
+
 fn steady_state_allocates_nothing(format: SampleFormat) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("scene.h5");
@@ -119,28 +180,36 @@ fn steady_state_allocates_nothing(format: SampleFormat) {
     let spectrum = SpectrumConfig::new(1024, 50, 47, WindowKind::Hann);
     let mut cfg = PipelineConfig::new(spectrum);
     cfg.workers = 2;
-    let spectra_total = total / spectrum.span() as u64;
+    let span = spectrum.span() as u64;
+    let taken = Arc::new(AtomicU64::new(0));
+    let marks = [total * 3 / 10, total * 95 / 100];
+    let source = Gate {
+        inner: source,
+        pos: 0,
+        marks,
+        taken: taken.clone(),
+    };
+    // What the detector has seen once the source is held at a mark: every spectrum that
+    // ends before it (blocks are whole spans after the first frame's history).
+    let before = |mark: u64| (mark - spectrum.history() as u64) / span;
 
     let counters = Arc::new(Counters::default());
     let stop = AtomicBool::new(false);
-    let done = AtomicBool::new(false);
     let (mut events, mut during) = (0u64, None);
     std::thread::scope(|s| {
-        // Samples the allocation count when the detector has seen 25% of the spectra (all
-        // stages running, pools full, first alerts raised) and again at 90% (before the
-        // source's end starts the drain). Polls with atomics and sleeps, never allocating.
+        // Reads the allocation count when the detector has caught up with each mark (all
+        // stages running, pools full, first alerts raised before the first one). Polls
+        // with atomics and sleeps, never allocating.
         let watcher = s.spawn(|| {
-            let wait_for = |n: u64| {
-                while counters.detected.load(SeqCst) < n && !done.load(SeqCst) {
+            let mut readings = [(0u64, 0u64); 2];
+            for (i, &mark) in marks.iter().enumerate() {
+                while counters.detected.load(SeqCst) < before(mark) {
                     std::thread::sleep(Duration::from_micros(200));
                 }
-                ALLOCATIONS.load(SeqCst)
-            };
-            let a = wait_for(spectra_total / 4);
-            let at = counters.detected.load(SeqCst);
-            let b = wait_for(spectra_total * 9 / 10);
-            let bt = counters.detected.load(SeqCst);
-            (b - a, at, bt)
+                readings[i] = (ALLOCATIONS.load(SeqCst), counters.detected.load(SeqCst));
+                taken.store(i as u64 + 1, SeqCst);
+            }
+            readings
         });
         let stats = pipeline::run(
             Box::new(source),
@@ -153,14 +222,10 @@ fn steady_state_allocates_nothing(format: SampleFormat) {
             },
         )
         .expect("pipeline run");
-        done.store(true, SeqCst);
-        let (allocs, from, to) = watcher.join().expect("watcher thread");
+        let [(a, from), (b, to)] = watcher.join().expect("watcher thread");
         assert_eq!(stats.samples, total);
-        assert!(
-            to > from + spectra_total / 2,
-            "measured {from}..{to} spectra"
-        );
-        during = Some((allocs, from, to));
+        assert_eq!((from, to), (before(marks[0]), before(marks[1])));
+        during = Some((b - a, from, to));
     });
     let (allocs, from, to) = during.expect("measured");
     assert!(events > 0, "the scene should raise alerts");

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver, Select, Sender};
 use num_complex::Complex32;
 
 use crate::alert::Alert;
@@ -220,10 +220,11 @@ fn run_typed<T: BlockSample>(
     // Pools: filled once here; every buffer comes back after use.
     let (iq_pool_tx, iq_pool_rx) = bounded::<Vec<T>>(iq_buffers);
     let (spec_pool_tx, spec_pool_rx) = bounded::<Vec<f32>>(spec_buffers);
-    // While every channel is still empty (see `prime_thread`).
+    // While every channel is still empty (see `prime_thread`): the source waits on the IQ
+    // pool, every worker on the spectrum pool.
     prime_thread();
-    prime_channel(&iq_pool_rx);
-    prime_channel(&spec_pool_rx);
+    prime_recv(&iq_pool_rx, 1);
+    prime_recv(&spec_pool_rx, workers);
     let (mut evidence, frames) = match plan {
         Some(plan) => {
             let st = plan.start(&meta, in_flight, iq_pool_tx.clone(), T::clip_format(scale))?;
@@ -243,9 +244,13 @@ fn run_typed<T: BlockSample>(
     let (spec_tx, spec_rx) = bounded::<SpectrumBatch>(spec_buffers);
     // Block, large: events are rare and must not be lost.
     let (event_tx, event_rx) = bounded::<Out>(1024);
-    prime_channel(&iq_rx);
-    prime_channel(&spec_rx);
-    prime_channel(&event_rx);
+    // Every worker waits for blocks and on the detector; the detector on the caller.
+    prime_recv(&iq_rx, workers);
+    prime_recv(&spec_rx, 1);
+    prime_recv(&event_rx, 1);
+    prime_send(&iq_tx, &iq_rx, 1, IqBlock::<T>::empty);
+    prime_send(&spec_tx, &spec_rx, workers, SpectrumBatch::empty);
+    prime_send(&event_tx, &event_rx, 1, || Out::Progress(0));
 
     let started = Instant::now();
     let ran = thread::scope(|scope| -> Result<(u64, u64)> {
@@ -370,23 +375,50 @@ fn run_typed<T: BlockSample>(
     })
 }
 
-/// How long a priming wait lasts: long enough that crossbeam stops spinning (~10 µs, more
-/// on a loaded machine) and parks the thread.
-const PRIME_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
-
 /// crossbeam allocates lazily: a thread's wait context the first time that thread blocks,
-/// and a channel's waiter list the first time anyone blocks on it. Either can happen long
-/// after start-up (a stage that always finds work never blocks until the load changes),
-/// so every stage thread calls this first, and [`prime_channel`] primes each channel:
-/// the steady state then allocates nothing.
+/// and a channel's waiter list the first time anyone blocks on it (and again whenever more
+/// threads wait on it at once than ever before). Either can happen long after start-up (a
+/// stage that always finds work never blocks until the load changes), so every stage
+/// thread calls this first, and [`prime_recv`] / [`prime_send`] size each channel's
+/// lists for every thread that can wait on it: the steady state then allocates nothing.
+///
+/// Priming must not depend on timing. A blocking call with a short timeout is not enough:
+/// crossbeam spins first, and on a loaded machine the timeout can pass while it spins, so
+/// nothing is registered (the zero-allocation test failed that way beside two busy
+/// loops). A `Select` whose deadline has already passed always registers its operations
+/// and then gives up without waiting.
 fn prime_thread() {
     let (_keep, rx) = bounded::<()>(1);
-    prime_channel(&rx);
+    prime_recv(&rx, 1);
 }
 
-/// Blocks briefly on `rx`, which must be empty, so that its waiter list is allocated now.
-fn prime_channel<T>(rx: &Receiver<T>) {
-    let _ = rx.recv_timeout(PRIME_WAIT);
+/// Registers `waiters` receive operations on `rx` (which must be empty) at once, so its
+/// receiver list has room for that many blocked threads, and on the calling thread's wait
+/// context.
+fn prime_recv<T>(rx: &Receiver<T>, waiters: usize) {
+    let mut sel = Select::new_biased();
+    for _ in 0..waiters.max(1) {
+        sel.recv(rx);
+    }
+    if let Ok(op) = sel.select_deadline(Instant::now()) {
+        // Only if a message arrived meanwhile; an empty channel registers and times out.
+        let _ = op.recv(rx);
+    }
+}
+
+/// As [`prime_recv`], for `waiters` threads blocked sending on `tx`: fills the channel
+/// with `filler()` so that a send has to wait, primes, and empties it again. Call it
+/// before anyone else holds the channel's receiver.
+fn prime_send<T>(tx: &Sender<T>, rx: &Receiver<T>, waiters: usize, filler: impl Fn() -> T) {
+    while tx.try_send(filler()).is_ok() {}
+    let mut sel = Select::new_biased();
+    for _ in 0..waiters.max(1) {
+        sel.send(tx);
+    }
+    if let Ok(op) = sel.select_deadline(Instant::now()) {
+        let _ = op.send(tx, filler());
+    }
+    while rx.try_recv().is_ok() {}
 }
 
 /// The source stage: reads into pooled buffers and cuts the stream into blocks of whole

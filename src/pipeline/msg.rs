@@ -26,6 +26,20 @@ pub struct IqBlock<T = Complex32> {
     pub event: Option<SourceEvent>,
 }
 
+impl<T> IqBlock<T> {
+    /// A block with no buffer (priming channels; never sent on a running pipeline).
+    pub fn empty() -> Self {
+        IqBlock {
+            seq: 0,
+            start: 0,
+            len: 0,
+            samples: Vec::new(),
+            dropped: 0,
+            event: None,
+        }
+    }
+}
+
 /// Averaged power spectra computed from one [`IqBlock`].
 #[derive(Debug)]
 pub struct SpectrumBatch {
@@ -41,6 +55,20 @@ pub struct SpectrumBatch {
     pub dropped: u64,
     /// Carried over from the block.
     pub event: Option<SourceEvent>,
+}
+
+impl SpectrumBatch {
+    /// A batch with no buffer (priming channels; never sent on a running pipeline).
+    pub fn empty() -> Self {
+        SpectrumBatch {
+            seq: 0,
+            start: 0,
+            count: 0,
+            power: Vec::new(),
+            dropped: 0,
+            event: None,
+        }
+    }
 }
 
 /// A decimated spectrum for the console (the pipeline's UI tap): at most one per display
