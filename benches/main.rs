@@ -13,9 +13,9 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use num_complex::Complex32;
 
-use kuzet::bench::{peer_config, scene, synthesise, MemorySource};
 use kuzet::detect::Detector;
 use kuzet::dsp::{SpectrumConfig, Welch, WindowKind};
+use kuzet::eval::bench::{peer_config, scene, synthesise, MemorySource};
 use kuzet::pipeline::{self, Counters, PipelineConfig};
 use kuzet::types::StreamMeta;
 

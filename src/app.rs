@@ -9,9 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::alert::{Alert, JsonLinesSink};
-use crate::capture::raw::RawFormat;
-use crate::capture::{sigmf, Annotation, CaptureReader};
-use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::cli::{
     AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DeviceArgs, DevicesArgs,
     DspArgs, EvidenceArgs, FormatArg, InputArgs, LearnArgs, RecordArgs, ReplayArgs, ScoreArgs,
@@ -24,18 +21,24 @@ use crate::detect::DetectorConfig;
 use crate::detect::Prior;
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
-use crate::evidence::EvidenceConfig;
+use crate::formats::raw::RawFormat;
+use crate::formats::{sigmf, CaptureReader};
+use crate::formats::{CaptureWriter, SampleFormat, WriterOptions};
+use crate::pipeline::recorder::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
-use crate::record::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
-use crate::source::open::InputKind;
+use crate::sinks::evidence::EvidenceConfig;
 use crate::source::paced::{PaceControl, PacedSource};
+use crate::source::recording::InputKind;
 use crate::source::soapy::{self, DeviceSettings, Gain, SoapySource};
-use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
+use crate::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
 use crate::source::OpenOptions;
-use crate::source::{IqSource, ReadOutcome, SeekableSource, SourceEvent};
+use crate::source::{IqSource, ReadOutcome, SeekableSource};
 use crate::tui::app::{SourceInfo, SPEEDS};
 use crate::tui::Console;
+use crate::types::Annotation;
+use crate::types::SourceEvent;
 use crate::types::StreamMeta;
+use crate::units::Hz;
 use crate::{tui, units};
 
 /// The bundled demo capture, relative to the repository root.
@@ -199,7 +202,7 @@ fn warn_all(origin: &str, warnings: &[String]) {
 fn open_recording(file: &Path, input: &InputArgs) -> Result<Box<dyn SeekableSource>> {
     let opts = open_options(input)?;
     let source = crate::source::open(file, &opts)?;
-    crate::source::open::require_rate(file, source.meta())?;
+    crate::source::recording::require_rate(file, source.meta())?;
     warn_all(&file.display().to_string(), source.warnings());
     Ok(source)
 }
@@ -651,7 +654,8 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
         .filter(|a| a.start_sample < end_sample)
         .collect();
     let bin_hz = meta.sample_rate_hz / cfg.spectrum.fft_len as f64;
-    let result = crate::score::score(&truth, &alerts, meta.sample_rate_hz, bin_hz, stats.stream_s);
+    let result =
+        crate::eval::score::score(&truth, &alerts, meta.sample_rate_hz, bin_hz, stats.stream_s);
     let text = if args.json {
         let mut t = serde_json::to_string(&result)
             .map_err(|e| Error::AlertSink(std::io::Error::other(e)))?;
@@ -676,7 +680,7 @@ fn score(args: &ScoreArgs) -> Result<ExitCode> {
 /// A kuzet capture whose `/annotations` cannot be read: scoring against no truth would
 /// report every alert as false (the other commands only warn).
 fn ground_truth(file: &Path, input: &InputArgs, source: &dyn IqSource) -> Result<Vec<Annotation>> {
-    if crate::source::open::detect(file, &open_options(input)?)? == InputKind::Kuzet {
+    if crate::source::recording::detect(file, &open_options(input)?)? == InputKind::Kuzet {
         return CaptureReader::open(file)?.annotations();
     }
     Ok(source
@@ -901,12 +905,12 @@ fn print_summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
 }
 
 fn bench(args: &BenchArgs) -> Result<ExitCode> {
-    let report = crate::bench::run(&mut |step| eprintln!("kuzet bench: {step}…"))?;
+    let report = crate::eval::bench::run(&mut |step| eprintln!("kuzet bench: {step}…"))?;
     if args.json {
         let json = serde_json::to_string(&report).map_err(|e| Error::Config(e.to_string()))?;
         println!("{json}");
     } else {
-        print!("{}", crate::bench::render_table(&report));
+        print!("{}", crate::eval::bench::render_table(&report));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use num_complex::Complex32;
 
-use crate::capture::export::{IqSink, RawWriter};
-use crate::capture::raw::{Endian, RawFormat};
-use crate::capture::sigmf::SigmfWriter;
-use crate::capture::sm2117::Sm2117Writer;
-use crate::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::error::{Error, Result};
+use crate::formats::export::{IqSink, RawWriter};
+use crate::formats::raw::{Endian, RawFormat};
+use crate::formats::sigmf::SigmfWriter;
+use crate::formats::sm2117::Sm2117Writer;
+use crate::formats::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::source::{self, IqSource, OpenOptions, ReadOutcome};
 
 /// Output formats.
@@ -138,7 +138,7 @@ pub fn convert(
         _ => false,
     };
     let mut src = source::open(input, opts)?;
-    source::open::require_rate(input, src.meta())?;
+    source::recording::require_rate(input, src.meta())?;
     let meta = src.meta().clone();
     let mut report = ConvertReport {
         warnings: src.warnings().to_vec(),
@@ -180,7 +180,7 @@ pub fn convert(
         OutputKind::Sigmf => Box::new(SigmfWriter::create(&sigmf_base(output), &meta)?),
         OutputKind::Sm2117 => Box::new(Sm2117Writer::create(output, &meta)?),
         OutputKind::Raw(f) => {
-            let info = crate::capture::raw::parse_name(
+            let info = crate::formats::raw::parse_name(
                 &output
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -255,7 +255,7 @@ impl IqSink for NoSink {
     fn append(&mut self, _samples: &[Complex32]) -> Result<()> {
         Ok(())
     }
-    fn annotate(&mut self, _a: &crate::capture::Annotation) -> Result<()> {
+    fn annotate(&mut self, _a: &crate::types::Annotation) -> Result<()> {
         Ok(())
     }
     fn clipped_samples(&self) -> u64 {
@@ -357,7 +357,7 @@ fn fast_integer_copy(
 
 /// Fills `buf` with whole samples across span boundaries; returns the sample count (less
 /// than the buffer holds only at the end).
-fn fill(reader: &mut crate::capture::raw::SpanReader, buf: &mut [u8]) -> Result<usize> {
+fn fill(reader: &mut crate::formats::raw::SpanReader, buf: &mut [u8]) -> Result<usize> {
     let bps = reader.format().bytes_per_sample();
     let mut done = 0;
     loop {
@@ -387,7 +387,7 @@ pub const RAW_NAMES: &[(&str, RawFormat)] = &[
     ("cf32", RawFormat::Cf32(Endian::Little)),
     ("cs16", RawFormat::Cs16(Endian::Little)),
     ("cs8", RawFormat::Cs8),
-    ("cu8", crate::capture::raw::CU8_RTL),
+    ("cu8", crate::formats::raw::CU8_RTL),
 ];
 
 #[cfg(test)]

@@ -20,17 +20,15 @@
 
 pub mod alert;
 pub mod app;
-pub mod bench;
-pub mod capture;
 pub mod cli;
 pub mod convert;
 pub mod detect;
 pub mod dsp;
 pub mod error;
-pub mod evidence;
+pub mod eval;
+pub mod formats;
 pub mod pipeline;
-pub mod record;
-pub mod score;
+pub mod sinks;
 pub mod source;
 pub mod tui;
 pub mod types;

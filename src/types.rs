@@ -41,3 +41,29 @@ impl StreamMeta {
         (seconds * self.sample_rate_hz).round().max(0.0) as SampleIndex
     }
 }
+
+/// Health changes a live source reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceEvent {
+    /// The device stopped answering; the source keeps retrying.
+    DeviceLost(String),
+    /// The device is streaming again.
+    DeviceRestored,
+}
+
+/// A time-frequency box with a label: a row of a kuzet capture's `/annotations`, a SigMF annotation, ground truth or an alert: a time-frequency box with a label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// First sample of the annotated span.
+    pub start_sample: u64,
+    /// Length of the span in samples.
+    pub length: u64,
+    /// Lower edge, absolute Hz.
+    pub freq_lo_hz: f64,
+    /// Upper edge, absolute Hz.
+    pub freq_hi_hz: f64,
+    /// What it is (emitter name, alert kind, ...). Truncated to 63 bytes on disk.
+    pub label: String,
+    /// Who wrote it (`synth/cw`, `kuzet/alert`, ...). Truncated to 31 bytes on disk.
+    pub source: String,
+}

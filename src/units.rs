@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
+
 /// Parses a frequency or sample rate in Hz with an optional SI suffix (`k`, `M`, `G`,
 /// optionally followed by `Hz`, or `sps`/`S/s` for rates), as rtl_power and rtl_433 do.
 ///
@@ -109,6 +111,29 @@ pub fn format_rate(sps: f64) -> String {
 fn trim_float(v: f64) -> String {
     let s = format!("{v:.4}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A frequency written as a number of Hz or a string with a suffix (`"433.92M"`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "HzRepr")]
+pub struct Hz(pub f64);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum HzRepr {
+    Number(f64),
+    Text(String),
+}
+
+impl TryFrom<HzRepr> for Hz {
+    type Error = String;
+    fn try_from(r: HzRepr) -> Result<Self, String> {
+        match r {
+            HzRepr::Number(v) if v.is_finite() => Ok(Hz(v)),
+            HzRepr::Number(v) => Err(format!("{v} is not a finite frequency")),
+            HzRepr::Text(t) => parse_hz(&t).map(Hz),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,12 +13,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kuzet::capture::{CaptureWriter, SampleFormat, WriterOptions};
 use kuzet::dsp::{SpectrumConfig, WindowKind};
+use kuzet::formats::{CaptureWriter, SampleFormat, WriterOptions};
 use kuzet::pipeline::{self, Counters, Event, PipelineConfig};
-use kuzet::source::file::FileSource;
-use kuzet::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
+use kuzet::source::recording::kuzet::FileSource;
+use kuzet::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
 use kuzet::source::{IqSource, ReadOutcome};
+use kuzet::units::Hz;
 
 struct Counting;
 

@@ -6,7 +6,7 @@
 //! kind 0 = number (the payload as f64 bits), 1 = text (the payload as a decimal or as
 //! lossy UTF-8), 2 = another HDF5 type.
 #![no_main]
-use kuzet::capture::sm2117::{attr, interpret, AttrValue};
+use kuzet::formats::sm2117::{attr, interpret, AttrValue};
 use libfuzzer_sys::fuzz_target;
 
 const NAMES: &[&str] = &[

@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let name = String::from_utf8_lossy(data);
-    let info = kuzet::capture::raw::parse_name(&name);
+    let info = kuzet::formats::raw::parse_name(&name);
     for v in [info.center_freq_hz, info.sample_rate_hz]
         .into_iter()
         .flatten()

@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     b.copy_from_slice(len);
     // Data files up to 1 TiB; the layout is arithmetic only, nothing is allocated per byte.
     let data_len = u64::from_le_bytes(b) % (1 << 40);
-    if let Ok(mut m) = kuzet::capture::sigmf::parse_meta(meta) {
+    if let Ok(mut m) = kuzet::formats::sigmf::parse_meta(meta) {
         let bps = m.datatype.bytes_per_sample() as u64;
         if let Ok(spans) = m.layout(0, data_len) {
             for s in &spans {

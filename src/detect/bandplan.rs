@@ -21,7 +21,7 @@ use toml::Spanned;
 
 use crate::alert::{AlertKind, Severity};
 use crate::error::{Error, Result};
-use crate::source::synth::Hz;
+use crate::units::Hz;
 
 /// The plan that ships with kuzet: common bands at a border post.
 const DEFAULT_BORDER: &str = include_str!("../../bandplans/border.toml");

@@ -458,7 +458,7 @@ impl Baseline {
     }
 
     fn read(file: &hdf5::File) -> Result<Baseline, String> {
-        let format = crate::capture::reader::read_string(file, "format")
+        let format = crate::formats::kuzet::reader::read_string(file, "format")
             .map_err(|e| format!("attribute `format`: {e}"))?;
         match format.as_deref() {
             Some(FORMAT) => {}
@@ -730,7 +730,8 @@ mod tests {
             total_samples: None,
             live: false,
         };
-        let w = crate::capture::CaptureWriter::create(&cap, &meta, &Default::default()).unwrap();
+        let w =
+            crate::formats::kuzet::CaptureWriter::create(&cap, &meta, &Default::default()).unwrap();
         w.finish().unwrap();
         let e = Baseline::load(&cap).unwrap_err().to_string();
         assert!(

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
-use crate::source::SourceEvent;
+use crate::types::SourceEvent;
 
 /// Seconds between `updated` overrun alerts.
 const OVERRUN_UPDATE_S: f64 = 5.0;

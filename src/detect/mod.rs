@@ -32,7 +32,7 @@ use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
 use crate::dsp::cfar::Cfar;
 use crate::dsp::stats::threshold_factor;
 use crate::dsp::{FreqGrid, SpectrumConfig};
-use crate::source::SourceEvent;
+use crate::types::SourceEvent;
 use crate::types::{SampleIndex, StreamMeta};
 
 pub use floor::{FloorConfig, NoiseFloor};

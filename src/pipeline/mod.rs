@@ -16,6 +16,7 @@
 //! sender, each stage drains and drops its own, and the caller's loop ends.
 
 pub mod msg;
+pub mod recorder;
 pub mod stats;
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -31,8 +32,9 @@ use crate::detect::baseline::BaselineLearner;
 use crate::detect::{Detector, DetectorConfig, Knowledge};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
-use crate::evidence::{self, EvidenceConfig, Frame};
-use crate::source::{IqSource, ReadOutcome, SeekableSource, SourceEvent};
+use crate::sinks::evidence::{self, EvidenceConfig, Frame};
+use crate::source::{IqSource, ReadOutcome, SeekableSource};
+use crate::types::SourceEvent;
 
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
 pub use stats::{Counters, RunStats};

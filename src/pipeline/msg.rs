@@ -4,8 +4,8 @@
 
 use num_complex::Complex32;
 
-use crate::source::SourceEvent;
 use crate::types::SampleIndex;
+use crate::types::SourceEvent;
 
 /// A block of IQ for the spectrum stage: `history` samples repeated from the previous
 /// block, then whole averaging spans of new samples. `T` is `Complex32`, or the stored

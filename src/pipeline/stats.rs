@@ -50,7 +50,7 @@ pub struct RunStats {
     /// Stream time covered, seconds.
     pub stream_s: f64,
     /// Evidence clips cut during the run (with `--evidence`).
-    pub evidence: Option<crate::evidence::EvidenceSummary>,
+    pub evidence: Option<crate::sinks::evidence::EvidenceSummary>,
 }
 
 impl RunStats {

@@ -4,21 +4,19 @@
 //! buffer; it never owns threads. The pipeline decides whether a slow consumer makes it
 //! wait (files) or drop (live radios).
 
-pub mod file;
-pub mod open;
 pub mod paced;
-pub mod sim;
+pub mod recording;
 pub mod soapy;
 pub mod synth;
 
 use num_complex::Complex32;
 
-pub use open::{open, OpenOptions};
+pub use recording::{open, OpenOptions};
 
-use crate::capture::raw::SpanReader;
-use crate::capture::Annotation;
 use crate::error::Result;
-use crate::types::StreamMeta;
+use crate::formats::raw::SpanReader;
+use crate::types::Annotation;
+use crate::types::{SourceEvent, StreamMeta};
 
 /// What one [`IqSource::read`] produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,15 +31,6 @@ pub enum ReadOutcome {
     Event(SourceEvent),
     /// The stream has ended.
     Eof,
-}
-
-/// Health changes a live source reports.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SourceEvent {
-    /// The device stopped answering; the source keeps retrying.
-    DeviceLost(String),
-    /// The device is streaming again.
-    DeviceRestored,
 }
 
 /// A stream of complex baseband samples.

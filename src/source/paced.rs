@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use num_complex::Complex32;
 
 use super::{IqSource, ReadOutcome, SeekableSource};
-use crate::capture::Annotation;
 use crate::error::Result;
+use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// The longest a paused or ahead-of-time read sleeps before returning `Pending`.
@@ -300,8 +300,8 @@ impl IqSource for PacedSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{CaptureWriter, WriterOptions};
-    use crate::source::file::FileSource;
+    use crate::formats::{CaptureWriter, WriterOptions};
+    use crate::source::recording::kuzet::FileSource;
 
     fn capture(dir: &tempfile::TempDir, n: usize, rate: f64) -> std::path::PathBuf {
         let path = dir.path().join("p.h5");

@@ -525,7 +525,8 @@ mod tests {
     /// carrier in the right bin, and a console that never reads does not hold up the DSP.
     #[test]
     fn ui_tap_sends_frames_and_never_blocks_the_pipeline() {
-        use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
+        use crate::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
+        use crate::units::Hz;
         let scene = Scene {
             sample_rate_hz: Hz(1e6),
             center_freq_hz: Hz(100e6),

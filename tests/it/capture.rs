@@ -1,6 +1,7 @@
 //! The HDF5 capture format against a real third-party client: h5py.
 
-use kuzet::capture::{Annotation, CaptureReader, CaptureWriter, SampleFormat, WriterOptions};
+use kuzet::formats::{CaptureReader, CaptureWriter, SampleFormat, WriterOptions};
+use kuzet::types::Annotation;
 use kuzet::types::StreamMeta;
 use num_complex::Complex32;
 

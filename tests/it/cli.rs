@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use hdf5::H5Type;
-use kuzet::capture::{CaptureWriter, WriterOptions};
+use kuzet::formats::{CaptureWriter, WriterOptions};
 use kuzet::types::StreamMeta;
 use num_complex::Complex32;
 

@@ -2,7 +2,8 @@
 //! and bandwidth accuracy, detection probability at 6 dB and 0 dB.
 
 use kuzet::alert::{Alert, AlertKind, AlertState};
-use kuzet::capture::{Annotation, CaptureReader};
+use kuzet::formats::CaptureReader;
+use kuzet::types::Annotation;
 
 use crate::support::{alerts, kuzet_ok, path, tmp};
 

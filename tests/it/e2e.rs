@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use kuzet::alert::{AlertKind, AlertState};
-use kuzet::capture::CaptureReader;
+use kuzet::formats::kuzet::CaptureReader;
 
 use crate::support::{alerts, kuzet_ok, path, tmp};
 
@@ -143,7 +143,7 @@ fn no_arguments_plays_the_bundled_demo() {
 
 /// The file source of a capture, seen only through `read`: the pipeline then takes its
 /// complex-float path, as it does for any source that cannot hand over stored pairs.
-struct FloatsOnly(kuzet::source::file::FileSource);
+struct FloatsOnly(kuzet::source::recording::kuzet::FileSource);
 
 impl kuzet::source::IqSource for FloatsOnly {
     fn meta(&self) -> &kuzet::types::StreamMeta {
@@ -187,7 +187,7 @@ fn pipeline_alerts(source: Box<dyn kuzet::source::IqSource>, workers: usize) -> 
 /// the byte, with any number of workers.
 #[test]
 fn a_16_bit_capture_gives_the_alerts_of_its_float_samples_with_any_worker_count() {
-    use kuzet::source::file::FileSource;
+    use kuzet::source::recording::kuzet::FileSource;
     use kuzet::source::IqSource;
     let dir = tmp();
     let cap = path(&dir, "det16.h5");

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kuzet::alert::{Alert, AlertKind, AlertState};
-use kuzet::capture::{Annotation, CaptureReader};
+use kuzet::formats::CaptureReader;
+use kuzet::types::Annotation;
 use num_complex::Complex32;
 
 use crate::support::{alerts, kuzet, kuzet_ok, path, tmp};

@@ -399,7 +399,7 @@ fn nan_samples_are_zeroed_with_a_warning() {
 /// results stay within the input (the cargo-fuzz targets do the same for much longer).
 #[test]
 fn parsers_survive_random_mutations() {
-    use kuzet::capture::{raw, sigmf, sm2117, wav};
+    use kuzet::formats::{raw, sigmf, sm2117, wav};
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
     let meta_seed = br#"{"global":{"core:datatype":"ci16_le","core:sample_rate":1e6},

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kuzet::capture::CaptureReader;
+use kuzet::formats::kuzet::CaptureReader;
 use num_complex::Complex32;
 use serde_json::Value;
 

@@ -20,13 +20,16 @@ use std::path::Path;
 
 use num_complex::Complex32;
 
-use super::file::FileSource;
-use super::{IqSource, ReadOutcome, SeekableSource};
-use crate::capture::raw::{self, RawFormat, Span, SpanReader};
-use crate::capture::sm2117::Sm2117Reader;
-use crate::capture::{sigmf, wav, Annotation};
+pub mod kuzet;
+
 use crate::error::{CaptureProblem, Error, Result};
+use crate::formats::raw::{self, RawFormat, Span, SpanReader};
+use crate::formats::sm2117::Sm2117Reader;
+use crate::formats::{sigmf, wav};
+use crate::source::{IqSource, ReadOutcome, SeekableSource};
+use crate::types::Annotation;
 use crate::types::StreamMeta;
+use kuzet::FileSource;
 
 /// What the operator says about a recording (flags), overriding the file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -139,7 +142,7 @@ pub fn detect(path: &Path, opts: &OpenOptions) -> Result<InputKind> {
 fn hdf5_kind(path: &Path) -> InputKind {
     let kuzet = hdf5::File::open(path)
         .or_else(|_| hdf5::File::open_as(path, hdf5::file::OpenMode::ReadSWMR))
-        .map(|f| f.link_exists(crate::capture::schema::IQ))
+        .map(|f| f.link_exists(crate::formats::kuzet::schema::IQ))
         // Unopenable: the kuzet reader gives the best message (and handles SWMR files).
         .unwrap_or(true);
     if kuzet {
@@ -561,7 +564,7 @@ mod tests {
         }
         std::fs::write(
             &p,
-            crate::capture::wav::tests::wav(1, 16, 2, Some(100_000_000), &data, 9999),
+            crate::formats::wav::tests::wav(1, 16, 2, Some(100_000_000), &data, 9999),
         )
         .unwrap();
         let mut s = open(&p, &OpenOptions::default()).unwrap();
@@ -676,7 +679,7 @@ mod tests {
         }
         std::fs::write(
             &w,
-            crate::capture::wav::tests::wav(1, 16, 2, None, &data, data.len() as u32),
+            crate::formats::wav::tests::wav(1, 16, 2, None, &data, data.len() as u32),
         )
         .unwrap();
         let mut s = open(&w, &OpenOptions::default()).unwrap();

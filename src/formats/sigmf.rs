@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use super::raw::{Endian, RawFormat, Span};
-use super::Annotation;
 use crate::error::{CaptureProblem, Error, Result};
+use crate::types::Annotation;
 
 /// Largest `.sigmf-meta` kuzet reads: real metadata with thousands of annotations is a few
 /// MB; anything bigger is not metadata, and reading it whole would be unbounded.

@@ -24,9 +24,10 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use num_complex::Complex32;
 
-use crate::capture::{Annotation, CaptureWriter, SampleFormat, WriterOptions};
 use crate::error::{Error, Result};
+use crate::formats::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::source::{IqSource, ReadOutcome};
+use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// Where recordings go.
@@ -513,7 +514,7 @@ impl<S: IqSource> IqSource for TeeSource<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CaptureReader;
+    use crate::formats::kuzet::CaptureReader;
 
     fn meta() -> StreamMeta {
         StreamMeta {

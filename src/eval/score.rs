@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::alert::{round_to, Alert, AlertKind, AlertState};
-use crate::capture::Annotation;
+use crate::types::Annotation;
 
 /// Seconds before an annotation's start in which an alert still counts for it.
 pub const EARLY_S: f64 = 0.5;

@@ -11,10 +11,11 @@ use hdf5::types::VarLenUnicode;
 use hdf5::{Dataset, Datatype};
 use num_complex::Complex32;
 
-use super::h5raw;
 use super::schema::{self, attr, AnnotationRow};
-use super::{Annotation, SampleFormat};
 use crate::error::{CaptureProblem, Error, Result};
+use crate::formats::h5raw;
+use crate::formats::SampleFormat;
+use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// How a capture is written.

@@ -11,8 +11,9 @@ use num_complex::Complex32;
 
 use super::engine::{ClipStore, ClipWriter};
 use crate::alert::AlertKind;
-use crate::capture::{Annotation, CaptureWriter, SampleFormat, WriterOptions};
 use crate::error::Result;
+use crate::formats::{CaptureWriter, SampleFormat, WriterOptions};
+use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// True for names kuzet gives evidence: `20261125T013317.123Z-hopping.h5` (with an

@@ -15,8 +15,8 @@ use num_complex::Complex32;
 
 use super::reread::Reread;
 use crate::alert::AlertKind;
-use crate::capture::Annotation;
 use crate::error::Result;
+use crate::types::Annotation;
 
 /// Consecutive samples of the stream, held in a pooled buffer.
 #[derive(Debug)]

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use num_complex::Complex32;
 
-use super::{IqSource, ReadOutcome, SeekableSource};
-use crate::capture::{Annotation, CaptureReader};
 use crate::error::Result;
+use crate::formats::CaptureReader;
+use crate::source::{IqSource, ReadOutcome, SeekableSource};
+use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// Reads a kuzet capture.
@@ -152,6 +153,6 @@ impl IqSource for FileSource {
     }
 
     fn apply_options(&mut self, opts: &super::OpenOptions) {
-        super::open::override_meta(&mut self.meta, &mut self.warnings, opts, true, true);
+        super::override_meta(&mut self.meta, &mut self.warnings, opts, true, true);
     }
 }

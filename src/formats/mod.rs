@@ -1,6 +1,9 @@
-//! Capture files: kuzet's HDF5 format (v1), read and written block by block.
+//! Every byte kuzet reads from or writes to disk: kuzet's own HDF5 capture format
+//! ([`kuzet`]), raw IQ encodings ([`raw`]), SigMF ([`sigmf`]), WAV IQ ([`wav`]), ITU-R
+//! SM.2117-0 HDF5 ([`sm2117`]), the baseline file ([`baseline`]) and the convert sinks
+//! ([`export`]). Imports only the shared types: sources and sinks build on it.
 //!
-//! Layout, as DESIGN.md specifies it:
+//! kuzet's HDF5 capture layout, as DESIGN.md specifies it:
 //! - `/iq`: one-dimensional, chunked, extendible complex64 stored as the compound
 //!   `{r: f32, i: f32}` (what h5py writes for numpy `complex64`); or the compact variant,
 //!   int8/int16 of shape `[N, 2]` with a `scale` attribute (`sample = raw * scale`).
@@ -15,16 +18,13 @@
 
 pub mod export;
 mod h5raw;
+pub mod kuzet;
 pub mod raw;
-pub mod reader;
-pub mod schema;
 pub mod sigmf;
 pub mod sm2117;
 pub mod wav;
-pub mod writer;
 
-pub use reader::CaptureReader;
-pub use writer::{CaptureWriter, WriterOptions};
+pub use kuzet::{CaptureReader, CaptureWriter, WriterOptions};
 
 /// How samples are stored in `/iq`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,21 +61,4 @@ impl SampleFormat {
             SampleFormat::Ci8 { .. } => "ci8",
         }
     }
-}
-
-/// One row of `/annotations`: a time-frequency box with a label.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Annotation {
-    /// First sample of the annotated span.
-    pub start_sample: u64,
-    /// Length of the span in samples.
-    pub length: u64,
-    /// Lower edge, absolute Hz.
-    pub freq_lo_hz: f64,
-    /// Upper edge, absolute Hz.
-    pub freq_hi_hz: f64,
-    /// What it is (emitter name, alert kind, ...). Truncated to 63 bytes on disk.
-    pub label: String,
-    /// Who wrote it (`synth/cw`, `kuzet/alert`, ...). Truncated to 31 bytes on disk.
-    pub source: String,
 }

@@ -3,7 +3,7 @@
 use hdf5::types::FixedUnicode;
 use hdf5::H5Type;
 
-use super::Annotation;
+use crate::types::Annotation;
 
 /// Value of the root attribute `format`.
 pub const FORMAT: &str = "kuzet-capture";

@@ -20,9 +20,9 @@ use hdf5::{Dataset, Datatype, H5Type};
 use num_complex::Complex32;
 
 use super::h5raw;
-use super::schema::AnnotationRow;
-use super::Annotation;
+use super::kuzet::schema::AnnotationRow;
 use crate::error::{CaptureProblem, Error, Result};
+use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// Attribute names of the Recommendation.

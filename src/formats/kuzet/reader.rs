@@ -8,12 +8,13 @@ use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode
 use hdf5::{Dataset, Datatype, H5Type};
 use num_complex::Complex32;
 
-use super::h5raw;
-use super::raw::zero_non_finite;
 use super::schema::{self, attr, AnnotationRow};
-use super::{Annotation, SampleFormat};
 use crate::dsp::simd;
 use crate::error::{CaptureProblem, Error, Result};
+use crate::formats::h5raw;
+use crate::formats::raw::zero_non_finite;
+use crate::formats::SampleFormat;
+use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// The HDF5 superblock signature, searched at 0, 512, 1024, ... (user blocks).
@@ -712,7 +713,7 @@ fn grow<T: Default + Clone>(v: &mut Vec<T>, n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{CaptureWriter, WriterOptions};
+    use crate::formats::{CaptureWriter, WriterOptions};
 
     fn meta() -> StreamMeta {
         StreamMeta {

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use num_complex::Complex32;
 
 use super::raw::RawFormat;
-use super::{Annotation, CaptureWriter};
+use super::CaptureWriter;
 use crate::error::{CaptureProblem, Error, Result};
+use crate::types::Annotation;
 
 /// Where converted samples go.
 pub trait IqSink {

@@ -29,9 +29,10 @@ use crate::detect::Detector;
 use crate::dsp::{SpectrumConfig, Welch, WindowKind};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, PipelineConfig};
-use crate::source::synth::{EmitterKind, EmitterSpec, Hz, Scene, SynthSource};
+use crate::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
 use crate::source::{IqSource, ReadOutcome};
 use crate::types::StreamMeta;
+use crate::units::Hz;
 
 /// Samples averaged into one spectrum by the spectrum benchmarks (the peers' workload:
 /// 100 ms at 20 MS/s).
@@ -337,7 +338,7 @@ pub fn pipeline_msps(
 /// # Errors
 /// An unreadable capture or a failing stage.
 pub fn analyze_msps(cfg: &PipelineConfig, path: &std::path::Path, total: usize) -> Result<f64> {
-    let src = crate::source::file::FileSource::open(path)?
+    let src = crate::source::recording::kuzet::FileSource::open(path)?
         .looping(true)
         .limit(total as u64);
     let stats = pipeline::run(
@@ -354,14 +355,14 @@ pub fn analyze_msps(cfg: &PipelineConfig, path: &std::path::Path, total: usize) 
 fn write_capture(
     path: &std::path::Path,
     meta: &StreamMeta,
-    format: crate::capture::SampleFormat,
+    format: crate::formats::SampleFormat,
     samples: &[Complex32],
 ) -> Result<()> {
-    let opts = crate::capture::WriterOptions {
+    let opts = crate::formats::kuzet::WriterOptions {
         format,
         ..Default::default()
     };
-    let mut w = crate::capture::CaptureWriter::create(path, meta, &opts)?;
+    let mut w = crate::formats::kuzet::CaptureWriter::create(path, meta, &opts)?;
     w.append(samples)?;
     w.finish()?;
     Ok(())
@@ -448,10 +449,10 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
     let dir = std::env::temp_dir();
     let pid = std::process::id();
     let formats = [
-        ("cf32", crate::capture::SampleFormat::Cf32),
+        ("cf32", crate::formats::SampleFormat::Cf32),
         (
             "ci8",
-            crate::capture::SampleFormat::Ci8 { scale: 1.0 / 128.0 },
+            crate::formats::SampleFormat::Ci8 { scale: 1.0 / 128.0 },
         ),
     ];
     let files = TempFiles(

@@ -47,8 +47,9 @@ pub(crate) use store::ClipSample;
 use store::Hdf5Store;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
-use crate::capture::{Annotation, SampleFormat};
 use crate::error::{Error, Result};
+use crate::formats::SampleFormat;
+use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// How far before the detector's position an alert may have been first seen and still

@@ -20,34 +20,11 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::Deserialize;
 
-use super::{IqSource, ReadOutcome};
-use crate::capture::Annotation;
 use crate::error::{Error, Result};
+use crate::source::{IqSource, ReadOutcome};
+use crate::types::Annotation;
 use crate::types::StreamMeta;
-use crate::units;
-
-/// A frequency written as a number of Hz or a string with a suffix (`"433.92M"`).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(try_from = "HzRepr")]
-pub struct Hz(pub f64);
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum HzRepr {
-    Number(f64),
-    Text(String),
-}
-
-impl TryFrom<HzRepr> for Hz {
-    type Error = String;
-    fn try_from(r: HzRepr) -> Result<Self, String> {
-        match r {
-            HzRepr::Number(v) if v.is_finite() => Ok(Hz(v)),
-            HzRepr::Number(v) => Err(format!("{v} is not a finite frequency")),
-            HzRepr::Text(t) => units::parse_hz(&t).map(Hz),
-        }
-    }
-}
+use crate::units::Hz;
 
 /// Kinds of emitters the simulator can place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -12,6 +12,8 @@
 //! an error for the run: the source reports `DeviceLost`, retries with backoff (a fresh
 //! stream on the same handle, then a fresh handle), and reports `DeviceRestored`.
 
+pub mod sim;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
@@ -20,8 +22,9 @@ use std::time::{Duration, Instant};
 use num_complex::{Complex, Complex32};
 use soapysdr::{Device, Direction, ErrorCode, Format, Range, RxStream};
 
-use super::{IqSource, ReadOutcome, SourceEvent};
 use crate::error::{Error, Result};
+use crate::source::{IqSource, ReadOutcome};
+use crate::types::SourceEvent;
 use crate::types::StreamMeta;
 use crate::units;
 
@@ -120,7 +123,7 @@ pub fn init() {
             log::set_max_level(log::LevelFilter::Warn);
         }
         soapysdr::configure_logging();
-        if !super::sim::register() {
+        if !sim::register() {
             let _ = writeln!(
                 std::io::stderr().lock(),
                 "kuzet: warning: libSoapySDR rejected the built-in simulator (ABI mismatch)"

@@ -1,0 +1,5 @@
+//! Where alerts and IQ go, as pure policies with no threads: evidence clips ([`evidence`]:
+//! the planner that decides clips from alerts, the engine that cuts them).
+//! The pipeline runs them on its threads.
+
+pub mod evidence;
