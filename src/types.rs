@@ -67,3 +67,39 @@ pub struct Annotation {
     /// Who wrote it (`synth/cw`, `kuzet/alert`, ...). Truncated to 31 bytes on disk.
     pub source: String,
 }
+
+/// An emitter the baseline has seen, with its usual level and how often it is on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KnownEmitter {
+    /// Mean centre frequency.
+    pub freq_hz: f64,
+    /// Mean occupied bandwidth.
+    pub bandwidth_hz: f64,
+    /// Mean in-band power while on, dBFS.
+    pub power_dbfs: f64,
+    /// Fraction of the learning time it was on, 0..=1.
+    pub duty: f64,
+}
+
+/// A learned baseline: per-bin statistics on the learning grid, and the emitters seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    /// Centre frequency of the learning grid.
+    pub center_freq_hz: f64,
+    /// Sample rate of the learning grid.
+    pub sample_rate_hz: f64,
+    /// Bins of the learning grid.
+    pub bins: usize,
+    /// Per bin: fraction of frames in which it was flagged.
+    pub occupancy: Vec<f32>,
+    /// Per bin: mean power in dB when flagged (NaN if never).
+    pub power_db_mean: Vec<f32>,
+    /// Per bin: standard deviation of that power, dB (NaN if never flagged).
+    pub power_db_std: Vec<f32>,
+    /// Per bin: mean noise floor, dB.
+    pub floor_db: Vec<f32>,
+    /// Emitters seen, by frequency.
+    pub emitters: Vec<KnownEmitter>,
+    /// Learning time.
+    pub seconds: f64,
+}

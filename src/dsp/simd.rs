@@ -1,5 +1,5 @@
-//! The element-wise loops of the hot path (the spectrum stage's, the capture reader's
-//! integer-to-float conversion and finiteness check), compiled twice: for the baseline target and,
+//! The element-wise loops of the spectrum stage and the floor (windowing, also straight
+//! from stored int8/int16 pairs, |X|² accumulation, dB and exp), compiled twice: for the baseline target and,
 //! on x86-64, for AVX2+FMA, picked at run time like rustfft picks its own kernels. A
 //! default build (SSE2 only) would otherwise leave half the vector width unused on every
 //! machine kuzet is likely to meet, and `-C target-cpu=native` is not an option for
@@ -69,28 +69,6 @@ fn power_to_db_generic(values: &mut [f32]) {
     }
 }
 
-#[inline(always)]
-fn i8_to_f32_generic(out: &mut [f32], x: &[i8], scale: f32) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = v as f32 * scale;
-    }
-}
-
-#[inline(always)]
-fn i16_to_f32_generic(out: &mut [f32], x: &[i16], scale: f32) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = v as f32 * scale;
-    }
-}
-
-#[inline(always)]
-fn all_finite_generic(x: &[f32]) -> bool {
-    // On the bits, with no early exit, so that it vectorises: a float is NaN or infinite
-    // exactly when its magnitude bits are at least those of infinity.
-    let max = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
-    max < 0x7f80_0000
-}
-
 /// e^x for x in [-87, 88] (clamped), within 2 ulp: Cephes' `expf`, range reduction to
 /// |r| ≤ ln2/2 and a degree-5 polynomial, with no branches or calls so that a loop of it
 /// vectorises (libm's `expf` is a call per value).
@@ -155,21 +133,6 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn power_to_db(values: &mut [f32]) {
         super::power_to_db_generic(values);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn i8_to_f32(out: &mut [f32], x: &[i8], scale: f32) {
-        super::i8_to_f32_generic(out, x, scale);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn i16_to_f32(out: &mut [f32], x: &[i16], scale: f32) {
-        super::i16_to_f32_generic(out, x, scale);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn all_finite(x: &[f32]) -> bool {
-        super::all_finite_generic(x)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -288,38 +251,6 @@ pub(super) fn power_to_db(values: &mut [f32]) {
     power_to_db_generic(values);
 }
 
-/// `out[i] = x[i] · scale` (the shorter of the two sets the length): int8 samples to float.
-pub(crate) fn i8_to_f32(out: &mut [f32], x: &[i8], scale: f32) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { avx2::i8_to_f32(out, x, scale) };
-        return;
-    }
-    i8_to_f32_generic(out, x, scale);
-}
-
-/// `out[i] = x[i] · scale` (the shorter of the two sets the length): int16 samples to float.
-pub(crate) fn i16_to_f32(out: &mut [f32], x: &[i16], scale: f32) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { avx2::i16_to_f32(out, x, scale) };
-        return;
-    }
-    i16_to_f32_generic(out, x, scale);
-}
-
-/// True when no value of `x` is NaN or infinite.
-pub(crate) fn all_finite(x: &[f32]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        return unsafe { avx2::all_finite(x) };
-    }
-    all_finite_generic(x)
-}
-
 /// `v = e^v` in place, by [`fast_exp`].
 pub(crate) fn exp_in_place(values: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -360,8 +291,8 @@ mod tests {
                 .collect::<Vec<_>>(),
         );
         let scale = 1.0 / 127.5;
-        let mut floats = vec![0.0f32; 600];
-        i8_to_f32(&mut floats, x.as_flattened(), scale);
+        // What the capture reader's conversion computes (formats::samples).
+        let floats: Vec<f32> = x.as_flattened().iter().map(|&v| v as f32 * scale).collect();
         let cx: Vec<Complex32> = floats
             .chunks(2)
             .map(|p| Complex32::new(p[0], p[1]))
@@ -392,8 +323,7 @@ mod tests {
                 .collect::<Vec<_>>(),
         );
         let scale = 1.0 / 32767.5;
-        let mut floats = vec![0.0f32; 4000];
-        i16_to_f32(&mut floats, x.as_flattened(), scale);
+        let floats: Vec<f32> = x.as_flattened().iter().map(|&v| v as f32 * scale).collect();
         let cx: Vec<Complex32> = floats
             .chunks(2)
             .map(|p| Complex32::new(p[0], p[1]))
@@ -451,34 +381,5 @@ mod tests {
         let mut folded = vec![0.0f32; n];
         fold_power(&mut folded, &generic, 1.0);
         assert_eq!(power, folded, "the baseline build computes the same sums");
-    }
-
-    #[test]
-    fn conversions_scale_every_value() {
-        let x8: Vec<i8> = (-128..=127).collect();
-        let mut out = vec![0.0f32; x8.len()];
-        i8_to_f32(&mut out, &x8, 0.5);
-        assert!(out.iter().zip(&x8).all(|(&o, &v)| o == v as f32 * 0.5));
-        let x16: Vec<i16> = (0..1000).map(|i| (i * 65 - 32768) as i16).collect();
-        let mut out = vec![0.0f32; x16.len()];
-        i16_to_f32(&mut out, &x16, 1.0 / 32768.0);
-        assert!(out.iter().zip(&x16).all(|(&o, &v)| o == v as f32 / 32768.0));
-    }
-
-    #[test]
-    fn finiteness_check_finds_any_nan_or_infinity() {
-        let mut x = vec![1.0f32; 1000];
-        x[3] = f32::MAX;
-        x[4] = -0.0;
-        x[5] = f32::MIN_POSITIVE / 2.0;
-        assert!(all_finite(&x));
-        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -f32::NAN] {
-            for at in [0, 500, 999] {
-                let mut y = x.clone();
-                y[at] = bad;
-                assert!(!all_finite(&y), "{bad} at {at}");
-                assert!(!all_finite_generic(&y), "{bad} at {at}");
-            }
-        }
     }
 }

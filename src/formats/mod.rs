@@ -16,10 +16,12 @@
 //! `start_swmr`, a flush per block) so that a recording whose process dies still opens up
 //! to its last flush; the reader falls back to SWMR read mode for such files.
 
+pub mod baseline;
 pub mod export;
 mod h5raw;
 pub mod kuzet;
 pub mod raw;
+pub mod samples;
 pub mod sigmf;
 pub mod sm2117;
 pub mod wav;

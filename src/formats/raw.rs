@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use num_complex::Complex32;
 
+use super::samples::{self, zero_non_finite};
 use crate::error::{CaptureProblem, Error, Result};
 
 /// Byte order of multi-byte sample components.
@@ -114,9 +115,12 @@ impl RawFormat {
                 0
             }
             RawFormat::Cs8 => {
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                    *o = Complex32::new(b[0] as i8 as f32 / 128.0, b[1] as i8 as f32 / 128.0);
-                }
+                // x / 128 and x · (1/128) are the same float: the scale is a power of two.
+                samples::i8_to_f32(
+                    bytemuck::cast_slice_mut(out),
+                    bytemuck::cast_slice(bytes),
+                    1.0 / 128.0,
+                );
                 0
             }
             RawFormat::Cs16(e) => {
@@ -297,22 +301,6 @@ fn decode_pairs<const N: usize>(bytes: &[u8], out: &mut [Complex32], f: impl Fn(
         qb.copy_from_slice(q);
         *o = Complex32::new(f(ib), f(qb));
     }
-}
-
-/// Zeroes NaN/Inf samples in place and returns how many there were.
-pub(crate) fn zero_non_finite(buf: &mut [Complex32]) -> u64 {
-    // The common case (all finite) is one branch-free vectorised pass.
-    if crate::dsp::simd::all_finite(bytemuck::cast_slice(buf)) {
-        return 0;
-    }
-    let mut count = 0;
-    for s in buf.iter_mut() {
-        if !(s.re.is_finite() && s.im.is_finite()) {
-            *s = Complex32::new(0.0, 0.0);
-            count += 1;
-        }
-    }
-    count
 }
 
 /// What a file name in the rtl_433 convention says (`g001_433.92M_250k.cu8`,

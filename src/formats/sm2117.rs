@@ -461,7 +461,7 @@ impl Sm2117Reader {
                 *s *= self.gain;
             }
         }
-        self.non_finite += super::raw::zero_non_finite(out);
+        self.non_finite += super::samples::zero_non_finite(out);
         self.pos += n as u64;
         Ok(n)
     }

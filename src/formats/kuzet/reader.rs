@@ -9,10 +9,9 @@ use hdf5::{Dataset, Datatype, H5Type};
 use num_complex::Complex32;
 
 use super::schema::{self, attr, AnnotationRow};
-use crate::dsp::simd;
 use crate::error::{CaptureProblem, Error, Result};
 use crate::formats::h5raw;
-use crate::formats::raw::zero_non_finite;
+use crate::formats::samples::{self as simd, zero_non_finite};
 use crate::formats::SampleFormat;
 use crate::types::Annotation;
 use crate::types::StreamMeta;

@@ -24,6 +24,7 @@ use soapysdr::{Device, Direction, ErrorCode, Format, Range, RxStream};
 
 use crate::error::{Error, Result};
 use crate::source::{IqSource, ReadOutcome};
+use crate::formats::samples::{ci16_to_cf32, ci8_to_cf32};
 use crate::types::SourceEvent;
 use crate::types::StreamMeta;
 use crate::units;
@@ -411,21 +412,6 @@ enum Reader {
     Cs8(RxStream<Complex<i8>>, Vec<Complex<i8>>, f32),
 }
 
-/// Converts native CS16 to complex float (`scale` = 1 / full scale).
-pub fn cs16_to_cf32(src: &[Complex<i16>], dst: &mut [Complex32], scale: f32) {
-    // Plain zip over equal-length slices: the compiler turns it into SIMD widen-convert-multiply.
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = Complex32::new(f32::from(s.re) * scale, f32::from(s.im) * scale);
-    }
-}
-
-/// Converts native CS8 to complex float (`scale` = 1 / full scale).
-pub fn cs8_to_cf32(src: &[Complex<i8>], dst: &mut [Complex32], scale: f32) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = Complex32::new(f32::from(s.re) * scale, f32::from(s.im) * scale);
-    }
-}
-
 /// Reads per call: the smallest multiple of the MTU at or above [`READ_TARGET`].
 fn read_len(mtu: usize) -> usize {
     let mtu = mtu.max(1);
@@ -492,13 +478,13 @@ impl Reader {
             Reader::Cs16(s, scratch, k) => {
                 let m = out.len().min(scratch.len());
                 let n = s.read(&mut [&mut scratch[..m]], READ_TIMEOUT_US)?;
-                cs16_to_cf32(&scratch[..n], &mut out[..n], *k);
+                ci16_to_cf32(&scratch[..n], &mut out[..n], *k);
                 Ok(n)
             }
             Reader::Cs8(s, scratch, k) => {
                 let m = out.len().min(scratch.len());
                 let n = s.read(&mut [&mut scratch[..m]], READ_TIMEOUT_US)?;
-                cs8_to_cf32(&scratch[..n], &mut out[..n], *k);
+                ci8_to_cf32(&scratch[..n], &mut out[..n], *k);
                 Ok(n)
             }
         }
@@ -925,7 +911,7 @@ mod tests {
     fn cs16_conversion_scales_to_full_scale() {
         let src = [Complex::new(32767i16, -32767), Complex::new(0, 16384)];
         let mut dst = [Complex32::default(); 2];
-        cs16_to_cf32(&src, &mut dst, 1.0 / 32767.0);
+        ci16_to_cf32(&src, &mut dst, 1.0 / 32767.0);
         assert_eq!(dst[0], Complex32::new(1.0, -1.0));
         assert!((dst[1].im - 0.5).abs() < 1e-4);
     }
