@@ -1,11 +1,10 @@
-//! Alerts: what kuzet tells an operator, and the JSON-lines sink that logs them.
+//! Alerts: what kuzet tells an operator (the log that keeps them is [`crate::sinks::alert_log`]).
 //!
 //! One alert per emitter (or health condition), with a lifecycle: `raised` once, `updated`
 //! at a bounded rate while it lasts, `cleared` after it has been quiet. Each state change
 //! is one JSON object on one line; the schema is documented in README.md. Fields are only
 //! ever added, never renamed.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -115,59 +114,6 @@ pub fn round_to(v: f64, decimals: i32) -> f64 {
     (v * m).round() / m
 }
 
-/// Writes alerts as JSON lines, flushed after each one: an alert log is never lost to a
-/// buffer when the process dies.
-pub struct JsonLinesSink<W: Write> {
-    out: W,
-}
-
-impl<W: Write> JsonLinesSink<W> {
-    /// Wraps a writer.
-    pub fn new(out: W) -> Self {
-        JsonLinesSink { out }
-    }
-
-    /// Writes one alert and flushes.
-    ///
-    /// # Errors
-    /// The writer's error (closed pipe, full disk).
-    pub fn write(&mut self, alert: &Alert) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.out, alert)?;
-        self.out.write_all(b"\n")?;
-        self.out.flush()
-    }
-
-    /// Writes an operator's acknowledgement of `alert` and flushes: the alert's latest
-    /// state change, unchanged, plus two fields, `"acknowledged": true` and
-    /// `"acknowledged_utc"` (ISO 8601). Readers that do not know them see a repeat of
-    /// the alert; the schema only grows.
-    ///
-    /// # Errors
-    /// The writer's error.
-    pub fn write_acknowledged(&mut self, alert: &Alert, at_utc: &str) -> std::io::Result<()> {
-        #[derive(Serialize)]
-        struct Ack<'a> {
-            #[serde(flatten)]
-            alert: &'a Alert,
-            acknowledged: bool,
-            acknowledged_utc: &'a str,
-        }
-        let ack = Ack {
-            alert,
-            acknowledged: true,
-            acknowledged_utc: at_utc,
-        };
-        serde_json::to_writer(&mut self.out, &ack)?;
-        self.out.write_all(b"\n")?;
-        self.out.flush()
-    }
-
-    /// Gives the writer back.
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,10 +134,7 @@ mod tests {
             band: None,
             evidence: None,
         };
-        let mut sink = JsonLinesSink::new(Vec::new());
-        sink.write(&a).unwrap();
-        let line = String::from_utf8(sink.into_inner()).unwrap();
-        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let line = serde_json::to_string(&a).unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         for key in [
             "id",
@@ -214,15 +157,5 @@ mod tests {
         assert!(v["band"].is_null());
         let back: Alert = serde_json::from_str(&line).unwrap();
         assert_eq!(back, a);
-
-        // An acknowledgement is the same object plus two fields.
-        let mut sink = JsonLinesSink::new(Vec::new());
-        sink.write_acknowledged(&a, "2026-01-01T00:00:00.000Z")
-            .unwrap();
-        let ack = String::from_utf8(sink.into_inner()).unwrap();
-        let w: serde_json::Value = serde_json::from_str(&ack).unwrap();
-        assert_eq!(w["acknowledged"], true);
-        assert_eq!(w["acknowledged_utc"], "2026-01-01T00:00:00.000Z");
-        assert_eq!(serde_json::from_str::<Alert>(&ack).unwrap(), a);
     }
 }

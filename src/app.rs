@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::alert::{Alert, JsonLinesSink};
+use crate::alert::Alert;
 use crate::cli::{
     AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DeviceArgs, DevicesArgs,
     DspArgs, EvidenceArgs, FormatArg, InputArgs, LearnArgs, RecordArgs, ReplayArgs, ScoreArgs,
@@ -26,6 +26,7 @@ use crate::formats::{sigmf, CaptureReader};
 use crate::formats::{CaptureWriter, SampleFormat, WriterOptions};
 use crate::pipeline::recorder::{RecordSummary, Recorder, RecorderConfig, Target, TeeSource};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats};
+use crate::sinks::alert_log::JsonLinesSink;
 use crate::sinks::evidence::EvidenceConfig;
 use crate::source::paced::{PaceControl, PacedSource};
 use crate::source::recording::InputKind;

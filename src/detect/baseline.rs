@@ -310,7 +310,6 @@ impl Baseline {
                     .total_cmp(&(b.freq_hz - freq_hz).abs())
             })
     }
-
 }
 
 #[cfg(test)]
@@ -424,5 +423,4 @@ mod tests {
         assert!((m.occupancy[49] - 0.5).abs() < 1e-6, "{}", m.occupancy[49]);
         assert_eq!(m.occupancy[41], 0.0);
     }
-
 }

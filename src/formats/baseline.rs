@@ -224,8 +224,15 @@ mod tests {
     /// A baseline of 64 bins with one emitter and some never-occupied bins (NaN levels).
     fn sample() -> Baseline {
         let bins = 64;
-        let occupancy: Vec<f32> = (0..bins).map(|i| if (20..25).contains(&i) { 0.25 } else { 0.0 }).collect();
-        let level = |on: f32| occupancy.iter().map(|&o| if o > 0.0 { on } else { f32::NAN }).collect::<Vec<_>>();
+        let occupancy: Vec<f32> = (0..bins)
+            .map(|i| if (20..25).contains(&i) { 0.25 } else { 0.0 })
+            .collect();
+        let level = |on: f32| {
+            occupancy
+                .iter()
+                .map(|&o| if o > 0.0 { on } else { f32::NAN })
+                .collect::<Vec<_>>()
+        };
         Baseline {
             center_freq_hz: 433.92e6,
             sample_rate_hz: 64_000.0,
@@ -321,5 +328,4 @@ mod tests {
             .unwrap_err();
         assert!(matches!(nodir, Error::Io { .. }), "{nodir}");
     }
-
 }

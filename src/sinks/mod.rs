@@ -1,5 +1,7 @@
-//! Where alerts and IQ go, as pure policies with no threads: evidence clips ([`evidence`]:
-//! the planner that decides clips from alerts, the engine that cuts them).
+//! Where alerts and IQ go, as pure policies with no threads: the alert log
+//! ([`alert_log`]) and evidence clips ([`evidence`]: the planner that decides clips from
+//! alerts, the engine that cuts them).
 //! The pipeline runs them on its threads.
 
+pub mod alert_log;
 pub mod evidence;

@@ -34,10 +34,11 @@ use crossbeam_channel::{bounded, select, Receiver, TryRecvError};
 use ratatui::layout::Rect;
 use ratatui::{DefaultTerminal, Frame};
 
-use crate::alert::{Alert, JsonLinesSink};
+use crate::alert::Alert;
 use crate::dsp::FreqGrid;
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats, UiFrame, UiTap};
+use crate::sinks::alert_log::JsonLinesSink;
 use crate::source::paced::PaceControl;
 use crate::source::IqSource;
 

@@ -23,8 +23,8 @@ use num_complex::{Complex, Complex32};
 use soapysdr::{Device, Direction, ErrorCode, Format, Range, RxStream};
 
 use crate::error::{Error, Result};
-use crate::source::{IqSource, ReadOutcome};
 use crate::formats::samples::{ci16_to_cf32, ci8_to_cf32};
+use crate::source::{IqSource, ReadOutcome};
 use crate::types::SourceEvent;
 use crate::types::StreamMeta;
 use crate::units;
