@@ -1,4 +1,6 @@
-//! Command-line interface (clap derive). Raw arguments only; [`crate::app`] validates and
+//! Command-line interface (clap derive): raw arguments only. Flag groups shared by
+//! several commands (input, run output, spectrum, detection, evidence, radio) are declared
+//! once here and flattened into each command; [`crate::app::config`] validates them and
 //! resolves units.
 
 use std::path::PathBuf;
@@ -56,148 +58,18 @@ pub enum BaselineCommand {
     Learn(LearnArgs),
 }
 
-/// `kuzet baseline learn`.
-#[derive(Debug, Args)]
-pub struct LearnArgs {
-    /// Captures of normal activity (same band).
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// Output baseline file (.h5).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: PathBuf,
-    /// Learn from only the first TIME of each capture (e.g. 60s) [default: whole files]
-    #[arg(long, value_name = "TIME")]
-    pub duration: Option<String>,
-    /// How to read the captures (the same for every one).
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Spectrum and detection settings (use the same as the runs that load the baseline).
-    #[command(flatten)]
-    pub dsp: DspArgs,
-}
-
-/// `kuzet devices`.
-#[derive(Debug, Args)]
-pub struct DevicesArgs {
-    /// Print this device's frequency, sample-rate and gain ranges, antennas, bandwidths
-    /// and stream formats (e.g. driver=kuzetsim) [default: list all devices]
-    #[arg(long, value_name = "ARGS")]
-    pub probe: Option<String>,
-    /// With --probe: also stream this long as fast as the device delivers, samples
-    /// discarded, and report the reader's throughput in MS/s (e.g. 5s) [default: no]
-    #[arg(long, value_name = "TIME", requires = "probe")]
-    pub throughput: Option<String>,
-    /// With --throughput: sample rate to stream at [default: 2.4M]
-    #[arg(long, value_name = "HZ", requires = "throughput")]
-    pub rate: Option<String>,
-    /// With --throughput: centre frequency [default: 433.92M]
-    #[arg(long, value_name = "HZ", requires = "throughput")]
-    pub freq: Option<String>,
-}
-
-/// Which radio and how to tune it.
-#[derive(Debug, Clone, Args)]
-pub struct DeviceArgs {
-    /// SoapySDR device arguments (see `kuzet devices`), e.g. driver=rtlsdr or
-    /// driver=kuzetsim,tones=434.0e6:-40 for the built-in simulator
-    #[arg(long, value_name = "ARGS")]
-    pub device: String,
-    /// Centre frequency (e.g. 433.92M)
-    #[arg(long, value_name = "HZ")]
-    pub freq: String,
-    /// Sample rate (e.g. 2.4M, 250k) [default: 2.4M]
-    #[arg(long, value_name = "HZ")]
-    pub rate: Option<String>,
-    /// Gain in dB, or `auto` for the device's AGC [default: the device's current gain]
-    #[arg(long, value_name = "DB|auto")]
-    pub gain: Option<String>,
-    /// Antenna port [default: the device's default]
-    #[arg(long, value_name = "NAME")]
-    pub antenna: Option<String>,
-    /// Analog filter bandwidth (e.g. 1.5M) [default: the device's default]
-    #[arg(long, value_name = "HZ")]
-    pub bandwidth: Option<String>,
-    /// Reference oscillator error in ppm (positive: runs fast) [default: 0]
-    #[arg(long, value_name = "PPM", allow_hyphen_values = true)]
-    pub ppm: Option<f64>,
-    /// Receive channel [default: 0]
-    #[arg(long, value_name = "N")]
-    pub channel: Option<usize>,
-}
-
-/// `kuzet watch`.
-#[derive(Debug, Args)]
-pub struct WatchArgs {
-    /// Radio and tuning.
-    #[command(flatten)]
-    pub radio: DeviceArgs,
-    /// Stop after this much stream time (e.g. 30s, 2m) [default: until Ctrl-C]
-    #[arg(long, value_name = "TIME")]
-    pub duration: Option<String>,
-    /// No console: alerts as JSON lines on stdout (automatic when stdout is not a terminal)
-    /// [default: the console]
-    #[arg(long)]
-    pub headless: bool,
-    /// Record everything continuously into this directory, one file per --rollover
-    /// [default: no recording]
-    #[arg(long, value_name = "DIR")]
-    pub record: Option<PathBuf>,
-    /// With --record: start a new file after this much stream time [default: 10m]
-    #[arg(long, value_name = "TIME", requires = "record")]
-    pub rollover: Option<String>,
-    /// With --record: also start a new file once a file holds this many bytes of samples
-    /// (e.g. 2G) [default: no size limit]
-    #[arg(long, value_name = "SIZE", requires = "record")]
-    pub rollover_size: Option<String>,
-    /// Also append alerts to this JSON-lines file [default: none]
-    #[arg(long, value_name = "FILE")]
-    pub alerts: Option<PathBuf>,
-    /// Evidence clips.
-    #[command(flatten)]
-    pub evidence: EvidenceArgs,
-    /// Spectrum and detection settings.
-    #[command(flatten)]
-    pub dsp: DspArgs,
-}
-
-/// `kuzet record`.
-#[derive(Debug, Args)]
-pub struct RecordArgs {
-    /// Radio and tuning.
-    #[command(flatten)]
-    pub radio: DeviceArgs,
-    /// Output capture (.h5)
-    #[arg(short, long, value_name = "FILE")]
-    pub output: PathBuf,
-    /// Stop after this much stream time (e.g. 60s) [default: until Ctrl-C or --size]
-    #[arg(long, value_name = "TIME")]
-    pub duration: Option<String>,
-    /// Stop once the file holds this many bytes of samples (e.g. 2G) [default: no limit]
-    #[arg(long, value_name = "SIZE")]
-    pub size: Option<String>,
-    /// Sample format on disk [default: cf32]
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
-}
-
-/// `kuzet bench`.
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Print one JSON object instead of the table [default: table]
-    #[arg(long)]
-    pub json: bool,
-}
+// ---- flag groups ---------------------------------------------------------------------
 
 /// How to read a recording whose file does not say everything (raw IQ has no header).
 #[derive(Debug, Clone, Default, Args)]
 pub struct InputArgs {
     /// Sample rate of the input (e.g. 2.4M); overrides the file [default: from the file or
     /// its rtl_433-style name, e.g. g001_433.92M_250k.cu8]
-    #[arg(long, value_name = "HZ")]
+    #[arg(long, value_name = "HZ", allow_hyphen_values = true)]
     pub rate: Option<String>,
     /// Centre frequency of the input (e.g. 433.92M); overrides the file [default: from the
     /// file or its name, else 0]
-    #[arg(long, value_name = "HZ")]
+    #[arg(long, value_name = "HZ", allow_hyphen_values = true)]
     pub freq: Option<String>,
     /// Read the input as headerless IQ of this encoding: cu8 (rtl_sdr), cs8 (hackrf),
     /// cs16, cf32 (GNU Radio) [default: from the extension or content]
@@ -205,24 +77,74 @@ pub struct InputArgs {
     pub iq_format: Option<String>,
 }
 
-/// `kuzet convert`.
-#[derive(Debug, Args)]
-pub struct ConvertArgs {
-    /// Input recording (kuzet .h5, SM.2117 .h5, .sigmf-meta/.sigmf-data/.sigmf, .wav, .cu8,
-    /// .cs8, .cs16, .cf32, .cfile, .raw).
-    pub input: PathBuf,
-    /// Output file (.h5 kuzet, .sm2117.h5, .sigmf-meta, .cu8, .cs8, .cs16, .cf32).
-    pub output: PathBuf,
-    /// Output format: kuzet, sigmf, sm2117, cf32, cs16, cs8, cu8 [default: from the output's
-    /// extension]
-    #[arg(long, value_name = "FORMAT")]
-    pub to: Option<String>,
-    /// How to read the input.
-    #[command(flatten)]
-    pub input_args: InputArgs,
+/// How much of the stream to take.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LimitArgs {
+    /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: the whole input;
+    /// a radio until Ctrl-C]
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
 }
 
-/// Alert-triggered evidence clips (see README.md, "Evidence").
+/// Where a run's alerts go besides stdout or the console.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Stream time to run for.
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    /// Also append alerts (and the console's acknowledgements) to this JSON-lines file
+    /// [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
+}
+
+/// Spectrum settings shared by every command that runs the pipeline.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SpectrumArgs {
+    /// FFT size in bins (any size; powers of two are fastest) [default: 1024]
+    #[arg(long, value_name = "N")]
+    pub fft: Option<usize>,
+    /// Overlap between FFT frames, percent [default: 50]
+    #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u32).range(0..=95))]
+    pub overlap: Option<u32>,
+    /// Frames averaged per spectrum [default: about 10 ms of samples]
+    #[arg(long, value_name = "N")]
+    pub avg: Option<usize>,
+    /// Window function [default: hann]
+    #[arg(long, value_enum)]
+    pub window: Option<WindowKind>,
+    /// Spectrum worker threads [default: number of cores, at most 8]
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+/// Detection settings shared by every command that runs the pipeline.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DetectArgs {
+    /// False-alarm probability per bin and test; sets the detection thresholds [default: 1e-6]
+    #[arg(long, value_name = "P")]
+    pub pfa: Option<f64>,
+    /// Baseline of normal activity (from `kuzet baseline learn`): what it knows is not new,
+    /// its steady emitters going silent raise emitter_lost [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Band plan (TOML; see docs/bandplan.md) [default: the built-in border-post plan]
+    #[arg(long, value_name = "FILE")]
+    pub bandplan: Option<PathBuf>,
+}
+
+/// Spectrum and detection.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DspArgs {
+    /// Spectrum settings.
+    #[command(flatten)]
+    pub spectrum: SpectrumArgs,
+    /// Detection settings.
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+/// Alert-triggered evidence clips (see docs/evidence.md).
 #[derive(Debug, Clone, Default, Args)]
 pub struct EvidenceArgs {
     /// Cut an IQ clip into this directory for every triggering alert (made if missing)
@@ -253,35 +175,65 @@ pub struct EvidenceArgs {
     pub evidence_quota: Option<String>,
 }
 
-/// Spectrum and detection settings shared by every command that runs the pipeline.
+/// Where to tune: a radio, the simulator, a throughput probe.
 #[derive(Debug, Clone, Default, Args)]
-pub struct DspArgs {
-    /// FFT size in bins (any size; powers of two are fastest) [default: 1024]
-    #[arg(long, value_name = "N")]
-    pub fft: Option<usize>,
-    /// Overlap between FFT frames, percent [default: 50]
-    #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u32).range(0..=95))]
-    pub overlap: Option<u32>,
-    /// Frames averaged per spectrum [default: about 10 ms of samples]
-    #[arg(long, value_name = "N")]
-    pub avg: Option<usize>,
-    /// Window function [default: hann]
-    #[arg(long, value_enum)]
-    pub window: Option<WindowKind>,
-    /// False-alarm probability per bin and test; sets the detection thresholds [default: 1e-6]
-    #[arg(long, value_name = "P")]
-    pub pfa: Option<f64>,
-    /// Spectrum worker threads [default: number of cores, at most 8]
-    #[arg(long, value_name = "N")]
-    pub workers: Option<usize>,
-    /// Baseline of normal activity (from `kuzet baseline learn`): what it knows is not new,
-    /// its steady emitters going silent raise emitter_lost [default: none]
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-    /// Band plan (TOML; see README.md, "Band plan") [default: the built-in border-post plan]
-    #[arg(long, value_name = "FILE")]
-    pub bandplan: Option<PathBuf>,
+pub struct TuneArgs {
+    /// Centre frequency (e.g. 433.92M) [default: 433.92M; a radio needs it given]
+    #[arg(long, value_name = "HZ", allow_hyphen_values = true)]
+    pub freq: Option<String>,
+    /// Sample rate (e.g. 2.4M, 250k) [default: 2.4M]
+    #[arg(long, value_name = "HZ", allow_hyphen_values = true)]
+    pub rate: Option<String>,
 }
+
+/// Which radio and how to tune it.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// SoapySDR device arguments (see `kuzet devices`), e.g. driver=rtlsdr or
+    /// driver=kuzetsim,tones=434.0e6:-40 for the built-in simulator
+    #[arg(long, value_name = "ARGS")]
+    pub device: String,
+    /// Frequency and rate.
+    #[command(flatten)]
+    pub tune: TuneArgs,
+    /// Gain in dB, or `auto` for the device's AGC [default: the device's current gain]
+    #[arg(long, value_name = "DB|auto")]
+    pub gain: Option<String>,
+    /// Antenna port [default: the device's default]
+    #[arg(long, value_name = "NAME")]
+    pub antenna: Option<String>,
+    /// Analog filter bandwidth (e.g. 1.5M) [default: the device's default]
+    #[arg(long, value_name = "HZ")]
+    pub bandwidth: Option<String>,
+    /// Reference oscillator error in ppm (positive: runs fast) [default: 0]
+    #[arg(long, value_name = "PPM", allow_hyphen_values = true)]
+    pub ppm: Option<f64>,
+    /// Receive channel [default: 0]
+    #[arg(long, value_name = "N")]
+    pub channel: Option<usize>,
+}
+
+/// No console: JSON lines on stdout.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConsoleArgs {
+    /// No console: alerts as JSON lines on stdout (automatic when stdout is not a terminal)
+    /// [default: the console]
+    #[arg(long)]
+    pub headless: bool,
+}
+
+/// On-disk sample format for written captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// complex64 {r, i}: exact.
+    Cf32,
+    /// int16 pairs with a scale: half the size.
+    Ci16,
+    /// int8 pairs with a scale: a quarter of the size, ~40 dB of dynamic range.
+    Ci8,
+}
+
+// ---- commands ------------------------------------------------------------------------
 
 /// `kuzet analyze`.
 #[derive(Debug, Args)]
@@ -289,39 +241,15 @@ pub struct AnalyzeArgs {
     /// Recording to analyze: kuzet or ITU-R SM.2117 HDF5, SigMF, WAV IQ, or raw IQ
     /// (.cu8, .cs8, .cs16, .cf32, .cfile, .raw).
     pub file: PathBuf,
-    /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
-    #[arg(long, value_name = "TIME")]
-    pub duration: Option<String>,
-    /// Also append alerts to this JSON-lines file [default: none]
-    #[arg(long, value_name = "FILE")]
-    pub alerts: Option<PathBuf>,
     /// How to read the input.
     #[command(flatten)]
     pub input: InputArgs,
+    /// Run length and alert log.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
-    /// Spectrum and detection settings.
-    #[command(flatten)]
-    pub dsp: DspArgs,
-}
-
-/// `kuzet score`.
-#[derive(Debug, Args)]
-pub struct ScoreArgs {
-    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`,
-    /// or any recording `analyze` reads, with its annotations), or a scenario TOML,
-    /// simulated on the fly without writing a file.
-    pub file: PathBuf,
-    /// Stop after this much stream time (e.g. 30s, 1.5s, 2m) [default: whole file]
-    #[arg(long, value_name = "TIME")]
-    pub duration: Option<String>,
-    /// Print the score as one JSON object instead of a table [default: table]
-    #[arg(long)]
-    pub json: bool,
-    /// How to read the capture.
-    #[command(flatten)]
-    pub input: InputArgs,
     /// Spectrum and detection settings.
     #[command(flatten)]
     pub dsp: DspArgs,
@@ -336,23 +264,19 @@ pub struct ReplayArgs {
     /// Replay speed: 0.25, 0.5, 1, 2, 4, 8, 16 or max [default: 1]
     #[arg(long, value_name = "X")]
     pub speed: Option<String>,
-    /// Start again from the beginning at the end of the capture [default: off]
+    /// Start again from the beginning at the end of the capture; --duration then keeps
+    /// counting stream time across loops and seeks [default: off]
     #[arg(long = "loop")]
     pub looping: bool,
-    /// Stop after this much stream time, which keeps counting across loops and seeks
-    /// (e.g. 30s, 2m) [default: the end of the capture, or never with --loop]
-    #[arg(long, value_name = "TIME")]
-    pub duration: Option<String>,
-    /// JSON-lines alerts on stdout instead of the console (automatic when stdout is not a
-    /// terminal) [default: off]
-    #[arg(long)]
-    pub headless: bool,
-    /// Also append alerts and acknowledgements to this JSON-lines file [default: none]
-    #[arg(long, value_name = "FILE")]
-    pub alerts: Option<PathBuf>,
+    /// Console or JSON lines.
+    #[command(flatten)]
+    pub console: ConsoleArgs,
     /// How to read the input.
     #[command(flatten)]
     pub input: InputArgs,
+    /// Run length and alert log.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
@@ -361,15 +285,137 @@ pub struct ReplayArgs {
     pub dsp: DspArgs,
 }
 
-/// On-disk sample format for written captures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// complex64 {r, i}: exact.
-    Cf32,
-    /// int16 pairs with a scale: half the size.
-    Ci16,
-    /// int8 pairs with a scale: a quarter of the size, ~40 dB of dynamic range.
-    Ci8,
+/// `kuzet watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Radio and tuning.
+    #[command(flatten)]
+    pub radio: DeviceArgs,
+    /// Console or JSON lines.
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+    /// Run length and alert log.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Record everything continuously into this directory, one file per --rollover
+    /// [default: no recording]
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// With --record: start a new file after this much stream time [default: 10m]
+    #[arg(long, value_name = "TIME", requires = "record")]
+    pub rollover: Option<String>,
+    /// With --record: also start a new file once a file holds this many bytes of samples
+    /// (e.g. 2G) [default: no size limit]
+    #[arg(long, value_name = "SIZE", requires = "record")]
+    pub rollover_size: Option<String>,
+    /// Evidence clips.
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+    /// Spectrum and detection settings.
+    #[command(flatten)]
+    pub dsp: DspArgs,
+}
+
+/// `kuzet record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Radio and tuning.
+    #[command(flatten)]
+    pub radio: DeviceArgs,
+    /// Output capture (.h5)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Stream time to record.
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    /// Stop once the file holds this many bytes of samples (e.g. 2G) [default: no limit]
+    #[arg(long, value_name = "SIZE")]
+    pub size: Option<String>,
+    /// Sample format on disk [default: cf32]
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+}
+
+/// `kuzet score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Capture with ground truth (kuzet HDF5 with `/annotations`, e.g. from `kuzet synth`,
+    /// or any recording `analyze` reads, with its annotations), or a scenario TOML,
+    /// simulated on the fly without writing a file.
+    pub file: PathBuf,
+    /// Print the score as one JSON object instead of a table [default: table]
+    #[arg(long)]
+    pub json: bool,
+    /// How to read the capture.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Stream time to score.
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    /// Spectrum and detection settings.
+    #[command(flatten)]
+    pub dsp: DspArgs,
+}
+
+/// `kuzet baseline learn`.
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Captures of normal activity (same band).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output baseline file (.h5).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// How to read the captures (the same for every one).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Stream time learned from each capture.
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    /// Spectrum and detection settings (use the same as the runs that load the baseline).
+    #[command(flatten)]
+    pub dsp: DspArgs,
+}
+
+/// `kuzet devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Print this device's frequency, sample-rate and gain ranges, antennas, bandwidths
+    /// and stream formats (e.g. driver=kuzetsim) [default: list all devices]
+    #[arg(long, value_name = "ARGS")]
+    pub probe: Option<String>,
+    /// With --probe: also stream this long as fast as the device delivers, samples
+    /// discarded, and report the reader's throughput in MS/s (e.g. 5s) [default: no]
+    #[arg(long, value_name = "TIME", requires = "probe")]
+    pub throughput: Option<String>,
+    /// With --throughput: where to tune.
+    #[command(flatten)]
+    pub tune: TuneArgs,
+}
+
+/// `kuzet bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Print one JSON object instead of the table [default: table]
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kuzet convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input recording (kuzet .h5, SM.2117 .h5, .sigmf-meta/.sigmf-data/.sigmf, .wav, .cu8,
+    /// .cs8, .cs16, .cf32, .cfile, .raw).
+    pub input: PathBuf,
+    /// Output file (.h5 kuzet, .sm2117.h5, .sigmf-meta, .cu8, .cs8, .cs16, .cf32).
+    pub output: PathBuf,
+    /// Output format: kuzet, sigmf, sm2117, cf32, cs16, cs8, cu8 [default: from the output's
+    /// extension]
+    #[arg(long, value_name = "FORMAT")]
+    pub to: Option<String>,
+    /// How to read the input.
+    #[command(flatten)]
+    pub input_args: InputArgs,
 }
 
 /// `kuzet synth`.
@@ -381,13 +427,10 @@ pub struct SynthArgs {
     /// Scenario TOML (see captures/*.toml); flags below override its stream settings
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
-    /// Sample rate (e.g. 2.4M) [default: 2.4M]
-    #[arg(long, value_name = "HZ")]
-    pub rate: Option<String>,
-    /// Centre frequency (e.g. 433.92M) [default: 433.92M]
-    #[arg(long, value_name = "HZ")]
-    pub freq: Option<String>,
-    /// Length (e.g. 10s) [default: 10s]
+    /// Frequency and rate of the scene.
+    #[command(flatten)]
+    pub tune: TuneArgs,
+    /// Length of the scene (e.g. 10s) [default: the scenario's, else 10s]
     #[arg(long, value_name = "TIME")]
     pub duration: Option<String>,
     /// Total noise power over the band, dBFS [default: -50]

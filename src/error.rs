@@ -36,6 +36,15 @@ pub enum Error {
     /// A flag or setting has an invalid value; the message names it.
     #[error("{0}")]
     Config(String),
+    /// A library setting is out of range. `field` is its name in the library's types
+    /// (`fft_len`, `pfa`); the settings layer turns it into the flag the operator gave.
+    #[error("{field} {why}")]
+    Invalid {
+        /// The setting.
+        field: &'static str,
+        /// What is wrong, with the value (`must be at least 1, got 0`).
+        why: String,
+    },
     /// A pipeline stage panicked; the run cannot continue.
     #[error("pipeline stage `{0}` panicked")]
     StagePanicked(&'static str),
@@ -144,12 +153,21 @@ impl Error {
         }
     }
 
+    /// A [`Error::Invalid`] for `field`.
+    pub fn invalid(field: &'static str, why: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            why: why.into(),
+        }
+    }
+
     /// Process exit status: 2 for bad input (file, flag, setting), 1 for failures at run time.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Capture { .. }
             | Error::InvalidFile { .. }
             | Error::Config(_)
+            | Error::Invalid { .. }
             | Error::Device { .. } => 2,
             Error::Io { .. }
             | Error::StagePanicked(_)

@@ -20,8 +20,9 @@
 
 pub mod alert;
 pub mod app;
+
 pub mod cli;
-pub mod convert;
+
 pub mod detect;
 pub mod dsp;
 pub mod error;

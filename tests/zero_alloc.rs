@@ -16,9 +16,8 @@ use std::time::Duration;
 use kuzet::dsp::{SpectrumConfig, WindowKind};
 use kuzet::formats::{CaptureWriter, SampleFormat, WriterOptions};
 use kuzet::pipeline::{self, Counters, Event, PipelineConfig};
-use kuzet::source::recording::kuzet::FileSource;
 use kuzet::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
-use kuzet::source::{IqSource, ReadOutcome};
+use kuzet::source::{IqSource, ReadOutcome, SampleBuf, SampleKind};
 use kuzet::units::Hz;
 
 struct Counting;
@@ -83,7 +82,7 @@ fn write_capture(path: &std::path::Path, format: SampleFormat) {
     let mut w = CaptureWriter::create(path, &scene.meta(), &opts).expect("create capture");
     let mut buf = vec![num_complex::Complex32::default(); 1 << 16];
     loop {
-        match src.read(&mut buf).expect("synth read") {
+        match src.read_cf32(&mut buf).expect("synth read") {
             ReadOutcome::Samples(n) => w.append(&buf[..n]).expect("append"),
             ReadOutcome::Eof => break,
             _ => {}
@@ -119,12 +118,14 @@ struct Gate<S> {
     taken: Arc<AtomicU64>,
 }
 
-impl<S: IqSource> Gate<S> {
-    fn gated<T>(
-        &mut self,
-        buf: &mut [T],
-        read: impl FnOnce(&mut S, &mut [T]) -> kuzet::Result<ReadOutcome>,
-    ) -> kuzet::Result<ReadOutcome> {
+impl<S: IqSource> IqSource for Gate<S> {
+    fn meta(&self) -> &kuzet::types::StreamMeta {
+        self.inner.meta()
+    }
+    fn native(&self) -> SampleKind {
+        self.inner.native()
+    }
+    fn read(&mut self, buf: SampleBuf<'_>) -> kuzet::Result<ReadOutcome> {
         let mut want = buf.len() as u64;
         for (i, &mark) in self.marks.iter().enumerate() {
             if self.pos == mark {
@@ -138,32 +139,11 @@ impl<S: IqSource> Gate<S> {
                 want = want.min(mark - self.pos);
             }
         }
-        let out = read(&mut self.inner, &mut buf[..want as usize])?;
+        let out = self.inner.read(buf.prefix(want as usize))?;
         if let ReadOutcome::Samples(n) = out {
             self.pos += n as u64;
         }
         Ok(out)
-    }
-}
-
-impl<S: IqSource> IqSource for Gate<S> {
-    fn meta(&self) -> &kuzet::types::StreamMeta {
-        self.inner.meta()
-    }
-    fn read(&mut self, buf: &mut [num_complex::Complex32]) -> kuzet::Result<ReadOutcome> {
-        self.gated(buf, |s, b| s.read(b))
-    }
-    fn ci8_scale(&self) -> Option<f32> {
-        self.inner.ci8_scale()
-    }
-    fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> kuzet::Result<ReadOutcome> {
-        self.gated(buf, |s, b| s.read_ci8(b))
-    }
-    fn ci16_scale(&self) -> Option<f32> {
-        self.inner.ci16_scale()
-    }
-    fn read_ci16(&mut self, buf: &mut [[i16; 2]]) -> kuzet::Result<ReadOutcome> {
-        self.gated(buf, |s, b| s.read_ci16(b))
     }
 }
 
@@ -172,7 +152,9 @@ fn steady_state_allocates_nothing(format: SampleFormat) {
     let path = dir.path().join("scene.h5");
     write_capture(&path, format);
 
-    let source = FileSource::open(&path).expect("open capture");
+    let source = kuzet::source::open(&path, &kuzet::source::OpenOptions::default())
+        .expect("open capture")
+        .source;
     let total = source
         .meta()
         .total_samples

@@ -13,14 +13,13 @@
 //! Every error names the line of the offending value, because the people who edit these
 //! files are operators at a post, not the authors of the parser.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::alert::{AlertKind, Severity};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::units::Hz;
 
 /// The plan that ships with kuzet: common bands at a border post.
@@ -218,22 +217,6 @@ fn toml_message(text: &str, e: &toml::de::Error) -> String {
 }
 
 impl BandPlan {
-    /// Reads and validates a band-plan file.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::InvalidFile`] naming the line
-    /// and the field for syntax errors, unknown fields and invalid values.
-    pub fn load(path: &Path) -> Result<BandPlan> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, &path.display().to_string()).map_err(|msg| Error::InvalidFile {
-            path: path.to_path_buf(),
-            msg,
-        })
-    }
-
     /// The plan compiled into kuzet for border posts (bandplans/border.toml).
     ///
     /// # Panics
@@ -587,16 +570,5 @@ severity = { jamming = "critical" }
     fn a_non_finite_frequency_is_rejected() {
         let e = err("[[band]]\nname = \"A\"\nlo_hz = nan\nhi_hz = 2\n");
         assert!(e.starts_with("line 3:"), "{e}");
-    }
-
-    #[test]
-    fn load_reports_the_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("plan.toml");
-        std::fs::write(&p, "[[band]]\nname = \"A\"\n").unwrap();
-        let e = BandPlan::load(&p).unwrap_err().to_string();
-        assert!(e.contains("plan.toml") && e.contains("line"), "{e}");
-        let missing = BandPlan::load(&dir.path().join("none.toml")).unwrap_err();
-        assert!(matches!(missing, Error::Io { .. }));
     }
 }

@@ -32,6 +32,7 @@ use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
 use crate::dsp::cfar::Cfar;
 use crate::dsp::stats::threshold_factor;
 use crate::dsp::{FreqGrid, SpectrumConfig};
+use crate::error::Error;
 use crate::types::SourceEvent;
 use crate::types::{SampleIndex, StreamMeta};
 
@@ -80,12 +81,15 @@ impl DetectorConfig {
     ///
     /// # Errors
     /// A message naming the first invalid setting.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if !(self.pfa > 0.0 && self.pfa < 0.1) {
-            return Err(format!("--pfa must be in (0, 0.1), got {}", self.pfa));
+            return Err(Error::invalid(
+                "pfa",
+                format!("must be in (0, 0.1), got {}", self.pfa),
+            ));
         }
         if self.slow_frames == 0 {
-            return Err("slow_frames must be at least 1".into());
+            return Err(Error::invalid("slow_frames", "must be at least 1"));
         }
         Ok(())
     }

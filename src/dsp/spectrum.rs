@@ -13,6 +13,7 @@ use rustfft::{Fft, FftPlanner};
 
 use super::simd;
 use super::window::WindowKind;
+use crate::error::Error;
 
 /// Parameters of the spectrum stage.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,18 +44,21 @@ impl SpectrumConfig {
     ///
     /// # Errors
     /// A message naming the bad parameter.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Error> {
         if !(8..=1 << 20).contains(&self.fft_len) {
-            return Err(format!(
-                "--fft must be between 8 and 1048576, got {}",
-                self.fft_len
+            return Err(Error::invalid(
+                "fft_len",
+                format!("must be between 8 and 1048576, got {}", self.fft_len),
             ));
         }
         if self.hop == 0 || self.hop > self.fft_len {
-            return Err(format!("hop {} must be in 1..={}", self.hop, self.fft_len));
+            return Err(Error::invalid(
+                "hop",
+                format!("{} must be in 1..={}", self.hop, self.fft_len),
+            ));
         }
         if self.averages == 0 {
-            return Err("--avg must be at least 1".into());
+            return Err(Error::invalid("averages", "must be at least 1"));
         }
         Ok(())
     }

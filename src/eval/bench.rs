@@ -30,7 +30,7 @@ use crate::dsp::{SpectrumConfig, Welch, WindowKind};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, PipelineConfig};
 use crate::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
-use crate::source::{IqSource, ReadOutcome};
+use crate::source::{IqSource, ReadOutcome, SampleBuf, SampleKind, SeekableSource};
 use crate::types::StreamMeta;
 use crate::units::Hz;
 
@@ -159,7 +159,7 @@ pub fn synthesise(scene: &Scene) -> Result<Vec<Complex32>> {
     let mut out = vec![Complex32::default(); total];
     let mut fill = 0;
     while fill < total {
-        match src.read(&mut out[fill..])? {
+        match src.read_cf32(&mut out[fill..])? {
             ReadOutcome::Samples(n) => fill += n,
             ReadOutcome::Eof => break,
             ReadOutcome::Pending | ReadOutcome::Lost(_) | ReadOutcome::Event(_) => {}
@@ -289,7 +289,8 @@ impl IqSource for MemorySource {
         &self.meta
     }
 
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+    fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
+        let buf = buf.cf32()?;
         if self.remaining == 0 {
             return Ok(ReadOutcome::Eof);
         }
@@ -304,6 +305,27 @@ impl IqSource for MemorySource {
         self.pos += n;
         self.remaining -= n;
         Ok(ReadOutcome::Samples(n))
+    }
+}
+
+/// A recording read over and over: a benchmark's endless input.
+struct Looping(Box<dyn SeekableSource>);
+
+impl IqSource for Looping {
+    fn meta(&self) -> &StreamMeta {
+        self.0.meta()
+    }
+    fn native(&self) -> SampleKind {
+        self.0.native()
+    }
+    fn read(&mut self, mut buf: SampleBuf<'_>) -> Result<ReadOutcome> {
+        match self.0.read(buf.reborrow())? {
+            ReadOutcome::Eof => {
+                self.0.seek(0);
+                self.0.read(buf)
+            }
+            other => Ok(other),
+        }
     }
 }
 
@@ -338,9 +360,8 @@ pub fn pipeline_msps(
 /// # Errors
 /// An unreadable capture or a failing stage.
 pub fn analyze_msps(cfg: &PipelineConfig, path: &std::path::Path, total: usize) -> Result<f64> {
-    let src = crate::source::recording::kuzet::FileSource::open(path)?
-        .looping(true)
-        .limit(total as u64);
+    let recording = crate::source::open(path, &crate::source::OpenOptions::default())?;
+    let src = crate::source::Take::new(Looping(recording.source), total as u64);
     let stats = pipeline::run(
         Box::new(src),
         cfg,
@@ -429,7 +450,7 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
     }
 
     // Detection and pipeline: what `kuzet analyze` does by default at this sample rate.
-    let mut cfg = crate::app::dsp_config(&crate::cli::DspArgs::default(), &meta)?;
+    let mut cfg = crate::app::config::Dsp::default().pipeline(&meta)?;
     cfg.workers = threads;
     let pipeline_config = format!(
         "FFT {} Hann, {:.0}% overlap, {} averages ({:.0} ms at {} MS/s), {} workers",

@@ -17,6 +17,7 @@
 //! to its last flush; the reader falls back to SWMR read mode for such files.
 
 pub mod baseline;
+pub mod convert;
 pub mod export;
 mod h5raw;
 pub mod kuzet;

@@ -1,12 +1,17 @@
-//! The pipeline: the only module that knows about threads and channels.
+//! The pipeline: the only module that knows about threads and channels. It starts every
+//! stage thread (source, spectrum workers, detector, evidence, recorder) and hands back
+//! one running handle ([`start`] → [`Running`]) that the headless path and the console
+//! both drain; [`run`] does the same on the calling thread.
 //!
 //! ```text
 //!            iq pool (P buffers)                    spectrum pool (Q buffers)
 //!          ┌────────────────────┐                ┌─────────────────────────┐
 //!          ▼                    │                ▼                         │
-//!  [source] ──IqBlock──▶ [dsp-0 … dsp-W] ──SpectrumBatch──▶ [detect] ──Alert──▶ caller
+//!  [source] ──IqBlock──▶ [dsp-0 … dsp-W] ──SpectrumBatch──▶ [detect] ──Alert──▶ alerts
 //!   framer    bounded(P)   Welch, one per     bounded(Q)     reorder by seq,   bounded(1024)
-//!                          worker                            Detector
+//!     │                    worker │                          Detector         evidence plan,
+//!     │ tee (live radio)          └─ blocks ─▶ [evidence] clips              alert log,
+//!     └────────────────────────────────────▶ [recorder] HDF5                 → caller
 //! ```
 //!
 //! Back-pressure: a file source blocks when every IQ buffer is in flight, so analysis
@@ -15,16 +20,18 @@
 //! in the sample index. Shutdown is by disconnection: when the source ends it drops its
 //! sender, each stage drains and drops its own, and the caller's loop ends.
 
+mod evidence;
 pub mod msg;
 pub mod recorder;
+mod stages;
 pub mod stats;
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Select, Sender};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use num_complex::Complex32;
 
 use crate::alert::Alert;
@@ -32,11 +39,13 @@ use crate::detect::baseline::BaselineLearner;
 use crate::detect::{Detector, DetectorConfig, Knowledge};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
-use crate::sinks::evidence::{self, EvidenceConfig, Frame};
-use crate::source::{IqSource, ReadOutcome, SeekableSource};
-use crate::types::SourceEvent;
+use crate::sinks::alert_log::SharedLog;
+use crate::sinks::evidence::{ClipSample, EvidenceConfig, ReadAt};
+use crate::source::{IqSource, ReadOutcome, SampleBuf, SampleKind, SeekableSource};
 
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
+use recorder::{Recorder, RecorderConfig, TeeSource};
+use stages::*;
 pub use stats::{Counters, RunStats};
 
 /// How to run the pipeline.
@@ -55,15 +64,17 @@ pub struct PipelineConfig {
     pub knowledge: Option<Arc<dyn Knowledge>>,
     /// Learn a baseline while running; it arrives as [`Event::Learned`] at the end.
     pub learn: bool,
-    /// Decimated spectra for the console, if one is watching.
-    pub ui: Option<UiTap>,
     /// Alert-triggered IQ clips with a pre-trigger buffer.
     pub evidence: Option<EvidenceConfig>,
+    /// Where every alert line is written (and flushed) before anyone else sees it.
+    pub alert_log: Option<SharedLog>,
+    /// Record the stream's IQ as it is read (a live radio's `--record`).
+    pub record: Option<RecorderConfig>,
 }
 
 /// Where the detect stage sends display frames, and how often.
 #[derive(Debug, Clone)]
-pub struct UiTap {
+pub(crate) struct UiTap {
     /// Drop policy: the detect stage uses `try_send`, so a slow or absent console loses
     /// frames and never holds up the DSP. A capacity of 2 or so is plenty.
     pub frames: Sender<UiFrame>,
@@ -81,8 +92,9 @@ impl PipelineConfig {
             block_samples: 1 << 16,
             knowledge: None,
             learn: false,
-            ui: None,
             evidence: None,
+            alert_log: None,
+            record: None,
         }
     }
 
@@ -92,7 +104,34 @@ impl PipelineConfig {
     }
 }
 
-/// What the detect stage sends the calling thread.
+/// What the pipeline reads.
+pub struct Input {
+    /// The stream.
+    pub source: Box<dyn IqSource>,
+    /// A second reader of the same recording from its first sample, when there is one:
+    /// evidence clips are then read back from the file instead of kept in memory.
+    pub reread: Option<Box<dyn SeekableSource>>,
+}
+
+impl From<Box<dyn IqSource>> for Input {
+    fn from(source: Box<dyn IqSource>) -> Self {
+        Input {
+            source,
+            reread: None,
+        }
+    }
+}
+
+impl<S: IqSource + 'static> From<Box<S>> for Input {
+    fn from(source: Box<S>) -> Self {
+        Input {
+            source,
+            reread: None,
+        }
+    }
+}
+
+/// What the detect stage sends the alerts stage.
 enum Out {
     Event(Event),
     /// The detector has analysed the stream up to this index (only with evidence on:
@@ -109,40 +148,185 @@ pub enum Event {
     Learned(Box<BaselineLearner>),
 }
 
-/// Runs `source` through spectrum and detection until the source ends or `stop` is set,
+/// Runs `input` through spectrum and detection until the source ends or `stop` is set,
 /// handing every event to `on_event` on the calling thread.
 ///
 /// # Errors
-/// The first error of any stage (a damaged capture, a panicked thread) or of `on_event`.
+/// The first error of any stage (a damaged capture, a panicked thread, the alert log) or
+/// of `on_event`.
 pub fn run(
-    source: Box<dyn IqSource>,
+    input: impl Into<Input>,
     cfg: &PipelineConfig,
     counters: Arc<Counters>,
     stop: &AtomicBool,
     on_event: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<RunStats> {
+    run_with(input.into(), cfg, counters, stop, None, on_event)
+}
+
+/// [`run`], with display frames for a console when `ui` is given.
+fn run_with(
+    input: Input,
+    cfg: &PipelineConfig,
+    counters: Arc<Counters>,
+    stop: &AtomicBool,
+    ui: Option<UiTap>,
+    on_event: &mut dyn FnMut(Event) -> Result<()>,
+) -> Result<RunStats> {
+    let Input { source, reread } = input;
+    // A recorded stream is teed to the recorder thread as it is read.
+    let (source, recorder): (Box<dyn IqSource>, _) = match &cfg.record {
+        Some(rc) => {
+            let (rec, tap) = Recorder::start(source.meta(), rc.clone())?;
+            (Box::new(TeeSource::new(source, tap)), Some(rec))
+        }
+        None => (source, None),
+    };
     // An 8- or 16-bit capture travels as stored, a quarter or half of the bytes, and is
     // converted as it is windowed. Not from a live source, whose thread must never be
     // kept from its reads by an extra path.
-    if !source.meta().live {
-        if let Some(scale) = source.ci8_scale() {
-            return run_typed::<[i8; 2]>(source, scale, cfg, counters, stop, on_event);
+    let live = source.meta().live;
+    let ran = match source.native() {
+        SampleKind::Ci8 { scale } if !live => {
+            run_typed::<[i8; 2]>(source, reread, scale, cfg, counters, stop, ui, on_event)
         }
-        if let Some(scale) = source.ci16_scale() {
-            return run_typed::<[i16; 2]>(source, scale, cfg, counters, stop, on_event);
+        SampleKind::Ci16 { scale } if !live => {
+            run_typed::<[i16; 2]>(source, reread, scale, cfg, counters, stop, ui, on_event)
         }
+        _ => run_typed::<Complex32>(source, reread, 1.0, cfg, counters, stop, ui, on_event),
+    };
+    // The tee went with the source: the recorder writes what is queued and closes.
+    let recording = recorder.map(Recorder::finish);
+    let mut stats = ran?;
+    stats.recording = recording.transpose()?;
+    Ok(stats)
+}
+
+/// A pipeline running on its own threads: drain [`Running::events`] (and, for a console,
+/// [`Running::frames`]), then [`Running::finish`].
+pub struct Running {
+    events: Receiver<Event>,
+    frames: Option<Receiver<UiFrame>>,
+    counters: Arc<Counters>,
+    log: Option<SharedLog>,
+    failed: Arc<AtomicBool>,
+    handle: JoinHandle<Result<RunStats>>,
+}
+
+/// Starts the pipeline on `input` on its own threads; with `display`, the detect stage
+/// also sends a display frame at most once per that period (see [`Running::frames`]).
+///
+/// # Errors
+/// [`Error::StagePanicked`] when its thread cannot be started.
+pub fn start(
+    input: impl Into<Input>,
+    cfg: PipelineConfig,
+    stop: Arc<AtomicBool>,
+    display: Option<Duration>,
+) -> Result<Running> {
+    let input = input.into();
+    let counters = Arc::new(Counters::default());
+    // Drop policy (see UiTap): a few frames of slack, then the DSP drops them.
+    let (ui, frames) = match display {
+        Some(period) => {
+            let (tx, rx) = bounded::<UiFrame>(4);
+            (Some(UiTap { frames: tx, period }), Some(rx))
+        }
+        None => (None, None),
+    };
+    // Block, large: events are rare and must not be lost; the caller drains them.
+    let (tx, events) = bounded::<Event>(1024);
+    let failed = Arc::new(AtomicBool::new(false));
+    let log = cfg.alert_log.clone();
+    let handle = thread::Builder::new()
+        .name("pipeline".into())
+        .spawn({
+            let (counters, failed) = (counters.clone(), failed.clone());
+            move || {
+                let r = run_with(input, &cfg, counters, &stop, ui, &mut |ev| {
+                    // Fails only once the caller has stopped listening (a console that
+                    // quit): the run is being torn down.
+                    let _ = tx.send(ev);
+                    Ok(())
+                });
+                failed.store(r.is_err(), Relaxed);
+                r
+            }
+        })
+        .map_err(|_| Error::StagePanicked("spawn"))?;
+    Ok(Running {
+        events,
+        frames,
+        counters,
+        log,
+        failed,
+        handle,
+    })
+}
+
+impl Running {
+    /// Alerts (already in the alert log) and the learned baseline, in order; disconnected
+    /// when the run has ended.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
     }
-    run_typed::<Complex32>(source, 1.0, cfg, counters, stop, on_event)
+
+    /// Display frames, when started with a display period.
+    pub fn frames(&self) -> Option<&Receiver<UiFrame>> {
+        self.frames.as_ref()
+    }
+
+    /// Live counters.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// True once a stage has failed (the error comes from [`Running::finish`]).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Relaxed)
+    }
+
+    /// Logs an operator's acknowledgement of `alert` at `at_utc` in the run's alert log;
+    /// false when the run has none.
+    ///
+    /// # Errors
+    /// [`Error::AlertSink`] when the log cannot be written.
+    pub fn acknowledge(&self, alert: &Alert, at_utc: &str) -> Result<bool> {
+        let Some(log) = &self.log else {
+            return Ok(false);
+        };
+        log.write_acknowledged(alert, at_utc)
+            .map_err(Error::AlertSink)?;
+        Ok(true)
+    }
+
+    /// Waits for the run to end (the source's end, or `stop`) and returns its summary.
+    /// Events not yet taken are dropped (they are in the alert log).
+    ///
+    /// # Errors
+    /// The first error of any stage.
+    pub fn finish(self) -> Result<RunStats> {
+        // Unblocks an alerts stage waiting to hand over an event nobody will take.
+        drop(self.events);
+        drop(self.frames);
+        self.handle
+            .join()
+            .map_err(|_| Error::StagePanicked("pipeline"))?
+    }
 }
 
 /// The samples a block carries: complex floats, or integer pairs as an 8- or 16-bit
 /// capture stores them.
-trait BlockSample: evidence::ClipSample {
+pub(crate) trait BlockSample: ClipSample {
+    /// `buf` as the typed buffer a read fills.
+    fn buf(buf: &mut [Self]) -> SampleBuf<'_>;
     /// Reads from `source` into `buf`.
-    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome>;
-    /// Reads stretches of a recording by stream index, from a reader made by
-    /// [`IqSource::reopen`] (its position at the call is the stream's start).
-    fn read_at(mut src: Box<dyn SeekableSource>) -> evidence::ReadAt<Self> {
+    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome> {
+        source.read(Self::buf(buf))
+    }
+    /// Reads stretches of a recording by stream index, from a second reader of it (its
+    /// position at the call is the stream's start).
+    fn read_at(mut src: Box<dyn SeekableSource>) -> ReadAt<Self> {
         let base = src.position();
         Box::new(move |at, buf| {
             src.seek(base + at);
@@ -158,8 +342,8 @@ trait BlockSample: evidence::ClipSample {
 }
 
 impl BlockSample for Complex32 {
-    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome> {
-        source.read(buf)
+    fn buf(buf: &mut [Self]) -> SampleBuf<'_> {
+        SampleBuf::Cf32(buf)
     }
     fn spectra(welch: &mut Welch, block: &[Self], _scale: f32, out: &mut [f32]) -> usize {
         welch.process(block, out)
@@ -167,8 +351,8 @@ impl BlockSample for Complex32 {
 }
 
 impl BlockSample for [i8; 2] {
-    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome> {
-        source.read_ci8(buf)
+    fn buf(buf: &mut [Self]) -> SampleBuf<'_> {
+        SampleBuf::Ci8(buf)
     }
     fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize {
         welch.process_ci8(block, scale, out)
@@ -176,8 +360,8 @@ impl BlockSample for [i8; 2] {
 }
 
 impl BlockSample for [i16; 2] {
-    fn read(source: &mut dyn IqSource, buf: &mut [Self]) -> Result<ReadOutcome> {
-        source.read_ci16(buf)
+    fn buf(buf: &mut [Self]) -> SampleBuf<'_> {
+        SampleBuf::Ci16(buf)
     }
     fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize {
         welch.process_ci16(block, scale, out)
@@ -185,18 +369,21 @@ impl BlockSample for [i16; 2] {
 }
 
 /// [`run`] with blocks of `T`, each sample worth `scale`.
+#[allow(clippy::too_many_arguments)]
 fn run_typed<T: BlockSample>(
     mut source: Box<dyn IqSource>,
+    reread: Option<Box<dyn SeekableSource>>,
     scale: f32,
     cfg: &PipelineConfig,
     counters: Arc<Counters>,
     stop: &AtomicBool,
+    ui: Option<UiTap>,
     on_event: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<RunStats> {
     let meta = source.meta().clone();
     let spec = cfg.spectrum;
-    spec.validate().map_err(Error::Config)?;
-    cfg.detector.validate().map_err(Error::Config)?;
+    spec.validate()?;
+    cfg.detector.validate()?;
     let workers = cfg.workers.max(1);
     let spans = cfg.spans_per_block();
     let block_len = spec.history() + spans * spec.span();
@@ -208,7 +395,7 @@ fn run_typed<T: BlockSample>(
     };
     let plan = cfg.evidence.as_ref().map(|ec| {
         // A recording's clips are read back from the file: no ring, no cold buffers.
-        let reread = (!meta.live).then(|| source.reopen()).flatten();
+        let reread = reread.filter(|_| !meta.live);
         let hold = cfg.detector.tracker.hold_s;
         evidence::Plan::new(ec, &meta, blocks, hold, reread.map(T::read_at))
     });
@@ -309,7 +496,7 @@ fn run_typed<T: BlockSample>(
                     detector.start_learning();
                 }
                 let event_tx = event_tx.clone();
-                let ui = cfg.ui.clone().map(UiDecimator::new);
+                let ui = ui.map(UiDecimator::new);
                 move || {
                     detect_stage(
                         detector,
@@ -344,6 +531,14 @@ fn run_typed<T: BlockSample>(
             if caller_err.is_some() {
                 continue;
             }
+            // The log first: a line is on disk before anyone downstream sees the alert.
+            if let (Some(log), Event::Alert(a)) = (cfg.alert_log.as_ref(), &ev) {
+                if let Err(e) = log.write(a) {
+                    caller_err = Some(Error::AlertSink(e));
+                    stop.store(true, Relaxed);
+                    continue;
+                }
+            }
             if let Err(e) = on_event(ev) {
                 caller_err = Some(e);
                 // Stop the source; the other stages drain by disconnection.
@@ -374,454 +569,104 @@ fn run_typed<T: BlockSample>(
         wall: started.elapsed(),
         stream_s: meta.seconds(end),
         evidence,
+        recording: None,
     })
 }
 
-/// crossbeam allocates lazily: a thread's wait context the first time that thread blocks,
-/// and a channel's waiter list the first time anyone blocks on it (and again whenever more
-/// threads wait on it at once than ever before). Either can happen long after start-up (a
-/// stage that always finds work never blocks until the load changes), so every stage
-/// thread calls this first, and [`prime_recv`] / [`prime_send`] size each channel's
-/// lists for every thread that can wait on it: the steady state then allocates nothing.
-///
-/// Priming must not depend on timing. A blocking call with a short timeout is not enough:
-/// crossbeam spins first, and on a loaded machine the timeout can pass while it spins, so
-/// nothing is registered (the zero-allocation test failed that way beside two busy
-/// loops). A `Select` whose deadline has already passed always registers its operations
-/// and then gives up without waiting.
-fn prime_thread() {
-    let (_keep, rx) = bounded::<()>(1);
-    prime_recv(&rx, 1);
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::WindowKind;
+    use crate::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
+    use crate::units::Hz;
 
-/// Registers `waiters` receive operations on `rx` (which must be empty) at once, so its
-/// receiver list has room for that many blocked threads, and on the calling thread's wait
-/// context.
-fn prime_recv<T>(rx: &Receiver<T>, waiters: usize) {
-    let mut sel = Select::new_biased();
-    for _ in 0..waiters.max(1) {
-        sel.recv(rx);
-    }
-    if let Ok(op) = sel.select_deadline(Instant::now()) {
-        // Only if a message arrived meanwhile; an empty channel registers and times out.
-        let _ = op.recv(rx);
-    }
-}
-
-/// As [`prime_recv`], for `waiters` threads blocked sending on `tx`: fills the channel
-/// with `filler()` so that a send has to wait, primes, and empties it again. Call it
-/// before anyone else holds the channel's receiver.
-fn prime_send<T>(tx: &Sender<T>, rx: &Receiver<T>, waiters: usize, filler: impl Fn() -> T) {
-    while tx.try_send(filler()).is_ok() {}
-    let mut sel = Select::new_biased();
-    for _ in 0..waiters.max(1) {
-        sel.send(tx);
-    }
-    if let Ok(op) = sel.select_deadline(Instant::now()) {
-        let _ = op.send(tx, filler());
-    }
-    while rx.try_recv().is_ok() {}
-}
-
-/// The source stage: reads into pooled buffers and cuts the stream into blocks of whole
-/// averaging spans, each led by the previous block's last `history` samples.
-struct Framer<T> {
-    spec: SpectrumConfig,
-    block_len: usize,
-    pool: Receiver<Vec<T>>,
-    out: Sender<IqBlock<T>>,
-    counters: Arc<Counters>,
-    live: bool,
-    seq: u64,
-    /// Samples lost since the last block was sent (reported with the next one).
-    dropped: u64,
-    /// A source event waiting to ride on the next block.
-    event: Option<SourceEvent>,
-}
-
-/// Downstream is gone: the run is ending.
-struct Closed;
-
-/// The buffer being filled.
-struct Filling<T> {
-    buf: Vec<T>,
-    /// Stream index of `buf[0]`.
-    base: u64,
-    /// Valid samples in `buf`.
-    fill: usize,
-}
-
-impl<T: BlockSample> Framer<T> {
-    /// Takes a free buffer: waits for one on a file source; on a live source returns
-    /// `None` at once when all are in flight (the caller drops samples instead).
-    fn take(&self) -> Result<Option<Vec<T>>, Closed> {
-        if self.live {
-            match self.pool.try_recv() {
-                Ok(b) => Ok(Some(b)),
-                Err(crossbeam_channel::TryRecvError::Empty) => Ok(None),
-                Err(crossbeam_channel::TryRecvError::Disconnected) => Err(Closed),
-            }
-        } else {
-            self.pool.recv().map(Some).map_err(|_| Closed)
-        }
-    }
-
-    /// Starts framing in `buf` at stream index `pos`: after a gap the history is
-    /// silence, so no spectrum straddles missing samples.
-    fn start_at(&self, buf: Vec<T>, pos: u64) -> Filling<T> {
-        let hist = self.spec.history();
-        if pos == 0 || pos < hist as u64 {
-            // Stream start: the first frame begins at the first sample.
-            Filling {
-                buf,
-                base: pos,
-                fill: 0,
-            }
-        } else {
-            let mut buf = buf;
-            buf[..hist].fill(T::default());
-            Filling {
-                buf,
-                base: pos - hist as u64,
-                fill: hist,
-            }
-        }
-    }
-
-    /// Sends the whole spans of `f` and returns the filling that continues it (history
-    /// and leftover copied over), or `None` when a live source has no free buffer.
-    fn emit(&mut self, f: Filling<T>) -> Result<Option<Filling<T>>, Closed> {
-        let hist = self.spec.history();
-        let span = self.spec.span();
-        let consumed = f.fill.saturating_sub(hist) / span * span;
-        let next = self.take()?;
-        let cont = next.map(|mut next| {
-            let keep = f.fill - consumed;
-            next[..keep].copy_from_slice(&f.buf[consumed..f.fill]);
-            Filling {
-                buf: next,
-                base: f.base + consumed as u64,
-                fill: keep,
-            }
-        });
-        if cont.is_none() {
-            // The samples short of a whole span go with the buffer we could not replace.
-            let lost = (f.fill - consumed).saturating_sub(hist) as u64;
-            self.dropped += lost;
-            self.counters.dropped.fetch_add(lost, Relaxed);
-        }
-        self.send(f.buf, f.base, hist + consumed)?;
-        Ok(cont)
-    }
-
-    fn send(&mut self, samples: Vec<T>, start: u64, len: usize) -> Result<(), Closed> {
-        let block = IqBlock {
-            seq: self.seq,
-            start,
-            len,
-            samples,
-            dropped: std::mem::take(&mut self.dropped),
-            event: self.event.take(),
+    fn carrier() -> Box<dyn IqSource> {
+        let scene = Scene {
+            sample_rate_hz: Hz(1e6),
+            center_freq_hz: Hz(100e6),
+            duration_s: 1.0,
+            noise_dbfs: -50.0,
+            seed: 1,
+            description: String::new(),
+            emitters: vec![EmitterSpec::new(EmitterKind::Cw, 250e3, 30.0)],
         };
-        self.seq += 1;
-        self.out.send(block).map_err(|_| Closed)
+        Box::new(SynthSource::new(&scene).unwrap())
     }
 
-    /// Runs until the source ends, `stop` is set or downstream disconnects; returns the
-    /// stream index reached.
-    fn run(&mut self, source: &mut dyn IqSource, stop: &AtomicBool) -> Result<u64> {
-        let hist = self.spec.history();
-        let span = self.spec.span();
-        // Stream index of the next sample the source delivers.
-        let mut pos: u64 = 0;
-        let Ok(first) = self.take() else { return Ok(0) };
-        let mut cur = first.map(|b| self.start_at(b, 0));
-        // Where a live source reads while every buffer is in flight.
-        let mut scratch: Vec<T> = Vec::new();
-        while !stop.load(Relaxed) {
-            let Some(f) = cur.as_mut() else {
-                // Starved (live only): drop samples until a buffer comes back.
-                match self.take() {
-                    Ok(Some(b)) => {
-                        cur = Some(self.start_at(b, pos));
-                        continue;
-                    }
-                    Ok(None) => {}
-                    Err(Closed) => return Ok(pos),
-                }
-                if scratch.is_empty() {
-                    scratch.resize(self.block_len, T::default());
-                }
-                match T::read(source, &mut scratch)? {
-                    ReadOutcome::Samples(n) => {
-                        self.counters.samples_in.fetch_add(n as u64, Relaxed);
-                        self.dropped += n as u64;
-                        self.counters.dropped.fetch_add(n as u64, Relaxed);
-                        pos += n as u64;
-                    }
-                    ReadOutcome::Lost(n) => {
-                        self.dropped += n;
-                        self.counters.dropped.fetch_add(n, Relaxed);
-                        pos += n;
-                    }
-                    ReadOutcome::Event(e) => self.event = Some(e),
-                    ReadOutcome::Pending => {}
-                    ReadOutcome::Eof => break,
-                }
-                continue;
-            };
-            match T::read(source, &mut f.buf[f.fill..])? {
-                ReadOutcome::Samples(n) => {
-                    f.fill += n;
-                    pos += n as u64;
-                    self.counters.samples_in.fetch_add(n as u64, Relaxed);
-                    self.counters.stream_pos.store(pos, Relaxed);
-                    if f.fill == f.buf.len() {
-                        let full = cur.take().expect("invariant: filling present");
-                        match self.emit(full) {
-                            Ok(next) => cur = next,
-                            Err(Closed) => return Ok(pos),
-                        }
-                    }
-                }
-                // A slow live stream hands on what it has rather than wait for a full block.
-                ReadOutcome::Pending if f.fill >= hist + span => {
-                    let part = cur.take().expect("invariant: filling present");
-                    match self.emit(part) {
-                        Ok(next) => cur = next,
-                        Err(Closed) => return Ok(pos),
-                    }
-                }
-                ReadOutcome::Pending => {}
-                ReadOutcome::Lost(n) => {
-                    self.dropped += n;
-                    self.counters.dropped.fetch_add(n, Relaxed);
-                    let mut part = cur.take().expect("invariant: filling present");
-                    if part.fill >= hist + span {
-                        match self.emit(part) {
-                            Ok(Some(next)) => part = next,
-                            Ok(None) => {
-                                pos += n;
-                                continue;
-                            }
-                            Err(Closed) => return Ok(pos),
-                        }
-                    }
-                    // The samples before the gap that make no whole span are not analysed.
-                    pos += n;
-                    cur = Some(self.start_at(part.buf, pos));
-                }
-                ReadOutcome::Event(e) => {
-                    // Ride on an empty block so the event reaches the detector now.
-                    self.event = Some(e);
-                    if let Ok(Some(b)) = self.take() {
-                        if self.send(b, pos, 0).is_err() {
-                            return Ok(pos);
-                        }
-                    }
-                }
-                ReadOutcome::Eof => break,
+    fn config() -> PipelineConfig {
+        let mut cfg = PipelineConfig::new(SpectrumConfig::new(1024, 50, 10, WindowKind::Hann));
+        cfg.block_samples = 1 << 14;
+        cfg
+    }
+
+    /// The display tap through the real pipeline threads: frames arrive in stream order
+    /// with a carrier in the right bin, and a console that never reads them does not hold
+    /// up the DSP.
+    #[test]
+    fn display_frames_in_stream_order_and_an_unread_console_never_blocks() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let running = start(carrier(), config(), stop.clone(), Some(Duration::ZERO)).unwrap();
+        let frames_rx = running.frames().unwrap().clone();
+        let mut frames: Vec<UiFrame> = Vec::new();
+        loop {
+            frames.extend(frames_rx.try_iter());
+            match running.events().recv_timeout(Duration::from_millis(1)) {
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                _ => continue,
             }
         }
-        if let Some(f) = cur {
-            if f.fill >= hist + span || self.event.is_some() || self.dropped > 0 {
-                let _ = self.emit(f);
-            }
+        let stats = running.finish().unwrap();
+        frames.extend(frames_rx.try_iter());
+        assert_eq!(stats.samples, 1_000_000);
+        assert!(!frames.is_empty());
+        for w in frames.windows(2) {
+            assert!(w[0].end <= w[1].start, "stream order");
         }
-        Ok(pos)
-    }
-}
+        let last = frames.last().unwrap();
+        assert_eq!(last.power_db.len(), 1024);
+        assert_eq!(last.floor_db.len(), 1024);
+        assert!(last.threshold_over_floor_db > 0.0);
+        let peak = (0..1024)
+            .max_by(|&a, &b| last.power_db[a].total_cmp(&last.power_db[b]))
+            .unwrap();
+        assert_eq!(peak, 512 + 256, "carrier at +250 kHz");
 
-/// Where a worker puts an IQ buffer it has transformed.
-struct Done<T> {
-    pool: Sender<Vec<T>>,
-    /// The evidence ring, which keeps the block for its pre-trigger and returns the
-    /// buffer to the pool later.
-    evidence: Option<evidence::Frames<T>>,
-}
-
-impl<T> Done<T> {
-    fn hand_back(&self, seq: u64, start: u64, len: usize, buf: Vec<T>) {
-        let buf = match &self.evidence {
-            Some(ev) => match ev.send(Frame {
-                seq,
-                start,
-                len,
-                buf,
-            }) {
-                None => return,
-                Some(buf) => buf,
-            },
-            None => buf,
-        };
-        let _ = self.pool.try_send(buf);
-    }
-}
-
-/// A spectrum worker: takes an output buffer, then a block; hands the block's buffer back
-/// (to the pool, or to the evidence ring) as soon as it is transformed.
-#[allow(clippy::too_many_arguments)]
-fn spectrum_worker<T: BlockSample>(
-    spec: SpectrumConfig,
-    scale: f32,
-    blocks: Receiver<IqBlock<T>>,
-    done: Done<T>,
-    spec_pool: Receiver<Vec<f32>>,
-    out: Sender<SpectrumBatch>,
-    counters: &Counters,
-) {
-    prime_thread();
-    let mut welch = Welch::new(spec);
-    // Taking the output buffer before the block means a worker never holds a block while
-    // waiting for a buffer the reorder stage is keeping for a later block.
-    while let Ok(mut power) = spec_pool.recv() {
-        let Ok(block) = blocks.recv() else { return };
-        let count = T::spectra(&mut welch, &block.samples[..block.len], scale, &mut power);
-        counters.spectra.fetch_add(count as u64, Relaxed);
-        let batch = SpectrumBatch {
-            seq: block.seq,
-            start: block.start,
-            count,
-            power,
-            dropped: block.dropped,
-            event: block.event,
-        };
-        done.hand_back(block.seq, block.start, block.len, block.samples);
-        if out.send(batch).is_err() {
-            return;
-        }
-    }
-}
-
-/// Folds spectra into display frames for the UI tap and sends one per period.
-struct UiDecimator {
-    tap: UiTap,
-    last_sent: Option<Instant>,
-    /// Bin-wise maximum (linear power) of the spectra since the last frame.
-    peak: Vec<f32>,
-    /// Stream span of the spectra in `peak`; `None` when nothing is folded yet.
-    span: Option<(u64, u64)>,
-}
-
-impl UiDecimator {
-    fn new(tap: UiTap) -> Self {
-        UiDecimator {
-            tap,
-            last_sent: None,
-            peak: Vec::new(),
-            span: None,
-        }
+        // Nobody reads the frames: the run still completes, nothing dropped.
+        let running = start(carrier(), config(), stop, Some(Duration::ZERO)).unwrap();
+        for _ in running.events().iter() {}
+        let blocked = running.finish().unwrap();
+        assert_eq!(blocked.samples, 1_000_000);
+        assert_eq!(blocked.dropped, 0);
     }
 
-    fn fold(&mut self, power: &[f32], start: u64, end: u64) {
-        match self.span.as_mut() {
-            Some(s) => {
-                for (p, &x) in self.peak.iter_mut().zip(power) {
-                    *p = p.max(x);
-                }
-                s.1 = end;
-            }
-            None => {
-                self.peak.clear();
-                self.peak.extend_from_slice(power);
-                self.span = Some((start, end));
-            }
-        }
-    }
+    /// Alerts reach the alert log before the caller, each as one line, and finishing a run
+    /// nobody drains does not hang.
+    #[test]
+    fn the_alert_log_holds_what_the_caller_saw() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.jsonl");
+        let mut cfg = config();
+        cfg.alert_log = Some(SharedLog::open(&path).unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let running = start(carrier(), cfg.clone(), stop.clone(), None).unwrap();
+        let seen: Vec<Alert> = running
+            .events()
+            .iter()
+            .filter_map(|e| match e {
+                Event::Alert(a) => Some(a),
+                Event::Learned(_) => None,
+            })
+            .collect();
+        running.finish().unwrap();
+        assert!(!seen.is_empty());
+        let logged: Vec<Alert> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(logged, seen);
 
-    /// Sends the folded frame if a period has passed. Called once per batch, not per
-    /// spectrum, so the clock is read rarely.
-    fn flush(&mut self, detector: &Detector) {
-        let Some((start, end)) = self.span else {
-            return;
-        };
-        let now = Instant::now();
-        if self
-            .last_sent
-            .is_some_and(|t| now.duration_since(t) < self.tap.period)
-        {
-            return;
-        }
-        // Two small vectors at most 30 times a second: not worth a pool.
-        let frame = UiFrame {
-            start,
-            end,
-            power_db: self.peak.iter().map(|&p| crate::dsp::db(p)).collect(),
-            floor_db: detector
-                .floor()
-                .iter()
-                .map(|&p| crate::dsp::db(p))
-                .collect(),
-            threshold_over_floor_db: crate::dsp::db(detector.fast_threshold()),
-        };
-        // Drop policy: a full channel means the console is behind; it gets the next one.
-        let _ = self.tap.frames.try_send(frame);
-        self.last_sent = Some(now);
-        self.span = None;
-    }
-}
-
-/// The detection stage: puts batches back in stream order and runs the detector.
-#[allow(clippy::too_many_arguments)]
-fn detect_stage(
-    mut detector: Detector,
-    spec: SpectrumConfig,
-    batches: Receiver<SpectrumBatch>,
-    spec_pool: Sender<Vec<f32>>,
-    events: Sender<Out>,
-    mut ui: Option<UiDecimator>,
-    progress: Option<u64>,
-    reorder_slots: usize,
-    counters: &Counters,
-) {
-    prime_thread();
-    let n = spec.fft_len;
-    let span = spec.span() as u64;
-    let mut slots: Vec<Option<SpectrumBatch>> = (0..reorder_slots).map(|_| None).collect();
-    let mut next_seq = 0u64;
-    let mut reached = 0u64;
-    let mut reported = 0u64;
-    let emit_progress = events.clone();
-    let mut emit = |a: Alert| {
-        counters.alerts.fetch_add(1, Relaxed);
-        // The caller drains every event until we hang up, so a failed send means the run
-        // is being torn down; nothing is lost that anyone would read.
-        let _ = events.send(Out::Event(Event::Alert(a)));
-    };
-    for batch in batches.iter() {
-        let slot = (batch.seq as usize) % reorder_slots;
-        slots[slot] = Some(batch);
-        while let Some(b) = slots[(next_seq as usize) % reorder_slots].take() {
-            if b.dropped > 0 {
-                detector.note_dropped(b.dropped, b.start, &mut emit);
-            }
-            if let Some(e) = &b.event {
-                detector.note_source_event(e, b.start, &mut emit);
-            }
-            for (j, power) in b.power.chunks_exact(n).take(b.count).enumerate() {
-                let start = b.start + j as u64 * span;
-                detector.push(power, start, &mut emit);
-                if let Some(ui) = ui.as_mut() {
-                    ui.fold(power, start, start + span);
-                }
-            }
-            if let Some(ui) = ui.as_mut() {
-                ui.flush(&detector);
-            }
-            counters.detected.fetch_add(b.count as u64, Relaxed);
-            if let Some(step) = progress {
-                reached = reached.max(b.start + b.count as u64 * span);
-                if reached >= reported + step {
-                    reported = reached;
-                    let _ = emit_progress.send(Out::Progress(reached));
-                }
-            }
-            let _ = spec_pool.try_send(b.power);
-            next_seq += 1;
-        }
-    }
-    detector.finish(&mut emit);
-    if let Some(l) = detector.take_learner() {
-        let _ = events.send(Out::Event(Event::Learned(Box::new(l))));
+        let undrained = start(carrier(), cfg, stop, None).unwrap();
+        assert_eq!(undrained.finish().unwrap().samples, 1_000_000);
     }
 }

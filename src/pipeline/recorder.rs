@@ -17,7 +17,7 @@
 //! also zero-filled so that file time stays stream time.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
@@ -26,7 +26,7 @@ use num_complex::Complex32;
 
 use crate::error::{Error, Result};
 use crate::formats::{CaptureWriter, SampleFormat, WriterOptions};
-use crate::source::{IqSource, ReadOutcome};
+use crate::source::{IqSource, ReadOutcome, SampleBuf};
 use crate::types::Annotation;
 use crate::types::StreamMeta;
 
@@ -496,8 +496,10 @@ impl<S: IqSource> IqSource for TeeSource<S> {
         self.inner.meta()
     }
 
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
-        let r = self.inner.read(buf)?;
+    fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
+        // A live radio's complex floats: what the recorder writes.
+        let buf = buf.cf32()?;
+        let r = self.inner.read_cf32(buf)?;
         match &r {
             ReadOutcome::Samples(n) => self.tap.push(&buf[..*n]),
             ReadOutcome::Lost(n) => self.tap.gap(*n),
@@ -509,6 +511,62 @@ impl<S: IqSource> IqSource for TeeSource<S> {
     fn non_finite_samples(&self) -> u64 {
         self.inner.non_finite_samples()
     }
+}
+
+/// What [`record`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// Samples read from the source.
+    pub read: u64,
+    /// Samples the source lost (device overflow).
+    pub lost: u64,
+    /// Wall time of the run.
+    pub wall: std::time::Duration,
+    /// What the recorder wrote.
+    pub summary: RecordSummary,
+}
+
+/// Records `source` (a radio) without analysing it, until it ends or `stop` is set,
+/// reading `chunk` samples at a time; `on_event` hears of the device's health changes.
+///
+/// # Errors
+/// The source's error, or the recorder's (a full disk), after the recorder has closed its
+/// file.
+pub fn record(
+    source: Box<dyn IqSource>,
+    cfg: RecorderConfig,
+    chunk: usize,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(&crate::types::SourceEvent),
+) -> Result<Recorded> {
+    let (rec, tap) = Recorder::start(source.meta(), cfg)?;
+    let mut src = TeeSource::new(source, tap);
+    let mut buf = vec![Complex32::default(); chunk.max(1)];
+    let started = std::time::Instant::now();
+    let (mut read, mut lost) = (0u64, 0u64);
+    let result = loop {
+        if stop.load(Relaxed) {
+            break Ok(());
+        }
+        match src.read_cf32(&mut buf) {
+            Ok(ReadOutcome::Samples(n)) => read += n as u64,
+            Ok(ReadOutcome::Lost(n)) => lost += n,
+            Ok(ReadOutcome::Event(e)) => on_event(&e),
+            Ok(ReadOutcome::Pending) => {}
+            Ok(ReadOutcome::Eof) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    // Dropping the source drops the tap, which lets the recorder finish.
+    drop(src);
+    let summary = rec.finish()?;
+    result?;
+    Ok(Recorded {
+        read,
+        lost,
+        wall: started.elapsed(),
+        summary,
+    })
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ pub struct RunStats {
     pub stream_s: f64,
     /// Evidence clips cut during the run (with `--evidence`).
     pub evidence: Option<crate::sinks::evidence::EvidenceSummary>,
+    /// What was recorded (with a recorder).
+    pub recording: Option<super::recorder::RecordSummary>,
 }
 
 impl RunStats {

@@ -3,11 +3,67 @@
 //! the process dies, and several processes appending to one file never tear each other's
 //! lines (`O_APPEND` makes each write atomic with respect to the others).
 
+use std::fs::File;
 use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 use crate::alert::Alert;
+use crate::error::{Error, Result};
+
+/// An alert log file shared by the threads that write to it (the pipeline's alerts,
+/// the console's acknowledgements).
+#[derive(Clone)]
+pub struct SharedLog(Arc<Mutex<JsonLinesSink<File>>>);
+
+impl std::fmt::Debug for SharedLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedLog")
+    }
+}
+
+impl SharedLog {
+    /// Opens `path` for appending (created if missing).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file.
+    pub fn open(path: &Path) -> Result<SharedLog> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map(|f| SharedLog(Arc::new(Mutex::new(JsonLinesSink::new(f)))))
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    /// [`JsonLinesSink::write`].
+    ///
+    /// # Errors
+    /// The file's error.
+    pub fn write(&self, alert: &Alert) -> std::io::Result<()> {
+        self.lock().write(alert)
+    }
+
+    /// [`JsonLinesSink::write_acknowledged`].
+    ///
+    /// # Errors
+    /// The file's error.
+    pub fn write_acknowledged(&self, alert: &Alert, at_utc: &str) -> std::io::Result<()> {
+        self.lock().write_acknowledged(alert, at_utc)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, JsonLinesSink<File>> {
+        // A writer that panicked mid-line left at worst a torn line; keep logging.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// Writes alerts as JSON lines.
 pub struct JsonLinesSink<W: Write> {

@@ -1,21 +1,26 @@
-//! Sources of IQ samples: recorded captures ([`file`]), real-time pacing of a capture for
-//! replays ([`paced`]), the scene simulator ([`synth`]) and live radios through SoapySDR
-//! ([`soapy`], with the built-in simulated device [`sim`]). A source fills the caller's
-//! buffer; it never owns threads. The pipeline decides whether a slow consumer makes it
-//! wait (files) or drop (live radios).
+//! Sources of IQ samples: recordings in every format kuzet reads ([`recording`]),
+//! real-time pacing of a recording for replays ([`paced`]), the scene simulator
+//! ([`synth`]) and live radios through SoapySDR ([`soapy`], with the built-in simulated
+//! device). A source fills the caller's buffer; it never owns threads. The pipeline
+//! decides whether a slow consumer makes it wait (files) or drop (live radios).
+//!
+//! The trait is narrow on purpose: metadata, one typed read, a count of repaired samples.
+//! What only a recording has (annotations, warnings, a second reader, its byte layout)
+//! comes back from [`recording::open`], not through every wrapper.
 
 pub mod paced;
 pub mod recording;
 pub mod soapy;
 pub mod synth;
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
 use num_complex::Complex32;
 
-pub use recording::{open, OpenOptions};
+pub use recording::{open, OpenOptions, Recording};
 
-use crate::error::Result;
-use crate::formats::raw::SpanReader;
-use crate::types::Annotation;
+use crate::error::{Error, Result};
+use crate::formats::export::IqSink;
 use crate::types::{SourceEvent, StreamMeta};
 
 /// What one [`IqSource::read`] produced.
@@ -33,87 +38,121 @@ pub enum ReadOutcome {
     Eof,
 }
 
+/// How a source can deliver its samples. Every source delivers complex floats; an 8- or
+/// 16-bit capture can also hand over its integer pairs as stored (a quarter or half of the
+/// bytes), each worth `scale`, and the spectrum stage converts them as it windows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SampleKind {
+    /// Complex float.
+    Cf32,
+    /// int8 pairs, `sample = pair * scale`.
+    Ci8 {
+        /// Value of one least-significant bit.
+        scale: f32,
+    },
+    /// int16 pairs, `sample = pair * scale`.
+    Ci16 {
+        /// Value of one least-significant bit.
+        scale: f32,
+    },
+}
+
+/// The buffer a read fills, typed by sample kind.
+#[derive(Debug)]
+pub enum SampleBuf<'a> {
+    /// Complex floats: what every source fills.
+    Cf32(&'a mut [Complex32]),
+    /// Stored int8 pairs (only from a source whose [`IqSource::native`] is `Ci8`).
+    Ci8(&'a mut [[i8; 2]]),
+    /// Stored int16 pairs (only from a source whose [`IqSource::native`] is `Ci16`).
+    Ci16(&'a mut [[i16; 2]]),
+}
+
+impl<'a> SampleBuf<'a> {
+    /// Samples the buffer holds.
+    pub fn len(&self) -> usize {
+        match self {
+            SampleBuf::Cf32(b) => b.len(),
+            SampleBuf::Ci8(b) => b.len(),
+            SampleBuf::Ci16(b) => b.len(),
+        }
+    }
+
+    /// True when the buffer holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first `n` samples of the buffer (all of it if shorter).
+    pub fn prefix(self, n: usize) -> SampleBuf<'a> {
+        let n = n.min(self.len());
+        match self {
+            SampleBuf::Cf32(b) => SampleBuf::Cf32(&mut b[..n]),
+            SampleBuf::Ci8(b) => SampleBuf::Ci8(&mut b[..n]),
+            SampleBuf::Ci16(b) => SampleBuf::Ci16(&mut b[..n]),
+        }
+    }
+
+    /// The same buffer, borrowed again (to read into it twice).
+    pub fn reborrow(&mut self) -> SampleBuf<'_> {
+        match self {
+            SampleBuf::Cf32(b) => SampleBuf::Cf32(b),
+            SampleBuf::Ci8(b) => SampleBuf::Ci8(b),
+            SampleBuf::Ci16(b) => SampleBuf::Ci16(b),
+        }
+    }
+
+    /// The complex-float buffer, for sources that deliver nothing else.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an integer buffer: a caller asked a source for a sample kind
+    /// its [`IqSource::native`] does not offer.
+    pub fn cf32(self) -> Result<&'a mut [Complex32]> {
+        match self {
+            SampleBuf::Cf32(b) => Ok(b),
+            _ => Err(Error::Config(
+                "this source delivers complex floats only".into(),
+            )),
+        }
+    }
+}
+
+impl<'a> From<&'a mut [Complex32]> for SampleBuf<'a> {
+    fn from(b: &'a mut [Complex32]) -> Self {
+        SampleBuf::Cf32(b)
+    }
+}
+
 /// A stream of complex baseband samples.
 pub trait IqSource: Send {
     /// What is known about the stream.
     fn meta(&self) -> &StreamMeta;
 
-    /// Reads up to `buf.len()` samples into `buf`.
+    /// The kind [`IqSource::read`] can fill besides [`SampleKind::Cf32`]: the stored form
+    /// of an 8- or 16-bit capture, else `Cf32`.
+    fn native(&self) -> SampleKind {
+        SampleKind::Cf32
+    }
+
+    /// Reads up to `buf.len()` samples into `buf`, a complex-float buffer or one of the
+    /// kind [`IqSource::native`] names.
     ///
     /// # Errors
     /// A failure that ends the stream (a damaged file); recoverable conditions are
     /// reported through [`ReadOutcome`] instead.
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome>;
-
-    /// What one int8 sample is worth, when the source can deliver its samples as an
-    /// 8-bit capture stores them through [`IqSource::read_ci8`]: the spectrum stage then
-    /// converts them as it windows them, and the source neither converts nor writes 8
-    /// bytes of float per sample.
-    fn ci8_scale(&self) -> Option<f32> {
-        None
-    }
-
-    /// Reads up to `buf.len()` samples as stored int8 pairs (each worth
-    /// [`IqSource::ci8_scale`]); like [`IqSource::read`] otherwise.
-    ///
-    /// # Errors
-    /// As [`IqSource::read`]; a source without int8 samples refuses.
-    fn read_ci8(&mut self, _buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
-        Err(crate::error::Error::Config(
-            "this source has no int8 samples".into(),
-        ))
-    }
-
-    /// What one int16 sample is worth, when the source can deliver its samples as a
-    /// 16-bit capture stores them through [`IqSource::read_ci16`] (see
-    /// [`IqSource::ci8_scale`]).
-    fn ci16_scale(&self) -> Option<f32> {
-        None
-    }
-
-    /// Reads up to `buf.len()` samples as stored int16 pairs (each worth
-    /// [`IqSource::ci16_scale`]); like [`IqSource::read`] otherwise.
-    ///
-    /// # Errors
-    /// As [`IqSource::read`]; a source without int16 samples refuses.
-    fn read_ci16(&mut self, _buf: &mut [[i16; 2]]) -> Result<ReadOutcome> {
-        Err(crate::error::Error::Config(
-            "this source has no int16 samples".into(),
-        ))
-    }
+    fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome>;
 
     /// Samples replaced by zero because they were NaN or infinite.
     fn non_finite_samples(&self) -> u64 {
         0
     }
 
-    /// Annotations the recording carries (ground truth, alerts, SigMF annotations,
-    /// frequency changes).
-    fn annotations(&self) -> &[Annotation] {
-        &[]
-    }
-
-    /// Problems found at open that did not stop it (a header that overstates the data,
-    /// trailing bytes, a frequency change); the caller shows them to the operator.
-    fn warnings(&self) -> &[String] {
-        &[]
-    }
-
-    /// Applies the operator's flags over the file's metadata.
-    fn apply_options(&mut self, _opts: &OpenOptions) {}
-
-    /// The raw span reader, for sources that are encoded bytes of a file: lets
-    /// `convert` copy or re-encode without a detour through `Complex32` when it pays.
-    fn span_reader(&mut self) -> Option<&mut SpanReader> {
-        None
-    }
-
-    /// A second reader of the same recording whose position `p` holds this stream's
-    /// sample `p` minus its own position at the call, for reading stretches of the stream
-    /// back while the pipeline reads on (evidence clips from a recording). `None` for a
-    /// stream that cannot be read again: a radio, a replay that seeks and loops.
-    fn reopen(&self) -> Option<Box<dyn SeekableSource>> {
-        None
+    /// [`IqSource::read`] into complex floats.
+    ///
+    /// # Errors
+    /// As [`IqSource::read`].
+    fn read_cf32(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+        self.read(SampleBuf::Cf32(buf))
     }
 }
 
@@ -133,42 +172,30 @@ pub trait SeekableSource: IqSource {
     fn seek(&mut self, index: u64);
 }
 
-impl IqSource for Box<dyn IqSource> {
+impl<S: IqSource + ?Sized> IqSource for Box<S> {
     fn meta(&self) -> &StreamMeta {
         (**self).meta()
     }
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+    fn native(&self) -> SampleKind {
+        (**self).native()
+    }
+    fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
         (**self).read(buf)
-    }
-    fn ci8_scale(&self) -> Option<f32> {
-        (**self).ci8_scale()
-    }
-    fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
-        (**self).read_ci8(buf)
-    }
-    fn ci16_scale(&self) -> Option<f32> {
-        (**self).ci16_scale()
-    }
-    fn read_ci16(&mut self, buf: &mut [[i16; 2]]) -> Result<ReadOutcome> {
-        (**self).read_ci16(buf)
     }
     fn non_finite_samples(&self) -> u64 {
         (**self).non_finite_samples()
     }
-    fn annotations(&self) -> &[Annotation] {
-        (**self).annotations()
+}
+
+impl<S: SeekableSource + ?Sized> SeekableSource for Box<S> {
+    fn len_samples(&self) -> u64 {
+        (**self).len_samples()
     }
-    fn warnings(&self) -> &[String] {
-        (**self).warnings()
+    fn position(&self) -> u64 {
+        (**self).position()
     }
-    fn apply_options(&mut self, opts: &OpenOptions) {
-        (**self).apply_options(opts)
-    }
-    fn span_reader(&mut self) -> Option<&mut SpanReader> {
-        (**self).span_reader()
-    }
-    fn reopen(&self) -> Option<Box<dyn SeekableSource>> {
-        (**self).reopen()
+    fn seek(&mut self, index: u64) {
+        (**self).seek(index)
     }
 }
 
@@ -192,55 +219,47 @@ impl<S: IqSource> Take<S> {
     }
 }
 
-impl<S: IqSource> Take<S> {
-    fn take_with<T>(
-        &mut self,
-        buf: &mut [T],
-        read: impl FnOnce(&mut S, &mut [T]) -> Result<ReadOutcome>,
-    ) -> Result<ReadOutcome> {
+impl<S: IqSource> IqSource for Take<S> {
+    fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+    fn native(&self) -> SampleKind {
+        self.inner.native()
+    }
+    fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
         if self.remaining == 0 {
             return Ok(ReadOutcome::Eof);
         }
-        let want = buf
-            .len()
-            .min(self.remaining.min(usize::MAX as u64) as usize);
-        let out = read(&mut self.inner, &mut buf[..want])?;
+        let want = self.remaining.min(usize::MAX as u64) as usize;
+        let out = self.inner.read(buf.prefix(want))?;
         if let ReadOutcome::Samples(n) = out {
             self.remaining -= n as u64;
         }
         Ok(out)
     }
-}
-
-impl<S: IqSource> IqSource for Take<S> {
-    fn meta(&self) -> &StreamMeta {
-        &self.meta
-    }
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
-        self.take_with(buf, |inner, b| inner.read(b))
-    }
-    fn ci8_scale(&self) -> Option<f32> {
-        self.inner.ci8_scale()
-    }
-    fn read_ci8(&mut self, buf: &mut [[i8; 2]]) -> Result<ReadOutcome> {
-        self.take_with(buf, |inner, b| inner.read_ci8(b))
-    }
-    fn ci16_scale(&self) -> Option<f32> {
-        self.inner.ci16_scale()
-    }
-    fn read_ci16(&mut self, buf: &mut [[i16; 2]]) -> Result<ReadOutcome> {
-        self.take_with(buf, |inner, b| inner.read_ci16(b))
-    }
     fn non_finite_samples(&self) -> u64 {
         self.inner.non_finite_samples()
     }
-    fn annotations(&self) -> &[Annotation] {
-        self.inner.annotations()
-    }
-    fn warnings(&self) -> &[String] {
-        self.inner.warnings()
-    }
-    fn reopen(&self) -> Option<Box<dyn SeekableSource>> {
-        self.inner.reopen()
+}
+
+/// Copies a finite source into `sink` as complex floats until it ends or `stop` is set;
+/// returns whether it was stopped. The one read loop behind `synth -o`, `convert` and
+/// `exercise export`: nothing here waits on a radio.
+///
+/// # Errors
+/// The source's or the sink's first error.
+pub fn copy(source: &mut dyn IqSource, sink: &mut dyn IqSink, stop: &AtomicBool) -> Result<bool> {
+    // Large enough that per-call overheads (HDF5 hyperslab selection, syscalls) vanish,
+    // small enough to stay in L2/L3.
+    let mut buf = vec![Complex32::default(); 1 << 17];
+    loop {
+        if stop.load(Relaxed) {
+            return Ok(true);
+        }
+        match source.read_cf32(&mut buf)? {
+            ReadOutcome::Samples(n) => sink.append(&buf[..n])?,
+            ReadOutcome::Eof => return Ok(false),
+            ReadOutcome::Pending | ReadOutcome::Lost(_) | ReadOutcome::Event(_) => {}
+        }
     }
 }

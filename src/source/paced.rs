@@ -17,11 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::R
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use num_complex::Complex32;
-
-use super::{IqSource, ReadOutcome, SeekableSource};
+use super::{IqSource, ReadOutcome, SampleBuf, SeekableSource};
 use crate::error::Result;
-use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// The longest a paused or ahead-of-time read sleeps before returning `Pending`.
@@ -236,7 +233,9 @@ impl IqSource for PacedSource {
         &self.meta
     }
 
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+    fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
+        // Complex floats only: a replay converts an 8- or 16-bit recording as it reads.
+        let buf = buf.cf32()?;
         self.serve_seek();
         let want = if self.ctl.paused() {
             if self.step_left == 0 && self.ctl.steps.load(Relaxed) > 0 {
@@ -255,10 +254,10 @@ impl IqSource for PacedSource {
                 None => return Ok(ReadOutcome::Pending),
             }
         };
-        let outcome = match self.inner.read(&mut buf[..want])? {
+        let outcome = match self.inner.read_cf32(&mut buf[..want])? {
             ReadOutcome::Eof if self.ctl.looping() => {
                 self.inner.seek(0);
-                self.inner.read(&mut buf[..want])?
+                self.inner.read_cf32(&mut buf[..want])?
             }
             other => other,
         };
@@ -287,21 +286,20 @@ impl IqSource for PacedSource {
     fn non_finite_samples(&self) -> u64 {
         self.inner.non_finite_samples()
     }
-
-    fn annotations(&self) -> &[Annotation] {
-        self.inner.annotations()
-    }
-
-    fn warnings(&self) -> &[String] {
-        self.inner.warnings()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::formats::{CaptureWriter, WriterOptions};
-    use crate::source::recording::kuzet::FileSource;
+    use num_complex::Complex32;
+
+    /// A recording's source, as `open` gives it.
+    fn open(path: &std::path::Path) -> Box<dyn SeekableSource> {
+        crate::source::open(path, &crate::source::OpenOptions::default())
+            .unwrap()
+            .source
+    }
 
     fn capture(dir: &tempfile::TempDir, n: usize, rate: f64) -> std::path::PathBuf {
         let path = dir.path().join("p.h5");
@@ -326,7 +324,7 @@ mod tests {
     fn drain(src: &mut PacedSource, buf: &mut [Complex32]) -> (u64, bool) {
         let mut got = 0;
         loop {
-            match src.read(buf).unwrap() {
+            match src.read_cf32(buf).unwrap() {
                 ReadOutcome::Samples(n) => got += n as u64,
                 ReadOutcome::Eof => return (got, true),
                 _ => return (got, false),
@@ -340,18 +338,16 @@ mod tests {
         let path = capture(&dir, 100_000, 1e6);
         let mut buf = vec![Complex32::default(); 4096];
         let ctl = PaceControl::new(None, false);
-        let mut fast =
-            PacedSource::new(Box::new(FileSource::open(&path).unwrap()), ctl, 100, false);
+        let mut fast = PacedSource::new(open(&path), ctl, 100, false);
         assert_eq!(drain(&mut fast, &mut buf), (100_000, true));
 
         // At 1x a 100 ms file cannot be read in the first few milliseconds.
         let ctl = PaceControl::new(Some(1.0), false);
-        let mut paced =
-            PacedSource::new(Box::new(FileSource::open(&path).unwrap()), ctl, 100, false);
+        let mut paced = PacedSource::new(open(&path), ctl, 100, false);
         let t = Instant::now();
         let mut got = 0;
         while t.elapsed() < Duration::from_millis(20) {
-            if let ReadOutcome::Samples(n) = paced.read(&mut buf).unwrap() {
+            if let ReadOutcome::Samples(n) = paced.read_cf32(&mut buf).unwrap() {
                 got += n as u64;
             }
         }
@@ -364,7 +360,7 @@ mod tests {
         let path = dir.path().join("ramp_1M.cs8");
         let bytes: Vec<u8> = (0..100u8).flat_map(|i| [i, 0]).collect();
         std::fs::write(&path, bytes).unwrap();
-        let raw = crate::source::open(&path, &crate::source::OpenOptions::default()).unwrap();
+        let raw = open(&path);
         let ctl = PaceControl::new(None, true);
         let mut src = PacedSource::new(raw, ctl.clone(), 10, false);
         assert_eq!(src.meta().total_samples, None);
@@ -372,7 +368,7 @@ mod tests {
         let mut buf = vec![Complex32::default(); 64];
         let mut got: Vec<u32> = Vec::new();
         while got.len() < 250 {
-            let ReadOutcome::Samples(n) = src.read(&mut buf).unwrap() else {
+            let ReadOutcome::Samples(n) = src.read_cf32(&mut buf).unwrap() else {
                 panic!("a looping replay does not end");
             };
             got.extend(buf[..n].iter().map(|s| (s.re * 128.0) as u32));
@@ -386,10 +382,10 @@ mod tests {
         let (_, eof) = drain(&mut src, &mut buf);
         assert!(eof);
         ctl.seek_by(1_000);
-        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(1));
+        assert_eq!(src.read_cf32(&mut buf).unwrap(), ReadOutcome::Samples(1));
         assert_eq!(buf[0].re * 128.0, 99.0);
         ctl.seek_by(-1_000);
-        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(64));
+        assert_eq!(src.read_cf32(&mut buf).unwrap(), ReadOutcome::Samples(64));
         assert_eq!(buf[0].re, 0.0);
     }
 
@@ -399,22 +395,17 @@ mod tests {
         let path = capture(&dir, 10_000, 1e6);
         let mut buf = vec![Complex32::default(); 4096];
         let ctl = PaceControl::new(None, false);
-        let mut src = PacedSource::new(
-            Box::new(FileSource::open(&path).unwrap()),
-            ctl.clone(),
-            300,
-            true,
-        );
+        let mut src = PacedSource::new(open(&path), ctl.clone(), 300, true);
         ctl.set_paused(true);
-        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Pending);
+        assert_eq!(src.read_cf32(&mut buf).unwrap(), ReadOutcome::Pending);
         ctl.step();
-        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(300));
-        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Pending);
+        assert_eq!(src.read_cf32(&mut buf).unwrap(), ReadOutcome::Samples(300));
+        assert_eq!(src.read_cf32(&mut buf).unwrap(), ReadOutcome::Pending);
         assert_eq!(ctl.file_position(), 300);
 
         ctl.seek_by(5_000);
         ctl.set_paused(false);
-        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(4096));
+        assert_eq!(src.read_cf32(&mut buf).unwrap(), ReadOutcome::Samples(4096));
         assert_eq!(buf[0].re, 5_300.0);
         // The end holds (paused, at_end) instead of ending the stream.
         let (_, eof) = drain(&mut src, &mut buf);
@@ -423,7 +414,7 @@ mod tests {
         // Seeking back and resuming plays again.
         ctl.seek_by(-20_000);
         ctl.set_paused(false);
-        assert_eq!(src.read(&mut buf).unwrap(), ReadOutcome::Samples(4096));
+        assert_eq!(src.read_cf32(&mut buf).unwrap(), ReadOutcome::Samples(4096));
         assert_eq!(buf[0].re, 0.0);
         assert!(!ctl.at_end());
     }

@@ -10,9 +10,9 @@
 //! └─────────────────────────────────────────────── `?` overlays the key list ──────────────┘
 //! ```
 //!
-//! Threads: the pipeline runs on its own threads (started here through
-//! [`pipeline::run`]), the input reader on another, and this module's loop owns the
-//! terminal. The pipeline's detect stage sends decimated [`UiFrame`]s (at most one per
+//! Threads: the pipeline runs on its own threads (a [`Running`] pipeline, started by the
+//! caller), the input reader on another (the one thread this module starts), and this
+//! module's loop owns the terminal. The pipeline's detect stage sends decimated [`UiFrame`]s (at most one per
 //! [`FRAME_PERIOD`], dropped when the console is behind) and alerts; the loop folds them
 //! into the pure [`app::App`] state and draws on its tick only, so drawing never runs
 //! faster than 30 fps nor slows the DSP. The terminal is restored on quit, on error and
@@ -24,9 +24,8 @@ pub mod keymap;
 pub mod theme;
 pub mod widgets;
 
-use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -34,13 +33,10 @@ use crossbeam_channel::{bounded, select, Receiver, TryRecvError};
 use ratatui::layout::Rect;
 use ratatui::{DefaultTerminal, Frame};
 
-use crate::alert::Alert;
 use crate::dsp::FreqGrid;
 use crate::error::{Error, Result};
-use crate::pipeline::{self, Counters, Event, PipelineConfig, RunStats, UiFrame, UiTap};
-use crate::sinks::alert_log::JsonLinesSink;
+use crate::pipeline::{Event, RunStats, Running};
 use crate::source::paced::PaceControl;
-use crate::source::IqSource;
 
 use app::{App, Effect, ReplayState, SourceInfo, Stats, SPEEDS};
 use event::UiEvent;
@@ -49,88 +45,52 @@ use theme::Theme;
 /// The console's redraw period, and the pipeline's minimum gap between display frames.
 pub const FRAME_PERIOD: Duration = Duration::from_millis(33);
 
-/// The alert log shared by the pipeline (alerts) and the console (acknowledgements).
-pub type AlertLog = Arc<Mutex<JsonLinesSink<File>>>;
-
-/// What the console watches.
+/// What the console shows besides the pipeline's output.
 pub struct Console {
-    /// The samples: a paced capture, or a live radio.
-    pub source: Box<dyn IqSource>,
     /// How to describe the source on the status line.
     pub info: SourceInfo,
     /// Transport controls when the source is a paced capture.
     pub replay: Option<Arc<PaceControl>>,
-    /// Where alerts and acknowledgements are logged, if anywhere.
-    pub alert_log: Option<AlertLog>,
-    /// Set while a recorder is writing IQ to disk (the status line's `● REC`).
-    pub recording: Option<Arc<AtomicBool>>,
+    /// A recorder is writing the stream's IQ to disk (the status line's `● REC`).
+    pub recording: bool,
 }
 
-/// Runs the pipeline on `console.source` with the console on the terminal until the
-/// operator quits or `stop` is set.
+/// Runs the console on a started pipeline (started with [`FRAME_PERIOD`] as its display
+/// period) until the operator quits, `stop` is set or the pipeline fails; then stops the
+/// pipeline and returns its summary.
 ///
 /// # Errors
-/// The terminal could not be set up or drawn on, the alert log could not be written, or
-/// a pipeline stage failed.
-pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<RunStats> {
+/// The terminal could not be set up or drawn on, an acknowledgement could not be logged,
+/// or a pipeline stage failed.
+pub fn run(running: Running, console: Console, stop: &AtomicBool) -> Result<RunStats> {
     let Console {
-        source,
         info,
         replay,
-        alert_log,
         recording,
     } = console;
-    let meta = source.meta().clone();
-    // Drop policy (see UiTap): a few frames of slack, then the DSP drops them.
-    let (frames_tx, frames_rx) = bounded::<UiFrame>(4);
-    let mut cfg = cfg.clone();
-    cfg.ui = Some(UiTap {
-        frames: frames_tx,
-        period: FRAME_PERIOD,
-    });
-    // Block, large: alerts are rare and must reach the desk; the loop drains every tick.
-    let (alert_tx, alert_rx) = bounded::<Alert>(1024);
-    // Keys: the input thread blocks when the loop is behind, which only delays keys.
-    let (key_tx, key_rx) = bounded::<UiEvent>(64);
-    let counters = Arc::new(Counters::default());
     let grid = FreqGrid {
-        bins: cfg.spectrum.fft_len,
-        sample_rate_hz: meta.sample_rate_hz,
-        center_freq_hz: meta.center_freq_hz,
+        bins: info.fft_len,
+        sample_rate_hz: info.sample_rate_hz,
+        center_freq_hz: info.center_freq_hz,
     };
     let mut app = App::new(info, grid, replay.as_deref().map(replay_state));
     let theme = Theme::detect();
+    let mut term = match TerminalGuard::new() {
+        Ok(t) => t,
+        Err(e) => {
+            stop.store(true, Relaxed);
+            let _ = running.finish();
+            return Err(e);
+        }
+    };
+    // Keys: the input thread blocks when the loop is behind, which only delays keys.
+    let (key_tx, key_rx) = bounded::<UiEvent>(64);
     let input_stop = AtomicBool::new(false);
-    let pipeline_failed = AtomicBool::new(false);
-    let mut term = TerminalGuard::new()?;
-
-    thread::scope(|scope| {
+    let looped = thread::scope(|scope| {
         // On every way out of this scope, panics and failed spawns included, stop the
-        // other threads first so that the scope's implicit join cannot hang.
+        // input thread first so that the scope's implicit join cannot hang.
         let _stop_all = StopOnDrop([stop, &input_stop]);
-        let pipe = thread::Builder::new()
-            .name("pipeline".into())
-            .spawn_scoped(scope, {
-                let (cfg, counters, log) = (&cfg, counters.clone(), alert_log.clone());
-                let failed = &pipeline_failed;
-                move || {
-                    let r = pipeline::run(source, cfg, counters, stop, &mut |ev| {
-                        let Event::Alert(a) = ev else { return Ok(()) };
-                        if let Some(log) = &log {
-                            if let Ok(mut log) = log.lock() {
-                                log.write(&a).map_err(Error::AlertSink)?;
-                            }
-                        }
-                        // Fails only once the console has quit; nobody would read it.
-                        let _ = alert_tx.send(a);
-                        Ok(())
-                    });
-                    failed.store(r.is_err(), Relaxed);
-                    r
-                }
-            })
-            .map_err(|_| Error::StagePanicked("spawn"))?;
-        let input = thread::Builder::new()
+        thread::Builder::new()
             .name("input".into())
             .spawn_scoped(scope, {
                 let input_stop = &input_stop;
@@ -139,26 +99,20 @@ pub fn run(console: Console, cfg: &PipelineConfig, stop: &AtomicBool) -> Result<
             .map_err(|_| Error::StagePanicked("spawn"))?;
         let mut ui = UiLoop {
             keys: key_rx,
-            frames: frames_rx,
-            alerts: Some(alert_rx),
-            counters: &counters,
+            running: &running,
+            alerts_open: true,
             stop,
-            pipeline_failed: &pipeline_failed,
             ctl: replay.as_deref(),
-            log: alert_log.as_ref(),
-            recording: recording.as_deref(),
+            recording,
             meter: (Instant::now(), 0),
         };
-        let looped = ui.run(&mut term.0, &mut app, &theme);
-        stop.store(true, Relaxed);
-        input_stop.store(true, Relaxed);
-        // Unblocks a pipeline waiting to hand over an alert.
-        drop(ui);
-        let stats = pipe.join().map_err(|_| Error::StagePanicked("pipeline"))?;
-        let _ = input.join();
-        looped?;
-        stats
-    })
+        ui.run(&mut term.0, &mut app, &theme)
+    });
+    stop.store(true, Relaxed);
+    drop(term);
+    let stats = running.finish();
+    looped?;
+    stats
 }
 
 /// Sets every flag when dropped.
@@ -216,17 +170,13 @@ fn replay_state(ctl: &PaceControl) -> ReplayState {
 
 struct UiLoop<'a> {
     keys: Receiver<UiEvent>,
-    frames: Receiver<UiFrame>,
-    /// `None` once the pipeline has hung up.
-    alerts: Option<Receiver<Alert>>,
-    counters: &'a Counters,
+    running: &'a Running,
+    /// False once the pipeline has hung up (the end of a non-looping capture).
+    alerts_open: bool,
     /// Ctrl-C from outside (a signal): leave as if `q` was pressed.
     stop: &'a AtomicBool,
-    /// Leave at once, so the error is printed on a restored terminal.
-    pipeline_failed: &'a AtomicBool,
     ctl: Option<&'a PaceControl>,
-    log: Option<&'a AlertLog>,
-    recording: Option<&'a AtomicBool>,
+    recording: bool,
     /// Wall time and samples at the last throughput reading.
     meter: (Instant, u64),
 }
@@ -256,29 +206,30 @@ impl UiLoop<'_> {
                     term.draw(|f| draw(f, app, theme)).map_err(Error::Terminal)?;
                 }
             }
-            if app.quit || self.stop.load(Relaxed) || self.pipeline_failed.load(Relaxed) {
+            // A failed pipeline: leave at once, so the error is printed on a restored
+            // terminal.
+            if app.quit || self.stop.load(Relaxed) || self.running.failed() {
                 return Ok(());
             }
         }
     }
 
     fn take_data(&mut self, app: &mut App) {
-        for f in self.frames.try_iter() {
-            app.on_frame(f);
-        }
-        if let Some(rx) = &self.alerts {
-            loop {
-                match rx.try_recv() {
-                    Ok(a) => app.on_alert(a),
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        self.alerts = None;
-                        break;
-                    }
-                }
+        if let Some(frames) = self.running.frames() {
+            for f in frames.try_iter() {
+                app.on_frame(f);
             }
         }
-        let samples = self.counters.samples_in.load(Relaxed);
+        while self.alerts_open {
+            match self.running.events().try_recv() {
+                Ok(Event::Alert(a)) => app.on_alert(a),
+                Ok(Event::Learned(_)) => {}
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => self.alerts_open = false,
+            }
+        }
+        let counters = self.running.counters();
+        let samples = counters.samples_in.load(Relaxed);
         let (t0, n0) = self.meter;
         let dt = t0.elapsed().as_secs_f64();
         let mut msps = app.stats.msps;
@@ -289,10 +240,10 @@ impl UiLoop<'_> {
         }
         let stats = Stats {
             msps,
-            dropped: self.counters.dropped.load(Relaxed),
-            stream_pos: self.counters.stream_pos.load(Relaxed),
-            recording: self.recording.is_some_and(|r| r.load(Relaxed)),
-            ended: self.alerts.is_none(),
+            dropped: counters.dropped.load(Relaxed),
+            stream_pos: counters.stream_pos.load(Relaxed),
+            recording: self.recording,
+            ended: !self.alerts_open,
         };
         app.on_stats(stats, self.ctl.map(replay_state));
     }
@@ -314,16 +265,11 @@ impl UiLoop<'_> {
             }
             (Effect::Loop(on), Some(c)) => c.set_looping(on),
             (Effect::Acknowledged(a), _) => {
-                app.notice = Some(match self.log {
-                    Some(log) => {
-                        let at =
-                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                        if let Ok(mut log) = log.lock() {
-                            log.write_acknowledged(&a, &at).map_err(Error::AlertSink)?;
-                        }
-                        format!("ack #{} logged", a.id)
-                    }
-                    None => format!("ack #{} (no log: --alerts FILE)", a.id),
+                let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                app.notice = Some(if self.running.acknowledge(&a, &at)? {
+                    format!("ack #{} logged", a.id)
+                } else {
+                    format!("ack #{} (no log: --alerts FILE)", a.id)
                 });
             }
             // Transport effects without a paced source (live): nothing to drive.
@@ -520,61 +466,6 @@ mod tests {
         live.update(Action::ToggleHelp);
         let all = text(&screen(&live, 80, 24)).join("\n");
         assert!(all.contains("LIVE") && all.contains("quit") && !all.contains("seek"));
-    }
-
-    /// The UI tap through the real pipeline threads: frames arrive in stream order with a
-    /// carrier in the right bin, and a console that never reads does not hold up the DSP.
-    #[test]
-    fn ui_tap_sends_frames_and_never_blocks_the_pipeline() {
-        use crate::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
-        use crate::units::Hz;
-        let scene = Scene {
-            sample_rate_hz: Hz(1e6),
-            center_freq_hz: Hz(100e6),
-            duration_s: 1.0,
-            noise_dbfs: -50.0,
-            seed: 1,
-            description: String::new(),
-            emitters: vec![EmitterSpec::new(EmitterKind::Cw, 250e3, 30.0)],
-        };
-        let run = |capacity: usize, drain: bool| {
-            let source = Box::new(SynthSource::new(&scene).unwrap());
-            let meta = source.meta().clone();
-            let mut cfg = crate::app::dsp_config(&crate::cli::DspArgs::default(), &meta).unwrap();
-            cfg.block_samples = 1 << 14;
-            let (tx, rx) = bounded(capacity);
-            cfg.ui = Some(UiTap {
-                frames: tx,
-                period: Duration::ZERO,
-            });
-            let stop = AtomicBool::new(false);
-            let stats =
-                pipeline::run(source, &cfg, Arc::default(), &stop, &mut |_| Ok(())).unwrap();
-            let frames: Vec<UiFrame> = if drain {
-                rx.try_iter().collect()
-            } else {
-                vec![]
-            };
-            (stats, frames)
-        };
-        let (stats, frames) = run(10_000, true);
-        assert_eq!(stats.samples, 1_000_000);
-        assert!(frames.len() > 10, "{}", frames.len());
-        for w in frames.windows(2) {
-            assert!(w[0].end <= w[1].start, "stream order");
-        }
-        let last = frames.last().unwrap();
-        assert_eq!(last.power_db.len(), 1024);
-        assert_eq!(last.floor_db.len(), 1024);
-        assert!(last.threshold_over_floor_db > 0.0);
-        let peak = (0..1024)
-            .max_by(|&a, &b| last.power_db[a].total_cmp(&last.power_db[b]))
-            .unwrap();
-        assert_eq!(peak, 512 + 256, "carrier at +250 kHz");
-        // A full one-slot channel nobody reads: the run still completes, nothing dropped.
-        let (blocked, _) = run(1, false);
-        assert_eq!(blocked.samples, 1_000_000);
-        assert_eq!(blocked.dropped, 0);
     }
 
     #[test]

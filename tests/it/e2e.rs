@@ -143,7 +143,7 @@ fn no_arguments_plays_the_bundled_demo() {
 
 /// The file source of a capture, seen only through `read`: the pipeline then takes its
 /// complex-float path, as it does for any source that cannot hand over stored pairs.
-struct FloatsOnly(kuzet::source::recording::kuzet::FileSource);
+struct FloatsOnly(Box<dyn kuzet::source::SeekableSource>);
 
 impl kuzet::source::IqSource for FloatsOnly {
     fn meta(&self) -> &kuzet::types::StreamMeta {
@@ -151,10 +151,17 @@ impl kuzet::source::IqSource for FloatsOnly {
     }
     fn read(
         &mut self,
-        buf: &mut [num_complex::Complex32],
+        buf: kuzet::source::SampleBuf<'_>,
     ) -> kuzet::error::Result<kuzet::source::ReadOutcome> {
         self.0.read(buf)
     }
+}
+
+/// A recording's source, as `kuzet::source::open` gives it.
+fn opened(p: &std::path::Path) -> Box<dyn kuzet::source::SeekableSource> {
+    kuzet::source::open(p, &kuzet::source::OpenOptions::default())
+        .unwrap()
+        .source
 }
 
 /// The alerts of one pipeline run, one JSON line each.
@@ -187,8 +194,7 @@ fn pipeline_alerts(source: Box<dyn kuzet::source::IqSource>, workers: usize) -> 
 /// the byte, with any number of workers.
 #[test]
 fn a_16_bit_capture_gives_the_alerts_of_its_float_samples_with_any_worker_count() {
-    use kuzet::source::recording::kuzet::FileSource;
-    use kuzet::source::IqSource;
+    use kuzet::source::{IqSource, SampleKind};
     let dir = tmp();
     let cap = path(&dir, "det16.h5");
     kuzet_ok(&[
@@ -209,7 +215,7 @@ fn a_16_bit_capture_gives_the_alerts_of_its_float_samples_with_any_worker_count(
         "hopper:0:10",
     ]);
     let c = cap.to_str().unwrap();
-    assert!(FileSource::open(&cap).unwrap().ci16_scale().is_some());
+    assert!(matches!(opened(&cap).native(), SampleKind::Ci16 { .. }));
 
     // The command line, with 1, 2 and 3 workers.
     let w1 = kuzet_ok(&["analyze", c, "--workers", "1"]);
@@ -219,10 +225,10 @@ fn a_16_bit_capture_gives_the_alerts_of_its_float_samples_with_any_worker_count(
     }
 
     // The pipeline on stored int16 pairs and on the same samples as complex floats.
-    let floats = pipeline_alerts(Box::new(FloatsOnly(FileSource::open(&cap).unwrap())), 1);
+    let floats = pipeline_alerts(Box::new(FloatsOnly(opened(&cap))), 1);
     assert!(!floats.is_empty());
     for workers in 1..=3 {
-        let stored = pipeline_alerts(Box::new(FileSource::open(&cap).unwrap()), workers);
+        let stored = pipeline_alerts(opened(&cap), workers);
         assert_eq!(stored, floats, "{workers} workers");
     }
 }

@@ -25,30 +25,22 @@
 //! source that cannot be read again (a paced replay that seeks and loops) uses the ring,
 //! waiting for a free buffer, so no clip ever misses a sample.
 
-mod engine;
-mod reread;
-mod store;
+pub(crate) mod engine;
+pub(crate) mod reread;
+pub(crate) mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
-use num_complex::Complex32;
-
+use engine::Cmd;
 pub use engine::EvidenceSummary;
 pub(crate) use engine::Frame;
-use engine::{Cmd, Engine, Sequencer};
 pub(crate) use reread::ReadAt;
-use reread::Reread;
 pub(crate) use store::ClipSample;
-use store::Hdf5Store;
 
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::error::{Error, Result};
-use crate::formats::SampleFormat;
 use crate::types::Annotation;
 use crate::types::StreamMeta;
 
@@ -111,22 +103,28 @@ impl EvidenceConfig {
     ///
     /// # Errors
     /// A message naming the flag.
-    pub fn validate(&self) -> std::result::Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         let ok = |v: f64| v.is_finite() && v >= 0.0;
         if !ok(self.pre_s) {
-            return Err(format!("--evidence-pre must be ≥ 0 s, got {}", self.pre_s));
+            return Err(Error::invalid(
+                "pre_s",
+                format!("must be ≥ 0 s, got {}", self.pre_s),
+            ));
         }
         if !ok(self.post_s) {
-            return Err(format!(
-                "--evidence-post must be ≥ 0 s, got {}",
-                self.post_s
+            return Err(Error::invalid(
+                "post_s",
+                format!("must be ≥ 0 s, got {}", self.post_s),
             ));
         }
         if !(self.max_s.is_finite() && self.max_s > 0.0) {
-            return Err(format!("--evidence-max must be > 0 s, got {}", self.max_s));
+            return Err(Error::invalid(
+                "max_s",
+                format!("must be > 0 s, got {}", self.max_s),
+            ));
         }
         if self.kinds.is_empty() {
-            return Err("--evidence-kinds names no alert kind".into());
+            return Err(Error::invalid("kinds", "names no alert kind"));
         }
         Ok(())
     }
@@ -143,7 +141,7 @@ pub(crate) struct Planner {
     /// with a frame of margin).
     hold: u64,
     cfg: EvidenceConfig,
-    utc0: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) utc0: Option<chrono::DateTime<chrono::Utc>>,
     progress: u64,
     next_clip: u64,
     /// Clips that alerts may still join or extend.
@@ -175,7 +173,7 @@ struct Link {
 }
 
 impl Planner {
-    fn new(cfg: EvidenceConfig, meta: &StreamMeta, hold_s: f64) -> Self {
+    pub(crate) fn new(cfg: EvidenceConfig, meta: &StreamMeta, hold_s: f64) -> Self {
         let utc0 = stream_utc0(meta);
         Planner {
             rate: meta.sample_rate_hz,
@@ -196,13 +194,13 @@ impl Planner {
 
     /// Samples the engine must keep behind the detector's progress for clips not yet
     /// opened.
-    fn keep(&self) -> u64 {
+    pub(crate) fn keep(&self) -> u64 {
         self.pre + self.lookback
     }
 
     /// Samples behind the detector's progress that an open clip may still need: the
     /// pre-trigger of clips to come, or the hold time of an active alert.
-    fn reach(&self) -> u64 {
+    pub(crate) fn reach(&self) -> u64 {
         self.keep().max(self.hold)
     }
 
@@ -213,7 +211,7 @@ impl Planner {
     /// reaches at least `p − hold + post`: an alert not cleared at `p` was last seen after
     /// `p − hold`, so this never passes the end its last sighting will give, and the
     /// clip's final end stays `post` after that sighting, whatever the block timing.
-    fn progress(&mut self, p: u64, send: &mut dyn FnMut(Cmd)) {
+    pub(crate) fn progress(&mut self, p: u64, send: &mut dyn FnMut(Cmd)) {
         self.progress = self.progress.max(p);
         let release = self.progress.saturating_sub(self.keep());
         let floor = self.progress.saturating_sub(self.hold) + self.post;
@@ -238,7 +236,7 @@ impl Planner {
 
     /// Files `a` into a clip when it triggers (or belongs to one), and names the clip in
     /// `a.evidence`.
-    fn alert(&mut self, a: &mut Alert, send: &mut dyn FnMut(Cmd)) {
+    pub(crate) fn alert(&mut self, a: &mut Alert, send: &mut dyn FnMut(Cmd)) {
         let idx = |s: f64| (s * self.rate).round().max(0.0) as u64;
         let (first, last) = (idx(a.first_seen_s), idx(a.last_seen_s.max(a.first_seen_s)));
         let ann = Annotation {
@@ -354,353 +352,12 @@ fn severity_name(s: Severity) -> &'static str {
     }
 }
 
-/// The running evidence recorder, held by the pipeline's calling thread.
-pub(crate) struct Evidence {
-    planner: Planner,
-    ctl: Option<Sender<Cmd>>,
-    handle: Option<JoinHandle<EvidenceSummary>>,
-    dropped: Arc<AtomicU64>,
-}
-
-impl Evidence {
-    /// The detector has analysed the stream up to `p`.
-    pub fn on_progress(&mut self, p: u64) {
-        let ctl = &mut self.ctl;
-        self.planner.progress(p, &mut |c| send(ctl, c));
-    }
-
-    /// Files an alert (and names its evidence in `a.evidence`).
-    pub fn on_alert(&mut self, a: &mut Alert) {
-        let ctl = &mut self.ctl;
-        self.planner.alert(a, &mut |c| send(ctl, c));
-    }
-
-    /// Waits for the evidence thread to write what it holds and close every clip. The
-    /// workers (sending blocks) must be gone first.
-    ///
-    /// # Errors
-    /// [`Error::StagePanicked`] when the evidence thread panicked.
-    pub fn finish(mut self) -> Result<EvidenceSummary> {
-        self.ctl = None;
-        let mut s = self
-            .handle
-            .take()
-            .map(|h| h.join().map_err(|_| Error::StagePanicked("evidence")))
-            .transpose()?
-            .unwrap_or_default();
-        s.dropped = self.dropped.load(Relaxed);
-        Ok(s)
-    }
-}
-
-fn send(ctl: &mut Option<Sender<Cmd>>, c: Cmd) {
-    if let Some(tx) = ctl.as_ref() {
-        if tx.send(c).is_err() {
-            // The evidence thread has gone (it said why); the run goes on without it.
-            *ctl = None;
-        }
-    }
-}
-
 /// UTC time of the stream's sample 0, when the source knows it.
 fn stream_utc0(meta: &StreamMeta) -> Option<chrono::DateTime<chrono::Utc>> {
     meta.start_time_utc
         .as_deref()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
-}
-
-/// Bytes of memory the system can still give, from `/proc/meminfo`.
-fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// How the pipeline cuts the stream: blocks of `block_len` samples, the first `history`
-/// of each repeating the previous block's tail.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Blocks {
-    pub block_len: usize,
-    pub history: usize,
-}
-
-/// A started evidence recorder: the planner's side, and where workers send their blocks
-/// (`None` when the clips are read back from the recording).
-pub(crate) struct Started<T = Complex32> {
-    pub evidence: Evidence,
-    pub frames: Option<Frames<T>>,
-}
-
-/// The workers' way into the ring.
-pub(crate) struct Frames<T = Complex32> {
-    tx: Sender<Frame<T>>,
-    /// A live source cannot wait: when the evidence thread is behind (a slow disk), a
-    /// block goes straight back to the pool and the ring gets a marker in its place, so
-    /// the radio's buffers never pile up in the evidence queue.
-    live: bool,
-    history: usize,
-    dropped: Arc<AtomicU64>,
-}
-
-/// Blocks a live ring may have queued before it is counted as behind.
-const LIVE_BACKLOG: usize = 2;
-
-// Derived `Clone` would ask `T: Clone` of the samples; only the handles are cloned.
-impl<T> Clone for Frames<T> {
-    fn clone(&self) -> Self {
-        Frames {
-            tx: self.tx.clone(),
-            live: self.live,
-            history: self.history,
-            dropped: self.dropped.clone(),
-        }
-    }
-}
-
-impl<T> Frames<T> {
-    /// Hands a transformed block to the ring; gives the buffer back when the ring does
-    /// not take it (the evidence thread has gone, or a live ring is behind).
-    pub fn send(&self, f: Frame<T>) -> Option<Vec<T>> {
-        if self.live && self.tx.len() > LIVE_BACKLOG {
-            let marker = Frame {
-                seq: f.seq,
-                start: f.start,
-                len: 0,
-                buf: Vec::new(),
-            };
-            self.dropped
-                .fetch_add(f.len.saturating_sub(self.history) as u64, Relaxed);
-            // The marker keeps the sequence whole; it holds no buffer, and the queue has
-            // room for thousands of them.
-            let _ = self.tx.send(marker);
-            return Some(f.buf);
-        }
-        self.tx.send(f).err().map(|e| e.into_inner().buf)
-    }
-}
-
-/// New samples per pipeline block.
-fn fresh(blocks: Blocks) -> u64 {
-    blocks.block_len.saturating_sub(blocks.history).max(1) as u64
-}
-
-/// Blocks that may arrive while the evidence thread sleeps between polls: enough for a
-/// gigasample per second.
-const POLL_SLACK_SAMPLES: u64 = 1 << 20;
-
-/// How long the evidence thread sleeps when it found nothing to do. It polls rather than
-/// blocks: a wake-up per block and per progress report cost a fifth of the pipeline's
-/// throughput on two cores.
-const POLL: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// Evidence for one run, sized before the pipeline makes its pools.
-pub(crate) struct Plan<T> {
-    cfg: EvidenceConfig,
-    planner: Planner,
-    blocks: Blocks,
-    /// How far the detector moves between the progress reports the planner and the ring
-    /// act on: a tenth of a second of stream, and at least a block.
-    pub progress_step: u64,
-    /// IQ buffers the ring adds to the pipeline's pool: `reach` of new samples behind the
-    /// detector, plus what arrives between two progress reports and between two polls,
-    /// the blocks between the detector and the framer, the sequencer's held one and a
-    /// margin; 0 when the clips are read back from the recording.
-    pub ring_buffers: usize,
-    /// Where the clips are read back from, for a recording that can be read again.
-    reread: Option<ReadAt<T>>,
-}
-
-impl<T: ClipSample> Plan<T> {
-    /// Sizes evidence for a stream described by `meta`, cut by the pipeline into
-    /// `blocks`, whose tracker holds alerts `hold_s` after their last sighting. With
-    /// `reread` the clips are read back through it from the recording, and there is no
-    /// ring.
-    pub fn new(
-        cfg: &EvidenceConfig,
-        meta: &StreamMeta,
-        blocks: Blocks,
-        hold_s: f64,
-        reread: Option<ReadAt<T>>,
-    ) -> Self {
-        let planner = Planner::new(cfg.clone(), meta, hold_s);
-        let progress_step = meta.index_at(0.1).max(fresh(blocks));
-        let behind = planner.reach() + progress_step + POLL_SLACK_SAMPLES;
-        Plan {
-            cfg: cfg.clone(),
-            planner,
-            blocks,
-            progress_step,
-            ring_buffers: match reread {
-                Some(_) => 0,
-                None => behind.div_ceil(fresh(blocks)) as usize + 4,
-            },
-            reread,
-        }
-    }
-
-    /// Starts the evidence thread. With the plan's `reread`, the thread reads each clip
-    /// back from the recording. Otherwise the ring holds the pipeline's own IQ buffers (no
-    /// sample is copied): workers send each block here instead of back to the pool, and
-    /// the ring returns it to `pool` when nobody can need it any more. `in_flight` is the
-    /// number of buffers the pipeline has without the ring; clips are written in
-    /// `format`, the blocks' own.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for bad figures or a pre-trigger buffer that does not fit in
-    /// memory; [`Error::Io`] when the directory cannot be made or the thread cannot start.
-    pub fn start(
-        self,
-        meta: &StreamMeta,
-        in_flight: usize,
-        pool: Sender<Vec<T>>,
-        format: SampleFormat,
-    ) -> Result<Started<T>> {
-        let Plan {
-            cfg,
-            planner,
-            blocks,
-            ring_buffers,
-            reread,
-            ..
-        } = self;
-        cfg.validate().map_err(Error::Config)?;
-        let bytes = (ring_buffers * blocks.block_len * std::mem::size_of::<T>()) as u64;
-        if let Some(avail) = available_memory() {
-            if bytes > avail / 2 {
-                return Err(Error::Config(format!(
-                    "--evidence-pre {} s at {} needs a pre-trigger buffer of {} MB; only {} \
-                     MB of memory is available",
-                    cfg.pre_s,
-                    crate::units::format_rate(meta.sample_rate_hz),
-                    bytes >> 20,
-                    avail >> 20
-                )));
-            }
-        }
-        std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
-            path: cfg.dir.clone(),
-            source,
-        })?;
-        let store = Hdf5Store::new(
-            cfg.dir.clone(),
-            meta.clone(),
-            format,
-            planner.utc0,
-            cfg.quota_bytes,
-        );
-        let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
-        let dropped = Arc::new(AtomicU64::new(0));
-        type Body = Box<dyn FnOnce() -> EvidenceSummary + Send>;
-        let (body, frames): (Body, _) = match reread {
-            Some(read) => {
-                let reread = Reread::new(read, fresh(blocks) as usize, meta.total_samples);
-                // Nothing is kept behind the detector and no block comes in: the file
-                // has it all.
-                let engine = Engine::new(store, 0, 0, 0, None, Box::new(drop)).rereading(reread);
-                (Box::new(move || run_rereading(engine, &ctl_rx)), None)
-            }
-            None => {
-                let total = in_flight + ring_buffers;
-                // No more than `total` buffers exist; live markers (no buffer) get room on
-                // top.
-                let (frames_tx, frames_rx) = bounded::<Frame<T>>(total + 4096);
-                let recycle = Box::new(move |b: Vec<T>| {
-                    // A live marker's empty vector is not a buffer.
-                    if b.capacity() > 0 {
-                        let _ = pool.try_send(b);
-                    }
-                });
-                // A live source cannot wait: the ring never takes the framer's own share.
-                let hold_max = meta.live.then_some(ring_buffers);
-                let engine = Engine::new(
-                    store,
-                    total,
-                    blocks.block_len,
-                    planner.keep(),
-                    hold_max,
-                    recycle,
-                );
-                let frames = Frames {
-                    tx: frames_tx,
-                    live: meta.live,
-                    history: blocks.history,
-                    dropped: dropped.clone(),
-                };
-                let body = move || run(engine, Sequencer::new(total), &ctl_rx, &frames_rx);
-                (Box::new(body), Some(frames))
-            }
-        };
-        let handle = thread::Builder::new()
-            .name("evidence".into())
-            .spawn(body)
-            .map_err(|source| Error::Io {
-                path: PathBuf::from("<evidence thread>"),
-                source,
-            })?;
-        Ok(Started {
-            evidence: Evidence {
-                planner,
-                ctl: Some(ctl_tx),
-                handle: Some(handle),
-                dropped,
-            },
-            frames,
-        })
-    }
-}
-
-/// The evidence thread reading clips back from the recording. Commands come every tenth
-/// of a second of stream and per alert, and there are no blocks to poll for: it blocks.
-fn run_rereading<T: ClipSample>(
-    mut engine: Engine<Hdf5Store, T>,
-    ctl: &Receiver<Cmd>,
-) -> EvidenceSummary {
-    for cmd in ctl.iter() {
-        engine.control(cmd);
-    }
-    engine.finish()
-}
-
-fn run<T: ClipSample>(
-    mut engine: Engine<Hdf5Store, T>,
-    mut seq: Sequencer<T>,
-    ctl: &Receiver<Cmd>,
-    frames: &Receiver<Frame<T>>,
-) -> EvidenceSummary {
-    use crossbeam_channel::TryRecvError;
-    let (mut ctl_open, mut frames_open) = (true, true);
-    while ctl_open || frames_open {
-        let mut idle = true;
-        while ctl_open {
-            match ctl.try_recv() {
-                Ok(cmd) => {
-                    engine.control(cmd);
-                    idle = false;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => ctl_open = false,
-            }
-        }
-        while frames_open {
-            match frames.try_recv() {
-                Ok(frame) => {
-                    seq.put(frame, &mut |b| engine.ingest(b));
-                    idle = false;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    frames_open = false;
-                    seq.finish(&mut |b| engine.ingest(b));
-                }
-            }
-        }
-        if idle {
-            thread::sleep(POLL);
-        }
-    }
-    engine.finish()
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use soapysdr::{Device, Direction, ErrorCode, Format, Range, RxStream};
 
 use crate::error::{Error, Result};
 use crate::formats::samples::{ci16_to_cf32, ci8_to_cf32};
-use crate::source::{IqSource, ReadOutcome};
+use crate::source::{IqSource, ReadOutcome, SampleBuf};
 use crate::types::SourceEvent;
 use crate::types::StreamMeta;
 use crate::units;
@@ -614,6 +614,17 @@ impl SoapySource {
         self
     }
 
+    /// Root attributes a recording of this radio carries beyond the standard ones:
+    /// `driver`, `serial`, `device_args`.
+    pub fn recording_attrs(&self) -> Vec<(String, String)> {
+        let args: soapysdr::Args = self.meta.device.as_str().into();
+        vec![
+            ("driver".into(), args.get("driver").unwrap_or("").into()),
+            ("serial".into(), args.get("serial").unwrap_or("").into()),
+            ("device_args".into(), self.settings.args.clone()),
+        ]
+    }
+
     /// The stream format read from the device.
     pub fn format(&self) -> Format {
         self.format
@@ -727,7 +738,8 @@ impl IqSource for SoapySource {
         &self.meta
     }
 
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+    fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
+        let buf = buf.cf32()?;
         if std::mem::take(&mut self.restored) {
             return Ok(ReadOutcome::Event(SourceEvent::DeviceRestored));
         }
@@ -779,6 +791,68 @@ impl IqSource for SoapySource {
             },
         }
     }
+}
+
+/// What [`throughput`] measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Throughput {
+    /// Samples read.
+    pub read: u64,
+    /// Samples the device lost.
+    pub lost: u64,
+    /// Reads that returned nothing (timeouts).
+    pub empty_reads: u64,
+    /// Wall time.
+    pub wall_s: f64,
+    /// CPU time of the reading thread, where the OS tells it.
+    pub cpu_s: Option<f64>,
+}
+
+/// Reads `src` as fast as it delivers until it ends (its limit) or `stop` is set,
+/// discarding the samples: the reader's own cost (`kuzet devices --throughput`).
+///
+/// # Errors
+/// A device that fails and cannot be recovered.
+pub fn throughput(src: &mut SoapySource, stop: &AtomicBool) -> Result<Throughput> {
+    let mut buf = vec![Complex32::default(); src.chunk()];
+    let (mut read, mut lost, mut empty) = (0u64, 0u64, 0u64);
+    let started = Instant::now();
+    let cpu0 = thread_cpu_secs();
+    while !stop.load(Ordering::Relaxed) {
+        match src.read_cf32(&mut buf)? {
+            ReadOutcome::Samples(n) => read += n as u64,
+            ReadOutcome::Lost(n) => lost += n,
+            ReadOutcome::Pending => empty += 1,
+            ReadOutcome::Event(_) => {}
+            ReadOutcome::Eof => break,
+        }
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    // On a shared machine wall time includes waiting for a core; CPU time of this one
+    // thread is what "MS/s on one core" means.
+    let cpu_s = match (cpu0, thread_cpu_secs()) {
+        (Some(a), Some(b)) if b > a => Some(b - a),
+        _ => None,
+    };
+    Ok(Throughput {
+        read,
+        lost,
+        empty_reads: empty,
+        wall_s,
+        cpu_s,
+    })
+}
+
+/// CPU seconds (user + system) the calling thread has used, from /proc (Linux); `None`
+/// elsewhere. Clock ticks are 1/100 s on every Linux kuzet runs on.
+fn thread_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// A device's capabilities, for `kuzet devices --probe`.

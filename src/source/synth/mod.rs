@@ -21,7 +21,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::source::{IqSource, ReadOutcome};
+use crate::source::{IqSource, ReadOutcome, SampleBuf};
 use crate::types::Annotation;
 use crate::types::StreamMeta;
 use crate::units::Hz;
@@ -803,7 +803,8 @@ impl IqSource for SynthSource {
         &self.meta
     }
 
-    fn read(&mut self, buf: &mut [Complex32]) -> Result<ReadOutcome> {
+    fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
+        let buf = buf.cf32()?;
         let n = (buf.len() as u64).min(self.total - self.pos) as usize;
         if n == 0 {
             return Ok(ReadOutcome::Eof);

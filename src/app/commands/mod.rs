@@ -1,0 +1,84 @@
+//! One small file per command: each opens its inputs from its settings, starts the
+//! library's work (a pipeline, a conversion, a recording) and reports. None of them reads
+//! samples itself.
+
+pub mod analyze;
+pub mod baseline;
+pub mod bench;
+pub mod convert;
+pub mod devices;
+pub mod record;
+pub mod replay;
+pub mod score;
+pub mod synth;
+pub mod watch;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::config::Input;
+use super::report;
+use crate::error::{Error, Result};
+use crate::pipeline::{Event, PipelineConfig, RunStats, Running};
+use crate::sinks::alert_log::{JsonLinesSink, SharedLog};
+use crate::source::{IqSource, Recording, Take};
+
+/// Opens a recording as its settings say; its warnings go to stderr.
+///
+/// # Errors
+/// A file that cannot be read as a recording.
+pub fn open(input: &Input) -> Result<Recording> {
+    let rec = crate::source::open(&input.path, &input.open)?;
+    report::warnings(&input.path.display().to_string(), &rec.warnings);
+    Ok(rec)
+}
+
+/// `source` cut to `limit_s` seconds of stream, when given.
+pub fn limited(source: Box<dyn IqSource>, limit_s: Option<f64>) -> Box<dyn IqSource> {
+    match limit_s {
+        Some(s) => {
+            let n = source.meta().index_at(s);
+            Box::new(Take::new(source, n))
+        }
+        None => source,
+    }
+}
+
+/// Adds the alert log named on the command line to `cfg`.
+///
+/// # Errors
+/// [`Error::Io`] when the log cannot be opened.
+pub fn with_log(mut cfg: PipelineConfig, path: Option<&std::path::Path>) -> Result<PipelineConfig> {
+    cfg.alert_log = path.map(SharedLog::open).transpose()?;
+    Ok(cfg)
+}
+
+/// The headless mode of `analyze`, `replay` and `watch`, and what the end-to-end tests
+/// drive: the running pipeline's alerts as JSON lines on stdout.
+///
+/// # Errors
+/// A pipeline stage's error; stdout failing for another reason than a closed pipe.
+pub fn to_stdout(running: Running, stop: &Arc<AtomicBool>) -> Result<RunStats> {
+    let stdout = std::io::stdout();
+    let mut out = JsonLinesSink::new(stdout.lock());
+    let mut failed = None;
+    for ev in running.events().iter() {
+        let Event::Alert(a) = ev else { continue };
+        match out.write(&a) {
+            Ok(()) => {}
+            // `kuzet analyze x.h5 | head`: the reader has seen enough; the run goes on
+            // for the alert log.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => {
+                failed = Some(Error::AlertSink(e));
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                break;
+            }
+        }
+    }
+    let stats = running.finish();
+    match failed {
+        Some(e) => Err(e),
+        None => stats,
+    }
+}

@@ -1,0 +1,58 @@
+//! `kuzet watch --device ARGS`: a radio through the pipeline live, in the console or as
+//! JSON lines, optionally recorded continuously.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::app::config::Watch;
+use crate::app::report;
+use crate::error::Result;
+use crate::source::soapy::{self, SoapySource};
+use crate::source::IqSource;
+use crate::tui::{self, app::SourceInfo, Console};
+
+/// Runs `kuzet watch`.
+///
+/// # Errors
+/// The radio cannot be opened as asked, a bad setting, the terminal, a failing stage.
+pub fn run(s: &Watch, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
+    let src = SoapySource::open(&s.device)?;
+    let src = match s.limit_s {
+        Some(t) => {
+            let n = src.meta().index_at(t);
+            src.limit(n)
+        }
+        None => src,
+    };
+    let meta = src.meta().clone();
+    let mut cfg = super::with_log(s.dsp.pipeline(&meta)?, s.alerts.as_deref())?;
+    cfg.evidence = s.evidence.clone();
+    cfg.record = s.record.clone().map(|mut rc| {
+        rc.extra_attrs = src.recording_attrs();
+        rc
+    });
+    let stats = if s.headless {
+        let running = crate::pipeline::start(Box::new(src), cfg.clone(), stop.clone(), None)?;
+        super::to_stdout(running, stop)?
+    } else {
+        // SoapySDR's own log lines would tear through the console's screen.
+        soapy::LOG_QUIET.store(true, Relaxed);
+        let console = Console {
+            info: SourceInfo::new(&meta, &cfg.spectrum),
+            replay: None,
+            recording: cfg.record.is_some(),
+        };
+        let running = crate::pipeline::start(
+            Box::new(src),
+            cfg.clone(),
+            stop.clone(),
+            Some(tui::FRAME_PERIOD),
+        );
+        let r = running.and_then(|r| tui::run(r, console, stop));
+        soapy::LOG_QUIET.store(false, Relaxed);
+        r?
+    };
+    report::summary(&meta, &cfg, &stats);
+    Ok(ExitCode::SUCCESS)
+}

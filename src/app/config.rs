@@ -1,0 +1,957 @@
+//! The settings layer: parsed arguments ([`crate::cli`]) into one validated, immutable
+//! settings value per command. Every default is written once, here; this is the only
+//! module that knows flag names, and it turns the library's typed errors
+//! ([`Error::Invalid`]) into messages that name the flag the operator gave.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cli::{
+    AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DetectArgs, DeviceArgs,
+    DevicesArgs, DspArgs, EvidenceArgs, FormatArg, InputArgs, LearnArgs, LimitArgs, RecordArgs,
+    ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs, SynthArgs, TuneArgs, WatchArgs,
+};
+use crate::detect::bandplan::BandPlan;
+use crate::detect::baseline::Baseline;
+use crate::detect::{DetectorConfig, Knowledge, Prior};
+use crate::dsp::{SpectrumConfig, WindowKind};
+use crate::error::{Error, Result};
+use crate::formats::convert::OutputKind;
+use crate::formats::raw::RawFormat;
+use crate::formats::SampleFormat;
+use crate::pipeline::recorder::{RecorderConfig, Target};
+use crate::pipeline::PipelineConfig;
+use crate::sinks::evidence::EvidenceConfig;
+use crate::source::soapy::{DeviceSettings, Gain};
+use crate::source::synth::{EmitterKind, EmitterSpec, Scene};
+use crate::source::OpenOptions;
+use crate::tui::app::SPEEDS;
+use crate::types::StreamMeta;
+use crate::units::{self, Hz};
+
+/// The bundled demo capture, relative to the repository root.
+pub const DEMO_CAPTURE: &str = "captures/demo.h5";
+
+/// Defaults, each written once.
+mod default {
+    pub const FFT: usize = 1024;
+    pub const OVERLAP_PCT: u32 = 50;
+    /// Stream time per averaged spectrum: short bursts still stand out, noise is averaged
+    /// down.
+    pub const SPECTRUM_S: f64 = 0.01;
+    /// Spectrum workers at most (one per core below that).
+    pub const MAX_WORKERS: usize = 8;
+    pub const FREQ_HZ: f64 = 433.92e6;
+    pub const RATE_SPS: f64 = 2.4e6;
+    pub const ROLLOVER: &str = "10m";
+    pub const SYNTH_DURATION_S: f64 = 10.0;
+    pub const SYNTH_NOISE_DBFS: f64 = -50.0;
+    pub const SYNTH_SEED: u64 = 1;
+    pub const REPLAY_SPEED: f64 = 1.0;
+}
+
+/// One command's settings.
+#[derive(Debug)]
+pub enum Settings {
+    /// `kuzet analyze` (and the demo without a terminal).
+    Analyze(Analyze),
+    /// `kuzet replay` (and the demo on a terminal).
+    Replay(Replay),
+    /// `kuzet watch`.
+    Watch(Watch),
+    /// `kuzet record`.
+    Record(Record),
+    /// `kuzet synth`.
+    Synth(Synth),
+    /// `kuzet score`.
+    Score(Score),
+    /// `kuzet baseline learn`.
+    Learn(Learn),
+    /// `kuzet devices`.
+    Devices(Devices),
+    /// `kuzet bench`.
+    Bench(Bench),
+    /// `kuzet convert`.
+    Convert(Convert),
+}
+
+/// A recording to read, and how.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The file.
+    pub path: PathBuf,
+    /// `--rate`, `--freq`, `--iq-format`.
+    pub open: OpenOptions,
+}
+
+/// Spectrum settings; the averaging is resolved per stream (it depends on the rate).
+#[derive(Debug, Clone, Copy)]
+pub struct Spectrum {
+    fft: usize,
+    overlap_pct: u32,
+    averages: Option<usize>,
+    window: WindowKind,
+    /// Spectrum worker threads.
+    pub workers: usize,
+}
+
+impl Default for Spectrum {
+    fn default() -> Self {
+        Spectrum {
+            fft: default::FFT,
+            overlap_pct: default::OVERLAP_PCT,
+            averages: None,
+            window: WindowKind::Hann,
+            // One spectrum worker per core: order is restored after the workers, so
+            // results do not depend on the count.
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(default::MAX_WORKERS),
+        }
+    }
+}
+
+impl Spectrum {
+    /// The spectrum stage for a stream at `sample_rate_hz`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the flag.
+    pub fn config(&self, sample_rate_hz: f64) -> Result<SpectrumConfig> {
+        let mut s = SpectrumConfig::new(self.fft, self.overlap_pct, 1, self.window);
+        s.averages = self.averages.unwrap_or_else(|| {
+            ((default::SPECTRUM_S * sample_rate_hz / s.hop as f64).round() as usize).max(1)
+        });
+        s.validate().map_err(flagged)?;
+        Ok(s)
+    }
+}
+
+/// Detection settings, with the band plan and baseline files already loaded.
+#[derive(Clone)]
+pub struct Detect {
+    pfa: f64,
+    bandplan: Arc<BandPlan>,
+    baseline: Option<Arc<Baseline>>,
+}
+
+impl std::fmt::Debug for Detect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detect")
+            .field("pfa", &self.pfa)
+            .field("bandplan", &self.bandplan.origin)
+            .field("baseline", &self.baseline.is_some())
+            .finish()
+    }
+}
+
+impl Default for Detect {
+    fn default() -> Self {
+        Detect {
+            // The detector's own default: written once, there.
+            pfa: DetectorConfig::default().pfa,
+            bandplan: Arc::new(BandPlan::default_border()),
+            baseline: None,
+        }
+    }
+}
+
+impl Detect {
+    /// The band plan in use.
+    pub fn bandplan(&self) -> &Arc<BandPlan> {
+        &self.bandplan
+    }
+}
+
+/// Spectrum and detection: what turns into a [`PipelineConfig`] once the stream is known.
+#[derive(Debug, Clone, Default)]
+pub struct Dsp {
+    /// Spectrum settings.
+    pub spectrum: Spectrum,
+    /// Detection settings.
+    pub detect: Detect,
+}
+
+impl Dsp {
+    /// The pipeline for a stream described by `meta`: spectrum, detector, band plan and
+    /// baseline, workers. Evidence, alert log and recording are the caller's to add.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the flag.
+    pub fn pipeline(&self, meta: &StreamMeta) -> Result<PipelineConfig> {
+        let mut cfg = PipelineConfig::new(self.spectrum.config(meta.sample_rate_hz)?);
+        cfg.detector = DetectorConfig {
+            pfa: self.detect.pfa,
+            ..DetectorConfig::default()
+        };
+        cfg.detector.validate().map_err(flagged)?;
+        let prior = Prior::new(
+            Some(self.detect.bandplan.clone()),
+            self.detect.baseline.clone(),
+        );
+        cfg.knowledge = Some(Arc::new(prior) as Arc<dyn Knowledge>);
+        cfg.workers = self.spectrum.workers;
+        Ok(cfg)
+    }
+}
+
+/// `kuzet analyze`.
+#[derive(Debug)]
+pub struct Analyze {
+    /// The recording.
+    pub input: Input,
+    /// Stream seconds to take (`--duration`).
+    pub limit_s: Option<f64>,
+    /// The alert log.
+    pub alerts: Option<PathBuf>,
+    /// Spectrum and detection.
+    pub dsp: Dsp,
+    /// Evidence clips.
+    pub evidence: Option<EvidenceConfig>,
+}
+
+/// `kuzet replay`.
+#[derive(Debug)]
+pub struct Replay {
+    /// The recording.
+    pub input: Input,
+    /// Replay speed; `None` is as fast as possible.
+    pub speed: Option<f64>,
+    /// Start over at the end.
+    pub looping: bool,
+    /// JSON lines instead of the console.
+    pub headless: bool,
+    /// Stream seconds to take, across loops and seeks.
+    pub limit_s: Option<f64>,
+    /// The alert log.
+    pub alerts: Option<PathBuf>,
+    /// Spectrum and detection.
+    pub dsp: Dsp,
+    /// Evidence clips.
+    pub evidence: Option<EvidenceConfig>,
+}
+
+/// `kuzet watch`.
+#[derive(Debug)]
+pub struct Watch {
+    /// The radio.
+    pub device: DeviceSettings,
+    /// JSON lines instead of the console.
+    pub headless: bool,
+    /// Stream seconds to run for.
+    pub limit_s: Option<f64>,
+    /// The alert log.
+    pub alerts: Option<PathBuf>,
+    /// Continuous recording.
+    pub record: Option<RecorderConfig>,
+    /// Spectrum and detection.
+    pub dsp: Dsp,
+    /// Evidence clips.
+    pub evidence: Option<EvidenceConfig>,
+}
+
+/// `kuzet record`.
+#[derive(Debug)]
+pub struct Record {
+    /// The radio.
+    pub device: DeviceSettings,
+    /// The file and its format.
+    pub recorder: RecorderConfig,
+    /// Stream seconds to record.
+    pub limit_s: Option<f64>,
+    /// Bytes of samples to record.
+    pub size_bytes: Option<u64>,
+}
+
+/// `kuzet synth`.
+#[derive(Debug)]
+pub struct Synth {
+    /// The scene.
+    pub scene: Scene,
+    /// Output capture.
+    pub output: PathBuf,
+    /// Sample format on disk.
+    pub format: SampleFormat,
+}
+
+/// What `kuzet score` runs.
+#[derive(Debug)]
+pub enum ScoreTarget {
+    /// A scenario, simulated on the fly.
+    Scenario(Scene),
+    /// A recording with annotations.
+    Recording(Input),
+}
+
+/// `kuzet score`.
+#[derive(Debug)]
+pub struct Score {
+    /// What to score.
+    pub target: ScoreTarget,
+    /// Stream seconds to take.
+    pub limit_s: Option<f64>,
+    /// JSON instead of a table.
+    pub json: bool,
+    /// Spectrum and detection.
+    pub dsp: Dsp,
+}
+
+/// `kuzet baseline learn`.
+#[derive(Debug)]
+pub struct Learn {
+    /// The captures, read alike.
+    pub inputs: Vec<Input>,
+    /// Stream seconds of each.
+    pub limit_s: Option<f64>,
+    /// Output baseline file.
+    pub output: PathBuf,
+    /// Spectrum and detection.
+    pub dsp: Dsp,
+}
+
+/// `kuzet devices`.
+#[derive(Debug)]
+pub struct Devices {
+    /// Device to probe (else list them all).
+    pub probe: Option<String>,
+    /// Stream from the probed device for this many seconds, tuned so.
+    pub throughput: Option<(f64, DeviceSettings)>,
+}
+
+/// `kuzet bench`.
+#[derive(Debug)]
+pub struct Bench {
+    /// JSON instead of a table.
+    pub json: bool,
+}
+
+/// `kuzet convert`.
+#[derive(Debug)]
+pub struct Convert {
+    /// The recording.
+    pub input: Input,
+    /// The output.
+    pub output: PathBuf,
+    /// The output's format.
+    pub to: OutputKind,
+}
+
+impl Settings {
+    /// Validates a parsed command line into settings.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the flag; file errors for band plans, baselines and
+    /// scenarios.
+    pub fn from_cli(cli: Cli) -> Result<Settings> {
+        Ok(match cli.command {
+            Some(Command::Analyze(a)) => Settings::Analyze(analyze(&a)?),
+            Some(Command::Replay(a)) => Settings::Replay(replay(&a)?),
+            Some(Command::Watch(a)) => Settings::Watch(watch(&a)?),
+            Some(Command::Record(a)) => Settings::Record(record(&a)?),
+            Some(Command::Synth(a)) => Settings::Synth(synth(&a)?),
+            Some(Command::Score(a)) => Settings::Score(score(&a)?),
+            Some(Command::Baseline(BaselineCommand::Learn(a))) => Settings::Learn(learn(&a)?),
+            Some(Command::Devices(a)) => Settings::Devices(devices(&a)?),
+            Some(Command::Bench(BenchArgs { json })) => Settings::Bench(Bench { json }),
+            Some(Command::Convert(a)) => Settings::Convert(convert(&a)?),
+            // First minute with no radio: the demo on the console, looping.
+            None if std::io::stdout().is_terminal() => Settings::Replay(Replay {
+                input: demo(),
+                speed: Some(default::REPLAY_SPEED),
+                looping: true,
+                headless: false,
+                limit_s: None,
+                alerts: None,
+                dsp: Dsp::default(),
+                evidence: None,
+            }),
+            None => Settings::Analyze(Analyze {
+                input: demo(),
+                limit_s: None,
+                alerts: None,
+                dsp: Dsp::default(),
+                evidence: None,
+            }),
+        })
+    }
+}
+
+/// The demo capture: from the working directory when run from a checkout, else next to
+/// the crate that was built.
+fn demo() -> Input {
+    let local = PathBuf::from(DEMO_CAPTURE);
+    let path = if local.exists() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(DEMO_CAPTURE)
+    };
+    Input {
+        path,
+        open: OpenOptions::default(),
+    }
+}
+
+/// Prefixes a parser's message with the flag it came from.
+fn flag<T>(name: &str, r: std::result::Result<T, String>) -> Result<T> {
+    r.map_err(|e| Error::Config(format!("{name}: {e}")))
+}
+
+/// The flag behind each library field that [`Error::Invalid`] can name.
+const FLAGS: &[(&str, &str)] = &[
+    ("fft_len", "--fft"),
+    ("hop", "--overlap"),
+    ("averages", "--avg"),
+    ("pfa", "--pfa"),
+    ("pre_s", "--evidence-pre"),
+    ("post_s", "--evidence-post"),
+    ("max_s", "--evidence-max"),
+    ("kinds", "--evidence-kinds"),
+];
+
+/// A library's [`Error::Invalid`] in the operator's terms: the flag instead of the field.
+fn flagged(e: Error) -> Error {
+    match e {
+        Error::Invalid { field, why } => {
+            let name = FLAGS
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map_or(field, |(_, flag)| flag);
+            Error::Config(format!("{name} {why}"))
+        }
+        other => other,
+    }
+}
+
+fn positive(name: &str, v: f64) -> Result<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(Error::Config(format!("{name} must be positive, got {v}")))
+    }
+}
+
+fn hz(name: &str, text: &str) -> Result<f64> {
+    flag(name, units::parse_hz(text))
+}
+
+fn seconds(name: &str, text: &str) -> Result<f64> {
+    flag(name, units::parse_duration(text)).map(|d| d.as_secs_f64())
+}
+
+fn limit(l: &LimitArgs) -> Result<Option<f64>> {
+    l.duration
+        .as_deref()
+        .map(|d| seconds("--duration", d))
+        .transpose()
+}
+
+/// Resolves `--rate`, `--freq`, `--iq-format`.
+fn open_options(args: &InputArgs) -> Result<OpenOptions> {
+    Ok(OpenOptions {
+        rate_hz: args
+            .rate
+            .as_deref()
+            .map(|r| hz("--rate", r).and_then(|v| positive("--rate", v)))
+            .transpose()?,
+        freq_hz: args.freq.as_deref().map(|f| hz("--freq", f)).transpose()?,
+        raw_format: args
+            .iq_format
+            .as_deref()
+            .map(|f| {
+                RawFormat::from_name(f).ok_or_else(|| {
+                    Error::Config(format!(
+                        "--iq-format: `{f}` is not one of cu8, cs8, cs16, cf32"
+                    ))
+                })
+            })
+            .transpose()?,
+    })
+}
+
+fn input(path: &Path, args: &InputArgs) -> Result<Input> {
+    Ok(Input {
+        path: path.to_path_buf(),
+        open: open_options(args)?,
+    })
+}
+
+fn spectrum(a: &SpectrumArgs) -> Result<Spectrum> {
+    let d = Spectrum::default();
+    let s = Spectrum {
+        fft: a.fft.unwrap_or(d.fft),
+        overlap_pct: a.overlap.unwrap_or(d.overlap_pct),
+        averages: a.avg,
+        window: a.window.unwrap_or(d.window),
+        workers: a.workers.unwrap_or(d.workers),
+    };
+    if s.workers == 0 || s.workers > 64 {
+        return Err(Error::Config(format!(
+            "--workers must be in 1..=64, got {}",
+            s.workers
+        )));
+    }
+    // Checked now for everything but the averaging, which waits for the stream's rate.
+    s.config(1.0)?;
+    Ok(s)
+}
+
+/// Reads a band-plan file.
+///
+/// # Errors
+/// [`Error::Io`] when it cannot be read; [`Error::InvalidFile`] naming the line and the
+/// field.
+pub fn load_bandplan(path: &Path) -> Result<BandPlan> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    BandPlan::parse(&text, &path.display().to_string()).map_err(|msg| Error::InvalidFile {
+        path: path.to_path_buf(),
+        msg,
+    })
+}
+
+fn detect(a: &DetectArgs) -> Result<Detect> {
+    let d = Detect::default();
+    let det = Detect {
+        pfa: a.pfa.unwrap_or(d.pfa),
+        bandplan: match &a.bandplan {
+            Some(p) => Arc::new(load_bandplan(p)?),
+            None => d.bandplan,
+        },
+        baseline: a
+            .baseline
+            .as_deref()
+            .map(|p| Baseline::load(p).map(Arc::new))
+            .transpose()?,
+    };
+    DetectorConfig {
+        pfa: det.pfa,
+        ..DetectorConfig::default()
+    }
+    .validate()
+    .map_err(flagged)?;
+    Ok(det)
+}
+
+fn dsp(a: &DspArgs) -> Result<Dsp> {
+    Ok(Dsp {
+        spectrum: spectrum(&a.spectrum)?,
+        detect: detect(&a.detect)?,
+    })
+}
+
+/// Resolves `--evidence*` (`None` without `--evidence`).
+fn evidence(args: &EvidenceArgs) -> Result<Option<EvidenceConfig>> {
+    let Some(dir) = &args.evidence else {
+        return Ok(None);
+    };
+    let mut c = EvidenceConfig::new(dir.clone());
+    let secs = |name: &str, v: &Option<String>, default: f64| -> Result<f64> {
+        v.as_deref().map_or(Ok(default), |t| seconds(name, t))
+    };
+    c.pre_s = secs("--evidence-pre", &args.evidence_pre, c.pre_s)?;
+    c.post_s = secs("--evidence-post", &args.evidence_post, c.post_s)?;
+    c.max_s = secs("--evidence-max", &args.evidence_max, c.max_s)?;
+    if let Some(kinds) = &args.evidence_kinds {
+        c.kinds = kinds
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                serde_json::from_value(serde_json::Value::String(k.into())).map_err(|_| {
+                    Error::Config(format!(
+                        "--evidence-kinds: `{k}` is not an alert kind (new_emitter, hopping, \
+                         jamming, watchlist, power_change, emitter_lost, overrun, clipping, \
+                         device_lost, device_restored)"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+    }
+    if let Some(sev) = &args.evidence_severity {
+        c.min_severity = serde_json::from_value(serde_json::Value::String(sev.trim().into()))
+            .map_err(|_| {
+                Error::Config(format!(
+                    "--evidence-severity must be info, warning or critical, got `{sev}`"
+                ))
+            })?;
+    }
+    c.quota_bytes = args
+        .evidence_quota
+        .as_deref()
+        .map(|q| flag("--evidence-quota", units::parse_size(q)))
+        .transpose()?;
+    c.validate().map_err(flagged)?;
+    Ok(Some(c))
+}
+
+/// `--headless`, or stdout is not a terminal.
+fn headless(flag: bool) -> bool {
+    flag || !std::io::stdout().is_terminal()
+}
+
+fn analyze(a: &AnalyzeArgs) -> Result<Analyze> {
+    let RunArgs { limit: l, alerts } = &a.run;
+    Ok(Analyze {
+        input: input(&a.file, &a.input)?,
+        limit_s: limit(l)?,
+        alerts: alerts.clone(),
+        evidence: evidence(&a.evidence)?,
+        dsp: dsp(&a.dsp)?,
+    })
+}
+
+/// Parses `--speed`: one of the console's speeds, so the speed keys step on from it.
+fn speed(text: Option<&str>) -> Result<Option<f64>> {
+    let Some(text) = text else {
+        return Ok(Some(default::REPLAY_SPEED));
+    };
+    if text.eq_ignore_ascii_case("max") {
+        return Ok(None);
+    }
+    let bad = || {
+        Error::Config(format!(
+            "--speed must be 0.25, 0.5, 1, 2, 4, 8, 16 or max, got `{text}`"
+        ))
+    };
+    let x: f64 = text
+        .trim_end_matches(['x', '×'])
+        .parse()
+        .map_err(|_| bad())?;
+    SPEEDS
+        .iter()
+        .flatten()
+        .find(|&&s| (s - x).abs() < 1e-9)
+        .map(|&s| Some(s))
+        .ok_or_else(bad)
+}
+
+fn replay(a: &ReplayArgs) -> Result<Replay> {
+    let RunArgs { limit: l, alerts } = &a.run;
+    Ok(Replay {
+        speed: speed(a.speed.as_deref())?,
+        input: input(&a.file, &a.input)?,
+        looping: a.looping,
+        headless: headless(a.console.headless),
+        limit_s: limit(l)?,
+        alerts: alerts.clone(),
+        dsp: dsp(&a.dsp)?,
+        evidence: evidence(&a.evidence)?,
+    })
+}
+
+/// Resolves `--freq/--rate` for a radio or the simulator.
+fn tune(t: &TuneArgs, needs_freq: Option<&str>) -> Result<(f64, f64)> {
+    let freq = match (&t.freq, needs_freq) {
+        (Some(f), _) => hz("--freq", f)?,
+        (None, Some(what)) => {
+            return Err(Error::Config(format!(
+                "--freq: give the centre frequency to tune {what} to (e.g. 433.92M)"
+            )))
+        }
+        (None, None) => default::FREQ_HZ,
+    };
+    let rate = match &t.rate {
+        Some(r) => positive("--rate", hz("--rate", r)?)?,
+        None => default::RATE_SPS,
+    };
+    Ok((freq, rate))
+}
+
+/// Resolves `--device/--freq/--rate/...` (units parsed, not yet checked against the
+/// device).
+fn device(a: &DeviceArgs) -> Result<DeviceSettings> {
+    let (freq_hz, rate_sps) = tune(&a.tune, Some("the radio"))?;
+    Ok(DeviceSettings {
+        args: a.device.clone(),
+        freq_hz,
+        rate_sps,
+        gain: match &a.gain {
+            Some(g) => flag("--gain", Gain::parse(g))?,
+            None => Gain::Unchanged,
+        },
+        antenna: a.antenna.clone(),
+        bandwidth_hz: a
+            .bandwidth
+            .as_deref()
+            .map(|b| hz("--bandwidth", b))
+            .transpose()?,
+        ppm: a.ppm.unwrap_or(0.0),
+        channel: a.channel.unwrap_or(0),
+    })
+}
+
+fn watch(a: &WatchArgs) -> Result<Watch> {
+    let RunArgs { limit: l, alerts } = &a.run;
+    let record = match &a.record {
+        Some(dir) => {
+            let max_s = seconds(
+                "--rollover",
+                a.rollover.as_deref().unwrap_or(default::ROLLOVER),
+            )?;
+            let max_bytes = a
+                .rollover_size
+                .as_deref()
+                .map(|s| flag("--rollover-size", units::parse_size(s)))
+                .transpose()?;
+            Some(RecorderConfig::new(Target::Dir {
+                dir: dir.clone(),
+                max_s: (max_s > 0.0).then_some(max_s),
+                max_bytes,
+            }))
+        }
+        None => None,
+    };
+    Ok(Watch {
+        evidence: evidence(&a.evidence)?,
+        device: device(&a.radio)?,
+        headless: headless(a.console.headless),
+        limit_s: limit(l)?,
+        alerts: alerts.clone(),
+        record,
+        dsp: dsp(&a.dsp)?,
+    })
+}
+
+fn record(a: &RecordArgs) -> Result<Record> {
+    let format = match a.format.unwrap_or(FormatArg::Cf32) {
+        FormatArg::Cf32 => SampleFormat::Cf32,
+        // Full scale 1.0, which is what the native-integer conversion produces.
+        FormatArg::Ci16 => SampleFormat::Ci16 {
+            scale: 1.0 / i16::MAX as f32,
+        },
+        FormatArg::Ci8 => SampleFormat::Ci8 {
+            scale: 1.0 / i8::MAX as f32,
+        },
+    };
+    let mut recorder = RecorderConfig::new(Target::File(a.output.clone()));
+    recorder.format = format;
+    Ok(Record {
+        size_bytes: a
+            .size
+            .as_deref()
+            .map(|s| flag("--size", units::parse_size(s)))
+            .transpose()?,
+        device: device(&a.radio)?,
+        limit_s: limit(&a.limit)?,
+        recorder,
+    })
+}
+
+/// Parses `TYPE:OFFSET:SNR_DB[:START_S[:STOP_S]]`.
+fn emitter(spec: &str) -> Result<EmitterSpec> {
+    let bad = |why: &str| Error::Config(format!("--emitter `{spec}`: {why}"));
+    let parts: Vec<&str> = spec.split(':').collect();
+    if !(3..=5).contains(&parts.len()) {
+        return Err(bad("expected TYPE:OFFSET:SNR_DB[:START_S[:STOP_S]]"));
+    }
+    let kind = EmitterKind::parse(parts[0])
+        .ok_or_else(|| bad("TYPE must be one of cw, fm, gfsk, hopper, jammer"))?;
+    let offset = units::parse_hz(parts[1]).map_err(|e| bad(&e))?;
+    let snr: f64 = parts[2]
+        .parse()
+        .map_err(|_| bad("SNR_DB is not a number"))?;
+    let secs = |s: &str| -> Result<f64> {
+        units::parse_duration(s)
+            .map(|d| d.as_secs_f64())
+            .map_err(|e| bad(&e))
+    };
+    Ok(EmitterSpec {
+        start_s: parts.get(3).map(|s| secs(s)).transpose()?.unwrap_or(0.0),
+        stop_s: parts.get(4).map(|s| secs(s)).transpose()?,
+        ..EmitterSpec::new(kind, offset, snr)
+    })
+}
+
+/// Builds the scene from a scenario file and/or flags (flags win).
+///
+/// # Errors
+/// A bad scenario file (naming it and the line) or flag.
+pub fn scene(args: &SynthArgs) -> Result<Scene> {
+    let mut scene = match &args.scenario {
+        Some(p) => Scene::load(p)?,
+        None => Scene {
+            sample_rate_hz: Hz(default::RATE_SPS),
+            center_freq_hz: Hz(default::FREQ_HZ),
+            duration_s: default::SYNTH_DURATION_S,
+            noise_dbfs: default::SYNTH_NOISE_DBFS,
+            seed: default::SYNTH_SEED,
+            description: String::new(),
+            emitters: Vec::new(),
+        },
+    };
+    if let Some(r) = &args.tune.rate {
+        scene.sample_rate_hz = Hz(hz("--rate", r)?);
+    }
+    if let Some(f) = &args.tune.freq {
+        scene.center_freq_hz = Hz(hz("--freq", f)?);
+    }
+    if let Some(d) = &args.duration {
+        scene.duration_s = seconds("--duration", d)?;
+    }
+    if let Some(n) = args.noise_dbfs {
+        scene.noise_dbfs = n;
+    }
+    if let Some(s) = args.seed {
+        scene.seed = s;
+    }
+    for e in &args.emitters {
+        scene.emitters.push(emitter(e)?);
+    }
+    if scene.description.is_empty() {
+        scene.description = format!("kuzet synth: {} emitter(s)", scene.emitters.len());
+    }
+    scene.validate().map_err(|e| match &args.scenario {
+        Some(p) => Error::InvalidFile {
+            path: p.clone(),
+            msg: e,
+        },
+        None => Error::Config(e),
+    })?;
+    Ok(scene)
+}
+
+fn synth(a: &SynthArgs) -> Result<Synth> {
+    let scene = scene(a)?;
+    let rms = scene.peak_rms() as f32;
+    let format = match a.format.unwrap_or(FormatArg::Cf32) {
+        FormatArg::Cf32 => SampleFormat::Cf32,
+        // Scale so that the RMS sits well below full scale: Gaussian peaks up to ~4.5σ fit.
+        FormatArg::Ci16 => SampleFormat::Ci16 {
+            scale: rms * 6.0 / i16::MAX as f32,
+        },
+        FormatArg::Ci8 => SampleFormat::Ci8 {
+            scale: rms * 4.5 / i8::MAX as f32,
+        },
+    };
+    Ok(Synth {
+        scene,
+        output: a.output.clone(),
+        format,
+    })
+}
+
+fn score(a: &ScoreArgs) -> Result<Score> {
+    // A scenario scores straight from the simulator: long runs (an hour of noise for the
+    // false-alarm rate) need no file of tens of gigabytes.
+    let is_scenario = a.file.extension().is_some_and(|e| e == "toml");
+    let i = &a.input;
+    let target = if is_scenario {
+        if i.rate.is_some() || i.freq.is_some() || i.iq_format.is_some() {
+            return Err(Error::Config(format!(
+                "--rate, --freq and --iq-format read recordings; {} is a scenario (set \
+                 sample_rate_hz and center_freq_hz in it)",
+                a.file.display()
+            )));
+        }
+        ScoreTarget::Scenario(Scene::load(&a.file)?)
+    } else {
+        ScoreTarget::Recording(input(&a.file, i)?)
+    };
+    Ok(Score {
+        target,
+        limit_s: limit(&a.limit)?,
+        json: a.json,
+        dsp: dsp(&a.dsp)?,
+    })
+}
+
+fn learn(a: &LearnArgs) -> Result<Learn> {
+    let open = open_options(&a.input)?;
+    Ok(Learn {
+        inputs: a
+            .files
+            .iter()
+            .map(|p| Input {
+                path: p.clone(),
+                open: open.clone(),
+            })
+            .collect(),
+        limit_s: limit(&a.limit)?,
+        output: a.output.clone(),
+        dsp: dsp(&a.dsp)?,
+    })
+}
+
+fn devices(a: &DevicesArgs) -> Result<Devices> {
+    let throughput = match (&a.probe, &a.throughput) {
+        (Some(probe), Some(t)) => {
+            let (freq_hz, rate_sps) = tune(&a.tune, None)?;
+            let settings = DeviceSettings {
+                args: probe.clone(),
+                freq_hz,
+                rate_sps,
+                gain: Gain::Unchanged,
+                antenna: None,
+                bandwidth_hz: None,
+                ppm: 0.0,
+                channel: 0,
+            };
+            Some((seconds("--throughput", t)?, settings))
+        }
+        _ => None,
+    };
+    Ok(Devices {
+        probe: a.probe.clone(),
+        throughput,
+    })
+}
+
+fn convert(a: &ConvertArgs) -> Result<Convert> {
+    let to = match a.to.as_deref() {
+        Some(t) => OutputKind::from_name(t).ok_or_else(|| {
+            Error::Config(format!(
+                "--to: `{t}` is not one of kuzet, sigmf, sm2117, cf32, cs16, cs8, cu8"
+            ))
+        })?,
+        None => OutputKind::from_path(&a.output)?,
+    };
+    Ok(Convert {
+        input: input(&a.input, &a.input_args)?,
+        output: a.output.clone(),
+        to,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_fields_come_back_as_flags() {
+        let e = Spectrum {
+            fft: 4,
+            ..Spectrum::default()
+        }
+        .config(1e6)
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "--fft must be between 8 and 1048576, got 4");
+        let e = detect(&DetectArgs {
+            pfa: Some(2.0),
+            ..DetectArgs::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "--pfa must be in (0, 0.1), got 2");
+    }
+
+    #[test]
+    fn averaging_defaults_to_ten_milliseconds() {
+        let s = Spectrum::default().config(2.4e6).unwrap();
+        assert_eq!((s.fft_len, s.hop, s.averages), (1024, 512, 47));
+    }
+
+    #[test]
+    fn a_band_plan_file_error_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.toml");
+        std::fs::write(&p, "[[band]]\nname = \"A\"\n").unwrap();
+        let e = load_bandplan(&p).unwrap_err().to_string();
+        assert!(e.contains("plan.toml") && e.contains("line"), "{e}");
+        let missing = load_bandplan(&dir.path().join("none.toml")).unwrap_err();
+        assert!(matches!(missing, Error::Io { .. }));
+    }
+}

@@ -1,0 +1,96 @@
+//! What a command tells the operator on stderr: warnings about inputs, the run summary,
+//! what was recorded. Alerts go to stdout or the console, never here.
+
+use std::io::Write;
+
+use crate::pipeline::recorder::RecordSummary;
+use crate::pipeline::{PipelineConfig, RunStats};
+use crate::types::StreamMeta;
+use crate::units;
+
+/// One `kuzet: warning:` line per problem found in `origin`.
+pub fn warnings(origin: &str, warnings: &[String]) {
+    let mut err = std::io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(err, "kuzet: warning: {origin}: {w}");
+    }
+}
+
+/// The summary of a pipeline run: what was read, how fast, what came out.
+pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "kuzet: {} — {} at {}, FFT {} ({:.0}% overlap, {} avg, RBW {:.0} Hz)",
+        meta.origin,
+        units::format_hz(meta.center_freq_hz),
+        units::format_rate(meta.sample_rate_hz),
+        cfg.spectrum.fft_len,
+        cfg.spectrum.overlap_pct(),
+        cfg.spectrum.averages,
+        cfg.spectrum.rbw_hz(meta.sample_rate_hz),
+    );
+    let _ = writeln!(
+        err,
+        "kuzet: {} samples ({:.2} s of stream) in {:.3} s: {:.1} MS/s ({:.0}x real time); \
+         {} spectra, {} alert lines, {} dropped",
+        s.samples,
+        s.stream_s,
+        s.wall.as_secs_f64(),
+        s.msps(),
+        s.realtime_factor(),
+        s.spectra,
+        s.alerts,
+        s.dropped,
+    );
+    if s.non_finite > 0 {
+        let _ = writeln!(
+            err,
+            "kuzet: warning: {} NaN/Inf samples were read as zero",
+            s.non_finite
+        );
+    }
+    if let Some(e) = &s.evidence {
+        let _ = writeln!(
+            err,
+            "kuzet: evidence: {} clip(s), {:.2} s of IQ{}{}{}",
+            e.files.len(),
+            meta.seconds(e.samples),
+            if e.failed.is_empty() {
+                String::new()
+            } else {
+                format!("; {} failed", e.failed.len())
+            },
+            if e.cut.is_empty() {
+                String::new()
+            } else {
+                format!("; {} cut short by the quota", e.cut.len())
+            },
+            if e.dropped == 0 {
+                String::new()
+            } else {
+                format!("; {} samples not buffered (evidence behind)", e.dropped)
+            },
+        );
+        for f in &e.files {
+            let _ = writeln!(err, "kuzet: evidence: {}", f.display());
+        }
+    }
+    if let Some(r) = &s.recording {
+        recording(r);
+    }
+}
+
+/// What a recorder wrote.
+pub fn recording(s: &RecordSummary) {
+    let names: Vec<String> = s.files.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "kuzet: recorded {} samples in {} file(s): {}; {} samples of stream gaps, \
+         {} dropped by recording overrun",
+        s.written,
+        s.files.len(),
+        names.join(", "),
+        s.gaps,
+        s.overrun
+    );
+}
