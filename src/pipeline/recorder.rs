@@ -17,7 +17,7 @@
 //! also zero-filled so that file time stays stream time.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
@@ -25,76 +25,10 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use num_complex::Complex32;
 
 use crate::error::{Error, Result};
-use crate::formats::{CaptureWriter, SampleFormat, WriterOptions};
+use crate::sinks::recorder::Writer;
+pub use crate::sinks::recorder::{RecordSummary, RecorderConfig, RecorderStats, Target};
 use crate::source::{IqSource, ReadOutcome, SampleBuf};
-use crate::types::Annotation;
 use crate::types::StreamMeta;
-
-/// Where recordings go.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// One file (`kuzet record -o FILE`).
-    File(PathBuf),
-    /// Files named by start time in a directory, a new one every `max_s` seconds of stream
-    /// or `max_bytes` of samples (`kuzet watch --record DIR`).
-    Dir {
-        /// The directory (must exist).
-        dir: PathBuf,
-        /// Stream seconds per file.
-        max_s: Option<f64>,
-        /// Sample bytes per file.
-        max_bytes: Option<u64>,
-    },
-}
-
-/// How to record.
-#[derive(Debug, Clone)]
-pub struct RecorderConfig {
-    /// File or directory.
-    pub target: Target,
-    /// Sample format on disk.
-    pub format: SampleFormat,
-    /// Memory the queue may hold before blocks are dropped.
-    pub queue_bytes: usize,
-    /// Root attributes added to every file (`driver`, `serial`).
-    pub extra_attrs: Vec<(String, String)>,
-}
-
-impl RecorderConfig {
-    /// A recorder for `target` with the default queue (256 MB) and cf32 samples.
-    pub fn new(target: Target) -> Self {
-        RecorderConfig {
-            target,
-            format: SampleFormat::Cf32,
-            queue_bytes: 256 << 20,
-            extra_attrs: Vec::new(),
-        }
-    }
-}
-
-/// Counters readable while recording (status line) and after.
-#[derive(Debug, Default)]
-pub struct RecorderStats {
-    /// Samples written to files.
-    pub written: AtomicU64,
-    /// Samples dropped from the recording because the queue was full (slow disk).
-    pub overrun: AtomicU64,
-    /// Files started.
-    pub files: AtomicU64,
-}
-
-/// What a finished recording produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordSummary {
-    /// Files written, in order.
-    pub files: Vec<PathBuf>,
-    /// Samples written.
-    pub written: u64,
-    /// Samples dropped from the recording (queue full).
-    pub overrun: u64,
-    /// Samples the stream lost (device overflow) that show as gaps in the files.
-    pub gaps: u64,
-}
 
 enum Msg {
     /// A block of samples (pooled buffer).
@@ -162,7 +96,7 @@ impl Recorder {
                 let meta = meta.clone();
                 let stats = stats.clone();
                 move || {
-                    let r = Writer::new(meta, cfg, stats).run(&rx, &pool_tx);
+                    let r = write_all(Writer::new(meta, cfg, stats), &rx, &pool_tx);
                     if let Err(e) = &r {
                         // The run goes on without a recording; say so now, not at exit.
                         eprintln!("kuzet: recording stopped: {e}");
@@ -303,179 +237,25 @@ impl Drop for RecorderTap {
     }
 }
 
-/// The recorder thread's state.
-struct Writer {
-    meta: StreamMeta,
-    cfg: RecorderConfig,
-    stats: Arc<RecorderStats>,
-    cur: Option<CaptureWriter>,
-    /// Stream index of the next sample, and where the current file began.
-    pos: u64,
-    file_start: u64,
-    summary: RecordSummary,
-    zeros: Vec<Complex32>,
-}
-
-/// Gaps up to this many seconds are zero-filled (beyond that a file would fill with silence).
-const ZERO_FILL_MAX_S: f64 = 1.0;
-
-impl Writer {
-    fn new(meta: StreamMeta, cfg: RecorderConfig, stats: Arc<RecorderStats>) -> Self {
-        Writer {
-            meta,
-            cfg,
-            stats,
-            cur: None,
-            pos: 0,
-            file_start: 0,
-            summary: RecordSummary {
-                files: Vec::new(),
-                written: 0,
-                overrun: 0,
-                gaps: 0,
-            },
-            zeros: Vec::new(),
-        }
-    }
-
-    fn run(mut self, rx: &Receiver<Msg>, pool: &Sender<Vec<Complex32>>) -> Result<RecordSummary> {
-        for msg in rx.iter() {
-            let r = match msg {
-                Msg::Samples(b) => self.write(&b).map(|()| {
-                    let _ = pool.try_send(b);
-                }),
-                Msg::Gap(n) => self.gap(n),
-            };
-            if let Err(e) = r {
-                // Leaked, not closed: libhdf5 (1.10) crashes closing a dataset whose write
-                // failed (a full disk). What was flushed stays readable.
-                std::mem::forget(self.cur.take());
-                return Err(e);
-            }
-        }
-        if let Some(w) = self.cur.take() {
-            w.finish()?;
-        }
-        self.summary.overrun = self.stats.overrun.load(Relaxed);
-        Ok(self.summary)
-    }
-
-    fn rollover_due(&self, w: &CaptureWriter) -> bool {
-        let Target::Dir {
-            max_s, max_bytes, ..
-        } = &self.cfg.target
-        else {
-            return false;
+/// The recorder thread: writes what arrives until the tap hangs up.
+fn write_all(
+    mut w: Writer,
+    rx: &Receiver<Msg>,
+    pool: &Sender<Vec<Complex32>>,
+) -> Result<RecordSummary> {
+    for msg in rx.iter() {
+        let r = match msg {
+            Msg::Samples(b) => w.write(&b).map(|()| {
+                let _ = pool.try_send(b);
+            }),
+            Msg::Gap(n) => w.gap(n),
         };
-        let secs = (self.pos - self.file_start) as f64 / self.meta.sample_rate_hz;
-        let bytes = w.len() * self.cfg.format.bytes_per_sample() as u64;
-        max_s.is_some_and(|m| secs >= m) || max_bytes.is_some_and(|m| bytes >= m)
-    }
-
-    fn file(&mut self) -> Result<&mut CaptureWriter> {
-        if self.cur.as_ref().is_some_and(|w| self.rollover_due(w)) {
-            if let Some(w) = self.cur.take() {
-                w.finish()?;
-            }
+        if let Err(e) = r {
+            w.abandon();
+            return Err(e);
         }
-        if self.cur.is_none() {
-            let now = chrono::Utc::now();
-            let mut meta = self.meta.clone();
-            if self.pos > 0 {
-                // Later files start now, not when the stream did.
-                meta.start_time_utc =
-                    Some(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-            }
-            meta.description = format!(
-                "recorded by kuzet from {} (stream sample {})",
-                self.meta.origin, self.pos
-            );
-            let path = match &self.cfg.target {
-                Target::File(p) => p.clone(),
-                Target::Dir { dir, .. } => dir.join(format!(
-                    "kuzet-{}-{}-{:04}.h5",
-                    now.format("%Y%m%dT%H%M%SZ"),
-                    compact_hz(self.meta.center_freq_hz),
-                    self.summary.files.len() + 1
-                )),
-            };
-            let w = CaptureWriter::create(
-                &path,
-                &meta,
-                &WriterOptions {
-                    format: self.cfg.format,
-                    swmr: true,
-                    // Flush per block: a crash loses at most the block being written.
-                    flush_every: 0,
-                    extra_attrs: self.cfg.extra_attrs.clone(),
-                    ..WriterOptions::default()
-                },
-            )?;
-            self.summary.files.push(path);
-            self.stats.files.fetch_add(1, Relaxed);
-            self.file_start = self.pos;
-            self.cur = Some(w);
-        }
-        self.cur
-            .as_mut()
-            .ok_or(Error::StagePanicked("recorder: no file"))
     }
-
-    fn write(&mut self, samples: &[Complex32]) -> Result<()> {
-        let w = self.file()?;
-        w.append(samples)?;
-        self.pos += samples.len() as u64;
-        self.summary.written += samples.len() as u64;
-        self.stats.written.fetch_add(samples.len() as u64, Relaxed);
-        Ok(())
-    }
-
-    fn gap(&mut self, n: u64) -> Result<()> {
-        self.summary.gaps += n;
-        let rate = self.meta.sample_rate_hz;
-        let freq = self.meta.center_freq_hz;
-        let fill = n as f64 <= ZERO_FILL_MAX_S * rate;
-        let w = self.file()?;
-        let start = w.len();
-        w.annotate(&Annotation {
-            start_sample: start,
-            length: if fill { n } else { 0 },
-            freq_lo_hz: freq - rate / 2.0,
-            freq_hi_hz: freq + rate / 2.0,
-            label: format!("gap: {n} samples lost"),
-            source: "kuzet/record".into(),
-        })?;
-        if fill {
-            let mut left = n as usize;
-            while left > 0 {
-                let m = left.min(1 << 16);
-                if self.zeros.len() < m {
-                    self.zeros.resize(m, Complex32::default());
-                }
-                let zeros = std::mem::take(&mut self.zeros);
-                let r = self.write(&zeros[..m]);
-                self.zeros = zeros;
-                r?;
-                left -= m;
-            }
-        } else {
-            self.pos += n;
-        }
-        Ok(())
-    }
-}
-
-/// `433.92MHz`-style frequency for file names.
-fn compact_hz(hz: f64) -> String {
-    let (v, unit) = if hz >= 1e9 {
-        (hz / 1e9, "GHz")
-    } else if hz >= 1e6 {
-        (hz / 1e6, "MHz")
-    } else {
-        (hz / 1e3, "kHz")
-    };
-    let s = format!("{v:.6}");
-    format!("{}{unit}", s.trim_end_matches('0').trim_end_matches('.'))
+    w.finish()
 }
 
 /// A source whose samples are also recorded; gaps are passed on as gaps.

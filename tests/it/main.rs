@@ -8,6 +8,8 @@ mod detection;
 mod e2e;
 mod evidence;
 mod formats;
+mod layout;
 mod live;
 mod replay;
+mod score;
 mod support;

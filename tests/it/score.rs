@@ -1,36 +1,23 @@
 //! `kuzet score` end to end: synthesise the narrowband scene, score the detector on it.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::path::Path;
-use std::process::Command;
 
-fn kuzet(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_kuzet"))
-        .args(args)
-        .output()
-        .expect("run kuzet");
-    assert!(
-        out.status.success(),
-        "kuzet {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use crate::support::{kuzet, kuzet_ok, tmp};
 
 fn synth_narrowband(dir: &Path) -> String {
     let cap = dir.join("nb.h5");
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/narrowband.toml");
     let cap = cap.to_str().unwrap().to_string();
-    kuzet(&["synth", "--scenario", scenario, "-o", &cap]);
+    kuzet_ok(&["synth", "--scenario", scenario, "-o", &cap]);
     cap
 }
 
 #[test]
 fn every_narrowband_emitter_is_detected_with_the_right_kind() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let cap = synth_narrowband(dir.path());
 
-    let json = kuzet(&["score", &cap, "--json"]);
+    let json = kuzet_ok(&["score", &cap, "--json"]);
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     let emitters = v["emitters"].as_array().unwrap();
     assert_eq!(emitters.len(), 4, "{v}");
@@ -50,7 +37,7 @@ fn every_narrowband_emitter_is_detected_with_the_right_kind() {
     assert_eq!(v["false_alerts"].as_array().unwrap().len(), 0, "{v}");
 
     // The table for people: one row per emitter and the summary line.
-    let table = kuzet(&["score", &cap]);
+    let table = kuzet_ok(&["score", &cap]);
     for label in ["carrier", "voice", "packets", "weak-carrier"] {
         assert!(table.contains(label), "{table}");
     }
@@ -60,7 +47,7 @@ fn every_narrowband_emitter_is_detected_with_the_right_kind() {
 
 #[test]
 fn a_bad_band_plan_fails_before_the_run_naming_its_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmp();
     let plan = dir.path().join("plan.toml");
     std::fs::write(
         &plan,
@@ -69,11 +56,7 @@ fn a_bad_band_plan_fails_before_the_run_naming_its_line() {
     .unwrap();
     let cap = synth_small(dir.path());
     for cmd in ["analyze", "score"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_kuzet"))
-            .args([cmd, &cap, "--bandplan"])
-            .arg(&plan)
-            .output()
-            .unwrap();
+        let out = kuzet(&[cmd, &cap, "--bandplan", plan.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2), "{cmd}");
         assert!(
             out.stdout.is_empty(),
@@ -90,6 +73,6 @@ fn a_bad_band_plan_fails_before_the_run_naming_its_line() {
 fn synth_small(dir: &Path) -> String {
     let cap = dir.join("small.h5");
     let cap = cap.to_str().unwrap().to_string();
-    kuzet(&["synth", "--duration", "0.2s", "--rate", "250k", "-o", &cap]);
+    kuzet_ok(&["synth", "--duration", "0.2s", "--rate", "250k", "-o", &cap]);
     cap
 }
