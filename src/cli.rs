@@ -439,7 +439,7 @@ pub struct SynthArgs {
     /// Random seed [default: 1]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Add an emitter: TYPE:OFFSET:SNR_DB[:START_S[:STOP_S]], TYPE one of cw, fm, gfsk,
+    /// Add an emitter: `TYPE:OFFSET:SNR_DB[:START_S[:STOP_S]]`, TYPE one of cw, fm, gfsk,
     /// hopper, jammer; OFFSET from the centre (e.g. -300k). Repeatable.
     #[arg(long = "emitter", value_name = "SPEC", allow_hyphen_values = true)]
     pub emitters: Vec<String>,

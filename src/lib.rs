@@ -5,24 +5,36 @@
 //! emitters that appear on the air.
 //!
 //! ```text
-//!  IqSource ──IqBlock──▶ dsp::Welch ──SpectrumBatch──▶ detect::Detector ──Alert──▶ sinks
-//!  file | synth | soapy  window, FFT,    (N workers,      floor, threshold,        JSON lines,
-//!  (capture::reader,     |X|², average,   order kept)     grouping, tracker        console
-//!   SoapySDR radios)     dB, fft-shift
-//!       ▲     │              │
-//!       │     └─ record::TeeSource: copies ──▶ record::Recorder thread ──▶ HDF5 (SWMR)
-//!       └── pooled IQ buffers returned after the FFT (no allocation per block)
+//!  source/ ──IqBlock──▶ dsp/ ──spectra──▶ detect/ ──Alert──▶ sinks/ ──▶ tui/ | stdout
+//!  recording | synth    window, FFT,      floor, CFAR,        alert log,     console,
+//!  | soapy (radio)      |X|², average     tracker, rules      evidence,      JSON lines
+//!     │  formats/ reads and writes every byte on disk         recorder
+//!     └──────────────── pipeline/ runs all of it on its threads ──────────────┘
+//!  app/ turns the command line (cli) into settings and runs one command; eval/ scores
+//!  and benchmarks.
 //! ```
 //!
-//! Each stage is a plain struct with a method over its input, testable without threads;
-//! only [`pipeline`] knows about threads and channels. Time is the sample index since the
-//! start of the stream, so a replay gives the same alerts at any speed.
+//! | folder | owns | may import |
+//! | --- | --- | --- |
+//! | [`app`], [`cli`] | flags → one validated settings value per command; one file per command; stderr reports | everything |
+//! | [`tui`] | the console: pure state (`App::update → Effect`), one widget per pane, keymap; its input thread | pipeline, sinks, source, dsp, detect, alert |
+//! | [`pipeline`] | every stage thread and channel; [`pipeline::start`] hands back one [`pipeline::Running`] handle | source, sinks, dsp, detect, formats, alert |
+//! | [`source`] | the narrow [`source::IqSource`]; recordings ([`source::open`]), the radio, the simulator, pacing | formats |
+//! | [`formats`] | every byte on disk: kuzet HDF5, raw encodings and int→float kernels, SigMF, WAV, SM.2117, the baseline file, the convert sinks | — |
+//! | [`sinks`] | pure policies with no threads: the alert log, evidence planner and engine, the recorder's files | formats, alert |
+//! | [`detect`] | floor, thresholds, grouping, tracker, hop, jamming, band plan, baseline model — pure | dsp, alert |
+//! | [`dsp`] | windows, Welch spectra, SIMD kernels, CFAR, statistics — pure | — |
+//! | [`eval`] | `score` against ground truth, `bench` (its measurement threads) | app's settings, pipeline, source, sinks, dsp, detect, formats, alert |
+//! | [`alert`], [`types`], [`units`], [`error`] | shared vocabulary | — |
+//!
+//! Every folder may also use the shared vocabulary; `tests/it/layout.rs` fails when an
+//! import breaks the table. Each stage is a plain struct with a method over its input,
+//! testable without threads. Time is the sample index since the start of the stream, so
+//! a replay gives the same alerts at any speed.
 
 pub mod alert;
 pub mod app;
-
 pub mod cli;
-
 pub mod detect;
 pub mod dsp;
 pub mod error;

@@ -1,5 +1,5 @@
 //! Measuring kuzet: detection against ground truth ([`score`]) and throughput on the
-//! machine at hand ([`bench`]).
+//! machine at hand ([`mod@bench`]).
 
 pub mod bench;
 pub mod score;

@@ -596,7 +596,7 @@ pub struct SigmfWriter {
 
 impl SigmfWriter {
     /// Creates `base.sigmf-data` now; `base.sigmf-meta` is written by
-    /// [`SigmfWriter::finish`], once the annotations are known.
+    /// `finish`, once the annotations are known.
     ///
     /// # Errors
     /// [`Error::Capture`] when the data file cannot be created.

@@ -12,7 +12,8 @@
 //!
 //! Threads: the pipeline runs on its own threads (a [`Running`] pipeline, started by the
 //! caller), the input reader on another (the one thread this module starts), and this
-//! module's loop owns the terminal. The pipeline's detect stage sends decimated [`UiFrame`]s (at most one per
+//! module's loop owns the terminal. The pipeline's detect stage sends decimated
+//! [`crate::pipeline::UiFrame`]s (at most one per
 //! [`FRAME_PERIOD`], dropped when the console is behind) and alerts; the loop folds them
 //! into the pure [`app::App`] state and draws on its tick only, so drawing never runs
 //! faster than 30 fps nor slows the DSP. The terminal is restored on quit, on error and

@@ -9,7 +9,7 @@
 //!    └──── buffers no clip can need any more, back to the pool
 //! ```
 //!
-//! The [`Planner`] runs on the pipeline's calling thread, where alerts arrive in order
+//! The `Planner` runs on the pipeline's alerts stage, where alerts arrive in order
 //! with the detector's progress. It decides, from stream time alone, which alert opens a
 //! clip, which joins the clip already open (overlapping triggers extend one file) and
 //! how far each clip reaches: `pre` before the alert was first seen to `post` after it was
@@ -21,7 +21,7 @@
 //! once at start by the ring's share), so no sample is copied for the pre-trigger. A live
 //! source never waits: when the evidence thread is behind, blocks go back to the pool
 //! unseen and the clip shows a gap. A recording needs no ring: the evidence thread reads
-//! each clip back from the file once the planner has opened it (see [`reread`]), and a
+//! each clip back from the file once the planner has opened it (see `reread`), and a
 //! source that cannot be read again (a paced replay that seeks and loops) uses the ring,
 //! waiting for a free buffer, so no clip ever misses a sample.
 
