@@ -14,6 +14,9 @@
 //! - the ratios the throughput targets are stated in, each from figures measured within
 //!   the same round (on a shared machine only such side-by-side ratios mean anything).
 //!
+//! The multi-core spectrum figure runs its own scoped threads here, outside the pipeline:
+//! it measures the spectrum kernel alone, split across cores with no channels.
+//!
 //! Each figure is the best of a few passes: on a shared machine the best pass is the one
 //! least disturbed by other processes. Figures are in MS/s of input (million complex
 //! samples per second) and as multiples of the sample rates of common radios.
