@@ -2,7 +2,7 @@
 //!
 //! One alert per emitter (or health condition), with a lifecycle: `raised` once, `updated`
 //! at a bounded rate while it lasts, `cleared` after it has been quiet. Each state change
-//! is one JSON object on one line; the schema is documented in README.md. Fields are only
+//! is one JSON object on one line; the schema is documented in docs/alerts.md. Fields are only
 //! ever added, never renamed.
 
 use std::sync::Arc;

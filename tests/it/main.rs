@@ -12,4 +12,5 @@ mod layout;
 mod live;
 mod replay;
 mod score;
+mod signals;
 mod support;
