@@ -161,9 +161,24 @@ impl Error {
         }
     }
 
-    /// Process exit status: 2 for bad input (file, flag, setting), 1 for failures at run time.
+    /// Process exit status: 2 for bad input (file, flag, setting, a path the operator
+    /// gave that does not exist or cannot be used), 1 for failures at run time.
     pub fn exit_code(&self) -> u8 {
+        use std::io::ErrorKind as K;
         match self {
+            Error::Io { source, .. }
+                if matches!(
+                    source.kind(),
+                    K::NotFound
+                        | K::PermissionDenied
+                        | K::AlreadyExists
+                        | K::InvalidInput
+                        | K::NotADirectory
+                        | K::IsADirectory
+                ) =>
+            {
+                2
+            }
             Error::Capture { .. }
             | Error::InvalidFile { .. }
             | Error::Config(_)

@@ -40,6 +40,9 @@ mod default {
     /// Stream time per averaged spectrum: short bursts still stand out, noise is averaged
     /// down.
     pub const SPECTRUM_S: f64 = 0.01;
+    /// New samples per averaged spectrum at most, whatever the rate: above ~100 MS/s the
+    /// spectra get shorter than 10 ms rather than every buffer growing with the rate.
+    pub const SPECTRUM_MAX_SAMPLES: f64 = 1048576.0;
     /// Spectrum workers at most (one per core below that).
     pub const MAX_WORKERS: usize = 8;
     pub const FREQ_HZ: f64 = 433.92e6;
@@ -121,7 +124,8 @@ impl Spectrum {
     pub fn config(&self, sample_rate_hz: f64) -> Result<SpectrumConfig> {
         let mut s = SpectrumConfig::new(self.fft, self.overlap_pct, 1, self.window);
         s.averages = self.averages.unwrap_or_else(|| {
-            ((default::SPECTRUM_S * sample_rate_hz / s.hop as f64).round() as usize).max(1)
+            let span = (default::SPECTRUM_S * sample_rate_hz).min(default::SPECTRUM_MAX_SAMPLES);
+            ((span / s.hop as f64).round() as usize).max(1)
         });
         s.validate().map_err(flagged)?;
         Ok(s)
@@ -423,11 +427,12 @@ fn flagged(e: Error) -> Error {
     }
 }
 
-fn positive(name: &str, v: f64) -> Result<f64> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(Error::Config(format!("{name} must be positive, got {v}")))
+/// A sample rate given on the command line.
+fn rate(name: &str, text: &str) -> Result<f64> {
+    let v = hz(name, text)?;
+    match crate::types::check_sample_rate(v) {
+        None => Ok(v),
+        Some(why) => Err(Error::Config(format!("{name} {why}"))),
     }
 }
 
@@ -452,7 +457,7 @@ fn open_options(args: &InputArgs) -> Result<OpenOptions> {
         rate_hz: args
             .rate
             .as_deref()
-            .map(|r| hz("--rate", r).and_then(|v| positive("--rate", v)))
+            .map(|r| rate("--rate", r))
             .transpose()?,
         freq_hz: args.freq.as_deref().map(|f| hz("--freq", f)).transpose()?,
         raw_format: args
@@ -502,10 +507,12 @@ fn spectrum(a: &SpectrumArgs) -> Result<Spectrum> {
 /// [`Error::Io`] when it cannot be read; [`Error::InvalidFile`] naming the line and the
 /// field.
 pub fn load_bandplan(path: &Path) -> Result<BandPlan> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::formats::require_regular(path)
+        .and_then(|()| std::fs::read_to_string(path))
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     BandPlan::parse(&text, &path.display().to_string()).map_err(|msg| Error::InvalidFile {
         path: path.to_path_buf(),
         msg,
@@ -654,7 +661,7 @@ fn tune(t: &TuneArgs, needs_freq: Option<&str>) -> Result<(f64, f64)> {
         (None, None) => default::FREQ_HZ,
     };
     let rate = match &t.rate {
-        Some(r) => positive("--rate", hz("--rate", r)?)?,
+        Some(r) => rate("--rate", r)?,
         None => default::RATE_SPS,
     };
     Ok((freq, rate))
@@ -783,7 +790,7 @@ pub fn scene(args: &SynthArgs) -> Result<Scene> {
         },
     };
     if let Some(r) = &args.tune.rate {
-        scene.sample_rate_hz = Hz(hz("--rate", r)?);
+        scene.sample_rate_hz = Hz(rate("--rate", r)?);
     }
     if let Some(f) = &args.tune.freq {
         scene.center_freq_hz = Hz(hz("--freq", f)?);

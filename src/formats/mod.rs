@@ -29,6 +29,48 @@ pub mod wav;
 
 pub use kuzet::{CaptureReader, CaptureWriter, WriterOptions};
 
+/// Refuses what is not a regular file (a FIFO, a device, a socket, a directory) before it
+/// is opened: opening a FIFO with no writer blocks for ever, and a device never ends.
+///
+/// # Errors
+/// `NotFound` and the like from the file system; `InvalidInput` naming what it is.
+pub fn require_regular(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata(path)?.file_type();
+    let what = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("is {what}, not a recording file"),
+    ))
+}
+
+/// Bytes an unprivileged writer can still put on the file system holding `path` (a file
+/// or directory; for a file not yet created, its directory); `None` when it cannot be
+/// told.
+pub fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+    };
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 /// How samples are stored in `/iq`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SampleFormat {

@@ -90,13 +90,7 @@ pub fn detect(path: &Path, opts: &OpenOptions) -> Result<InputKind> {
     if ext == "sigmf-meta" || ext == "sigmf-data" {
         return Ok(InputKind::SigmfPair);
     }
-    let md = std::fs::metadata(path).map_err(|e| not_found(path, e))?;
-    if md.is_dir() {
-        return Err(Error::capture(
-            path,
-            CaptureProblem::Io(std::io::Error::other("is a directory")),
-        ));
-    }
+    crate::formats::require_regular(path).map_err(|e| not_found(path, e))?;
     if let Some(f) = opts.raw_format {
         return Ok(InputKind::Raw(f));
     }
@@ -505,9 +499,18 @@ fn open_sigmf(path: &Path, loc: sigmf::SigmfLocation) -> Result<(Reader, Found)>
 /// # Errors
 /// [`CaptureProblem::UnknownRate`] naming the file.
 pub fn require_rate(path: &Path, meta: &StreamMeta) -> Result<()> {
-    if meta.sample_rate_hz.is_finite() && meta.sample_rate_hz > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::capture(path, CaptureProblem::UnknownRate))
+    let rate = meta.sample_rate_hz;
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err(Error::capture(path, CaptureProblem::UnknownRate));
+    }
+    match crate::types::check_sample_rate(rate) {
+        None => Ok(()),
+        Some(why) => Err(Error::capture(
+            path,
+            CaptureProblem::BadField {
+                field: "sample rate",
+                why,
+            },
+        )),
     }
 }
