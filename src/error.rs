@@ -68,6 +68,9 @@ pub enum Error {
         /// What went wrong.
         msg: String,
     },
+    /// A recording stopped before its end (a full disk); what was flushed is kept.
+    #[error("recording stopped: {0}")]
+    RecordingStopped(String),
     /// The console could not set up, draw on or restore the terminal.
     #[error("terminal: {0}")]
     Terminal(#[source] std::io::Error),
@@ -183,6 +186,7 @@ impl Error {
             | Error::InvalidFile { .. }
             | Error::Config(_)
             | Error::Invalid { .. }
+            | Error::RecordingStopped(_)
             | Error::Device { .. } => 2,
             Error::Io { .. }
             | Error::StagePanicked(_)

@@ -68,6 +68,10 @@ pub enum SourceEvent {
     DeviceLost(String),
     /// The device is streaming again.
     DeviceRestored,
+    /// The stream's recording stopped (a full disk); monitoring goes on.
+    RecordingStopped(String),
+    /// The recorder dropped this many samples it could not write in time (a slow disk).
+    RecordingOverrun(u64),
 }
 
 /// A time-frequency box with a label: a row of a kuzet capture's `/annotations`, a SigMF annotation, ground truth or an alert: a time-frequency box with a label.

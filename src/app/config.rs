@@ -275,6 +275,8 @@ pub struct Synth {
     pub scene: Scene,
     /// Output capture.
     pub output: PathBuf,
+    /// Replace an existing output.
+    pub force: bool,
     /// Sample format on disk.
     pub format: SampleFormat,
 }
@@ -310,6 +312,8 @@ pub struct Learn {
     pub limit_s: Option<f64>,
     /// Output baseline file.
     pub output: PathBuf,
+    /// Replace an existing output.
+    pub force: bool,
     /// Spectrum and detection.
     pub dsp: Dsp,
 }
@@ -339,6 +343,8 @@ pub struct Convert {
     pub output: PathBuf,
     /// The output's format.
     pub to: OutputKind,
+    /// Replace existing outputs.
+    pub force: bool,
 }
 
 impl Settings {
@@ -414,7 +420,7 @@ const FLAGS: &[(&str, &str)] = &[
 ];
 
 /// A library's [`Error::Invalid`] in the operator's terms: the flag instead of the field.
-fn flagged(e: Error) -> Error {
+pub fn flagged(e: Error) -> Error {
     match e {
         Error::Invalid { field, why } => {
             let name = FLAGS
@@ -723,18 +729,16 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
 }
 
 fn record(a: &RecordArgs) -> Result<Record> {
+    // A scale of 0 is found when recording starts: the radio's own integer step when it
+    // streams that width, else from the first samples (see `RecorderConfig::format`).
     let format = match a.format.unwrap_or(FormatArg::Cf32) {
         FormatArg::Cf32 => SampleFormat::Cf32,
-        // Full scale 1.0, which is what the native-integer conversion produces.
-        FormatArg::Ci16 => SampleFormat::Ci16 {
-            scale: 1.0 / i16::MAX as f32,
-        },
-        FormatArg::Ci8 => SampleFormat::Ci8 {
-            scale: 1.0 / i8::MAX as f32,
-        },
+        FormatArg::Ci16 => SampleFormat::Ci16 { scale: 0.0 },
+        FormatArg::Ci8 => SampleFormat::Ci8 { scale: 0.0 },
     };
     let mut recorder = RecorderConfig::new(Target::File(a.output.clone()));
     recorder.format = format;
+    recorder.overwrite = a.force.force;
     Ok(Record {
         size_bytes: a
             .size
@@ -836,6 +840,7 @@ fn synth(a: &SynthArgs) -> Result<Synth> {
     Ok(Synth {
         scene,
         output: a.output.clone(),
+        force: a.force.force,
         format,
     })
 }
@@ -878,6 +883,7 @@ fn learn(a: &LearnArgs) -> Result<Learn> {
             .collect(),
         limit_s: limit(&a.limit)?,
         output: a.output.clone(),
+        force: a.force.force,
         dsp: dsp(&a.dsp)?,
     })
 }
@@ -919,6 +925,7 @@ fn convert(a: &ConvertArgs) -> Result<Convert> {
         input: input(&a.input, &a.input_args)?,
         output: a.output.clone(),
         to,
+        force: a.force.force,
     })
 }
 

@@ -23,7 +23,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = Settings::from_cli(cli)?;
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_signals(&stop);
-    match &settings {
+    let ran = match &settings {
         Settings::Analyze(s) => commands::analyze::run(s, &stop),
         Settings::Replay(s) => commands::replay::run(s, &stop),
         Settings::Watch(s) => commands::watch::run(s, &stop),
@@ -34,7 +34,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Settings::Devices(s) => commands::devices::run(s, &stop),
         Settings::Bench(s) => commands::bench::run(s),
         Settings::Convert(s) => commands::convert::run(s, &stop),
-    }
+    };
+    // A setting found out of range only once the stream was known (a pre-trigger too
+    // large for memory at this rate) is named by its flag too.
+    ran.map_err(config::flagged)
 }
 
 /// Ctrl-C, `kill` (SIGTERM), a closed terminal (SIGHUP) and SIGQUIT all end a run the

@@ -261,27 +261,53 @@ impl<T: ClipSample> Plan<T> {
     /// `blocks`, whose tracker holds alerts `hold_s` after their last sighting. With
     /// `reread` the clips are read back through it from the recording, and there is no
     /// ring.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`pre_s`) when the ring would take more than a quarter of the
+    /// memory the system can still give: checked here, before any buffer is made.
     pub fn new(
         cfg: &EvidenceConfig,
         meta: &StreamMeta,
         blocks: Blocks,
         hold_s: f64,
         reread: Option<ReadAt<T>>,
-    ) -> Self {
+    ) -> Result<Self> {
         let planner = Planner::new(cfg.clone(), meta, hold_s);
         let progress_step = meta.index_at(0.1).max(fresh(blocks));
-        let behind = planner.reach() + progress_step + POLL_SLACK_SAMPLES;
-        Plan {
+        let behind = planner
+            .reach()
+            .saturating_add(progress_step)
+            .saturating_add(POLL_SLACK_SAMPLES);
+        let ring_buffers = match reread {
+            Some(_) => 0,
+            None => behind.div_ceil(fresh(blocks)).saturating_add(4),
+        };
+        let bytes = ring_buffers
+            .saturating_mul(blocks.block_len as u64)
+            .saturating_mul(std::mem::size_of::<T>() as u64);
+        // A monitoring post must not starve the machine it runs on for a pre-trigger.
+        let budget = available_memory().unwrap_or(u64::MAX) / 4;
+        if ring_buffers > 0 && bytes > budget {
+            return Err(Error::invalid(
+                "pre_s",
+                format!(
+                    "{} s at {} needs a pre-trigger buffer of {} MB; at most {} MB (a quarter \
+                     of the memory available) may hold it",
+                    cfg.pre_s,
+                    crate::units::format_rate(meta.sample_rate_hz),
+                    bytes >> 20,
+                    budget >> 20
+                ),
+            ));
+        }
+        Ok(Plan {
             cfg: cfg.clone(),
             planner,
             blocks,
             progress_step,
-            ring_buffers: match reread {
-                Some(_) => 0,
-                None => behind.div_ceil(fresh(blocks)) as usize + 4,
-            },
+            ring_buffers: ring_buffers as usize,
             reread,
-        }
+        })
     }
 
     /// Starts the evidence thread. With the plan's `reread`, the thread reads each clip
@@ -310,19 +336,6 @@ impl<T: ClipSample> Plan<T> {
             ..
         } = self;
         cfg.validate()?;
-        let bytes = (ring_buffers * blocks.block_len * std::mem::size_of::<T>()) as u64;
-        if let Some(avail) = available_memory() {
-            if bytes > avail / 2 {
-                return Err(Error::Config(format!(
-                    "--evidence-pre {} s at {} needs a pre-trigger buffer of {} MB; only {} \
-                     MB of memory is available",
-                    cfg.pre_s,
-                    crate::units::format_rate(meta.sample_rate_hz),
-                    bytes >> 20,
-                    avail >> 20
-                )));
-            }
-        }
         std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
             path: cfg.dir.clone(),
             source,

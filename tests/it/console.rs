@@ -297,17 +297,33 @@ fn sigterm_restores_the_terminal_in_tmux() {
         .status()
         .unwrap();
     assert!(killed.success());
+    // tmux marks the pane dead when the terminal closes and learns the exit status when
+    // it reaps the process, a moment later: wait for either the status or the signal.
     let t = Instant::now();
-    loop {
-        let dead = tmux.cmd(&["display-message", "-p", "-t", "k", "#{pane_dead}"]);
-        if String::from_utf8_lossy(&dead.stdout).trim() == "1" {
-            break;
+    let ended = loop {
+        let out = tmux.cmd(&[
+            "display-message",
+            "-p",
+            "-t",
+            "k",
+            "#{pane_dead}:#{pane_dead_status}/#{pane_dead_signal}",
+        ]);
+        let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if v.starts_with("1:") && v != "1:/" {
+            break v;
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "kuzet still running");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "kuzet still running: {v}"
+        );
         std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = tmux.cmd(&["display-message", "-p", "-t", "k", "#{pane_dead_status}"]);
-    assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "0");
+    };
+    assert_eq!(
+        ended,
+        "1:0/",
+        "exit status / killing signal\n{}",
+        tmux.screen()
+    );
     let s = tmux.screen();
     assert!(!s.contains("ALERTS"), "alternate screen left:\n{s}");
     assert!(s.contains("samples ("), "summary printed:\n{s}");

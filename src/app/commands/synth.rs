@@ -16,6 +16,7 @@ use crate::units;
 /// # Errors
 /// The output cannot be written.
 pub fn run(s: &Synth, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
+    super::refuse_existing(std::slice::from_ref(&s.output), s.force)?;
     // A scene of 1e308 seconds would otherwise write until the disk is full.
     let bytes = (s.scene.total_samples() as f64) * s.format.bytes_per_sample() as f64;
     if let Some(free) = crate::formats::free_bytes(&s.output) {
@@ -34,6 +35,8 @@ pub fn run(s: &Synth, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
         &s.scene.meta(),
         &WriterOptions {
             format: s.format,
+            // Never two writers on one file: another synth racing for the name loses.
+            exclusive: !s.force,
             ..WriterOptions::default()
         },
     )?);
