@@ -48,6 +48,28 @@ pub enum Command {
     /// Convert a recording between kuzet HDF5, SigMF, ITU-R SM.2117-0 HDF5 and raw IQ,
     /// carrying metadata and annotations.
     Convert(ConvertArgs),
+    /// Training exercises: a recording with injected emitters, the trainee's calls
+    /// logged and scored (see docs/exercises.md).
+    #[command(subcommand)]
+    Exercise(ExerciseCommand),
+}
+
+/// `kuzet exercise ...`.
+#[derive(Debug, Subcommand)]
+pub enum ExerciseCommand {
+    /// Validate an exercise file and print its timeline (the base, its measured noise
+    /// floor, each injection and when it is on).
+    Check(ExerciseCheckArgs),
+    /// Write the mixed recording with the injections (and the base's own annotations) as
+    /// annotations: kuzet HDF5 (.h5), SigMF (.sigmf-meta) or SM.2117 (.sm2117.h5).
+    Export(ExerciseExportArgs),
+    /// Run an exercise: the console on the mixed stream at real time, everything the
+    /// trainee does logged to a session log; with --actions, a scripted trainee, no
+    /// terminal, as fast as the machine goes.
+    Run(ExerciseRunArgs),
+    /// Score session logs: per injection the detector and the trainee, false calls,
+    /// misses, a total; several logs of one exercise give one row per trainee.
+    Report(ExerciseReportArgs),
 }
 
 /// `kuzet baseline ...`.
@@ -433,6 +455,75 @@ pub struct ConvertArgs {
     /// How to read the input.
     #[command(flatten)]
     pub input_args: InputArgs,
+}
+
+/// `kuzet exercise check`.
+#[derive(Debug, Args)]
+pub struct ExerciseCheckArgs {
+    /// Exercise file (TOML; see captures/exercise-*.toml).
+    pub file: PathBuf,
+}
+
+/// `kuzet exercise export`.
+#[derive(Debug, Args)]
+pub struct ExerciseExportArgs {
+    /// Exercise file (TOML).
+    pub file: PathBuf,
+    /// Output recording: .h5 (kuzet, /annotations), .sigmf-meta (SigMF annotations),
+    /// .sm2117.h5
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Overwrite or not.
+    #[command(flatten)]
+    pub force: ForceArgs,
+}
+
+/// `kuzet exercise run`.
+#[derive(Debug, Args)]
+pub struct ExerciseRunArgs {
+    /// Exercise file (TOML).
+    pub file: PathBuf,
+    /// Who is training: written in the session log and the reports.
+    #[arg(long, value_name = "NAME")]
+    pub trainee: String,
+    /// Directory for the session log (made if missing) [default: the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub log: Option<PathBuf>,
+    /// Scripted trainee: JSON lines of actions (ack with a verdict at a stream time,
+    /// seek, pause; or an earlier session log, to re-score it); no terminal, as fast as
+    /// the machine goes. An empty file is a trainee who does nothing [default: the
+    /// console]
+    #[arg(long, value_name = "FILE")]
+    pub actions: Option<PathBuf>,
+    /// Spectrum worker threads [default: number of cores, at most 8]
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+/// `kuzet exercise report`.
+#[derive(Debug, Args)]
+pub struct ExerciseReportArgs {
+    /// Session logs of one exercise (from `kuzet exercise run`).
+    #[arg(required = true)]
+    pub sessions: Vec<PathBuf>,
+    /// Print JSON instead of the table [default: table]
+    #[arg(long)]
+    pub json: bool,
+    /// Draw the after-action picture of the session as SVG into this file (one session)
+    /// [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Draw the after-action picture as PNG into this file (one session; needs a TrueType
+    /// font: fonts-dejavu-core) [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    /// The exercise file, if it moved since the sessions [default: the path in the
+    /// session log]
+    #[arg(long, value_name = "FILE")]
+    pub exercise: Option<PathBuf>,
+    /// Spectrum worker threads [default: number of cores, at most 8]
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
 }
 
 /// `kuzet synth`.

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use crate::cli::{
     AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DetectArgs, DeviceArgs,
-    DevicesArgs, DspArgs, EvidenceArgs, FormatArg, InputArgs, LearnArgs, LimitArgs, RecordArgs,
-    ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs, SynthArgs, TuneArgs, WatchArgs,
+    DevicesArgs, DspArgs, EvidenceArgs, ExerciseCommand, ExerciseReportArgs, ExerciseRunArgs,
+    FormatArg, InputArgs, LearnArgs, LimitArgs, RecordArgs, ReplayArgs, RunArgs, ScoreArgs,
+    SpectrumArgs, SynthArgs, TuneArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::Baseline;
@@ -52,6 +53,10 @@ mod default {
     pub const SYNTH_NOISE_DBFS: f64 = -50.0;
     pub const SYNTH_SEED: u64 = 1;
     pub const REPLAY_SPEED: f64 = 1.0;
+    /// Where session logs go without `--log`.
+    pub const SESSION_DIR: &str = ".";
+    /// Width of the waterfall in the after-action picture, in time columns.
+    pub const PICTURE_COLUMNS: usize = 1200;
 }
 
 /// One command's settings.
@@ -77,6 +82,8 @@ pub enum Settings {
     Bench(Bench),
     /// `kuzet convert`.
     Convert(Convert),
+    /// `kuzet exercise ...`.
+    Exercise(Exercise),
 }
 
 /// A recording to read, and how.
@@ -347,6 +354,54 @@ pub struct Convert {
     pub force: bool,
 }
 
+/// `kuzet exercise ...`: what to do with which exercise.
+#[derive(Debug)]
+pub enum ExerciseAction {
+    /// `check`: validate and print the timeline.
+    Check,
+    /// `export`: write the mix with its annotations.
+    Export {
+        /// The output.
+        output: PathBuf,
+        /// Its format (one that holds annotations).
+        to: OutputKind,
+        /// Replace an existing output.
+        force: bool,
+    },
+    /// `run`: a session.
+    Run {
+        /// Who.
+        trainee: String,
+        /// Where the session log goes.
+        log_dir: PathBuf,
+        /// A scripted trainee's actions (none: the console).
+        actions: Option<PathBuf>,
+    },
+    /// `report`: score session logs.
+    Report {
+        /// The logs.
+        sessions: Vec<PathBuf>,
+        /// JSON instead of tables.
+        json: bool,
+        /// The picture, and its format.
+        picture: Option<(PathBuf, crate::eval::exercise::picture::Format)>,
+        /// Waterfall columns of the picture.
+        columns: usize,
+    },
+}
+
+/// `kuzet exercise`.
+#[derive(Debug)]
+pub struct Exercise {
+    /// The exercise file (for `report`: the one given with `--exercise`, else none).
+    pub file: Option<PathBuf>,
+    /// What to do.
+    pub action: ExerciseAction,
+    /// Spectrum and detection: kuzet's defaults, so that a session is scored with the
+    /// settings it ran with (only the worker count, which changes no result, is a flag).
+    pub dsp: Dsp,
+}
+
 impl Settings {
     /// Validates a parsed command line into settings.
     ///
@@ -365,6 +420,7 @@ impl Settings {
             Some(Command::Devices(a)) => Settings::Devices(devices(&a)?),
             Some(Command::Bench(BenchArgs { json })) => Settings::Bench(Bench { json }),
             Some(Command::Convert(a)) => Settings::Convert(convert(&a)?),
+            Some(Command::Exercise(c)) => Settings::Exercise(exercise(c)?),
             // First minute with no radio: the demo on the console, looping.
             None if std::io::stdout().is_terminal() => Settings::Replay(Replay {
                 input: demo(),
@@ -926,6 +982,132 @@ fn convert(a: &ConvertArgs) -> Result<Convert> {
         output: a.output.clone(),
         to,
         force: a.force.force,
+    })
+}
+
+/// Spectrum and detection for an exercise: the defaults, with `--workers`.
+fn exercise_dsp(workers: Option<usize>) -> Result<Dsp> {
+    dsp(&DspArgs {
+        spectrum: SpectrumArgs {
+            workers,
+            ..SpectrumArgs::default()
+        },
+        ..DspArgs::default()
+    })
+}
+
+fn exercise(c: ExerciseCommand) -> Result<Exercise> {
+    Ok(match c {
+        ExerciseCommand::Check(a) => Exercise {
+            file: Some(a.file),
+            action: ExerciseAction::Check,
+            dsp: exercise_dsp(None)?,
+        },
+        ExerciseCommand::Export(a) => {
+            let to = OutputKind::from_path(&a.output).map_err(|_| {
+                Error::Config(format!(
+                    "-o {}: write .h5 (kuzet), .sigmf-meta (SigMF) or .sm2117.h5: the formats \
+                     that hold the injections as annotations",
+                    a.output.display()
+                ))
+            })?;
+            if matches!(to, OutputKind::Raw(_)) {
+                return Err(Error::Config(format!(
+                    "-o {}: raw IQ cannot hold the injections as annotations; write .h5 or \
+                     .sigmf-meta",
+                    a.output.display()
+                )));
+            }
+            Exercise {
+                file: Some(a.file),
+                action: ExerciseAction::Export {
+                    output: a.output,
+                    to,
+                    force: a.force.force,
+                },
+                dsp: exercise_dsp(None)?,
+            }
+        }
+        ExerciseCommand::Run(ExerciseRunArgs {
+            file,
+            trainee,
+            log,
+            actions,
+            workers,
+        }) => {
+            let trainee = trainee.trim().to_string();
+            if trainee.is_empty()
+                || trainee.chars().count() > 64
+                || trainee.chars().any(char::is_control)
+            {
+                return Err(Error::Config(format!(
+                    "--trainee must be a name of 1 to 64 printable characters, got `{}`",
+                    units::one_line(&trainee)
+                )));
+            }
+            if actions.is_none() && !std::io::stdout().is_terminal() {
+                return Err(Error::Config(
+                    "exercise run opens the console, which needs a terminal; give --actions \
+                     FILE for a scripted session"
+                        .into(),
+                ));
+            }
+            Exercise {
+                file: Some(file),
+                action: ExerciseAction::Run {
+                    trainee,
+                    log_dir: log.unwrap_or_else(|| PathBuf::from(default::SESSION_DIR)),
+                    actions,
+                },
+                dsp: exercise_dsp(workers)?,
+            }
+        }
+        ExerciseCommand::Report(ExerciseReportArgs {
+            sessions,
+            json,
+            svg,
+            png,
+            exercise,
+            workers,
+        }) => {
+            use crate::eval::exercise::picture::Format;
+            let picture = match (svg, png) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::Config(
+                        "--svg and --png: give one of them (one picture per run)".into(),
+                    ))
+                }
+                (Some(p), None) => Some((p, Format::Svg)),
+                (None, Some(p)) => {
+                    if !p
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+                    {
+                        return Err(Error::Config(format!(
+                            "--png {}: the file name must end in .png",
+                            p.display()
+                        )));
+                    }
+                    Some((p, Format::Png))
+                }
+                (None, None) => None,
+            };
+            if picture.is_some() && sessions.len() > 1 {
+                return Err(Error::Config(
+                    "--svg/--png draw one session: give one session log".into(),
+                ));
+            }
+            Exercise {
+                file: exercise,
+                action: ExerciseAction::Report {
+                    sessions,
+                    json,
+                    picture,
+                    columns: default::PICTURE_COLUMNS,
+                },
+                dsp: exercise_dsp(workers)?,
+            }
+        }
     })
 }
 

@@ -161,6 +161,35 @@ fn lives(alerts: &[Alert]) -> Vec<Life> {
     by_id.into_values().collect()
 }
 
+/// True when an alert first seen at `first_seen_s` (stream seconds) at `freq_hz`,
+/// `bandwidth_hz` wide, matches the annotation `t` of a stream at `sample_rate_hz` with
+/// spectra of `bin_hz` bins: the rule [`score`] applies (see the module's doc), for
+/// callers that need every match rather than the best (an exercise's report).
+pub fn matches(
+    t: &Annotation,
+    first_seen_s: f64,
+    freq_hz: f64,
+    bandwidth_hz: f64,
+    sample_rate_hz: f64,
+    bin_hz: f64,
+) -> bool {
+    let tol = TOLERANCE_BINS * bin_hz;
+    let start_s = t.start_sample as f64 / sample_rate_hz;
+    let end_s = (t.start_sample + t.length) as f64 / sample_rate_hz;
+    let (lo, hi) = (
+        t.freq_lo_hz.min(t.freq_hi_hz),
+        t.freq_lo_hz.max(t.freq_hi_hz),
+    );
+    let in_time = first_seen_s >= start_s - EARLY_S && first_seen_s <= end_s;
+    let in_freq = if expected_kind(&t.source) == Some(AlertKind::Jamming) {
+        let half = bandwidth_hz / 2.0;
+        freq_hz - half <= hi + tol && freq_hz + half >= lo - tol
+    } else {
+        freq_hz >= lo - tol && freq_hz <= hi + tol
+    };
+    in_time && in_freq
+}
+
 /// Scores `alerts` (every state change of a run) against the ground truth `truth` of a
 /// stream at `sample_rate_hz`, with spectra of `bin_hz` bins, `stream_s` seconds long.
 pub fn score(
@@ -171,7 +200,6 @@ pub fn score(
     stream_s: f64,
 ) -> Score {
     let lives = lives(alerts);
-    let tol = TOLERANCE_BINS * bin_hz;
     let mut used = vec![false; lives.len()];
     let mut emitters = Vec::with_capacity(truth.len());
     for t in truth {
@@ -183,26 +211,26 @@ pub fn score(
             t.freq_lo_hz.max(t.freq_hi_hz),
         );
         let centre = (lo + hi) / 2.0;
-        let matches = |l: &Life| {
-            let in_time = l.first_seen_s >= start_s - EARLY_S && l.first_seen_s <= end_s;
-            let in_freq = if expected == Some(AlertKind::Jamming) {
-                let half = l.bandwidth_hz / 2.0;
-                l.freq_hz - half <= hi + tol && l.freq_hz + half >= lo - tol
-            } else {
-                l.freq_hz >= lo - tol && l.freq_hz <= hi + tol
-            };
-            in_time && in_freq
+        let is_match = |l: &Life| {
+            matches(
+                t,
+                l.first_seen_s,
+                l.freq_hz,
+                l.bandwidth_hz,
+                sample_rate_hz,
+                bin_hz,
+            )
         };
         let mut count = 0;
         for (l, u) in lives.iter().zip(used.iter_mut()) {
-            if matches(l) {
+            if is_match(l) {
                 count += 1;
                 *u = true;
             }
         }
         // Credit the expected kind first, then the earliest raise: that is the alert an
         // operator would have acted on.
-        let best = lives.iter().filter(|l| matches(l)).min_by(|a, b| {
+        let best = lives.iter().filter(|l| is_match(l)).min_by(|a, b| {
             let wrong = |l: &Life| expected.is_some_and(|k| k != l.kind);
             wrong(a)
                 .cmp(&wrong(b))

@@ -41,6 +41,7 @@ use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
 use crate::sinks::alert_log::SharedLog;
 use crate::sinks::evidence::{ClipSample, EvidenceConfig, ReadAt};
+use crate::sinks::session_log::{SharedSessionLog, Verdict};
 use crate::source::{IqSource, ReadOutcome, SampleBuf, SampleKind, SeekableSource};
 
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
@@ -70,6 +71,9 @@ pub struct PipelineConfig {
     pub alert_log: Option<SharedLog>,
     /// Record the stream's IQ as it is read (a live radio's `--record`).
     pub record: Option<RecorderConfig>,
+    /// An exercise's session log: every alert is written there too (after the alert
+    /// log), and [`Running::acknowledge_verdict`] writes the trainee's calls.
+    pub session_log: Option<SharedSessionLog>,
 }
 
 /// Where the detect stage sends display frames, and how often.
@@ -95,6 +99,7 @@ impl PipelineConfig {
             evidence: None,
             alert_log: None,
             record: None,
+            session_log: None,
         }
     }
 
@@ -209,6 +214,9 @@ pub struct Running {
     frames: Option<Receiver<UiFrame>>,
     counters: Arc<Counters>,
     log: Option<SharedLog>,
+    session: Option<SharedSessionLog>,
+    /// Of the stream, to date an acknowledgement in stream time.
+    sample_rate_hz: f64,
     failed: Arc<AtomicBool>,
     handle: JoinHandle<Result<RunStats>>,
 }
@@ -238,6 +246,8 @@ pub fn start(
     let (tx, events) = bounded::<Event>(1024);
     let failed = Arc::new(AtomicBool::new(false));
     let log = cfg.alert_log.clone();
+    let session = cfg.session_log.clone();
+    let sample_rate_hz = input.source.meta().sample_rate_hz;
     let handle = thread::Builder::new()
         .name("pipeline".into())
         .spawn({
@@ -259,6 +269,8 @@ pub fn start(
         frames,
         counters,
         log,
+        session,
+        sample_rate_hz,
         failed,
         handle,
     })
@@ -286,18 +298,42 @@ impl Running {
         self.failed.load(Relaxed)
     }
 
-    /// Logs an operator's acknowledgement of `alert` at `at_utc` in the run's alert log;
-    /// false when the run has none.
+    /// Logs an operator's acknowledgement of `alert` at `at_utc` in the run's alert log
+    /// (and, in an exercise, in its session log with the verdict `unsure`); false when
+    /// the run has neither.
     ///
     /// # Errors
-    /// [`Error::AlertSink`] when the log cannot be written.
+    /// [`Error::AlertSink`] when a log cannot be written.
     pub fn acknowledge(&self, alert: &Alert, at_utc: &str) -> Result<bool> {
-        let Some(log) = &self.log else {
-            return Ok(false);
-        };
-        log.write_acknowledged(alert, at_utc)
-            .map_err(Error::AlertSink)?;
-        Ok(true)
+        self.acknowledge_verdict(alert, Verdict::Unsure, None, at_utc)
+    }
+
+    /// Logs an acknowledgement with the operator's verdict and an optional note: in the
+    /// alert log as [`Running::acknowledge`] does, and in an exercise's session log with
+    /// the verdict, the note and the stream time (the newest sample read). This is the
+    /// console's hook for a trainee's call; false when the run has neither log.
+    ///
+    /// # Errors
+    /// [`Error::AlertSink`] when a log cannot be written.
+    pub fn acknowledge_verdict(
+        &self,
+        alert: &Alert,
+        verdict: Verdict,
+        note: Option<&str>,
+        at_utc: &str,
+    ) -> Result<bool> {
+        if let Some(log) = &self.log {
+            log.write_acknowledged(alert, at_utc)
+                .map_err(Error::AlertSink)?;
+        }
+        if let Some(session) = &self.session {
+            let stream_s =
+                self.counters.stream_pos.load(Relaxed) as f64 / self.sample_rate_hz.max(1e-9);
+            session
+                .acknowledge(alert, verdict, note, stream_s, at_utc)
+                .map_err(Error::AlertSink)?;
+        }
+        Ok(self.log.is_some() || self.session.is_some())
     }
 
     /// Waits for the run to end (the source's end, or `stop`) and returns its summary.
@@ -538,6 +574,14 @@ fn run_typed<T: BlockSample>(
             // The log first: a line is on disk before anyone downstream sees the alert.
             if let (Some(log), Event::Alert(a)) = (cfg.alert_log.as_ref(), &ev) {
                 if let Err(e) = log.write(a) {
+                    caller_err = Some(Error::AlertSink(e));
+                    stop.store(true, Relaxed);
+                    continue;
+                }
+            }
+            // A session log that cannot be written makes the session worthless: stop.
+            if let (Some(log), Event::Alert(a)) = (cfg.session_log.as_ref(), &ev) {
+                if let Err(e) = log.alert(a) {
                     caller_err = Some(Error::AlertSink(e));
                     stop.store(true, Relaxed);
                     continue;

@@ -1,6 +1,7 @@
 //! Sources of IQ samples: recordings in every format kuzet reads ([`recording`]),
 //! real-time pacing of a recording for replays ([`paced`]), the scene simulator
-//! ([`synth`]) and live radios through SoapySDR ([`soapy`], with the built-in simulated
+//! ([`synth`]), a recording with emitters mixed in on the fly ([`mix`], for exercises)
+//! and live radios through SoapySDR ([`soapy`], with the built-in simulated
 //! device). A source fills the caller's buffer; it never owns threads. The pipeline
 //! decides whether a slow consumer makes it wait (files) or drop (live radios).
 //!
@@ -8,6 +9,7 @@
 //! What only a recording has (annotations, warnings, a second reader, its byte layout)
 //! comes back from [`recording::open`], not through every wrapper.
 
+pub mod mix;
 pub mod paced;
 pub mod recording;
 pub mod soapy;

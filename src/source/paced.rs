@@ -14,7 +14,7 @@
 //! display keeps up at slow speeds) and polls its stop flag (so quitting is prompt).
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::{IqSource, ReadOutcome, SampleBuf, SeekableSource};
@@ -23,6 +23,44 @@ use crate::types::StreamMeta;
 
 /// The longest a paused or ahead-of-time read sleeps before returning `Pending`.
 const IDLE_SLEEP: Duration = Duration::from_millis(5);
+
+/// What the operator did to a replay, as [`PaceControl::observe`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transport {
+    /// Paused.
+    Pause,
+    /// Resumed.
+    Resume,
+    /// New speed (`None`: as fast as possible).
+    Speed(Option<f64>),
+    /// One step while paused.
+    Step,
+    /// A seek by this many samples was asked for (it takes effect at the source's next
+    /// read, where the source being read can report it exactly).
+    Seek(i64),
+    /// Looping on or off.
+    Loop(bool),
+    /// The end of the recording was reached and the replay holds there (not the
+    /// operator's doing).
+    HeldAtEnd,
+}
+
+/// Called with each [`Transport`] action, on the thread that took it.
+pub type TransportObserver = Box<dyn Fn(Transport) + Send + Sync>;
+
+/// The observer slot: set once (an exercise's session log), read on every action.
+#[derive(Default)]
+struct Observer(OnceLock<TransportObserver>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "Observer(set)"
+        } else {
+            "Observer(none)"
+        })
+    }
+}
 
 /// Replay controls shared between the console (writer) and the paced source (reader).
 #[derive(Debug)]
@@ -43,6 +81,8 @@ pub struct PaceControl {
     at_end: AtomicBool,
     /// When the source first reached the end of a non-looping file.
     ended: Mutex<Option<Instant>>,
+    /// Told of every operator action (the console stays unaware of who listens).
+    observer: Observer,
 }
 
 impl PaceControl {
@@ -59,15 +99,40 @@ impl PaceControl {
             file_len: AtomicU64::new(0),
             at_end: AtomicBool::new(false),
             ended: Mutex::new(None),
+            observer: Observer::default(),
         };
         c.set_speed(speed);
         Arc::new(c)
+    }
+
+    /// Has `f` told of every later action (an exercise logs what the trainee does);
+    /// false when an observer was already set.
+    pub fn observe(&self, f: TransportObserver) -> bool {
+        self.observer.0.set(f).is_ok()
+    }
+
+    fn notify(&self, t: Transport) {
+        if let Some(f) = self.observer.0.get() {
+            f(t);
+        }
     }
 
     /// Pauses or resumes.
     pub fn set_paused(&self, on: bool) {
         self.paused.store(on, Relaxed);
         self.generation.fetch_add(1, Relaxed);
+        self.notify(if on {
+            Transport::Pause
+        } else {
+            Transport::Resume
+        });
+    }
+
+    /// Pauses at the end of a held replay (see [`Transport::HeldAtEnd`]).
+    fn hold(&self) {
+        self.paused.store(true, Relaxed);
+        self.generation.fetch_add(1, Relaxed);
+        self.notify(Transport::HeldAtEnd);
     }
 
     /// True while paused (by the operator, or at the end of a held replay).
@@ -80,6 +145,7 @@ impl PaceControl {
         let milli = speed.map_or(0, |s| ((s * 1000.0).round() as u32).max(1));
         self.speed_milli.store(milli, Relaxed);
         self.generation.fetch_add(1, Relaxed);
+        self.notify(Transport::Speed(speed));
     }
 
     /// The speed factor; `None` is as fast as possible.
@@ -93,6 +159,7 @@ impl PaceControl {
     /// Turns looping on or off.
     pub fn set_looping(&self, on: bool) {
         self.looping.store(on, Relaxed);
+        self.notify(Transport::Loop(on));
     }
 
     /// True when the file starts again at its end.
@@ -103,11 +170,13 @@ impl PaceControl {
     /// While paused, lets one step's worth of samples through.
     pub fn step(&self) {
         self.steps.fetch_add(1, Relaxed);
+        self.notify(Transport::Step);
     }
 
     /// Moves the file position by `samples` (negative: back), clamped to the file.
     pub fn seek_by(&self, samples: i64) {
         self.seek_delta.fetch_add(samples, Relaxed);
+        self.notify(Transport::Seek(samples));
     }
 
     /// Index of the next sample read from the file.
@@ -273,7 +342,7 @@ impl IqSource for PacedSource {
                     if let Ok(mut g) = self.ctl.ended.lock() {
                         g.get_or_insert_with(Instant::now);
                     }
-                    self.ctl.set_paused(true);
+                    self.ctl.hold();
                 }
                 self.step_left = 0;
                 std::thread::sleep(IDLE_SLEEP);
@@ -387,6 +456,43 @@ mod tests {
         ctl.seek_by(-1_000);
         assert_eq!(src.read_cf32(&mut buf).unwrap(), ReadOutcome::Samples(64));
         assert_eq!(buf[0].re, 0.0);
+    }
+
+    #[test]
+    fn an_observer_hears_the_operator_and_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = capture(&dir, 1_000, 1e6);
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let ctl = PaceControl::new(None, false);
+        let h = heard.clone();
+        assert!(ctl.observe(Box::new(move |t| h.lock().unwrap().push(t))));
+        assert!(!ctl.observe(Box::new(|_| {})), "set once");
+        let mut src = PacedSource::new(open(&path), ctl.clone(), 100, true);
+        ctl.set_speed(Some(2.0));
+        ctl.set_paused(true);
+        ctl.step();
+        ctl.seek_by(-5);
+        ctl.set_looping(true);
+        ctl.set_looping(false);
+        ctl.set_paused(false);
+        ctl.set_speed(None);
+        let mut buf = vec![Complex32::default(); 4096];
+        drain(&mut src, &mut buf);
+        use Transport::*;
+        assert_eq!(
+            heard.lock().unwrap()[..],
+            [
+                Speed(Some(2.0)),
+                Pause,
+                Step,
+                Seek(-5),
+                Loop(true),
+                Loop(false),
+                Resume,
+                Speed(None),
+                HeldAtEnd
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod bench;
 pub mod convert;
 pub mod devices;
+pub mod exercise;
 pub mod record;
 pub mod replay;
 pub mod score;
