@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 use plotters::coord::Shift;
 use plotters::element::BitMapElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
 use super::report::{Outcome, SessionReport};
@@ -302,8 +303,11 @@ where
                     i.kind,
                     i.expect.as_str()
                 ),
-                (info.start_s, hi + min_h * 0.5),
-                ("sans-serif", 20).into_font().color(&colour),
+                (info.start_s, hi),
+                ("sans-serif", 20)
+                    .into_font()
+                    .color(&colour)
+                    .pos(Pos::new(HPos::Left, VPos::Bottom)),
             )))
             .map_err(&err)?;
     }
@@ -364,21 +368,25 @@ where
                     + Circle::new((0, 0), 11, colour.filled())
                     + Text::new(
                         letter,
-                        (-6, -9),
-                        ("sans-serif", 18).into_font().color(&WHITE),
+                        (0, 0),
+                        ("sans-serif", 18)
+                            .into_font()
+                            .color(&WHITE)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
                     ),
             ])
             .map_err(&err)?;
     }
 
     // Legend.
-    let items: [(&str, RGBColor); 6] = [
+    let items: [(&str, RGBColor); 7] = [
         ("threat injection", THREAT),
         ("benign injection", BENIGN),
         ("alert raised", ALERT),
         ("verdict right (T/B/?)", BENIGN),
         ("wrong / false call", THREAT),
-        ("late, unsure / not graded", AMBER),
+        ("late or unsure", AMBER),
+        ("not graded", NEUTRAL),
     ];
     let mut x = 40;
     for (text, colour) in items {
@@ -388,7 +396,7 @@ where
         legend
             .draw(&Text::new(text, (x + 30, 14), ("sans-serif", 20).into_font()))
             .map_err(&err)?;
-        x += 255;
+        x += 220;
     }
     Ok(())
 }
