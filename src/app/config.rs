@@ -1079,10 +1079,7 @@ fn exercise(c: ExerciseCommand) -> Result<Exercise> {
                 }
                 (Some(p), None) => Some((p, Format::Svg)),
                 (None, Some(p)) => {
-                    if !p
-                        .extension()
-                        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
-                    {
+                    if !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
                         return Err(Error::Config(format!(
                             "--png {}: the file name must end in .png",
                             p.display()

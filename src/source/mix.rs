@@ -135,7 +135,7 @@ impl IqSource for MixSource {
             match self.base.read_cf32(&mut buf[got..got + room])? {
                 ReadOutcome::Samples(n) if n > 0 => {
                     got += n;
-                    if (self.pos + got as u64) % self.base_len == 0 {
+                    if (self.pos + got as u64).is_multiple_of(self.base_len) {
                         self.base.seek(0);
                     }
                 }
@@ -251,9 +251,9 @@ impl<S: SeekableSource> IqSource for Scheduled<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use num_complex::Complex32;
     use crate::source::synth::{EmitterKind, EmitterSpec, Scene};
     use crate::units::Hz;
+    use num_complex::Complex32;
     use std::sync::Mutex;
 
     /// A recording of a ramp: sample i is i.
@@ -389,6 +389,9 @@ mod tests {
         b.seek(31_337);
         let tail = drain(&mut b, 999);
         assert_eq!(tail[..], whole[31_337..]);
-        assert!(whole.iter().zip(0..).any(|(z, i)| z.re != (i % 7000) as f32));
+        assert!(whole
+            .iter()
+            .zip(0..)
+            .any(|(z, i)| z.re != (i % 7000) as f32));
     }
 }

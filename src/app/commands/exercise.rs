@@ -171,8 +171,8 @@ fn new_log(dir: &Path, x: &Exercise, trainee: &str) -> Result<(PathBuf, SharedSe
         let path = dir.join(name);
         match SharedSessionLog::create(&path) {
             Ok(log) => return Ok((path, log)),
-            Err(Error::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            }
             Err(e) => return Err(e),
         }
     }
@@ -442,10 +442,7 @@ fn report_sessions(
             )));
         }
     }
-    let exercise_path = s
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&first.path));
+    let exercise_path = s.file.clone().unwrap_or_else(|| PathBuf::from(&first.path));
     if !exercise_path.exists() {
         return Err(Error::Config(format!(
             "the exercise {} of the session is not there; give --exercise FILE",

@@ -666,7 +666,9 @@ deadline_s = 10
         let i = &x.injections[0];
         assert_eq!((i.expect, i.deadline_s, i.line), (Verdict::Threat, 10.0, 6));
         assert_eq!(i.spec.offset_hz.0, 0.0);
-        let no_name = GOOD.replace("name = \"rc\"\n", "").replace("deadline_s = 10\n", "");
+        let no_name = GOOD
+            .replace("name = \"rc\"\n", "")
+            .replace("deadline_s = 10\n", "");
         let x = load(dir.path(), &no_name).unwrap();
         assert_eq!(x.injections[0].name, "hopper-1");
         assert_eq!(x.injections[0].deadline_s, DEFAULT_DEADLINE_S);
@@ -677,12 +679,32 @@ deadline_s = 10
         let dir = tempfile::tempdir().unwrap();
         base(dir.path());
         let cases: &[(&str, &str, &str)] = &[
-            ("snr_db = 20", "snr_db = 95", "line 12: inject 1 (rc): snr_db"),
-            ("freq_hz = \"433.92M\"", "freq_hz = \"435M\"", "line 9: inject 1 (rc): freq_hz"),
-            ("stop_s = 2.5", "stop_s = 4", "line 14: inject 1 (rc): stop_s"),
-            ("start_s = 1", "start_s = -1", "line 13: inject 1 (rc): start_s"),
+            (
+                "snr_db = 20",
+                "snr_db = 95",
+                "line 12: inject 1 (rc): snr_db",
+            ),
+            (
+                "freq_hz = \"433.92M\"",
+                "freq_hz = \"435M\"",
+                "line 9: inject 1 (rc): freq_hz",
+            ),
+            (
+                "stop_s = 2.5",
+                "stop_s = 4",
+                "line 14: inject 1 (rc): stop_s",
+            ),
+            (
+                "start_s = 1",
+                "start_s = -1",
+                "line 13: inject 1 (rc): start_s",
+            ),
             ("expect = \"threat\"", "expect = \"maybe\"", "line 15:"),
-            ("deadline_s = 10", "deadline_s = 0", "line 16: inject 1 (rc): deadline_s"),
+            (
+                "deadline_s = 10",
+                "deadline_s = 0",
+                "line 16: inject 1 (rc): deadline_s",
+            ),
             ("span_hz = \"100k\"", "spam_hz = \"100k\"", "line 10:"),
             ("base = \"base.h5\"", "base = \"nope.h5\"", "line 2: base:"),
             ("duration_s = 3", "duration_s = -3", "line 3: duration_s"),
@@ -700,7 +722,10 @@ deadline_s = 10
         // A second table with the same name names the name's line.
         let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[inject]]").unwrap()..]);
         let e = load(dir.path(), &twice).unwrap_err().to_string();
-        assert!(e.contains("line 20: inject 2 (rc): name is used twice"), "{e}");
+        assert!(
+            e.contains("line 20: inject 2 (rc): name is used twice"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -718,7 +743,14 @@ deadline_s = 10
         let row = t.lines().find(|l| l.contains(" rc ")).unwrap();
         assert!(row.contains("hopper") && row.contains("threat"), "{row}");
         // On from 1 s to 2.5 s of 3 s: 40 cells, the first 13 off.
-        let bar: String = row.chars().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+        let bar: String = row
+            .chars()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         assert_eq!(bar.chars().take_while(|&c| c == '·').count(), 13, "{bar}");
         assert_eq!(bar.chars().filter(|&c| c == '█').count(), 21, "{bar}");
     }

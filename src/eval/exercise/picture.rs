@@ -132,8 +132,7 @@ fn font() -> Result<()> {
                 // plotters keeps a 'static reference: the font lives as long as the
                 // process, once.
                 let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
-                {
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
                     return Ok(());
                 }
             }
@@ -363,18 +362,16 @@ where
             Verdict::Unsure => "?",
         };
         chart
-            .draw_series([
-                EmptyElement::at(p)
-                    + Circle::new((0, 0), 11, colour.filled())
-                    + Text::new(
-                        letter,
-                        (0, 0),
-                        ("sans-serif", 18)
-                            .into_font()
-                            .color(&WHITE)
-                            .pos(Pos::new(HPos::Center, VPos::Center)),
-                    ),
-            ])
+            .draw_series([EmptyElement::at(p)
+                + Circle::new((0, 0), 11, colour.filled())
+                + Text::new(
+                    letter,
+                    (0, 0),
+                    ("sans-serif", 18)
+                        .into_font()
+                        .color(&WHITE)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                )])
             .map_err(&err)?;
     }
 
@@ -394,7 +391,11 @@ where
             .draw(&Rectangle::new([(x, 15), (x + 22, 37)], colour.filled()))
             .map_err(&err)?;
         legend
-            .draw(&Text::new(text, (x + 30, 14), ("sans-serif", 20).into_font()))
+            .draw(&Text::new(
+                text,
+                (x + 30, 14),
+                ("sans-serif", 20).into_font(),
+            ))
             .map_err(&err)?;
         x += 220;
     }

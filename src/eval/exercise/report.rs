@@ -552,7 +552,14 @@ mod tests {
         }
     }
 
-    fn inj(name: &str, kind: &str, f: f64, bw: f64, t: (f64, f64), expect: Verdict) -> InjectionInfo {
+    fn inj(
+        name: &str,
+        kind: &str,
+        f: f64,
+        bw: f64,
+        t: (f64, f64),
+        expect: Verdict,
+    ) -> InjectionInfo {
         InjectionInfo {
             name: name.into(),
             kind: kind.into(),
@@ -615,7 +622,14 @@ mod tests {
             inj("rc", "hopper", f, 150e3, (2.0, 10.0), Verdict::Threat),
             inj("late", "gfsk", f + 60e3, 20e3, (4.0, 12.0), Verdict::Threat),
             inj("wrong", "cw", f - 60e3, 0.0, (4.0, 12.0), Verdict::Benign),
-            inj("unsure", "fm", f + 90e3, 12.5e3, (6.0, 12.0), Verdict::Threat),
+            inj(
+                "unsure",
+                "fm",
+                f + 90e3,
+                12.5e3,
+                (6.0, 12.0),
+                Verdict::Threat,
+            ),
             inj("missed", "cw", f - 90e3, 0.0, (6.0, 12.0), Verdict::Threat),
             inj("silent", "cw", f - 100e3, 0.0, (6.0, 12.0), Verdict::Threat),
         ];
@@ -653,7 +667,11 @@ mod tests {
         use Outcome::*;
         assert_eq!(outcomes, [Correct, Late, Wrong, Unsure, Missed, NotAlerted]);
         let rc = &r.injections[0];
-        assert_eq!(rc.alert_kind, Some(AlertKind::Hopping), "the expected kind is credited");
+        assert_eq!(
+            rc.alert_kind,
+            Some(AlertKind::Hopping),
+            "the expected kind is credited"
+        );
         assert_eq!(rc.time_to_verdict_s, Some(1.0));
         assert_eq!(rc.time_to_alert_s, Some(0.4));
         assert_eq!(rc.in_time, Some(true));
@@ -667,11 +685,17 @@ mod tests {
         assert_eq!(r.score_pct, Some(20.0));
         assert_eq!(r.pauses, 1);
         let table = r.table();
-        assert!(table.contains("no false calls") == false && table.contains("alert 7"), "{table}");
+        assert!(
+            !table.contains("no false calls") && table.contains("alert 7"),
+            "{table}"
+        );
         assert!(table.trim_end().ends_with(&r.summary()));
         let row = ClassRow::from(&r);
         let class = class_table("x", &[row]);
-        assert!(class.contains("ana") && class.contains("20.0%") && class.contains("1.5/5"), "{class}");
+        assert!(
+            class.contains("ana") && class.contains("20.0%") && class.contains("1.5/5"),
+            "{class}"
+        );
     }
 
     #[test]

@@ -232,7 +232,10 @@ pub fn read_actions(path: &Path, rate: f64, len: u64) -> Result<Actions> {
                 if !(s.to_s >= 0.0 && s.to_s.is_finite()) {
                     return Err(Error::InvalidFile {
                         path: path.to_path_buf(),
-                        msg: format!("line {n}: to_s must be a time in the exercise, got {}", s.to_s),
+                        msg: format!(
+                            "line {n}: to_s must be a time in the exercise, got {}",
+                            s.to_s
+                        ),
                     });
                 }
                 let at = s
@@ -251,7 +254,8 @@ pub fn read_actions(path: &Path, rate: f64, len: u64) -> Result<Actions> {
             Line::Session(_) | Line::Alert(_) | Line::Held(_) | Line::End(_) => {}
         }
     }
-    a.lines.sort_by(|x, y| x.stream_s().total_cmp(&y.stream_s()));
+    a.lines
+        .sort_by(|x, y| x.stream_s().total_cmp(&y.stream_s()));
     Ok(a)
 }
 
@@ -297,7 +301,11 @@ pub fn resolve(actions: &[Line], alerts: &[Alert]) -> (Vec<Line>, Vec<String>) {
                 .copied(),
             (None, None) => open
                 .filter(|a| !is_health(a.kind))
-                .max_by(|a, b| a.last_seen_s.total_cmp(&b.last_seen_s).then(a.id.cmp(&b.id)))
+                .max_by(|a, b| {
+                    a.last_seen_s
+                        .total_cmp(&b.last_seen_s)
+                        .then(a.id.cmp(&b.id))
+                })
                 .copied(),
         };
         let Some(a) = pick else {
@@ -366,7 +374,11 @@ mod tests {
         assert_eq!(m.first_on_air(20.0, 22.0), None);
         assert_eq!(m.first_on_air(6.0, 8.0), Some(6.0));
         assert_eq!(m.first_on_air(26.0, 40.0), Some(16.0));
-        assert_eq!(m.first_on_air(11.0, 12.0), None, "never reached: jumped back at 10");
+        assert_eq!(
+            m.first_on_air(11.0, 12.0),
+            None,
+            "never reached: jumped back at 10"
+        );
     }
 
     fn alert(id: u64, t: f64, f: f64, kind: AlertKind) -> Alert {
@@ -427,7 +439,11 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            [(2, Verdict::Threat), (1, Verdict::Benign), (4, Verdict::Threat)]
+            [
+                (2, Verdict::Threat),
+                (1, Verdict::Benign),
+                (4, Verdict::Threat)
+            ]
         );
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert_eq!(lines.len(), 4, "the pause is kept");
@@ -460,7 +476,13 @@ mod tests {
             .collect();
         assert_eq!(
             times,
-            [(false, 0.5), (true, 1.0), (true, 3.0), (false, 3.0), (false, 5.0)]
+            [
+                (false, 0.5),
+                (true, 1.0),
+                (true, 3.0),
+                (false, 3.0),
+                (false, 5.0)
+            ]
         );
     }
 }

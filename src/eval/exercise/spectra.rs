@@ -48,7 +48,9 @@ impl<'a> Spectra<'a> {
     fn flush(&mut self) {
         let n = self.welch.config().fft_len;
         let span = self.welch.config().span();
-        let count = self.welch.process(&self.block[..self.filled], &mut self.out);
+        let count = self
+            .welch
+            .process(&self.block[..self.filled], &mut self.out);
         for s in self.out.chunks_exact(n).take(count) {
             (self.on_spectrum)(self.count, s);
             self.count += 1;
@@ -161,10 +163,9 @@ pub fn measure_floor(source: Box<dyn IqSource>, cfg: SpectrumConfig, rate: f64) 
     let lo = n / 10;
     let hi = n - n / 10;
     let bin_power = median(&mut per_bin[lo..hi.max(lo + 1)]) as f64;
-    if !(bin_power > 1e-20) {
+    if !(bin_power.is_finite() && bin_power > 1e-20) {
         return Err(Error::Config(
-            "the base recording is silent (no noise floor to set injection levels against)"
-                .into(),
+            "the base recording is silent (no noise floor to set injection levels against)".into(),
         ));
     }
     // White noise of total power σ² reads σ²·ENBW/N per bin (dsp::spectrum).

@@ -484,7 +484,8 @@ impl Fm {
     fn phase_at(&self, n: u64) -> f64 {
         let k = n.saturating_sub(self.from);
         let carrier = ((self.carrier / self.fs) * k as f64).fract();
-        let integral = self.deviation * (self.message_integral(n) - self.message_integral(self.from));
+        let integral =
+            self.deviation * (self.message_integral(n) - self.message_integral(self.from));
         let correction =
             self.deviation / (2.0 * self.fs) * (self.message(n) - self.message(self.from));
         (carrier + integral - correction).rem_euclid(1.0)
@@ -1023,8 +1024,10 @@ impl Emitters {
                     self.piece.fill(Complex32::default());
                     active = true;
                 }
-                e.gen
-                    .add(from, &mut self.piece[(from - p0) as usize..(to - p0) as usize]);
+                e.gen.add(
+                    from,
+                    &mut self.piece[(from - p0) as usize..(to - p0) as usize],
+                );
             }
         }
         self.cached = Some((k, active));
@@ -1095,7 +1098,11 @@ mod tests {
         let mut c = Emitters::new(&s).unwrap();
         for start in [200_003u64, 17, 123_456, 99_999, 0, 249_000] {
             let got = read(&mut c, start, 1000);
-            assert_eq!(got[..], whole[start as usize..start as usize + 1000], "{start}");
+            assert_eq!(
+                got[..],
+                whole[start as usize..start as usize + 1000],
+                "{start}"
+            );
         }
         // Nothing past the scene.
         assert!(read(&mut c, 250_000, 10).iter().all(|z| z.norm() == 0.0));
