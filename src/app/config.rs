@@ -513,12 +513,7 @@ fn spectrum(a: &SpectrumArgs) -> Result<Spectrum> {
 /// [`Error::Io`] when it cannot be read; [`Error::InvalidFile`] naming the line and the
 /// field.
 pub fn load_bandplan(path: &Path) -> Result<BandPlan> {
-    let text = crate::formats::require_regular(path)
-        .and_then(|()| std::fs::read_to_string(path))
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let text = crate::formats::read_settings(path)?;
     BandPlan::parse(&text, &path.display().to_string()).map_err(|msg| Error::InvalidFile {
         path: path.to_path_buf(),
         msg,
