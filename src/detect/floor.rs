@@ -9,7 +9,7 @@
 //! the median segment so that a wide steady signal is not learned as floor, and
 //! interpolated back to bins.
 
-use crate::dsp::stats::gamma_mean1_quantile;
+use crate::dsp::stats::{gamma_mean1_quantile, quantile_dof};
 
 /// Parameters of the floor estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,12 +63,26 @@ pub struct NoiseFloor {
     bin_t: Vec<f32>,
     floor: Vec<f32>,
     frames: u64,
+    /// Gamma shape one frame's segment estimate is worth.
+    dof_per_frame: f64,
 }
 
 impl NoiseFloor {
     /// A floor for `bins`-bin spectra, each worth `k_eff` independent frames, arriving every
-    /// `frame_s` seconds.
+    /// `frame_s` seconds. `bin_dof` is what one bin is worth in independent bins (1/ENBW:
+    /// a window's neighbouring bins are correlated).
     pub fn new(cfg: FloorConfig, bins: usize, k_eff: f64, frame_s: f64) -> Self {
+        Self::with_bin_dof(cfg, bins, k_eff, frame_s, 1.0)
+    }
+
+    /// [`NoiseFloor::new`] with bins worth `bin_dof` independent ones each.
+    pub fn with_bin_dof(
+        cfg: FloorConfig,
+        bins: usize,
+        k_eff: f64,
+        frame_s: f64,
+        bin_dof: f64,
+    ) -> Self {
         let seg_len = cfg.segment_bins.clamp(4, bins.max(4));
         let segments = bins.div_ceil(seg_len).max(1);
         let lens: Vec<usize> = (0..segments)
@@ -86,6 +100,14 @@ impl NoiseFloor {
                 (1.0 / gamma_mean1_quantile(k_eff, (r as f64 + 1.0) / (n as f64 + 1.0))) as f32
             })
             .collect();
+        // A bin's floor is read from the percentile of its segment: as good as a mean of
+        // this many frames (the quantile's sampling scatter, segment bins as independent
+        // as the window lets them be).
+        let dof_per_frame = quantile_dof(
+            k_eff,
+            (rank[0] as f64 + 1.0) / (lens[0] as f64 + 1.0),
+            lens[0] as f64 * bin_dof,
+        );
         let last = segments - 1;
         let (bin_seg, bin_t) = (0..bins)
             .map(|k| {
@@ -116,7 +138,20 @@ impl NoiseFloor {
             keys: Vec::with_capacity(seg_len),
             floor: vec![0.0; bins],
             frames: 0,
+            dof_per_frame,
         }
+    }
+
+    /// What the floor estimate is worth as a Gamma shape (the K of a mean of noise with
+    /// the same scatter in the log domain): the segment percentile's worth per frame times
+    /// the frames its smoothing holds (a running mean at first, then the time constant's
+    /// equivalent window). A test against the floor allows for this scatter (an F rather
+    /// than a Gamma quantile), so thresholds start high and settle as frames come in:
+    /// nothing crosses merely because the estimate is young.
+    pub fn dof(&self) -> f64 {
+        let window = (2.0 / self.alpha as f64 - 1.0).max(1.0);
+        let held = self.seg_frames.iter().copied().min().unwrap_or(0) as f64;
+        self.dof_per_frame * held.min(window)
     }
 
     /// Mean noise power per bin (same units as the spectrum).

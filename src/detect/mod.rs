@@ -29,8 +29,9 @@ pub mod tracker;
 use std::sync::Arc;
 
 use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
+use crate::dsp::cfar::f_quantile;
 use crate::dsp::cfar::Cfar;
-use crate::dsp::stats::threshold_factor;
+use crate::dsp::stats::{gamma_mean1_quantile, normal_quantile, quantile_dof};
 use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::source::SourceEvent;
 use crate::types::{SampleIndex, StreamMeta};
@@ -126,6 +127,15 @@ pub struct Detector {
     floor: NoiseFloor,
     t_fast: f32,
     t_slow: f32,
+    /// Independent frames one spectrum is worth (Gamma shape of a noise bin).
+    k: f64,
+    /// Independent bins one bin is worth (1 / ENBW).
+    bin_dof: f64,
+    /// The floor model's misfit (variance of ln(true floor / modelled floor) across bins,
+    /// beyond the estimate's own scatter), see [`Misfit`].
+    misfit: Misfit,
+    /// Scratch: slow mean over floor per bin, for the misfit's quantiles.
+    ratio: Vec<f32>,
     /// The last `slow_frames` spectra, a ring.
     slow_ring: Vec<f32>,
     slow_pos: usize,
@@ -194,9 +204,19 @@ impl Detector {
             enbw_bins: spectrum.window.enbw_bins(bins) as f32,
             frame_samples,
             rate: meta.sample_rate_hz,
-            floor: NoiseFloor::new(cfg.floor, bins, k, frame_s),
-            t_fast: threshold_factor(k, cfg.pfa) as f32,
-            t_slow: threshold_factor(k * cfg.slow_frames as f64, cfg.pfa / SLOW_PFA_FACTOR) as f32,
+            floor: NoiseFloor::with_bin_dof(
+                cfg.floor,
+                bins,
+                k,
+                frame_s,
+                1.0 / spectrum.window.enbw_bins(bins),
+            ),
+            t_fast: f32::INFINITY,
+            t_slow: f32::INFINITY,
+            k,
+            bin_dof: 1.0 / spectrum.window.enbw_bins(bins),
+            misfit: Misfit::default(),
+            ratio: vec![0.0; bins],
             slow_ring: vec![0.0; bins * cfg.slow_frames],
             slow_pos: 0,
             slow_count: 0,
@@ -305,7 +325,40 @@ impl Detector {
         self.floor.update(power);
         self.jamming_rule(t1, emit);
         self.cfar.thresholds(power, &mut self.cfar_threshold);
+        let n = self.grid.bins;
+        let slot = &mut self.slow_ring[self.slow_pos * n..(self.slow_pos + 1) * n];
+        for ((acc, old), &p) in self.slow_acc.iter_mut().zip(slot.iter_mut()).zip(power) {
+            *acc += p as f64 - *old as f64;
+            *old = p;
+        }
+        self.slow_pos = (self.slow_pos + 1) % self.cfg.slow_frames;
+        self.slow_count = (self.slow_count + 1).min(self.cfg.slow_frames);
         let floor = self.floor.floor();
+        // The slow test averages what there is, up to `slow_frames` spectra: from the
+        // second spectrum on, with its degrees of freedom growing as the window fills, so
+        // a capture of a few spectra is not left to the fast test alone.
+        let slow_on = self.slow_count >= 2;
+        let ks = self.k * self.slow_count as f64;
+        if slow_on {
+            let inv = 1.0 / self.slow_count as f64;
+            for (s, &acc) in self.slow_mean.iter_mut().zip(&self.slow_acc) {
+                *s = (acc * inv).max(0.0) as f32;
+            }
+            self.misfit
+                .observe(&self.slow_mean, floor, ks, self.bin_dof, &mut self.ratio);
+        }
+        // A test against an estimated floor compares two noisy quantities: the spectrum
+        // (Gamma with shape K) and the floor (worth `dof` as a Gamma shape, less whatever
+        // the model misses of the real front end's shape). Their ratio is F-distributed,
+        // so the threshold is the F quantile: high while the floor is young or the model
+        // fits badly, the Gamma quantile once both are good.
+        let k_floor = 1.0 / (1.0 / self.floor.dof().max(1e-9) + self.misfit.variance());
+        self.t_fast = f_quantile(2.0 * self.k, 2.0 * k_floor, self.cfg.pfa) as f32;
+        self.t_slow = if slow_on {
+            f_quantile(2.0 * ks, 2.0 * k_floor, self.cfg.pfa / SLOW_PFA_FACTOR) as f32
+        } else {
+            f32::INFINITY
+        };
         // Fast test: above the floor and above the local CFAR reference, so a stale floor
         // (a jammer switching on) cannot flag a whole band.
         for (((m, &p), &f), &c) in self
@@ -321,25 +374,9 @@ impl Detector {
                 0
             };
         }
-        let n = self.grid.bins;
-        let slot = &mut self.slow_ring[self.slow_pos * n..(self.slow_pos + 1) * n];
-        for ((acc, old), &p) in self.slow_acc.iter_mut().zip(slot.iter_mut()).zip(power) {
-            *acc += p as f64 - *old as f64;
-            *old = p;
-        }
-        self.slow_pos = (self.slow_pos + 1) % self.cfg.slow_frames;
-        self.slow_count = (self.slow_count + 1).min(self.cfg.slow_frames);
-        if self.slow_count == self.cfg.slow_frames {
-            let inv = 1.0 / self.cfg.slow_frames as f64;
-            for (((m, s), &acc), &f) in self
-                .mask
-                .iter_mut()
-                .zip(self.slow_mean.iter_mut())
-                .zip(&self.slow_acc)
-                .zip(floor)
-            {
-                *s = (acc * inv).max(0.0) as f32;
-                if *s > f * self.t_slow {
+        if slow_on {
+            for ((m, &s), &f) in self.mask.iter_mut().zip(&self.slow_mean).zip(floor) {
+                if s > f * self.t_slow {
                     *m |= SLOW;
                 }
             }
@@ -492,6 +529,67 @@ impl Detector {
             }
         }
         self.health.finish(emit);
+    }
+}
+
+/// How far the floor model misses the real front end's floor (ripple, tilt between
+/// segment centres, spurs too weak to flag), measured on the slow mean: across bins,
+/// ln(slow mean / floor) of noise scatters like ln of a Gamma(K_slow) variable; whatever
+/// spread there is beyond that is the model's misfit. Measured on the lower quantiles
+/// (5 % and 25 %), which signals occupying up to three quarters of the band leave alone.
+/// The estimate is a running mean over frames with an upper confidence bound (two
+/// standard errors of the quantile spread), so a short capture is treated as fitting no
+/// better than it has shown.
+#[derive(Debug, Clone, Copy, Default)]
+struct Misfit {
+    sum: f64,
+    sum_se: f64,
+    n: f64,
+}
+
+impl Misfit {
+    /// Quantiles compared, and the standard normal distance between them (the misfit is
+    /// taken as log-normal).
+    const P_LO: f64 = 0.05;
+    const P_HI: f64 = 0.25;
+
+    fn observe(&mut self, slow: &[f32], floor: &[f32], ks: f64, bin_dof: f64, scratch: &mut [f32]) {
+        for ((r, &s), &f) in scratch.iter_mut().zip(slow).zip(floor) {
+            *r = s / f.max(1e-30);
+        }
+        let n = scratch.len();
+        if n < 8 {
+            return;
+        }
+        let i_lo = ((n - 1) as f64 * Self::P_LO).round() as usize;
+        let i_hi = ((n - 1) as f64 * Self::P_HI).round() as usize;
+        let (_, &mut hi, _) = scratch.select_nth_unstable_by(i_hi, f32::total_cmp);
+        let (_, &mut lo, _) = scratch[..i_hi].select_nth_unstable_by(i_lo, f32::total_cmp);
+        let spread = (hi.max(1e-30) as f64 / lo.max(1e-30) as f64).ln();
+        let theory =
+            (gamma_mean1_quantile(ks, Self::P_HI) / gamma_mean1_quantile(ks, Self::P_LO)).ln();
+        let dz = normal_quantile(Self::P_HI) - normal_quantile(Self::P_LO);
+        let n_eff = n as f64 * bin_dof;
+        let se_spread = (1.0 / quantile_dof(ks, Self::P_LO, n_eff)
+            + 1.0 / quantile_dof(ks, Self::P_HI, n_eff))
+        .sqrt();
+        let excess = (spread * spread - theory * theory) / (dz * dz);
+        let se = 2.0 * spread * se_spread / (dz * dz);
+        // A running mean over the whole stream: the front end's shape does not change.
+        self.sum += excess;
+        self.sum_se += se * se;
+        self.n += 1.0;
+    }
+
+    /// The misfit variance to allow for: the mean estimate plus two standard errors
+    /// (each frame's error taken as independent), never below zero.
+    fn variance(&self) -> f64 {
+        if self.n == 0.0 {
+            return 0.0;
+        }
+        let mean = self.sum / self.n;
+        let se = self.sum_se.sqrt() / self.n;
+        (mean + 2.0 * se).max(0.0)
     }
 }
 
