@@ -339,14 +339,14 @@ impl Detector {
         // a capture of a few spectra is not left to the fast test alone.
         let slow_on = self.slow_count >= 2;
         let ks = self.k * self.slow_count as f64;
-        if slow_on {
-            let inv = 1.0 / self.slow_count as f64;
-            for (s, &acc) in self.slow_mean.iter_mut().zip(&self.slow_acc) {
-                *s = (acc * inv).max(0.0) as f32;
-            }
-            self.misfit
-                .observe(&self.slow_mean, floor, ks, self.bin_dof, &mut self.ratio);
+        // The mean of what there is (one spectrum at first): the misfit is measured from the
+        // first spectrum on, so no test runs on a model of unknown fit.
+        let inv = 1.0 / self.slow_count as f64;
+        for (s, &acc) in self.slow_mean.iter_mut().zip(&self.slow_acc) {
+            *s = (acc * inv).max(0.0) as f32;
         }
+        self.misfit
+            .observe(&self.slow_mean, floor, ks, self.bin_dof, &mut self.ratio);
         // A test against an estimated floor compares two noisy quantities: the spectrum
         // (Gamma with shape K) and the floor (worth `dof` as a Gamma shape, less whatever
         // the model misses of the real front end's shape). Their ratio is F-distributed,
@@ -381,11 +381,25 @@ impl Detector {
                 }
             }
         }
+        if std::env::var_os("KZDBG").is_some() {
+            eprintln!(
+                "DBG f{} t={:.3} dof={:.0} mis={:.4} tf={:.2}dB ts={:.2}dB ks={:.0}",
+                self.frames,
+                t0,
+                self.floor.dof(),
+                self.misfit.variance(),
+                crate::dsp::db(self.t_fast),
+                crate::dsp::db(self.t_slow),
+                ks
+            );
+        }
+        self.floor.learn_shape(power, &self.mask);
         group(
             &self.mask,
             power,
             &self.slow_mean,
-            floor,
+            self.floor.floor(),
+            self.floor.base(),
             self.enbw_bins,
             &mut self.detections,
         );
@@ -618,6 +632,7 @@ fn group(
     power: &[f32],
     slow: &[f32],
     floor: &[f32],
+    base: &[f32],
     enbw_bins: f32,
     out: &mut Vec<Detection>,
 ) {
@@ -642,7 +657,9 @@ fn group(
         }
         k = j;
         let v = if any_fast { power } else { slow };
-        let excess = |i: usize| (v[i] - floor[i]).max(0.0);
+        // Measured against the lower of floor and segment level: what the learned shape
+        // absorbed of a steady line is still the line's power.
+        let excess = |i: usize| (v[i] - floor[i].min(base[i])).max(0.0);
         let peak_bin = (a..=b)
             .map(|i| (i, excess(i)))
             .fold((a, 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc })
@@ -667,11 +684,11 @@ fn group(
             }
         }
         let (mut sum, mut moment, mut noise) = (0.0f64, 0.0f64, 0.0f64);
-        for (i, &f) in floor.iter().enumerate().take(hi + 1).skip(lo) {
+        for (i, (&f, &b)) in floor.iter().zip(base).enumerate().take(hi + 1).skip(lo) {
             let e = excess(i) as f64;
             sum += e;
             moment += e * i as f64;
-            noise += f as f64;
+            noise += f.min(b) as f64;
         }
         out.push(Detection {
             lo_bin: lo,
@@ -802,7 +819,7 @@ mod tests {
         }
         let mask: Vec<u8> = power.iter().map(|&p| u8::from(p > 10.0)).collect();
         let mut out = Vec::new();
-        group(&mask, &power, &power, &floor, 1.5, &mut out);
+        group(&mask, &power, &power, &floor, &floor, 1.5, &mut out);
         assert_eq!(out.len(), 1);
         let d = out[0];
         assert_eq!((d.lo_bin, d.hi_bin), (20, 30));
@@ -822,7 +839,7 @@ mod tests {
             .map(|&m| if m != 0 { 50.0 } else { 1.0 })
             .collect();
         let mut out = Vec::new();
-        group(&mask, &power, &power, &floor, 1.0, &mut out);
+        group(&mask, &power, &power, &floor, &floor, 1.0, &mut out);
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!((out[0].lo_bin, out[0].hi_bin), (5, 9));
     }

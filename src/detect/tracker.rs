@@ -228,10 +228,9 @@ impl Tracker {
         t.band = band.map(|b| b.name.clone());
         t.known = k.and_then(|k| k.known(t.centre_hz, t.bandwidth_hz));
         let ignored = k.is_some_and(|k| k.ignored(t.centre_hz, t.bandwidth_hz));
-        let wide = t.bandwidth_hz >= self.cfg.wide_fraction * self.grid.sample_rate_hz;
-        t.kind = if wide {
-            AlertKind::Jamming
-        } else if band.is_some_and(|b| b.watch) && rule_enabled(band, AlertKind::Watchlist) {
+        // However wide, an emitter is an emitter (an OFDM carrier fills most of a band):
+        // `jamming` is the floor itself rising, which the jamming rule watches.
+        t.kind = if band.is_some_and(|b| b.watch) && rule_enabled(band, AlertKind::Watchlist) {
             AlertKind::Watchlist
         } else {
             AlertKind::NewEmitter
