@@ -463,15 +463,10 @@ impl Detector {
                 let power_dbfs = 10.0 * base.max(1e-30).log10();
                 let centre = (lo_hz + hi_hz) / 2.0;
                 let band = self.knowledge.as_deref().and_then(|k| k.band_at(centre));
-                let allowed = knowledge::rule_enabled(band, AlertKind::Jamming);
-                let id = if allowed {
-                    self.next_id += 1;
-                    self.next_id
-                } else {
-                    0
-                };
+                // Not reported yet: the floor follows the rise at once, but it is jamming
+                // only once it has stayed wide and flat (see `JamChange::Confirmed`).
                 let a = JamAlert {
-                    id,
+                    id: 0,
                     first_s: t1,
                     last_report_s: t1,
                     lo_hz,
@@ -481,9 +476,6 @@ impl Detector {
                     severity: knowledge::severity(band, AlertKind::Jamming, Severity::Critical),
                     band: band.map(|b| b.name.clone()),
                 };
-                if a.id != 0 {
-                    emit(jam_alert(&a, t1, AlertState::Raised));
-                }
                 let jammed = jammed.to_vec();
                 self.floor.snap(&jammed);
                 // The edges of the jammed region straddle two floors for a moment.
@@ -493,6 +485,22 @@ impl Detector {
                 self.exclude
                     .push((hi_hz - 2.5 * seg_hz, hi_hz + 2.5 * seg_hz));
                 self.jam_alert = Some(a);
+            }
+            JamChange::Confirmed => {
+                if let Some(a) = self.jam_alert.as_mut() {
+                    let band = self
+                        .knowledge
+                        .as_deref()
+                        .and_then(|k| k.band_at((a.lo_hz + a.hi_hz) / 2.0));
+                    if knowledge::rule_enabled(band, AlertKind::Jamming) {
+                        self.next_id += 1;
+                        a.id = self.next_id;
+                        a.rise_db = self.jam.mean_rise_db(&self.seg_now_ln);
+                        a.last_report_s = t1;
+                        let a = a.clone();
+                        emit(jam_alert(&a, t1, AlertState::Raised));
+                    }
+                }
             }
             JamChange::Ended => {
                 let all = vec![true; self.floor.segments()];
