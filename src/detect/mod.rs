@@ -48,6 +48,9 @@ pub use tracker::{FrameCtx, Track, Tracker, TrackerConfig};
 pub struct DetectorConfig {
     /// Probability that a noise-only bin crosses a threshold, per bin and test.
     pub pfa: f64,
+    /// False alerts an hour that one detection, reported on its own strength (a single
+    /// burst), may cause: sets how strong such a detection must be.
+    pub false_alerts_per_hour: f64,
     /// Frames averaged by the slow test.
     pub slow_frames: usize,
     /// CFAR guard cells on each side of the bin under test.
@@ -66,6 +69,7 @@ impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
             pfa: 1e-6,
+            false_alerts_per_hour: 0.5,
             slow_frames: 16,
             cfar_guard: 3,
             cfar_train: 24,
@@ -109,6 +113,9 @@ pub struct Detection {
     pub noise: f32,
     /// Seen by the fast (single-spectrum) test; otherwise only by the slow moving mean.
     pub fast: bool,
+    /// Strong enough to report on its own: its in-band power passes the threshold for
+    /// [`DetectorConfig::false_alerts_per_hour`] (see [`Detector::push`]).
+    pub trusted: bool,
 }
 
 const FAST: u8 = 1;
@@ -136,6 +143,10 @@ pub struct Detector {
     misfit: Misfit,
     /// Scratch: slow mean over floor per bin, for the misfit's quantiles.
     ratio: Vec<f32>,
+    /// Per bin: spectra since the fast test last fired there (saturating).
+    fast_age: Vec<u16>,
+    /// False-alarm probability per bin and spectrum of a detection trusted on its own.
+    pfa_trust: f64,
     /// The last `slow_frames` spectra, a ring.
     slow_ring: Vec<f32>,
     slow_pos: usize,
@@ -217,6 +228,14 @@ impl Detector {
             bin_dof: 1.0 / spectrum.window.enbw_bins(bins),
             misfit: Misfit::default(),
             ratio: vec![0.0; bins],
+            fast_age: vec![u16::MAX; bins],
+            // One trusted false detection in `1 / false_alerts_per_hour` hours: that many
+            // spectra of `bins` bins each.
+            pfa_trust: (cfg.false_alerts_per_hour * spectrum.span() as f64
+                / meta.sample_rate_hz
+                / 3600.0
+                / bins as f64)
+                .clamp(1e-15, cfg.pfa),
             slow_ring: vec![0.0; bins * cfg.slow_frames],
             slow_pos: 0,
             slow_count: 0,
@@ -246,6 +265,7 @@ impl Detector {
             tracker: Tracker::new(
                 TrackerConfig {
                     slow_window_s: cfg.slow_frames as f64 * frame_s,
+                    frame_s: spectrum.span() as f64 / meta.sample_rate_hz,
                     ..cfg.tracker
                 },
                 grid,
@@ -394,6 +414,13 @@ impl Detector {
             );
         }
         self.floor.learn_shape(power, &self.mask);
+        for (a, &m) in self.fast_age.iter_mut().zip(&self.mask) {
+            *a = if m & FAST != 0 {
+                0
+            } else {
+                a.saturating_add(1)
+            };
+        }
         group(
             &self.mask,
             power,
@@ -403,6 +430,30 @@ impl Detector {
             self.enbw_bins,
             &mut self.detections,
         );
+        // A slow-only detection where the fast test fired within the slow window is the
+        // moving mean still holding that signal (or its skirts) after it ended: an echo,
+        // not new evidence.
+        let window = self.slow_count as u16;
+        let ages = &self.fast_age;
+        self.detections.retain(|d| {
+            d.fast || {
+                let lo = d.lo_bin.saturating_sub(2);
+                let hi = (d.hi_bin + 3).min(ages.len());
+                ages[lo..hi].iter().all(|&a| a >= window)
+            }
+        });
+        // Trusted alone: a fast detection whose in-band power over its floor passes the F
+        // quantile at `pfa_trust` for its width (w bins of one spectrum: Gamma with shape
+        // K·w/ENBW; the floor as in the tests). A one-bin crossing of the per-bin
+        // threshold does not; a burst spread over many bins needs little SNR per bin.
+        for d in self.detections.iter_mut() {
+            if !d.fast {
+                continue;
+            }
+            let w = ((d.hi_bin + 1 - d.lo_bin) as f64 * self.bin_dof).max(1.0);
+            let ratio = (d.power + d.noise) as f64 / (d.noise as f64).max(1e-30);
+            d.trusted = ratio > f_quantile(2.0 * self.k * w, 2.0 * k_floor, self.pfa_trust);
+        }
         let ctx = FrameCtx {
             t0,
             t1,
@@ -629,6 +680,7 @@ fn jam_alert(a: &JamAlert, last_s: f64, state: AlertState) -> Alert {
         snr_db: round_to(a.rise_db, 1),
         band: a.band.clone(),
         evidence: None,
+        activity: None,
     }
 }
 
@@ -710,6 +762,7 @@ fn group(
             power: (sum / enbw_bins as f64) as f32,
             noise: (noise / enbw_bins as f64) as f32,
             fast: any_fast,
+            trusted: false,
         });
     }
 }

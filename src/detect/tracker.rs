@@ -11,7 +11,7 @@ use super::baseline::KnownEmitter;
 use super::hop::{Burst, HopConfig, HopDetector, Hopper};
 use super::knowledge::{rule_enabled, severity, Knowledge};
 use super::Detection;
-use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
+use crate::alert::{round_to, Activity, Alert, AlertKind, AlertState, Severity};
 use crate::dsp::FreqGrid;
 
 /// Parameters of the tracker.
@@ -36,6 +36,16 @@ pub struct TrackerConfig {
     /// Span of the detector's slow moving mean: for that long after a burst, slow-test
     /// detections on its track are the burst's echo, not new evidence.
     pub slow_window_s: f64,
+    /// Time between spectra (set by the detector): what one detection counts as "on".
+    pub frame_s: f64,
+    /// `updated` lines an emitter may send at once (per burst, on material changes)
+    /// before the rate limit applies: a token bucket of this size...
+    pub update_burst: f64,
+    /// ...refilled at this many lines per second. A device that sends a dozen packets
+    /// gets a line for each; one that beacons for hours gets two a second at most.
+    pub update_rate_per_s: f64,
+    /// An SNR change this large (either way) since the last line is worth an `updated`.
+    pub material_snr_db: f64,
     /// Hop detection.
     pub hop: HopConfig,
 }
@@ -52,6 +62,10 @@ impl Default for TrackerConfig {
             power_change_db: 10.0,
             lost_after_s: 5.0,
             slow_window_s: 0.0,
+            frame_s: 0.01,
+            update_burst: 16.0,
+            update_rate_per_s: 2.0,
+            material_snr_db: 6.0,
             hop: HopConfig::default(),
         }
     }
@@ -66,6 +80,16 @@ struct Seen {
     power: f64,
     noise: f64,
     fast: bool,
+    trusted: bool,
+}
+
+/// What the last line about a track said, to tell a material change.
+#[derive(Debug, Clone, Copy, Default)]
+struct Said {
+    snr_db: f64,
+    bandwidth_hz: f64,
+    centre_hz: f64,
+    bursts: u32,
 }
 
 /// An open secondary alert (power change) on a track.
@@ -117,6 +141,24 @@ pub struct Track {
     fast_seen_s: f64,
     seen_prev: bool,
     seen: Option<Seen>,
+    /// Figures of the strongest detection so far: what `raised` reports.
+    best_snr_db: f64,
+    best_centre_hz: f64,
+    best_bandwidth_hz: f64,
+    best_power_dbfs: f64,
+    /// Life extremes, for `cleared`.
+    peak_snr_db: f64,
+    max_bandwidth_hz: f64,
+    /// Some detection was strong enough to trust on its own.
+    trusted: bool,
+    first_burst_s: f64,
+    on_s: f64,
+    /// A short trusted burst that may be one hop of a hopper: raised at this time unless a
+    /// hopper claims it first.
+    pending_until: Option<f64>,
+    said: Said,
+    tokens: f64,
+    tokens_s: f64,
 }
 
 impl Track {
@@ -131,6 +173,23 @@ impl Track {
     }
 
     fn alert(&self, kind: AlertKind, id: u64, first_s: f64, state: AlertState) -> Alert {
+        // `raised` says the best the track has shown (its strongest detection), not the
+        // first weak glimpse; later lines say where it is now.
+        let (centre, bw, power, snr) = if state == AlertState::Raised {
+            (
+                self.best_centre_hz,
+                self.best_bandwidth_hz,
+                self.best_power_dbfs,
+                self.best_snr_db,
+            )
+        } else {
+            (
+                self.centre_hz,
+                self.bandwidth_hz,
+                self.power_dbfs,
+                self.snr_db,
+            )
+        };
         Alert {
             id,
             kind,
@@ -138,17 +197,76 @@ impl Track {
             severity: self.severity,
             first_seen_s: round_to(first_s, 4),
             last_seen_s: round_to(self.last_seen_s, 4),
-            freq_hz: round_to(self.centre_hz, 0),
-            bandwidth_hz: round_to(self.bandwidth_hz, 0),
-            power_dbfs: round_to(self.power_dbfs, 1),
-            snr_db: round_to(self.snr_db, 1),
+            freq_hz: round_to(centre, 0),
+            bandwidth_hz: round_to(bw, 0),
+            power_dbfs: round_to(power, 1),
+            snr_db: round_to(snr, 1),
             band: self.band.clone(),
             evidence: None,
+            activity: Some(self.activity()),
+        }
+    }
+
+    /// Bursts, period and duty cycle so far.
+    fn activity(&self) -> Activity {
+        let span = (self.last_seen_s - self.first_burst_s).max(1e-9);
+        Activity {
+            bursts: self.bursts as u64,
+            last_burst_s: round_to(self.burst_start_s, 4),
+            mean_period_s: if self.bursts > 1 {
+                round_to(
+                    (self.burst_start_s - self.first_burst_s) / (self.bursts - 1) as f64,
+                    4,
+                )
+            } else {
+                0.0
+            },
+            duty_cycle: round_to((self.on_s / span).min(1.0), 3),
+            duration_s: round_to(self.last_seen_s - self.first_burst_s, 4),
+            peak_snr_db: round_to(self.peak_snr_db, 1),
+            max_bandwidth_hz: round_to(self.max_bandwidth_hz, 0),
         }
     }
 
     fn main_alert(&self, state: AlertState) -> Alert {
         self.alert(self.kind, self.alert_id, self.first_seen_s, state)
+    }
+
+    /// Remembers what a line said.
+    fn note_said(&mut self, a: &Alert) {
+        self.said = Said {
+            snr_db: a.snr_db,
+            bandwidth_hz: a.bandwidth_hz,
+            centre_hz: a.freq_hz,
+            bursts: self.bursts,
+        };
+    }
+
+    /// Whether the track now differs materially from its last line: SNR by
+    /// `material_snr_db`, bandwidth doubled or halved, centre moved by more than half the
+    /// bandwidth, or the burst count passed 1, 10, 100...
+    fn changed(&self, cfg: &TrackerConfig, bin_hz: f64) -> bool {
+        let s = self.said;
+        let bw = s.bandwidth_hz.max(bin_hz);
+        let decade = |n: u32| if n <= 1 { 0 } else { (n - 1).ilog10() + 1 };
+        (self.snr_db - s.snr_db).abs() >= cfg.material_snr_db
+            || self.bandwidth_hz >= 2.0 * bw
+            || self.bandwidth_hz <= bw / 2.0 && s.bandwidth_hz > 2.0 * bin_hz
+            || (self.centre_hz - s.centre_hz).abs() > bw / 2.0
+            || decade(self.bursts) > decade(s.bursts)
+    }
+
+    /// Takes a token from the update bucket if there is one.
+    fn take_token(&mut self, cfg: &TrackerConfig, t: f64) -> bool {
+        self.tokens =
+            (self.tokens + (t - self.tokens_s) * cfg.update_rate_per_s).min(cfg.update_burst);
+        self.tokens_s = t;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -300,6 +418,7 @@ impl Tracker {
                 power: d.power as f64,
                 noise: d.noise as f64,
                 fast: d.fast,
+                trusted: d.trusted,
             };
             match best {
                 Some(i) => {
@@ -317,6 +436,7 @@ impl Tracker {
                             power: s.power + seen.power,
                             noise: s.noise + seen.noise,
                             fast: s.fast || seen.fast,
+                            trusted: s.trusted || seen.trusted,
                         },
                     });
                 }
@@ -343,11 +463,25 @@ impl Tracker {
                     fast_seen_s: if d.fast { t1 } else { f64::NEG_INFINITY },
                     seen_prev: false,
                     seen: Some(seen),
+                    best_snr_db: f64::NEG_INFINITY,
+                    best_centre_hz: centre,
+                    best_bandwidth_hz: hi - lo,
+                    best_power_dbfs: db(d.power as f64),
+                    peak_snr_db: f64::NEG_INFINITY,
+                    max_bandwidth_hz: 0.0,
+                    trusted: false,
+                    first_burst_s: t0,
+                    on_s: 0.0,
+                    pending_until: None,
+                    said: Said::default(),
+                    tokens: self.cfg.update_burst,
+                    tokens_s: t0,
                 }),
             }
         }
 
         let cfg = self.cfg;
+        let bin_hz = self.grid.bin_hz();
         let mut new_hopper = None;
         for i in 0..self.tracks.len() {
             let seen = self.tracks[i].seen.take();
@@ -356,67 +490,109 @@ impl Tracker {
                 let t = &mut self.tracks[i];
                 if t.seen_prev {
                     t.seen_prev = false;
-                    if !t.confirmed {
-                        let b = Burst {
-                            start_s: t.burst_start_s,
-                            end_s: t.last_seen_s,
-                            freq_hz: t.centre_hz,
-                            bandwidth_hz: t.bandwidth_hz,
-                            power_dbfs: t.power_dbfs,
-                            snr_db: t.snr_db,
-                        };
+                    let b = Burst {
+                        start_s: t.burst_start_s,
+                        end_s: t.last_seen_s,
+                        freq_hz: t.centre_hz,
+                        bandwidth_hz: t.bandwidth_hz,
+                        power_dbfs: t.power_dbfs,
+                        snr_db: t.snr_db,
+                    };
+                    let short = b.end_s - b.start_s <= cfg.hop.max_burst_s;
+                    // A lone short burst may be one hop of a hopper; the hop detector hears
+                    // of it while the track has not been reported (or was reported on this
+                    // one burst: a hopper's first hop can be).
+                    let hop_candidate = short && (!t.confirmed || t.bursts <= 1);
+                    if !t.confirmed && t.trusted && t.pending_until.is_none() {
+                        // Raised at the latest when the burst ends, unless other short
+                        // bursts at other frequencies are about: then it waits for the hop
+                        // window, and a hopper forming in it claims it.
+                        if short && self.hops.has_recent_other(&b) {
+                            t.pending_until = Some(t1 + cfg.hop.window_s);
+                        } else {
+                            t.pending_until = Some(t1);
+                        }
+                    }
+                    if hop_candidate {
                         if let Some(h) = self.hops.record(b) {
                             new_hopper = Some(h);
                         }
                     }
                 }
+                self.raise_if_due(i, t1, ctx, next_id, emit);
                 continue;
             };
             let t = &mut self.tracks[i];
-            if !t.seen_prev {
+            let new_burst = !t.seen_prev;
+            if new_burst {
                 t.bursts += 1;
                 t.burst_start_s = t0;
+                if t.bursts == 1 {
+                    t.first_burst_s = t0;
+                }
             }
             t.seen_prev = true;
+            t.on_s += cfg.frame_s;
             if s.fast {
                 t.fast_seen_s = t1;
             }
+            t.trusted |= s.trusted;
             let centre = s.centre_weighted / s.power.max(1e-30);
             let bw = s.hi_hz - s.lo_hz;
+            let snr = db(s.power / s.noise);
             if t.hits == 0 {
                 t.centre_hz = centre;
                 t.bandwidth_hz = bw;
                 t.power_dbfs = db(s.power);
-                t.snr_db = db(s.power / s.noise);
+                t.snr_db = snr;
             } else {
                 // Smooth over frames: a voice FM carrier wanders inside its channel.
                 const A: f64 = 0.2;
                 t.centre_hz += A * (centre - t.centre_hz);
                 t.bandwidth_hz += A * (bw - t.bandwidth_hz);
                 t.power_dbfs += A * (db(s.power) - t.power_dbfs);
-                t.snr_db += A * (db(s.power / s.noise) - t.snr_db);
+                t.snr_db += A * (snr - t.snr_db);
             }
+            if snr > t.best_snr_db {
+                t.best_snr_db = snr;
+                t.best_centre_hz = centre;
+                t.best_bandwidth_hz = bw;
+                t.best_power_dbfs = db(s.power);
+            }
+            t.peak_snr_db = t.peak_snr_db.max(snr);
+            t.max_bandwidth_hz = t.max_bandwidth_hz.max(bw);
             t.hits += 1;
             t.last_seen_s = t1;
-            // Confirmed only once seen for longer than a hop can last: a hop channel's
-            // burst ends (and the hop detector hears of it) before it could be reported.
-            if !t.confirmed
-                && t.hits >= cfg.confirm_hits
-                && t1 - t.first_seen_s > cfg.hop.max_burst_s
-            {
-                let mut tr = self.tracks[i].clone();
-                self.classify(&mut tr, ctx.knowledge);
-                tr.confirmed = true;
-                tr.last_report_s = t1;
-                if !tr.silent {
-                    *next_id += 1;
-                    tr.alert_id = *next_id;
-                    emit(tr.main_alert(AlertState::Raised));
+            // Confirmed once seen for longer than a hop can last (a hop channel's burst
+            // ends, and the hop detector hears of it, before it could be reported), or on
+            // a detection strong enough to trust alone when no hop activity is about.
+            if !t.confirmed {
+                let long = t.hits >= cfg.confirm_hits && t1 - t.first_seen_s > cfg.hop.max_burst_s;
+                if long {
+                    t.pending_until = Some(t1);
+                } else if t.trusted && t.pending_until.is_none() {
+                    let b = Burst {
+                        start_s: t.burst_start_s,
+                        end_s: t1,
+                        freq_hz: t.centre_hz,
+                        bandwidth_hz: t.bandwidth_hz,
+                        power_dbfs: t.power_dbfs,
+                        snr_db: t.snr_db,
+                    };
+                    if !self.hops.has_recent_other(&b) {
+                        t.pending_until = Some(t1);
+                    }
                 }
-                self.tracks[i] = tr;
-            } else if t.confirmed && !t.silent && t1 - t.last_report_s >= cfg.update_every_s {
-                t.last_report_s = t1;
-                emit(t.main_alert(AlertState::Updated));
+                self.raise_if_due(i, t1, ctx, next_id, emit);
+            } else if !t.silent {
+                let due = t1 - t.last_report_s >= cfg.update_every_s;
+                let material = (new_burst && t.bursts > 1) || t.changed(&cfg, bin_hz);
+                if due || (material && t.take_token(&cfg, t1)) {
+                    t.last_report_s = t1;
+                    let a = t.main_alert(AlertState::Updated);
+                    t.note_said(&a);
+                    emit(a);
+                }
             }
             self.power_change_rule(i, t1, next_id, emit);
         }
@@ -500,10 +676,39 @@ impl Tracker {
                 }
                 true
             } else {
-                quiet < cfg.tentative_s
+                quiet < cfg.tentative_s || t.pending_until.is_some()
             }
         });
         self.lost_rule(ctx, next_id, emit);
+    }
+
+    /// Reports track `i` if its time has come (see `pending_until`): classified, then
+    /// `raised` with its best figures so far.
+    fn raise_if_due(
+        &mut self,
+        i: usize,
+        t1: f64,
+        ctx: &FrameCtx<'_>,
+        next_id: &mut u64,
+        emit: &mut dyn FnMut(Alert),
+    ) {
+        let t = &self.tracks[i];
+        if t.confirmed || !t.pending_until.is_some_and(|p| p <= t1) {
+            return;
+        }
+        let mut tr = t.clone();
+        self.classify(&mut tr, ctx.knowledge);
+        tr.confirmed = true;
+        tr.pending_until = None;
+        tr.last_report_s = t1;
+        if !tr.silent {
+            *next_id += 1;
+            tr.alert_id = *next_id;
+            let a = tr.main_alert(AlertState::Raised);
+            tr.note_said(&a);
+            emit(a);
+        }
+        self.tracks[i] = tr;
     }
 
     /// A known emitter far from its baseline level raises `power_change` (once it has been
@@ -582,6 +787,7 @@ impl Tracker {
                 snr_db: 0.0,
                 band: band.map(|b| b.name.clone()),
                 evidence: None,
+                activity: None,
             };
             if on {
                 if let Some(id) = w.lost.take() {
@@ -634,5 +840,6 @@ fn hopper_alert(h: &Hopper, state: AlertState) -> Alert {
         snr_db: round_to(h.snr_db, 1),
         band: h.band.clone(),
         evidence: None,
+        activity: None,
     }
 }
