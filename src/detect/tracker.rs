@@ -159,6 +159,12 @@ pub struct Track {
     said: Said,
     tokens: f64,
     tokens_s: f64,
+    /// Serial number within the tracker.
+    uid: u64,
+    /// Appeared at the onset of a stronger track's burst: one of its spectral lines
+    /// (keying sidebands, harmonics, the receiver's intermodulation), held back until
+    /// it either ends with that track's burst (dropped) or outlives it (its own emitter).
+    shadow_of: Option<u64>,
 }
 
 impl Track {
@@ -299,6 +305,7 @@ pub struct Tracker {
     hops: HopDetector,
     hoppers: Vec<Hopper>,
     watches: Vec<Watch>,
+    next_uid: u64,
 }
 
 fn db(x: f64) -> f64 {
@@ -327,6 +334,7 @@ impl Tracker {
             }),
             hoppers: Vec::with_capacity(8),
             watches: Vec::new(),
+            next_uid: 0,
         }
     }
 
@@ -476,11 +484,17 @@ impl Tracker {
                     said: Said::default(),
                     tokens: self.cfg.update_burst,
                     tokens_s: t0,
+                    uid: {
+                        self.next_uid += 1;
+                        self.next_uid
+                    },
+                    shadow_of: None,
                 }),
             }
         }
 
         let cfg = self.cfg;
+        self.shadow_onsets(t0);
         let bin_hz = self.grid.bin_hz();
         let mut new_hopper = None;
         for i in 0..self.tracks.len() {
@@ -502,7 +516,8 @@ impl Tracker {
                     // A lone short burst may be one hop of a hopper; the hop detector hears
                     // of it while the track has not been reported (or was reported on this
                     // one burst: a hopper's first hop can be).
-                    let hop_candidate = short && (!t.confirmed || t.bursts <= 1);
+                    let hop_candidate =
+                        short && (!t.confirmed || t.bursts <= 1) && t.shadow_of.is_none();
                     if !t.confirmed && t.trusted && t.pending_until.is_none() {
                         // Raised at the latest when the burst ends, unless other short
                         // bursts at other frequencies are about: then it waits for the hop
@@ -597,6 +612,7 @@ impl Tracker {
             self.power_change_rule(i, t1, next_id, emit);
         }
 
+        self.resolve_shadows(t1);
         if let Some(f) = new_hopper.filter(|f| {
             // More channels of a hopper we already follow: grow it, do not report it again.
             match self
@@ -682,6 +698,64 @@ impl Tracker {
         self.lost_rule(ctx, next_id, emit);
     }
 
+    /// Tracks born this frame while a stronger track's burst is starting (this frame or
+    /// the last) are held as its lines: the spectrum of one keyed transmission holds many
+    /// (sidebands at the keying rate, harmonics, a front end's intermodulation), and they
+    /// switch on with it. Two independent transmitters rarely start within one spectrum.
+    fn shadow_onsets(&mut self, t0: f64) {
+        let onset_s = 1.5 * self.cfg.frame_s;
+        let snr = |t: &Track| {
+            t.seen
+                .map_or(f64::NEG_INFINITY, |s| s.power / s.noise.max(1e-30))
+        };
+        for i in 0..self.tracks.len() {
+            let t = &self.tracks[i];
+            if t.hits != 0 || t.seen.is_none() || t.shadow_of.is_some() {
+                continue;
+            }
+            let mine = snr(t);
+            let owner = self
+                .tracks
+                .iter()
+                .enumerate()
+                .filter(|&(j, o)| {
+                    j != i
+                        && o.shadow_of.is_none()
+                        && o.seen.is_some()
+                        && (o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - onset_s)
+                        && snr(o) > mine
+                })
+                .max_by(|a, b| snr(a.1).total_cmp(&snr(b.1)))
+                .map(|(_, o)| o.uid);
+            self.tracks[i].shadow_of = owner;
+        }
+    }
+
+    /// Ends the shadows whose owner is off: a line that went off with it (or before) was
+    /// the owner's and is dropped; one still on is an emitter of its own.
+    fn resolve_shadows(&mut self, t1: f64) {
+        for i in 0..self.tracks.len() {
+            let Some(uid) = self.tracks[i].shadow_of else {
+                continue;
+            };
+            let owner_on = self
+                .tracks
+                .iter()
+                .any(|o| o.uid == uid && o.last_seen_s >= t1);
+            if owner_on {
+                continue;
+            }
+            let t = &mut self.tracks[i];
+            if t.last_seen_s >= t1 {
+                t.shadow_of = None;
+            } else {
+                // Forgotten below, with nothing said.
+                t.pending_until = None;
+                t.last_seen_s = f64::NEG_INFINITY;
+            }
+        }
+    }
+
     /// Reports track `i` if its time has come (see `pending_until`): classified, then
     /// `raised` with its best figures so far.
     fn raise_if_due(
@@ -693,7 +767,7 @@ impl Tracker {
         emit: &mut dyn FnMut(Alert),
     ) {
         let t = &self.tracks[i];
-        if t.confirmed || !t.pending_until.is_some_and(|p| p <= t1) {
+        if t.confirmed || t.shadow_of.is_some() || !t.pending_until.is_some_and(|p| p <= t1) {
             return;
         }
         let mut tr = t.clone();
