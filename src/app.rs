@@ -110,6 +110,24 @@ pub fn dsp_config(args: &DspArgs, meta: &StreamMeta) -> Result<PipelineConfig> {
     spectrum.averages = args.avg.unwrap_or_else(|| {
         ((0.01 * meta.sample_rate_hz / spectrum.hop as f64).round() as usize).max(1)
     });
+    // A recording too short for the default averaging to give the detector something to
+    // work with (a 1 ms LTE frame is a tenth of one 10 ms spectrum) gets shorter spectra:
+    // at least MIN_SPECTRA, the averaging what the samples allow. Said on stderr, since it
+    // changes what a spectrum means.
+    const MIN_SPECTRA: u64 = 10;
+    if let (None, Some(total), false) = (args.avg, meta.total_samples, meta.live) {
+        let frames = total.saturating_sub(spectrum.history() as u64) / spectrum.hop as u64;
+        let fit = (frames / MIN_SPECTRA).max(1) as usize;
+        if fit < spectrum.averages {
+            eprintln!(
+                "kuzet: the input holds {total} samples ({:.2} ms), too few for {} averages \
+                 per spectrum: averaging {fit} frames instead (--avg sets it)",
+                total as f64 / meta.sample_rate_hz * 1e3,
+                spectrum.averages
+            );
+            spectrum.averages = fit;
+        }
+    }
     spectrum.validate().map_err(Error::Config)?;
     let mut cfg = PipelineConfig::new(spectrum);
     cfg.detector = DetectorConfig {
@@ -865,6 +883,15 @@ fn print_summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
         s.alerts,
         s.dropped,
     );
+    if s.spectra == 0 {
+        let need = cfg.spectrum.history() + cfg.spectrum.span();
+        let _ = writeln!(
+            err,
+            "kuzet: warning: no spectrum was made: {} samples, and one spectrum needs {need} \
+             (FFT {}, {} averages); nothing was analysed",
+            s.samples, cfg.spectrum.fft_len, cfg.spectrum.averages
+        );
+    }
     if s.non_finite > 0 {
         let _ = writeln!(
             err,

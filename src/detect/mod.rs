@@ -120,6 +120,16 @@ pub struct Detection {
 
 const FAST: u8 = 1;
 const SLOW: u8 = 2;
+/// Flagged by a band-integrated test (a block of bins), this spectrum or the slow mean.
+const WIDE_FAST: u8 = 4;
+const WIDE_SLOW: u8 = 8;
+
+/// Block widths (bins) of the band-integrated tests: each ×4 the last. A signal w bins
+/// wide is tested at about its own width, where its power adds up and the noise's scatter
+/// falls as 1/√w, so a spectrum that the bin tests see in fragments (GMSK at fine
+/// resolution, OOK keying lines) is grouped whole. A group needs a bin test's hit too:
+/// the block tests join, they do not start detections on their own.
+const WIDE_BLOCKS: [usize; 3] = [4, 16, 64];
 
 /// The slow test's false-alarm probability is the fast test's divided by this.
 pub const SLOW_PFA_FACTOR: f64 = 100.0;
@@ -143,6 +153,9 @@ pub struct Detector {
     misfit: Misfit,
     /// Scratch: slow mean over floor per bin, for the misfit's quantiles.
     ratio: Vec<f32>,
+    /// Prefix sums (this spectrum, slow mean, floor, count) over the bins the bin tests
+    /// left alone, for the band-integrated tests.
+    prefix: [Vec<f64>; 4],
     /// Per bin: spectra since the fast test last fired there (saturating).
     fast_age: Vec<u16>,
     /// False-alarm probability per bin and spectrum of a detection trusted on its own.
@@ -229,6 +242,12 @@ impl Detector {
             misfit: Misfit::default(),
             ratio: vec![0.0; bins],
             fast_age: vec![u16::MAX; bins],
+            prefix: [
+                vec![0.0; bins + 1],
+                vec![0.0; bins + 1],
+                vec![0.0; bins + 1],
+                vec![0.0; bins + 1],
+            ],
             // One trusted false detection in `1 / false_alerts_per_hour` hours: that many
             // spectra of `bins` bins each.
             pfa_trust: (cfg.false_alerts_per_hour * spectrum.span() as f64
@@ -402,17 +421,9 @@ impl Detector {
             }
         }
         if std::env::var_os("KZDBG").is_some() {
-            eprintln!(
-                "DBG f{} t={:.3} dof={:.0} mis={:.4} tf={:.2}dB ts={:.2}dB ks={:.0}",
-                self.frames,
-                t0,
-                self.floor.dof(),
-                self.misfit.variance(),
-                crate::dsp::db(self.t_fast),
-                crate::dsp::db(self.t_slow),
-                ks
-            );
+            eprintln!("DBG f{} t={:.3} dof={:.0} mis={:.4} tf={:.2}dB ts={:.2}dB ks={:.0} fast={} slow={} fl512={:.2e} p512={:.2e} s512={:.2e} fl100={:.2e} p100={:.2e}", self.frames, t0, self.floor.dof(), self.misfit.variance(), crate::dsp::db(self.t_fast), crate::dsp::db(self.t_slow), ks, self.mask.iter().filter(|&&m| m & FAST != 0).count(), self.mask.iter().filter(|&&m| m & SLOW != 0).count(), self.floor.floor()[512], power[512], self.slow_mean[512], self.floor.floor()[100], power[100]);
         }
+        self.wide_tests(power, slow_on, ks);
         self.floor.learn_shape(power, &self.mask);
         for (a, &m) in self.fast_age.iter_mut().zip(&self.mask) {
             *a = if m & FAST != 0 {
@@ -446,13 +457,17 @@ impl Detector {
         // quantile at `pfa_trust` for its width (w bins of one spectrum: Gamma with shape
         // K·w/ENBW; the floor as in the tests). A one-bin crossing of the per-bin
         // threshold does not; a burst spread over many bins needs little SNR per bin.
+        // A slow-only detection is integrated evidence: its power is the slow mean's, worth
+        // K_slow per bin, tested at the slow test's share of the same bound.
         for d in self.detections.iter_mut() {
-            if !d.fast {
-                continue;
-            }
             let w = ((d.hi_bin + 1 - d.lo_bin) as f64 * self.bin_dof).max(1.0);
             let ratio = (d.power + d.noise) as f64 / (d.noise as f64).max(1e-30);
-            d.trusted = ratio > f_quantile(2.0 * self.k * w, 2.0 * k_floor, self.pfa_trust);
+            let (k, pfa) = if d.fast {
+                (self.k, self.pfa_trust)
+            } else {
+                (ks, self.pfa_trust / SLOW_PFA_FACTOR)
+            };
+            d.trusted = ratio > f_quantile(2.0 * k * w, 2.0 * k_floor, pfa);
         }
         let ctx = FrameCtx {
             t0,
@@ -486,6 +501,80 @@ impl Detector {
         }
         self.frames += 1;
         self.last_t1 = t1;
+    }
+
+    /// Band-integrated tests: the sum of w adjacent bins against the sum of their floor,
+    /// for each width in [`WIDE_BLOCKS`], blocks overlapping by half. The sum of w noise
+    /// bins is Gamma with shape K·w/ENBW; the floor's segment level is shared by the block
+    /// (no gain from w), its per-bin shape is not, and the model's misfit is taken as
+    /// smooth over the block (no gain either). Each block test runs at the per-bin false-
+    /// alarm probability; there are a third as many blocks as bins, so the false alarms of
+    /// all the tests together rise by a third at most.
+    fn wide_tests(&mut self, power: &[f32], slow_on: bool, ks: f64) {
+        let n = self.grid.bins;
+        let floor = self.floor.floor();
+        // Only the bins the bin tests left alone: a block passes on energy the bin tests
+        // did not already explain (a strong line does not make its neighbourhood "wide").
+        let [pp, ps, pf, pc] = &mut self.prefix;
+        let (mut ap, mut as_, mut af, mut ac) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for (i, (((&p, &sl), &f), &m)) in power
+            .iter()
+            .zip(&self.slow_mean)
+            .zip(floor)
+            .zip(&self.mask)
+            .enumerate()
+        {
+            if m & (FAST | SLOW) == 0 {
+                ap += p as f64;
+                as_ += sl as f64;
+                af += f as f64;
+                ac += 1.0;
+            }
+            pp[i + 1] = ap;
+            ps[i + 1] = as_;
+            pf[i + 1] = af;
+            pc[i + 1] = ac;
+        }
+        let (seg_dof, shape_dof) = self.floor.dof_parts();
+        let misfit = self.misfit.variance();
+        for &w in &WIDE_BLOCKS {
+            if 2 * w > n {
+                break;
+            }
+            let [pp, ps, pf, pc] = &self.prefix;
+            let mut a = 0;
+            while a + w <= n {
+                let b = a + w;
+                let cells = pc[b] - pc[a];
+                // At least half the block must be left for the test to mean anything.
+                if 2.0 * cells >= w as f64 {
+                    let w_eff = (cells * self.bin_dof).max(1.0);
+                    let k_floor = 1.0 / (1.0 / seg_dof + 1.0 / (shape_dof * w_eff) + misfit);
+                    let f = pf[b] - pf[a];
+                    let mut flag = 0u8;
+                    let t_fast = f_quantile(2.0 * self.k * w_eff, 2.0 * k_floor, self.cfg.pfa);
+                    if pp[b] - pp[a] > f * t_fast {
+                        flag |= WIDE_FAST;
+                    }
+                    if slow_on {
+                        let t_slow = f_quantile(
+                            2.0 * ks * w_eff,
+                            2.0 * k_floor,
+                            self.cfg.pfa / SLOW_PFA_FACTOR,
+                        );
+                        if ps[b] - ps[a] > f * t_slow {
+                            flag |= WIDE_SLOW;
+                        }
+                    }
+                    if flag != 0 {
+                        for m in &mut self.mask[a..b] {
+                            *m |= flag;
+                        }
+                    }
+                }
+                a += w / 2;
+            }
+        }
     }
 
     /// The floor-rise rule: reports jamming, snaps the floor to the jammed level (and
@@ -716,6 +805,9 @@ fn group(
             j += 1;
         }
         k = j;
+        if (a..=b).all(|i| mask[i] & (FAST | SLOW) == 0) {
+            continue;
+        }
         let v = if any_fast { power } else { slow };
         // Measured against the lower of floor and segment level: what the learned shape
         // absorbed of a steady line is still the line's power.

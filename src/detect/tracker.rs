@@ -173,6 +173,16 @@ impl Track {
         lo_hz <= self.centre_hz + half && hi_hz >= self.centre_hz - half
     }
 
+    /// Whether a detection spanning `lo..hi` is this emitter again: the two centres within
+    /// half the narrower of the two widths (plus `tol_hz`). Mere overlap is not enough: a
+    /// strong wide burst beside a steady carrier overlaps its skirts and is another
+    /// emitter; a carrier wandering in its channel stays within it.
+    fn same_as(&self, lo_hz: f64, hi_hz: f64, tol_hz: f64) -> bool {
+        let centre = (lo_hz + hi_hz) / 2.0;
+        let half = self.bandwidth_hz.min(hi_hz - lo_hz) / 2.0 + tol_hz;
+        (centre - self.centre_hz).abs() <= half
+    }
+
     /// Fraction of frames since it appeared in which it was on.
     pub fn duty(&self) -> f64 {
         self.hits as f64 / self.frames.max(1) as f64
@@ -388,7 +398,7 @@ impl Tracker {
                 self.tracks
                     .iter()
                     .enumerate()
-                    .filter(|(_, t)| t.confirmed == confirmed && t.overlaps(lo, hi, tol_hz))
+                    .filter(|(_, t)| t.confirmed == confirmed && t.same_as(lo, hi, tol_hz))
                     .min_by(|(_, a), (_, b)| {
                         (a.centre_hz - centre)
                             .abs()
@@ -582,8 +592,12 @@ impl Tracker {
             // ends, and the hop detector hears of it, before it could be reported), or on
             // a detection strong enough to trust alone when no hop activity is about.
             if !t.confirmed {
+                // Only what some detection showed trustworthy is reported: a fast one
+                // strong on its own, or the slow mean's integrated evidence; a run of weak
+                // crossings is not evidence enough (under 6 dB they are mostly the floor's
+                // own structure).
                 let long = t.hits >= cfg.confirm_hits && t1 - t.first_seen_s > cfg.hop.max_burst_s;
-                if long {
+                if long && t.trusted {
                     t.pending_until = Some(t1);
                 } else if t.trusted && t.pending_until.is_none() {
                     let b = Burst {
@@ -698,12 +712,13 @@ impl Tracker {
         self.lost_rule(ctx, next_id, emit);
     }
 
-    /// Tracks born this frame while a stronger track's burst is starting (this frame or
-    /// the last) are held as its lines: the spectrum of one keyed transmission holds many
-    /// (sidebands at the keying rate, harmonics, a front end's intermodulation), and they
-    /// switch on with it. Two independent transmitters rarely start within one spectrum.
+    /// Tracks born while a stronger track is on (in a burst begun at most `hold_s` ago)
+    /// are held as its lines: the spectrum of one keyed transmission holds many (sidebands
+    /// at the keying rate, harmonics, a front end's intermodulation) that come and go with
+    /// its keying. What ends with it (or before) was its; what outlives it, or stays on
+    /// longer than `hold_s`, is an emitter of its own and is reported then.
     fn shadow_onsets(&mut self, t0: f64) {
-        let onset_s = 1.5 * self.cfg.frame_s;
+        let hold_s = self.cfg.hold_s;
         let snr = |t: &Track| {
             t.seen
                 .map_or(f64::NEG_INFINITY, |s| s.power / s.noise.max(1e-30))
@@ -722,7 +737,7 @@ impl Tracker {
                     j != i
                         && o.shadow_of.is_none()
                         && o.seen.is_some()
-                        && (o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - onset_s)
+                        && (o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - hold_s)
                         && snr(o) > mine
                 })
                 .max_by(|a, b| snr(a.1).total_cmp(&snr(b.1)))
@@ -742,11 +757,11 @@ impl Tracker {
                 .tracks
                 .iter()
                 .any(|o| o.uid == uid && o.last_seen_s >= t1);
-            if owner_on {
+            if owner_on && t1 - self.tracks[i].first_seen_s <= self.cfg.hold_s {
                 continue;
             }
             let t = &mut self.tracks[i];
-            if t.last_seen_s >= t1 {
+            if t.last_seen_s >= t1 || owner_on {
                 t.shadow_of = None;
             } else {
                 // Forgotten below, with nothing said.
