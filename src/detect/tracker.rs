@@ -161,6 +161,10 @@ pub struct Track {
     tokens_s: f64,
     /// Serial number within the tracker.
     uid: u64,
+    /// In-band power of the last spectrum that saw it (linear), and the lowest since its
+    /// last rise, for telling bursts apart when no whole spectrum fits in their gap.
+    last_power: f64,
+    dip_power: Option<f64>,
     /// Appeared at the onset of a stronger track's burst: one of its spectral lines
     /// (keying sidebands, harmonics, the receiver's intermodulation), held back until
     /// it either ends with that track's burst (dropped) or outlives it (its own emitter).
@@ -179,7 +183,10 @@ impl Track {
     /// emitter; a carrier wandering in its channel stays within it.
     fn same_as(&self, lo_hz: f64, hi_hz: f64, tol_hz: f64) -> bool {
         let centre = (lo_hz + hi_hz) / 2.0;
-        let half = self.bandwidth_hz.min(hi_hz - lo_hz) / 2.0 + tol_hz;
+        // The track's width: the wider of its smoothed and its best detection's (an OOK
+        // burst's measured width varies with its keying from spectrum to spectrum).
+        let width = self.bandwidth_hz.max(self.best_bandwidth_hz);
+        let half = width.min(hi_hz - lo_hz) / 2.0 + tol_hz;
         (centre - self.centre_hz).abs() <= half
     }
 
@@ -499,6 +506,8 @@ impl Tracker {
                         self.next_uid
                     },
                     shadow_of: None,
+                    last_power: 0.0,
+                    dip_power: None,
                 }),
             }
         }
@@ -548,7 +557,17 @@ impl Tracker {
                 continue;
             };
             let t = &mut self.tracks[i];
-            let new_burst = !t.seen_prev;
+            // A gap shorter than a spectrum shows as a dip: a spectrum with half the power
+            // or less (the gap filled at least half of it), then the power back: a new
+            // burst as much as after a spectrum without the emitter.
+            let rebound = t.dip_power.is_some_and(|d| s.power >= 2.0 * d);
+            if t.seen_prev && s.power <= 0.5 * t.last_power {
+                t.dip_power = Some(t.dip_power.map_or(s.power, |d| d.min(s.power)));
+            } else if rebound || !t.seen_prev {
+                t.dip_power = None;
+            }
+            t.last_power = s.power;
+            let new_burst = !t.seen_prev || rebound;
             if new_burst {
                 t.bursts += 1;
                 t.burst_start_s = t0;
@@ -753,15 +772,17 @@ impl Tracker {
             let Some(uid) = self.tracks[i].shadow_of else {
                 continue;
             };
+            // On = seen by the fast test this spectrum: the slow mean holds a burst (and
+            // its lines) for a while after it ends, which is not being on.
             let owner_on = self
                 .tracks
                 .iter()
-                .any(|o| o.uid == uid && o.last_seen_s >= t1);
+                .any(|o| o.uid == uid && o.fast_seen_s >= t1);
             if owner_on && t1 - self.tracks[i].first_seen_s <= self.cfg.hold_s {
                 continue;
             }
             let t = &mut self.tracks[i];
-            if t.last_seen_s >= t1 || owner_on {
+            if t.fast_seen_s >= t1 || owner_on {
                 t.shadow_of = None;
             } else {
                 // Forgotten below, with nothing said.
