@@ -115,16 +115,17 @@ pub fn dsp_config(args: &DspArgs, meta: &StreamMeta) -> Result<PipelineConfig> {
     // at least MIN_SPECTRA, the averaging what the samples allow. Said on stderr, since it
     // changes what a spectrum means.
     const MIN_SPECTRA: u64 = 10;
+    let mut note = None;
     if let (None, Some(total), false) = (args.avg, meta.total_samples, meta.live) {
         let frames = total.saturating_sub(spectrum.history() as u64) / spectrum.hop as u64;
         let fit = (frames / MIN_SPECTRA).max(1) as usize;
         if fit < spectrum.averages {
-            eprintln!(
+            note = Some(format!(
                 "kuzet: the input holds {total} samples ({:.2} ms), too few for {} averages \
                  per spectrum: averaging {fit} frames instead (--avg sets it)",
                 total as f64 / meta.sample_rate_hz * 1e3,
                 spectrum.averages
-            );
+            ));
             spectrum.averages = fit;
         }
     }
@@ -153,6 +154,10 @@ pub fn dsp_config(args: &DspArgs, meta: &StreamMeta) -> Result<PipelineConfig> {
             "--workers must be in 1..=64, got {}",
             cfg.workers
         )));
+    }
+    // Only once every setting is valid: an invalid run prints its one error line.
+    if let Some(note) = note {
+        eprintln!("{note}");
     }
     Ok(cfg)
 }

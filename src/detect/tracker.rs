@@ -731,13 +731,14 @@ impl Tracker {
         self.lost_rule(ctx, next_id, emit);
     }
 
-    /// Tracks born while a stronger track is on (in a burst begun at most `hold_s` ago)
-    /// are held as its lines: the spectrum of one keyed transmission holds many (sidebands
+    /// Tracks born as a stronger track switches on, or while it is on (in a burst begun at
+    /// most `hold_s` ago) if far weaker, are held as its lines: the spectrum of one keyed transmission holds many (sidebands
     /// at the keying rate, harmonics, a front end's intermodulation) that come and go with
     /// its keying. What ends with it (or before) was its; what outlives it, or stays on
     /// longer than `hold_s`, is an emitter of its own and is reported then.
     fn shadow_onsets(&mut self, t0: f64) {
         let hold_s = self.cfg.hold_s;
+        let onset_s = 1.5 * self.cfg.frame_s;
         let snr = |t: &Track| {
             t.seen
                 .map_or(f64::NEG_INFINITY, |s| s.power / s.noise.max(1e-30))
@@ -753,11 +754,17 @@ impl Tracker {
                 .iter()
                 .enumerate()
                 .filter(|&(j, o)| {
+                    // Switched on with it (within one spectrum of its burst's start), or
+                    // during it and a tenth of its strength or less: sidebands, harmonics
+                    // and intermodulation products sit that far down; an independent
+                    // transmitter beside a carrier is usually not, and is not held.
+                    let onset = o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - onset_s;
+                    let during = o.burst_start_s >= t0 - hold_s && snr(o) > 10.0 * mine;
                     j != i
                         && o.shadow_of.is_none()
                         && o.seen.is_some()
-                        && (o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - hold_s)
                         && snr(o) > mine
+                        && (onset || during)
                 })
                 .max_by(|a, b| snr(a.1).total_cmp(&snr(b.1)))
                 .map(|(_, o)| o.uid);
