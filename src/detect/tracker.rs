@@ -323,6 +323,8 @@ pub struct Tracker {
     hoppers: Vec<Hopper>,
     watches: Vec<Watch>,
     next_uid: u64,
+    /// Stream time of the first spectrum.
+    start_s: Option<f64>,
 }
 
 fn db(x: f64) -> f64 {
@@ -352,6 +354,7 @@ impl Tracker {
             hoppers: Vec::with_capacity(8),
             watches: Vec::new(),
             next_uid: 0,
+            start_s: None,
         }
     }
 
@@ -731,13 +734,15 @@ impl Tracker {
         self.lost_rule(ctx, next_id, emit);
     }
 
-    /// Tracks born as a stronger track switches on, or while it is on (in a burst begun at
-    /// most `hold_s` ago) if far weaker, are held as its lines: the spectrum of one keyed transmission holds many (sidebands
+    /// Tracks born as a stronger track switches on, or while it is on (in a burst seen to
+    /// begin, at most the hop window ago: a keyed transmission, not a carrier that was on
+    /// before the stream started) if far weaker, are held as its lines: the spectrum of one keyed transmission holds many (sidebands
     /// at the keying rate, harmonics, a front end's intermodulation) that come and go with
     /// its keying. What ends with it (or before) was its; what outlives it, or stays on
     /// longer than `hold_s`, is an emitter of its own and is reported then.
     fn shadow_onsets(&mut self, t0: f64) {
-        let hold_s = self.cfg.hold_s;
+        let window_s = self.cfg.hop.window_s;
+        let stream_start_s = *self.start_s.get_or_insert(t0);
         let onset_s = 1.5 * self.cfg.frame_s;
         let snr = |t: &Track| {
             t.seen
@@ -759,7 +764,9 @@ impl Tracker {
                     // and intermodulation products sit that far down; an independent
                     // transmitter beside a carrier is usually not, and is not held.
                     let onset = o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - onset_s;
-                    let during = o.burst_start_s >= t0 - hold_s && snr(o) > 10.0 * mine;
+                    let during = o.burst_start_s > stream_start_s
+                        && o.burst_start_s >= t0 - window_s
+                        && snr(o) > 10.0 * mine;
                     j != i
                         && o.shadow_of.is_none()
                         && o.seen.is_some()
