@@ -177,12 +177,12 @@ impl Track {
         lo_hz <= self.centre_hz + half && hi_hz >= self.centre_hz - half
     }
 
-    /// Whether a detection spanning `lo..hi` is this emitter again: the two centres within
+    /// Whether a detection spanning `lo..hi`, power-weighted centre `centre`, is this
+    /// emitter again: the two centres within
     /// half the narrower of the two widths (plus `tol_hz`). Mere overlap is not enough: a
     /// strong wide burst beside a steady carrier overlaps its skirts and is another
     /// emitter; a carrier wandering in its channel stays within it.
-    fn same_as(&self, lo_hz: f64, hi_hz: f64, tol_hz: f64) -> bool {
-        let centre = (lo_hz + hi_hz) / 2.0;
+    fn same_as(&self, lo_hz: f64, hi_hz: f64, centre: f64, tol_hz: f64) -> bool {
         // The track's width: the wider of its smoothed and its best detection's (an OOK
         // burst's measured width varies with its keying from spectrum to spectrum).
         let width = self.bandwidth_hz.max(self.best_bandwidth_hz);
@@ -408,7 +408,7 @@ impl Tracker {
                 self.tracks
                     .iter()
                     .enumerate()
-                    .filter(|(_, t)| t.confirmed == confirmed && t.same_as(lo, hi, tol_hz))
+                    .filter(|(_, t)| t.confirmed == confirmed && t.same_as(lo, hi, centre, tol_hz))
                     .min_by(|(_, a), (_, b)| {
                         (a.centre_hz - centre)
                             .abs()
