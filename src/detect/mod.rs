@@ -285,6 +285,8 @@ impl Detector {
                 TrackerConfig {
                     slow_window_s: cfg.slow_frames as f64 * frame_s,
                     frame_s: spectrum.span() as f64 / meta.sample_rate_hz,
+                    wide_hold_s: (cfg.jamming.snap_frames + 1) as f64 * spectrum.span() as f64
+                        / meta.sample_rate_hz,
                     ..cfg.tracker
                 },
                 grid,
@@ -618,6 +620,7 @@ impl Detector {
                 };
                 let jammed = jammed.to_vec();
                 self.floor.snap(&jammed);
+                self.tracker.forget_unconfirmed(lo_hz, hi_hz);
                 // The edges of the jammed region straddle two floors for a moment.
                 self.exclude.clear();
                 self.exclude
@@ -684,7 +687,8 @@ impl Detector {
 
     /// Ends the stream: clears every active alert.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Alert)) {
-        self.tracker.finish(emit);
+        self.tracker
+            .finish(self.knowledge.as_deref(), &mut self.next_id, emit);
         if let Some(a) = self.jam_alert.take() {
             if a.id != 0 {
                 emit(jam_alert(&a, self.last_t1, AlertState::Cleared));

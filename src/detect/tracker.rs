@@ -27,8 +27,11 @@ pub struct TrackerConfig {
     pub update_every_s: f64,
     /// Detections this many bins outside an emitter's band still belong to it.
     pub tolerance_bins: f64,
-    /// An emitter at least this fraction of the band wide is reported as `jamming`.
+    /// A detection at least this fraction of the band wide could be a jammer switching on:
+    /// it is not reported before `wide_hold_s` has passed (the jamming rule's look).
     pub wide_fraction: f64,
+    /// See `wide_fraction` (set by the detector from the jamming rule's snap time).
+    pub wide_hold_s: f64,
     /// A known emitter this far from its baseline level raises `power_change`.
     pub power_change_db: f64,
     /// A baseline emitter silent this long raises `emitter_lost`.
@@ -59,6 +62,7 @@ impl Default for TrackerConfig {
             update_every_s: 5.0,
             tolerance_bins: 2.0,
             wide_fraction: 0.2,
+            wide_hold_s: 0.04,
             power_change_db: 10.0,
             lost_after_s: 5.0,
             slow_window_s: 0.0,
@@ -541,14 +545,19 @@ impl Tracker {
                     let hop_candidate =
                         short && (!t.confirmed || t.bursts <= 1) && t.shadow_of.is_none();
                     if !t.confirmed && t.trusted && t.pending_until.is_none() {
-                        // Raised at the latest when the burst ends, unless other short
-                        // bursts at other frequencies are about: then it waits for the hop
-                        // window, and a hopper forming in it claims it.
-                        if short && self.hops.has_recent_other(&b) {
-                            t.pending_until = Some(t1 + cfg.hop.window_s);
+                        // Raised when the burst ends (its figures then are the burst's
+                        // best), unless other short bursts at other frequencies are about:
+                        // then it waits for the hop window, and a hopper forming in it
+                        // claims it. A burst as wide as a jammer's rise waits for the
+                        // jamming rule to have had its look.
+                        let wide = t.bandwidth_hz >= cfg.wide_fraction * self.grid.sample_rate_hz;
+                        t.pending_until = Some(if short && self.hops.has_recent_other(&b) {
+                            t1 + cfg.hop.window_s
+                        } else if wide {
+                            t1.max(t.first_seen_s + cfg.wide_hold_s)
                         } else {
-                            t.pending_until = Some(t1);
-                        }
+                            t1
+                        });
                     }
                     if hop_candidate {
                         if let Some(h) = self.hops.record(b) {
@@ -620,19 +629,15 @@ impl Tracker {
                 // own structure).
                 let long = t.hits >= cfg.confirm_hits && t1 - t.first_seen_s > cfg.hop.max_burst_s;
                 if long && t.trusted {
-                    t.pending_until = Some(t1);
-                } else if t.trusted && t.pending_until.is_none() {
-                    let b = Burst {
-                        start_s: t.burst_start_s,
-                        end_s: t1,
-                        freq_hz: t.centre_hz,
-                        bandwidth_hz: t.bandwidth_hz,
-                        power_dbfs: t.power_dbfs,
-                        snr_db: t.snr_db,
+                    // Longer than a hop: an emitter, reported now (a signal as wide as a
+                    // jammer's rise waits for the jamming rule to have had its look).
+                    let wide = t.bandwidth_hz >= cfg.wide_fraction * self.grid.sample_rate_hz;
+                    let at = if wide {
+                        t.first_seen_s + cfg.wide_hold_s
+                    } else {
+                        t1
                     };
-                    if !self.hops.has_recent_other(&b) {
-                        t.pending_until = Some(t1);
-                    }
+                    t.pending_until = Some(t.pending_until.map_or(at, |p| p.min(at)));
                 }
                 self.raise_if_due(i, t1, ctx, next_id, emit);
             } else if !t.silent {
@@ -763,7 +768,9 @@ impl Tracker {
                     // during it and a tenth of its strength or less: sidebands, harmonics
                     // and intermodulation products sit that far down; an independent
                     // transmitter beside a carrier is usually not, and is not held.
-                    let onset = o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - onset_s;
+                    // Nothing is seen switching on in the stream's first spectrum.
+                    let onset = t0 > stream_start_s
+                        && (o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - onset_s);
                     let during = o.burst_start_s > stream_start_s
                         && o.burst_start_s >= t0 - window_s
                         && snr(o) > 10.0 * mine;
@@ -929,8 +936,40 @@ impl Tracker {
         }
     }
 
+    /// Forgets the unreported tracks overlapping `lo_hz..hi_hz`: the floor there has just
+    /// risen as a whole (the jamming rule's business), so what was seen rising is that.
+    pub fn forget_unconfirmed(&mut self, lo_hz: f64, hi_hz: f64) {
+        self.tracks
+            .retain(|t| t.confirmed || !t.overlaps(lo_hz, hi_hz, 0.0));
+    }
+
     /// Ends the stream: every open alert is cleared.
-    pub fn finish(&mut self, emit: &mut dyn FnMut(Alert)) {
+    pub fn finish(
+        &mut self,
+        knowledge: Option<&dyn Knowledge>,
+        next_id: &mut u64,
+        emit: &mut dyn FnMut(Alert),
+    ) {
+        // The stream's end ends every burst: what was waiting to be reported (a wide
+        // signal in a capture shorter than the jamming rule's look, a burst in the hop
+        // window) and was trusted is reported now, then cleared.
+        let t_end = self
+            .tracks
+            .iter()
+            .map(|t| t.last_seen_s)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let ctx = FrameCtx {
+            t0: t_end,
+            t1: t_end,
+            knowledge,
+            exclude: &[],
+        };
+        for i in 0..self.tracks.len() {
+            if self.tracks[i].trusted && self.tracks[i].shadow_of.is_none() {
+                self.tracks[i].pending_until = Some(f64::NEG_INFINITY);
+                self.raise_if_due(i, t_end, &ctx, next_id, emit);
+            }
+        }
         for t in self.tracks.drain(..) {
             if !t.confirmed {
                 continue;
