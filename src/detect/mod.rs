@@ -1000,4 +1000,247 @@ mod tests {
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!((out[0].lo_bin, out[0].hi_bin), (5, 9));
     }
+
+    /// Runs `frames` hand-made spectra of Gamma noise whose mean per bin is
+    /// `1e-7 * shape(bin)`, plus `signal(frame, bins)`, through a detector with default
+    /// settings (1024 bins, 1.024 MS/s, 20 averages: 10 ms spectra, 1 kHz bins).
+    fn run_shaped(
+        frames: usize,
+        seed: u64,
+        shape: impl Fn(usize) -> f32,
+        signal: impl Fn(usize, &mut [f32]),
+    ) -> Vec<Alert> {
+        let spec = SpectrumConfig::new(1024, 50, 20, WindowKind::Hann);
+        let mut det = Detector::new(DetectorConfig::default(), &spec, &meta(1.024e6));
+        let k = spec.equivalent_averages();
+        let g = Gamma::new(k, 1.0 / k).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mean: Vec<f32> = (0..1024).map(|i| 1e-7 * shape(i)).collect();
+        let mut alerts = Vec::new();
+        let mut p = vec![0.0f32; 1024];
+        for f in 0..frames {
+            for (v, &m) in p.iter_mut().zip(&mean) {
+                *v = g.sample(&mut rng) as f32 * m;
+            }
+            signal(f, &mut p);
+            det.push(&p, (f * spec.span()) as u64, &mut |a| alerts.push(a));
+        }
+        det.finish(&mut |a| alerts.push(a));
+        alerts
+    }
+
+    fn raised_of(alerts: &[Alert], kind: AlertKind) -> Vec<&Alert> {
+        alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Raised && a.kind == kind)
+            .collect()
+    }
+
+    fn db_to(x: f32) -> f32 {
+        10f32.powf(x / 10.0)
+    }
+
+    /// A real front end's floor: 6 dB of tilt across the band, a 15 dB roll-off over the
+    /// outer 4 % at each edge, 1 dB of ripple with a 40-bin period, a DC bump.
+    fn front_end(i: usize) -> f32 {
+        let x = i as f32 / 1023.0;
+        let tilt = -3.0 + 6.0 * x;
+        let edge = (x.min(1.0 - x) / 0.04).min(1.0);
+        let rolloff = -15.0 * (1.0 - edge).powi(2);
+        let ripple = 0.5 * (i as f32 * std::f32::consts::TAU / 40.0).sin();
+        let dc = if i.abs_diff(512) < 12 { 3.0 } else { 0.0 };
+        db_to(tilt + rolloff + ripple + dc)
+    }
+
+    #[test]
+    fn a_tilted_rolled_off_rippled_floor_raises_nothing_from_start_up_on() {
+        // 20 s from the first spectrum: no alert from warm-up, none when it ends.
+        for seed in [1, 2, 3] {
+            let alerts = run_shaped(2000, seed, front_end, |_, _| {});
+            assert!(alerts.is_empty(), "seed {seed}: {alerts:?}");
+        }
+    }
+
+    #[test]
+    fn a_dc_spike_and_fs4_spurs_of_a_few_db_are_floor() {
+        // Steady lines at 0 Hz and ±fs/4, 5 dB over the floor, on from the first sample:
+        // the per-bin shape learns them (within `max_shape_db`).
+        let alerts = run_shaped(1000, 4, front_end, |_, p| {
+            for b in [256usize, 512, 768] {
+                p[b] *= db_to(5.0);
+            }
+        });
+        assert!(alerts.is_empty(), "{alerts:?}");
+    }
+
+    #[test]
+    fn a_single_short_burst_is_raised_by_the_time_it_ends_with_its_figures() {
+        // One spectrum in 300 holds a burst: 20 bins (20 kHz) whose power over the 10 ms
+        // spectrum is 3 dB over the floor (a 3 ms burst at 8 dB in its own band).
+        let alerts = run_shaped(300, 5, front_end, |f, p| {
+            if f == 150 {
+                for v in &mut p[600..620] {
+                    *v += 1e-7 * front_end(610);
+                }
+            }
+        });
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        let a = raised[0];
+        // Spectrum 150 covers 1.50–1.51 s; raised on the next one at the latest.
+        assert!((a.first_seen_s - 1.5).abs() < 0.011, "{a:?}");
+        assert!(a.last_seen_s <= 1.53, "{a:?}");
+        assert!((a.freq_hz - (433.92e6 + 97.5e3)).abs() < 3e3, "{a:?}");
+        assert!(a.bandwidth_hz > 12e3 && a.bandwidth_hz < 30e3, "{a:?}");
+        assert!(a.snr_db > 1.5 && a.snr_db < 5.0, "{a:?}");
+        let act = a.activity.expect("activity");
+        assert_eq!(act.bursts, 1);
+    }
+
+    #[test]
+    fn a_strong_wide_ook_burst_is_one_emitter_not_jamming() {
+        // 200 kHz at +30 dB for 50 ms, with keying skirts falling 3 dB per 10 kHz on
+        // either side over most of the band.
+        let alerts = run_shaped(400, 6, front_end, |f, p| {
+            if (200..205).contains(&f) {
+                for (i, v) in p.iter_mut().enumerate() {
+                    let d = if (400..600).contains(&i) {
+                        0.0
+                    } else {
+                        (i.abs_diff(500) as f32 - 100.0) / 10.0 * 3.0
+                    };
+                    let lift = 30.0 - d;
+                    if lift > -10.0 {
+                        *v += 1e-7 * db_to(lift);
+                    }
+                }
+            }
+        });
+        assert!(
+            raised_of(&alerts, AlertKind::Jamming).is_empty(),
+            "{alerts:?}"
+        );
+        assert!(
+            raised_of(&alerts, AlertKind::Hopping).is_empty(),
+            "{alerts:?}"
+        );
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        assert!(
+            (raised[0].freq_hz - 433.92e6 + 12e3).abs() < 20e3,
+            "{raised:?}"
+        );
+    }
+
+    #[test]
+    fn an_fsk_remote_is_one_emitter_not_hopping() {
+        // Two tones 40 kHz apart, keyed in turn spectrum by spectrum, in 30 ms packets
+        // every 100 ms, for a second.
+        let alerts = run_shaped(300, 7, front_end, |f, p| {
+            if f >= 100 && f < 200 && f % 10 < 3 {
+                let tone = if f % 2 == 0 { 300 } else { 340 };
+                for v in &mut p[tone - 2..=tone + 2] {
+                    *v += 1e-7 * db_to(20.0);
+                }
+            }
+        });
+        assert!(
+            raised_of(&alerts, AlertKind::Hopping).is_empty(),
+            "{alerts:?}"
+        );
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert!(!raised.is_empty() && raised.len() <= 2, "{alerts:?}");
+    }
+
+    #[test]
+    fn a_wide_ofdm_signal_in_ten_spectra_is_one_emitter_with_its_width() {
+        // 600 of 1024 bins at +20 dB from the first spectrum, and only ten spectra.
+        let alerts = run_shaped(
+            10,
+            8,
+            |_| 1.0,
+            |_, p| {
+                for v in &mut p[200..800] {
+                    *v += 1e-7 * db_to(20.0);
+                }
+            },
+        );
+        assert!(
+            raised_of(&alerts, AlertKind::Jamming).is_empty(),
+            "{alerts:?}"
+        );
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        let a = raised[0];
+        assert!(a.bandwidth_hz > 450e3 && a.bandwidth_hz < 650e3, "{a:?}");
+        assert!((a.freq_hz - 433.92e6).abs() < 30e3, "{a:?}");
+    }
+
+    #[test]
+    fn repeats_at_one_frequency_are_one_alert_with_bursts_and_period() {
+        // 20 ms packets every 100 ms for 2 s.
+        let alerts = run_shaped(400, 9, front_end, |f, p| {
+            if f >= 100 && f < 300 && f % 10 < 2 {
+                for v in &mut p[700..716] {
+                    *v += 1e-7 * db_to(12.0);
+                }
+            }
+        });
+        let ids: std::collections::BTreeSet<u64> = alerts.iter().map(|a| a.id).collect();
+        assert_eq!(ids.len(), 1, "{alerts:?}");
+        let cleared = alerts.last().unwrap();
+        assert_eq!(cleared.state, AlertState::Cleared);
+        let act = cleared.activity.expect("activity");
+        assert_eq!(act.bursts, 20, "{act:?}");
+        assert!((act.mean_period_s - 0.1).abs() < 0.005, "{act:?}");
+        assert!(act.duty_cycle > 0.1 && act.duty_cycle < 0.35, "{act:?}");
+        // An update per packet (the bucket holds 16, refills 2 a second).
+        let updates = alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Updated)
+            .count();
+        assert!((16..=19).contains(&updates), "{updates}: {alerts:?}");
+    }
+
+    #[test]
+    fn weak_cw_pd_over_100_ms_against_c_over_n0() {
+        // 100 ms of CW in one 1 kHz bin (ENBW 1.5 bins), at C/N0 from 24 to 34 dB-Hz,
+        // 20 trials each at different bins and seeds. The noise density per bin is
+        // mean / (ENBW × bin width).
+        let n0 = 1e-7 / (1.5 * 1000.0);
+        let mut curve = Vec::new();
+        for cn0 in [24.0f32, 26.0, 28.0, 30.0, 32.0, 34.0] {
+            let c = n0 * db_to(cn0);
+            let mut hits = 0;
+            for trial in 0..20u64 {
+                let bin = 100 + 37 * trial as usize;
+                let alerts = run_shaped(
+                    300,
+                    100 + trial,
+                    |_| 1.0,
+                    |f, p| {
+                        if (200..210).contains(&f) {
+                            p[bin] += c;
+                        }
+                    },
+                );
+                let f_hz = 433.92e6 + (bin as f64 - 512.0) * 1000.0;
+                hits +=
+                    usize::from(alerts.iter().any(|a| {
+                        a.state == AlertState::Raised && (a.freq_hz - f_hz).abs() < 2000.0
+                    }));
+                assert!(
+                    alerts
+                        .iter()
+                        .filter(|a| a.state == AlertState::Raised)
+                        .all(|a| (a.freq_hz - f_hz).abs() < 2000.0),
+                    "{cn0} dB-Hz: a false alert {alerts:?}"
+                );
+            }
+            curve.push((cn0, hits as f64 / 20.0));
+        }
+        eprintln!("weak CW, 100 ms, Pd against C/N0 (dB-Hz): {curve:?}");
+        let at30 = curve.iter().find(|c| c.0 == 30.0).unwrap().1;
+        assert!(at30 >= 0.9, "{curve:?}");
+    }
 }

@@ -544,6 +544,13 @@ impl Tracker {
                     // one burst: a hopper's first hop can be).
                     let hop_candidate =
                         short && (!t.confirmed || t.bursts <= 1) && t.shadow_of.is_none();
+                    let recent_other = short && self.hops.has_recent_other(&b);
+                    if hop_candidate {
+                        if let Some(h) = self.hops.record(b) {
+                            new_hopper = Some(h);
+                        }
+                    }
+                    let t = &self.tracks[i];
                     if !t.confirmed && t.trusted && t.pending_until.is_none() {
                         // Raised when the burst ends (its figures then are the burst's
                         // best), unless other short bursts at other frequencies are about:
@@ -551,18 +558,33 @@ impl Tracker {
                         // claims it. A burst as wide as a jammer's rise waits for the
                         // jamming rule to have had its look.
                         let wide = t.bandwidth_hz >= cfg.wide_fraction * self.grid.sample_rate_hz;
-                        t.pending_until = Some(if short && self.hops.has_recent_other(&b) {
-                            t1 + cfg.hop.window_s
-                        } else if wide {
-                            t1.max(t.first_seen_s + cfg.wide_hold_s)
-                        } else {
-                            t1
-                        });
-                    }
-                    if hop_candidate {
-                        if let Some(h) = self.hops.record(b) {
-                            new_hopper = Some(h);
+                        // A short burst of a hop's width while a hopper is active is one
+                        // more of its hops, wherever it lands (the first channels seen
+                        // rarely span the whole set): the hopper grows to cover it.
+                        let r = cfg.hop.width_ratio;
+                        let mut in_hopper = false;
+                        for h in self.hoppers.iter_mut() {
+                            if b.bandwidth_hz <= h.hop_bandwidth_hz * r
+                                && b.bandwidth_hz >= h.hop_bandwidth_hz / r
+                            {
+                                h.lo_hz = h.lo_hz.min(b.freq_hz - b.bandwidth_hz / 2.0);
+                                h.hi_hz = h.hi_hz.max(b.freq_hz + b.bandwidth_hz / 2.0);
+                                in_hopper = true;
+                            }
                         }
+                        let t = &mut self.tracks[i];
+                        t.pending_until = if short && (in_hopper || new_hopper.is_some()) {
+                            t.trusted = false;
+                            None
+                        } else {
+                            Some(if recent_other {
+                                t1 + cfg.hop.window_s
+                            } else if wide {
+                                t1.max(t.first_seen_s + cfg.wide_hold_s)
+                            } else {
+                                t1
+                            })
+                        };
                     }
                 }
                 self.raise_if_due(i, t1, ctx, next_id, emit);
