@@ -564,7 +564,8 @@ impl Tracker {
                         let r = cfg.hop.width_ratio;
                         let mut in_hopper = false;
                         for h in self.hoppers.iter_mut() {
-                            if b.bandwidth_hz <= h.hop_bandwidth_hz * r
+                            // Up to twice a hop's width: two hops caught in one spectrum.
+                            if b.bandwidth_hz <= 2.0 * h.hop_bandwidth_hz * r
                                 && b.bandwidth_hz >= h.hop_bandwidth_hz / r
                             {
                                 h.lo_hz = h.lo_hz.min(b.freq_hz - b.bandwidth_hz / 2.0);
