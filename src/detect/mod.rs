@@ -422,9 +422,6 @@ impl Detector {
                 }
             }
         }
-        if std::env::var_os("KZDBG").is_some() {
-            eprintln!("DBG f{} t={:.3} dof={:.0} mis={:.4} tf={:.2}dB ts={:.2}dB ks={:.0} fast={} slow={} fl512={:.2e} p512={:.2e} s512={:.2e} fl100={:.2e} p100={:.2e}", self.frames, t0, self.floor.dof(), self.misfit.variance(), crate::dsp::db(self.t_fast), crate::dsp::db(self.t_slow), ks, self.mask.iter().filter(|&&m| m & FAST != 0).count(), self.mask.iter().filter(|&&m| m & SLOW != 0).count(), self.floor.floor()[512], power[512], self.slow_mean[512], self.floor.floor()[100], power[100]);
-        }
         self.wide_tests(power, slow_on, ks);
         self.floor.learn_shape(power, &self.mask);
         for (a, &m) in self.fast_age.iter_mut().zip(&self.mask) {
@@ -1140,7 +1137,7 @@ mod tests {
         // Two tones 40 kHz apart, keyed in turn spectrum by spectrum, in 30 ms packets
         // every 100 ms, for a second.
         let alerts = run_shaped(300, 7, front_end, |f, p| {
-            if f >= 100 && f < 200 && f % 10 < 3 {
+            if (100..200).contains(&f) && f % 10 < 3 {
                 let tone = if f % 2 == 0 { 300 } else { 340 };
                 for v in &mut p[tone - 2..=tone + 2] {
                     *v += 1e-7 * db_to(20.0);
@@ -1184,7 +1181,7 @@ mod tests {
     fn repeats_at_one_frequency_are_one_alert_with_bursts_and_period() {
         // 20 ms packets every 100 ms for 2 s.
         let alerts = run_shaped(400, 9, front_end, |f, p| {
-            if f >= 100 && f < 300 && f % 10 < 2 {
+            if (100..300).contains(&f) && f % 10 < 2 {
                 for v in &mut p[700..716] {
                     *v += 1e-7 * db_to(12.0);
                 }
