@@ -8,6 +8,7 @@ mod detection;
 mod e2e;
 mod evidence;
 mod formats;
+mod hostile;
 mod layout;
 mod live;
 mod replay;
