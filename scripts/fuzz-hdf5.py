@@ -249,8 +249,15 @@ def main():
     ap.add_argument("--out", default=None, help="findings and summary [a temp dir]")
     ap.add_argument("--replay", default=None,
                     help="run the files in this folder instead of mutants")
+    ap.add_argument("--make-seeds", default=None, metavar="DIR",
+                    help="only write the seed files to DIR (a starting corpus for cargo-fuzz)")
     args = ap.parse_args()
     kuzet = os.path.abspath(args.kuzet)
+    if args.make_seeds:
+        os.makedirs(args.make_seeds, exist_ok=True)
+        for p, _ in make_seeds(kuzet, args.make_seeds):
+            print(p)
+        return 0
     out = args.out or tempfile.mkdtemp(prefix="kuzet-fuzz-")
     os.makedirs(os.path.join(out, "findings"), exist_ok=True)
     work = tempfile.mkdtemp(prefix="kuzet-fuzz-work-")

@@ -341,3 +341,67 @@ pub fn open_swmr(path: &Path) -> hdf5::Result<hdf5::File> {
         .with_fapl(|p| p.metadata_read_attempts(SWMR_READ_ATTEMPTS))
         .open_as(path, hdf5::file::OpenMode::ReadSWMR)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A collection with 8-byte lengths holding `objects` (index, data), then free space.
+    fn collection(objects: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut c = b"GCOL\x01\0\0\0".to_vec();
+        c.extend_from_slice(&0u64.to_le_bytes()); // size, patched below
+        for (index, data) in objects {
+            c.extend_from_slice(&index.to_le_bytes());
+            c.extend_from_slice(&1u16.to_le_bytes());
+            c.extend_from_slice(&[0; 4]);
+            c.extend_from_slice(&(data.len() as u64).to_le_bytes());
+            c.extend_from_slice(data);
+            c.resize(c.len().next_multiple_of(8), 0);
+        }
+        c.extend_from_slice(&[0; 16]); // the free-space object, index 0
+        let len = c.len() as u64;
+        c[8..16].copy_from_slice(&len.to_le_bytes());
+        c
+    }
+
+    #[test]
+    fn heap_objects_are_found_by_index_past_padding() {
+        let c = collection(&[
+            (1, b"kuzet-capture"),
+            (2, b"2024-01-02T03:04:05Z"),
+            (3, b""),
+        ]);
+        assert_eq!(heap_object(&c, 8, 1), Some(&b"kuzet-capture"[..]));
+        assert_eq!(heap_object(&c, 8, 2), Some(&b"2024-01-02T03:04:05Z"[..]));
+        assert_eq!(heap_object(&c, 8, 3), Some(&b""[..]));
+    }
+
+    #[test]
+    fn damaged_heaps_name_no_object() {
+        let c = collection(&[(1, b"abc"), (2, b"defgh")]);
+        // An index the heap does not hold, and index 0 (free space).
+        assert_eq!(heap_object(&c, 8, 7), None);
+        assert_eq!(heap_object(&c, 8, 0), None);
+        // An object whose size runs past the collection.
+        let mut big = c.clone();
+        big[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(heap_object(&big, 8, 1), None);
+        assert_eq!(heap_object(&big, 8, 2), None);
+        // Cut short anywhere: never a panic, never bytes from beyond the cut.
+        for cut in 0..c.len() {
+            if let Some(o) = heap_object(&c[..cut], 8, 2) {
+                assert_eq!(o, b"defgh");
+            }
+        }
+        // Lengths that no HDF5 file has.
+        assert_eq!(heap_object(&c, 0, 1), None);
+        assert_eq!(heap_object(&c, 9, 1), None);
+    }
+
+    #[test]
+    fn shown_names_escape_control_characters_and_are_cut() {
+        assert_eq!(shown("iq"), "iq");
+        assert_eq!(shown("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(shown(&"x".repeat(100)).chars().count(), 61);
+    }
+}
