@@ -459,6 +459,7 @@ mod tests {
             snr_db: 20.0,
             band: None,
             evidence: None,
+            activity: None,
         };
         let lines = [
             Line::Alert(AlertLine {

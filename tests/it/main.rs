@@ -10,6 +10,7 @@ mod evidence;
 mod exercise;
 mod formats;
 mod hardening;
+mod hostile;
 mod layout;
 mod live;
 mod replay;
