@@ -439,6 +439,11 @@ pub(super) fn detect_stage(
         let slot = (batch.seq as usize) % reorder_slots;
         slots[slot] = Some(batch);
         while let Some(b) = slots[(next_seq as usize) % reorder_slots].take() {
+            // An emitter the operator marked as known on the console: one atomic read
+            // per batch when there is none.
+            if let Some(k) = ui.as_ref().and_then(|u| u.tap.knowledge.take()) {
+                detector.set_knowledge(Some(k));
+            }
             if b.dropped > 0 {
                 detector.note_dropped(b.dropped, b.start, &mut emit);
             }

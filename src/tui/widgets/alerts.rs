@@ -1,5 +1,6 @@
 //! The alert desk: a title line with counts per severity, then one row per alert, newest
 //! first, in its severity colour; the selected row is reversed; cleared alerts are dimmed.
+//! Alerts a suppression hides are left out (the title counts them).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -26,8 +27,16 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         height: area.height - 1,
         ..area
     };
-    if app.alerts.is_empty() {
-        Line::styled("  no alerts", theme.axis()).render(body, buf);
+    if app.desk_rows().next().is_none() {
+        let msg = if app.alerts.is_empty() {
+            "  no alerts".to_string()
+        } else {
+            format!(
+                "  no alerts on the desk: {} hidden by suppressions (u lists them)",
+                app.alerts.len()
+            )
+        };
+        Line::styled(msg, theme.axis()).render(body, buf);
         return;
     }
     let header = Row::new(
@@ -37,7 +46,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .map(Cell::from),
     )
     .style(theme.axis().add_modifier(Modifier::BOLD));
-    let rows = app.alerts.iter().rev().map(|e| {
+    let rows = app.desk_rows().map(|e| {
         let a = &e.alert;
         let (sev, state) = (
             match a.severity {
@@ -93,8 +102,7 @@ fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::styled(format!(" {n} {what} "), Style::new().fg(theme.severity(s)))
     };
     let unacked = app
-        .alerts
-        .iter()
+        .desk_rows()
         .filter(|e| e.state() == DeskState::New)
         .count();
     // Evidence clips the alerts name (`--evidence`): several alerts can share one.
@@ -115,6 +123,13 @@ fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             theme.axis(),
         ),
     ];
+    if !app.suppressions.is_empty() {
+        // The list (`u`) says how many alerts each one hides; the title has little room.
+        spans.push(Span::styled(
+            format!(" │ {} suppressed", app.suppressions.len()),
+            Style::new().fg(Color::Magenta),
+        ));
+    }
     if !clips.is_empty() {
         spans.push(Span::styled(
             format!(

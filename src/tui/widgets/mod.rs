@@ -3,9 +3,14 @@
 //! gutter width and the mapping from screen columns to FFT bins.
 
 pub mod alerts;
+pub mod bands;
 pub mod help;
+pub mod occupancy;
+pub mod peaks;
+pub mod prompt;
 pub mod spectrum;
 pub mod status;
+pub mod suppressions;
 pub mod waterfall;
 
 use super::app::View;
