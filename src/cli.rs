@@ -531,6 +531,9 @@ pub struct ExerciseReportArgs {
     /// session log]
     #[arg(long, value_name = "FILE")]
     pub exercise: Option<PathBuf>,
+    /// Replace the picture if it exists.
+    #[command(flatten)]
+    pub force: ForceArgs,
     /// Spectrum worker threads [default: number of cores, at most 8]
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,

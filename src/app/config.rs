@@ -428,6 +428,8 @@ pub enum ExerciseAction {
         json: bool,
         /// The picture, and its format.
         picture: Option<(PathBuf, crate::eval::exercise::picture::Format)>,
+        /// Replace an existing picture.
+        force: bool,
         /// Waterfall columns of the picture.
         columns: usize,
     },
@@ -1133,6 +1135,7 @@ fn exercise(c: ExerciseCommand) -> Result<Exercise> {
             svg,
             png,
             exercise,
+            force,
             workers,
         }) => {
             use crate::eval::exercise::picture::Format;
@@ -1165,6 +1168,7 @@ fn exercise(c: ExerciseCommand) -> Result<Exercise> {
                     sessions,
                     json,
                     picture,
+                    force: force.force,
                     columns: default::PICTURE_COLUMNS,
                 },
                 dsp: exercise_dsp(workers)?,

@@ -16,9 +16,10 @@ fn captures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
 }
 
-/// An exercise over the bundled benign base whose outcome is known: a strong hopper
-/// (threat), a strong carrier (benign) and strong packets (threat), apart from each other
-/// and from the base's emitters.
+/// An exercise over the bundled benign base whose alerts are known: strong packets
+/// (threat) and later a strong hopper (threat), apart in time so the hopper's alert cannot
+/// take the packets for hops, and a strong carrier (benign) in a quiet gap of the band,
+/// 20 kHz from the base's sensor and from the hopper's lowest channel.
 fn known_exercise(dir: &Path) -> PathBuf {
     let text = format!(
         r#"name = "known"
@@ -33,7 +34,7 @@ freq_hz = "433.93M"
 bandwidth_hz = "10k"
 span_hz = "60k"
 snr_db = 25
-start_s = 2
+start_s = 8
 stop_s = 12
 expect = "threat"
 deadline_s = 5
@@ -41,9 +42,9 @@ deadline_s = 5
 [[inject]]
 type = "cw"
 name = "neighbour"
-freq_hz = "433.89M"
+freq_hz = "433.875M"
 snr_db = 25
-start_s = 3
+start_s = 0.5
 stop_s = 14
 expect = "benign"
 deadline_s = 5
@@ -51,13 +52,13 @@ deadline_s = 5
 [[inject]]
 type = "gfsk"
 name = "packets"
-freq_hz = "433.98M"
-bandwidth_hz = "10k"
+freq_hz = "433.99M"
+bandwidth_hz = "20k"
 burst_ms = 10
 period_ms = 100
 snr_db = 25
-start_s = 4
-stop_s = 14
+start_s = 1.5
+stop_s = 5
 expect = "threat"
 "#,
         captures().join("benign.h5").display()
@@ -103,24 +104,24 @@ fn a_bad_exercise_names_the_file_the_line_and_the_field() {
     let good = std::fs::read_to_string(known_exercise(dir.path())).unwrap();
     let cases = [
         (
-            "snr_db = 25\nstart_s = 2",
-            "snr_db = 250\nstart_s = 2",
-            "line 13",
+            "snr_db = 25\nstart_s = 8",
+            "snr_db = 250\nstart_s = 8",
+            "line 12",
             "snr_db",
         ),
         (
-            "freq_hz = \"433.89M\"",
+            "freq_hz = \"433.875M\"",
             "freq_hz = \"440M\"",
-            "line 23",
+            "line 21",
             "freq_hz",
         ),
         (
             "expect = \"benign\"",
             "expect = \"friendly\"",
-            "line 27",
+            "line 25",
             "friendly",
         ),
-        ("stop_s = 12", "stop_s = 99", "line 15", "stop_s"),
+        ("stop_s = 12", "stop_s = 99", "line 14", "stop_s"),
         (
             "duration_s = 16",
             "duration_s = \"long\"",
@@ -128,6 +129,13 @@ fn a_bad_exercise_names_the_file_the_line_and_the_field() {
             "duration_s",
         ),
         ("seed = 3", "seed = 3\ncolour = \"red\"", "line 5", "colour"),
+        // A missing field is named with the line of its table.
+        (
+            "expect = \"threat\"\n",
+            "",
+            "line 6",
+            "missing field `expect`",
+        ),
     ];
     for (from, to, line, field) in cases {
         let text = good.replacen(from, to, 1);
@@ -139,7 +147,7 @@ fn a_bad_exercise_names_the_file_the_line_and_the_field() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "one line: {err}");
         assert!(
-            err.contains("bad.toml") && err.contains(line) && err.contains(field),
+            err.contains("bad.toml") && err.contains(&format!("{line}:")) && err.contains(field),
             "{to}: {err}"
         );
     }
@@ -190,6 +198,21 @@ fn hash(samples: &[Complex32]) -> u64 {
     h
 }
 
+/// The next `n` samples (fewer at the end), read in odd sizes.
+fn take(src: &mut dyn IqSource, n: usize) -> Vec<Complex32> {
+    let mut out = vec![Complex32::default(); n];
+    let mut got = 0;
+    while got < n {
+        let end = (got + 7_777).min(n);
+        match src.read_cf32(&mut out[got..end]).unwrap() {
+            ReadOutcome::Samples(k) => got += k,
+            _ => break,
+        }
+    }
+    out.truncate(got);
+    out
+}
+
 fn drain(src: &mut dyn IqSource, chunk: usize) -> Vec<Complex32> {
     let mut out = Vec::new();
     let mut buf = vec![Complex32::default(); chunk];
@@ -202,11 +225,10 @@ fn drain(src: &mut dyn IqSource, chunk: usize) -> Vec<Complex32> {
 #[test]
 fn the_mix_is_bit_exact_between_runs_after_a_seek_and_in_the_export() {
     let x = Exercise::load(&captures().join("exercise-hard.toml")).unwrap();
-    let cfg = kuzet::dsp::SpectrumConfig::new(1024, 50, 24, kuzet::dsp::WindowKind::Hann);
-    let floor = x.measure_floor(cfg).unwrap();
+    let floor = x.measure_floor().unwrap();
     assert_eq!(
         floor,
-        x.measure_floor(cfg).unwrap(),
+        x.measure_floor().unwrap(),
         "the floor is measured alike"
     );
     let mut a = x.mix(&floor, true).unwrap();
@@ -215,12 +237,32 @@ fn the_mix_is_bit_exact_between_runs_after_a_seek_and_in_the_export() {
     let mut b = x.mix(&floor, true).unwrap();
     let again = drain(&mut b, 10_007);
     assert_eq!(hash(&again), hash(&whole), "two runs, other read sizes");
-    // After a seek into the jammer (18 s..21 s) and the bursts, the same samples.
+    // Seeks as a trainee makes them, each landing on the samples of the unbroken run:
+    // into the jammer (18 s..21 s) between two bursts, back to just before the base's
+    // first loop (8 s), forward to mid-burst of the weak emitter, and back to the start.
     let mut c = x.mix(&floor, true).unwrap();
-    let at = 19_250_123u64 / 4; // 19.25 s at 250 kS/s, mid-period of both
-    c.seek(at);
+    for (at, what) in [
+        (4_812_530u64, "19.25 s"),
+        (1_999_990, "the base's loop"),
+        (1_300_417, "5.2 s"),
+        (0, "the start"),
+    ] {
+        c.seek(at);
+        let got = take(&mut c, 300_001);
+        let end = at as usize + got.len();
+        assert_eq!(got.len(), 300_001, "{what}");
+        assert_eq!(
+            hash(&got),
+            hash(&whole[at as usize..end]),
+            "after a seek to {what}"
+        );
+    }
     let tail = drain(&mut c, 4_096);
-    assert_eq!(hash(&tail), hash(&whole[at as usize..]), "after a seek");
+    assert_eq!(
+        hash(&tail),
+        hash(&whole[300_001..]),
+        "reading on after the seeks"
+    );
     // The injections are in it: the mix differs from the base alone.
     let base = drain(&mut x.mix(&floor, false).unwrap(), 65_536);
     assert_ne!(hash(&base), hash(&whole));
@@ -297,20 +339,23 @@ fn a_scripted_session_scores_as_its_script_says() {
     let dir = tmp();
     let x = known_exercise(dir.path());
     let logs = dir.path().join("sessions");
-    // The trainee: calls the hopper a threat 2 s after it starts (in time), calls the
-    // carrier a threat (wrong: it is benign), never answers the packets (a miss), pauses
+    // The trainee: calls the carrier a threat (wrong: it is benign), calls the base's
+    // beacon a threat (a known emitter of real air: listed, not graded), calls the hopper
+    // a threat 2 s after it starts (in time), never answers the packets (a miss), pauses
     // once, and seeks back 2 s at 15 s.
     let acts = dir.path().join("acts.jsonl");
     std::fs::write(
         &acts,
         concat!(
-            r#"{"type":"ack","stream_s":4.0,"alert_freq_hz":433.93e6,"verdict":"threat","note":"hopping RC"}"#,
-            "\n",
             r#"{"type":"pause","stream_s":5.0}"#,
             "\n",
             r#"{"type":"resume","stream_s":5.0}"#,
             "\n",
-            r#"{"type":"ack","stream_s":6.0,"alert_freq_hz":433.89e6,"verdict":"threat"}"#,
+            r#"{"type":"ack","stream_s":6.0,"alert_freq_hz":433.875e6,"verdict":"threat"}"#,
+            "\n",
+            r#"{"type":"ack","stream_s":7.0,"alert_freq_hz":433.82e6,"verdict":"threat"}"#,
+            "\n",
+            r#"{"type":"ack","stream_s":10.0,"alert_freq_hz":433.93e6,"verdict":"threat","note":"hopping RC"}"#,
             "\n",
             r#"{"type":"seek","stream_s":15.0,"to_s":13.0}"#,
             "\n",
@@ -335,6 +380,8 @@ fn a_scripted_session_scores_as_its_script_says() {
     assert_eq!(r["score_pct"], 33.3);
     assert_eq!(r["misses"], 1);
     assert_eq!(r["false_call_count"], 0);
+    assert_eq!(r["known_calls"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["known_calls"][0]["freq_hz"], 433.82e6);
     assert_eq!(r["pauses"], 1);
     assert_eq!(r["seeks"], 1);
     // The session ran 2 s longer than the exercise: the seek went back 2 s.

@@ -53,8 +53,14 @@ pub fn run(s: &Settings, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
             sessions,
             json,
             picture,
+            force,
             columns,
-        } => report_sessions(s, sessions, *json, picture.as_ref(), *columns, stop),
+        } => {
+            if let Some((out, _)) = picture {
+                super::refuse_existing(std::slice::from_ref(out), *force)?;
+            }
+            report_sessions(s, sessions, *json, picture.as_ref(), *columns, stop)
+        }
     }
 }
 
@@ -70,7 +76,7 @@ fn prepare(s: &Settings, path: &Path) -> Result<(Exercise, Floor, PipelineConfig
     let x = Exercise::load(path)?;
     report::warnings(&x.base.display().to_string(), &x.open_base()?.warnings);
     let cfg = s.dsp.pipeline(&x.base_meta)?;
-    let floor = x.measure_floor(cfg.spectrum)?;
+    let floor = x.measure_floor()?;
     Ok((x, floor, cfg))
 }
 

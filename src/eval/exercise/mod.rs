@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::dsp::SpectrumConfig;
+use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
 use crate::formats::raw::RawFormat;
 use crate::sinks::session_log::{ExerciseInfo, InjectionInfo, Verdict};
@@ -40,6 +40,17 @@ pub use spectra::Floor;
 /// Seconds from an injection's start within which a verdict is in time, unless the
 /// exercise says otherwise.
 pub const DEFAULT_DEADLINE_S: f64 = 30.0;
+
+/// The spectra the base's floor is measured with, whatever the run's settings: the floor
+/// sets every injection's amplitude, so if it followed the spectrum settings the mix of a
+/// session and the mix its report redraws could differ in their last bits. 20 averages
+/// put the median of a noise bin within 0.1 dB of its mean.
+pub const FLOOR_SPECTRUM: SpectrumConfig = SpectrumConfig {
+    fft_len: 1024,
+    hop: 512,
+    averages: 20,
+    window: WindowKind::Hann,
+};
 
 /// The longest exercise: a day (a typo of `duration_s = 36000000` must not start an
 /// unending session).
@@ -114,6 +125,18 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// The key of a `key = value` line holding byte `offset` of `text`, if that is what
+/// the line is.
+fn key_of_line(text: &str, offset: usize) -> Option<&str> {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].split('\n').next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    (!key.is_empty() && key.chars().all(bare)).then_some(key)
 }
 
 // ---- the exercise --------------------------------------------------------------------
@@ -195,7 +218,16 @@ impl Exercise {
         let raw: RawExercise = toml::from_str(&text).map_err(|e| {
             let msg = e.message().trim().replace('\n', " ");
             invalid(match e.span() {
-                Some(span) => format!("line {}: {msg}", line_of(&text, span.start)),
+                Some(span) => {
+                    let line = line_of(&text, span.start);
+                    // A wrong type or value names only what it got; the key is on the line.
+                    match key_of_line(&text, span.start) {
+                        Some(key) if !msg.contains(&format!("`{key}`")) => {
+                            format!("line {line}: {key}: {msg}")
+                        }
+                        _ => format!("line {line}: {msg}"),
+                    }
+                }
                 None => msg,
             })
         })?;
@@ -401,16 +433,16 @@ impl Exercise {
         crate::source::open(&self.base, &self.base_open)
     }
 
-    /// Measures the base's noise floor with the spectra of `cfg` (see
+    /// Measures the base's noise floor with [`FLOOR_SPECTRUM`] (see
     /// [`spectra::measure_floor`]).
     ///
     /// # Errors
     /// The base cannot be read, or is silent or shorter than a spectrum.
-    pub fn measure_floor(&self, cfg: SpectrumConfig) -> Result<Floor> {
+    pub fn measure_floor(&self) -> Result<Floor> {
         let rec = self.open_base()?;
         spectra::measure_floor(
             Box::new(rec.source) as Box<dyn crate::source::IqSource>,
-            cfg,
+            FLOOR_SPECTRUM,
             self.base_meta.sample_rate_hz,
         )
     }
@@ -708,8 +740,12 @@ deadline_s = 10
             ("span_hz = \"100k\"", "spam_hz = \"100k\"", "line 10:"),
             ("base = \"base.h5\"", "base = \"nope.h5\"", "line 2: base:"),
             ("duration_s = 3", "duration_s = -3", "line 3: duration_s"),
-            ("type = \"hopper\"", "type = \"drone\"", "line 7:"),
-            ("seed = 4", "seed = \"x\"", "line 4:"),
+            (
+                "type = \"hopper\"",
+                "type = \"drone\"",
+                "line 7: type: unknown variant",
+            ),
+            ("seed = 4", "seed = \"x\"", "line 4: seed: invalid type"),
         ];
         for (from, to, want) in cases {
             let text = GOOD.replace(from, to);

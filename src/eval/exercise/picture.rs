@@ -193,9 +193,20 @@ pub fn draw(
     font()?;
     match format {
         Format::Svg => {
-            let root = SVGBackend::new(out, SIZE).into_drawing_area();
-            paint(&root, report, session, wf, out)?;
-            root.present().map_err(plot_err(out))
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+                paint(&root, report, session, wf, out)?;
+                root.present().map_err(plot_err(out))?;
+            }
+            // plotters-svg 0.3.7 writes the embedded waterfall as `data:png;base64,`, a
+            // media type viewers are free to refuse (browsers show a broken image): give
+            // it its registered name.
+            let svg = svg.replace("href=\"data:png;base64,", "href=\"data:image/png;base64,");
+            std::fs::write(out, svg).map_err(|source| Error::Io {
+                path: out.to_path_buf(),
+                source,
+            })
         }
         Format::Png => {
             let root = BitMapBackend::new(out, SIZE).into_drawing_area();

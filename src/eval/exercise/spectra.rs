@@ -126,7 +126,7 @@ pub const FLOOR_MAX_S: f64 = 30.0;
 /// per bin, the median over time of the averaged spectra (an emitter on less than half
 /// the time leaves it alone); then the median over the middle 80% of the bins (steady
 /// carriers occupy few bins; the outer tenths are where a receiver's filter rolls off).
-/// The median of an averaged noise bin sits within 0.1 dB of its mean at the default
+/// The median of an averaged noise bin sits within 0.1 dB of its mean with the exercise's
 /// averaging, so no correction is applied. `rate` is the stream's sample rate.
 ///
 /// # Errors
