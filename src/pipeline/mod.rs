@@ -368,20 +368,28 @@ impl Running {
         self.failed.load(Relaxed)
     }
 
-    /// Logs an operator's acknowledgement of `alert` at `at_utc` in the run's alert log
-    /// (and, in an exercise, in its session log with the verdict `unsure`); false when
-    /// the run has neither.
+    /// Logs an operator's acknowledgement of `alert` at `at_utc` in the run's alert log;
+    /// false when the run has none.
     ///
     /// # Errors
-    /// [`Error::AlertSink`] when a log cannot be written.
+    /// [`Error::AlertSink`] when the log cannot be written.
     pub fn acknowledge(&self, alert: &Alert, at_utc: &str) -> Result<bool> {
-        self.acknowledge_verdict(alert, Verdict::Unsure, None, at_utc)
+        let Some(log) = &self.log else {
+            return Ok(false);
+        };
+        log.write_acknowledged(alert, at_utc)
+            .map_err(Error::AlertSink)?;
+        Ok(true)
     }
 
-    /// Logs an acknowledgement with the operator's verdict and an optional note: in the
-    /// alert log as [`Running::acknowledge`] does, and in an exercise's session log with
-    /// the verdict, the note and the stream time (the newest sample read). This is the
-    /// console's hook for a trainee's call; false when the run has neither log.
+    /// Stream time now: the newest sample read, as alert times count it.
+    fn stream_s(&self) -> f64 {
+        self.counters.stream_pos.load(Relaxed) as f64 / self.sample_rate_hz.max(1e-9)
+    }
+
+    /// A trainee's acknowledgement with a verdict and an optional note: in the alert log
+    /// as an acknowledgement (with the note), and in the exercise's session log with the
+    /// verdict, the note and the stream time. False when the run has neither log.
     ///
     /// # Errors
     /// [`Error::AlertSink`] when a log cannot be written.
@@ -393,36 +401,41 @@ impl Running {
         at_utc: &str,
     ) -> Result<bool> {
         if let Some(log) = &self.log {
-            log.write_acknowledged(alert, at_utc)
+            let action = OperatorAction::Acknowledged { note };
+            log.write_action(alert, &action, at_utc)
                 .map_err(Error::AlertSink)?;
         }
         if let Some(session) = &self.session {
-            let stream_s =
-                self.counters.stream_pos.load(Relaxed) as f64 / self.sample_rate_hz.max(1e-9);
             session
-                .acknowledge(alert, verdict, note, stream_s, at_utc)
+                .acknowledge(alert, verdict, note, self.stream_s(), at_utc)
                 .map_err(Error::AlertSink)?;
         }
         Ok(self.log.is_some() || self.session.is_some())
     }
 
     /// Logs what an operator did about `alert` at `at_utc` (a note, a suppression, its
-    /// lifting) in the run's alert log; false when the run has none.
+    /// lifting, a known mark) in the run's alert log, and in an exercise's session log
+    /// with the stream time (a trainee's desk is part of the session); false when the run
+    /// has neither.
     ///
     /// # Errors
-    /// [`Error::AlertSink`] when the log cannot be written.
+    /// [`Error::AlertSink`] when a log cannot be written.
     pub fn log_action(
         &self,
         alert: &Alert,
         action: &OperatorAction<'_>,
         at_utc: &str,
     ) -> Result<bool> {
-        let Some(log) = &self.log else {
-            return Ok(false);
-        };
-        log.write_action(alert, action, at_utc)
-            .map_err(Error::AlertSink)?;
-        Ok(true)
+        if let Some(log) = &self.log {
+            log.write_action(alert, action, at_utc)
+                .map_err(Error::AlertSink)?;
+        }
+        if let Some(session) = &self.session {
+            session
+                .desk(alert, action, self.stream_s(), at_utc)
+                .map_err(Error::AlertSink)?;
+        }
+        Ok(self.log.is_some() || self.session.is_some())
     }
 
     /// The operator marked `alert`'s emitter as known (`entry`) at `at_utc`: the detector

@@ -8,6 +8,7 @@
 //!  {"type":"alert","stream_s":…,"utc":…,"alert":{…}}      what the console showed
 //!  {"type":"ack","stream_s":…,"utc":…,"alert_id":7,"verdict":"threat","note":…}
 //!  {"type":"pause"|"resume"|"step"|"speed"|"loop"|"seek"|"held", …}
+//!  {"type":"suppress"|"lift"|"known","stream_s":…,"utc":…,"alert_id":7,…}  the desk
 //!  {"type":"end","stream_s":…,"utc":…,"reason":"quit"}
 //! ```
 //!
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, AlertKind};
 use crate::error::{Error, Result};
+use crate::sinks::alert_log::OperatorAction;
 
 /// Version of the line schema, in the header.
 pub const SCHEMA: u32 = 1;
@@ -229,6 +231,32 @@ pub struct SeekLine {
     pub to_s: f64,
 }
 
+/// The trainee changed what the desk shows: suppressed an alert's emitter or kind, lifted
+/// a suppression, or marked an emitter known (which the detector then treats as such).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeskLine {
+    /// Stream time.
+    pub stream_s: f64,
+    /// Wall time.
+    #[serde(default)]
+    pub utc: String,
+    /// The alert it was done from.
+    pub alert_id: u64,
+    /// Its kind.
+    pub alert_kind: AlertKind,
+    /// Its frequency.
+    pub alert_freq_hz: f64,
+    /// A suppression's scope: `emitter` or `kind_in_band`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// When a suppression ends by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_utc: Option<String>,
+    /// A known emitter's note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// The last line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndLine {
@@ -265,6 +293,12 @@ pub enum Line {
     Loop(LoopLine),
     /// The position jumped.
     Seek(SeekLine),
+    /// A suppression made on the desk.
+    Suppress(DeskLine),
+    /// A suppression lifted.
+    Lift(DeskLine),
+    /// An emitter marked known.
+    Known(DeskLine),
     /// The session ended.
     End(EndLine),
 }
@@ -280,6 +314,7 @@ impl Line {
             Line::Speed(l) => l.stream_s,
             Line::Loop(l) => l.stream_s,
             Line::Seek(l) => l.stream_s,
+            Line::Suppress(l) | Line::Lift(l) | Line::Known(l) => l.stream_s,
             Line::End(l) => l.stream_s,
         }
     }
@@ -401,6 +436,39 @@ impl SharedSessionLog {
         }))
     }
 
+    /// Logs what the trainee did on the desk about `a` at stream time `stream_s` and wall
+    /// time `utc`: a suppression, its lifting or a known mark (an acknowledgement with a
+    /// note is logged by [`SharedSessionLog::acknowledge`], with its verdict, instead).
+    ///
+    /// # Errors
+    /// The file's error.
+    pub fn desk(
+        &self,
+        a: &Alert,
+        action: &OperatorAction<'_>,
+        stream_s: f64,
+        utc: &str,
+    ) -> std::io::Result<()> {
+        let line = |scope: Option<&str>, until: Option<&str>, note: Option<&str>| DeskLine {
+            stream_s,
+            utc: utc.to_string(),
+            alert_id: a.id,
+            alert_kind: a.kind,
+            alert_freq_hz: a.freq_hz,
+            scope: scope.map(str::to_string),
+            until_utc: until.map(str::to_string),
+            note: note.map(str::to_string),
+        };
+        self.write(&match *action {
+            OperatorAction::Acknowledged { .. } => return Ok(()),
+            OperatorAction::Suppressed { scope, until_utc } => {
+                Line::Suppress(line(Some(scope), Some(until_utc), None))
+            }
+            OperatorAction::Lifted => Line::Lift(line(None, None, None)),
+            OperatorAction::MarkedKnown { note, .. } => Line::Known(line(None, None, note)),
+        })
+    }
+
     /// Logs the trainee's acknowledgement of `a` at stream time `stream_s`, with a
     /// verdict and an optional note, at wall time `utc`.
     ///
@@ -507,5 +575,67 @@ mod tests {
         let min: Line =
             serde_json::from_str(r#"{"type":"ack","stream_s":3,"verdict":"benign"}"#).unwrap();
         assert!(matches!(min, Line::Ack(AckLine { alert_id: None, .. })));
+    }
+
+    #[test]
+    fn the_desk_is_logged_with_stream_time_and_the_alert() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let log = SharedSessionLog::create(&path).unwrap();
+        let a = Alert {
+            id: 9,
+            kind: AlertKind::NewEmitter,
+            state: AlertState::Raised,
+            severity: Severity::Warning,
+            first_seen_s: 1.0,
+            last_seen_s: 1.5,
+            freq_hz: 433.8e6,
+            bandwidth_hz: 1e3,
+            power_dbfs: -50.0,
+            snr_db: 20.0,
+            band: None,
+            evidence: None,
+            activity: None,
+        };
+        let until = "2026-01-01T01:00:00.000Z";
+        let actions = [
+            OperatorAction::Suppressed {
+                scope: "emitter",
+                until_utc: until,
+            },
+            OperatorAction::Lifted,
+            OperatorAction::MarkedKnown {
+                note: Some("mast"),
+                file: None,
+            },
+            // Goes to the log as an `ack` with its verdict, never as a desk line.
+            OperatorAction::Acknowledged { note: Some("x") },
+        ];
+        for (k, act) in actions.iter().enumerate() {
+            log.desk(&a, act, 2.0 + k as f64, "t").unwrap();
+        }
+        assert!(log.failure().is_none());
+        let lines: Vec<Line> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        let Line::Suppress(sup) = &lines[0] else {
+            panic!("{:?}", lines[0])
+        };
+        assert_eq!(
+            (
+                sup.stream_s,
+                sup.alert_id,
+                sup.scope.as_deref(),
+                sup.until_utc.as_deref()
+            ),
+            (2.0, 9, Some("emitter"), Some(until))
+        );
+        assert!(
+            matches!(&lines[1], Line::Lift(l) if l.stream_s == 3.0 && l.alert_freq_hz == 433.8e6)
+        );
+        assert!(matches!(&lines[2], Line::Known(l) if l.note.as_deref() == Some("mast")));
     }
 }

@@ -16,6 +16,7 @@ use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::detect::bandplan::Band;
 use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::pipeline::UiFrame;
+use crate::sinks::session_log::Verdict;
 use crate::types::{KnownEntry, SampleIndex, StreamMeta};
 
 /// Replay speeds the speed keys step through; `None` is as fast as the pipeline goes.
@@ -127,6 +128,8 @@ pub enum Action {
     ToggleMarker(usize),
     /// The arrow keys move the other marker.
     SwitchMarker,
+    /// Verdict prompt (an exercise): the trainee's call on the alert being acknowledged.
+    Verdict(Verdict),
     /// Note line: a character typed.
     Type(char),
     /// Note line: delete the last character.
@@ -148,6 +151,8 @@ pub enum InputMode {
     Text,
     /// The suppression menu is open: a number chooses.
     Menu,
+    /// The verdict prompt is open (an exercise): one key calls the alert.
+    Verdict,
 }
 
 /// What a note being typed is for.
@@ -157,6 +162,8 @@ pub enum NoteFor {
     Acknowledge,
     /// Marking the emitter as known.
     Known,
+    /// An exercise's acknowledgement, after the trainee's verdict key.
+    Verdict(Verdict),
 }
 
 /// A one-line prompt over the bottom of the screen.
@@ -170,6 +177,12 @@ pub enum Modal {
         alert_id: u64,
         /// Typed so far.
         text: String,
+    },
+    /// An exercise: asking the trainee's verdict on the alert with this id (then the
+    /// note line).
+    Verdict {
+        /// The alert.
+        alert_id: u64,
     },
     /// Choosing how long to suppress the alert with this id.
     SuppressMenu {
@@ -212,6 +225,9 @@ pub enum Effect {
     Acknowledged(Alert),
     /// Write this acknowledgement, with the operator's note, to the alert log.
     AcknowledgedWithNote(Alert, String),
+    /// An exercise: write the trainee's acknowledgement with a verdict and an optional
+    /// note to the session log (and the alert log).
+    Verdict(Alert, Verdict, Option<String>),
     /// The operator marked this alert's emitter as known: tell the detector, append the
     /// entry to the known-emitters file, log it.
     MarkedKnown(Alert, KnownEntry),
@@ -430,6 +446,8 @@ pub struct App {
     pub modal: Option<Modal>,
     /// Which critical alerts ring, and when.
     pub bell: Bell,
+    /// An exercise: acknowledging asks the trainee's verdict first.
+    pub verdicts: bool,
 }
 
 impl App {
@@ -479,7 +497,15 @@ impl App {
             suppression_selected: 0,
             modal: None,
             bell: Bell::default(),
+            verdicts: false,
         }
+    }
+
+    /// The same console for a training exercise: acknowledging an alert (`a` or `A`)
+    /// asks for the trainee's verdict in one key, then an optional note.
+    pub fn with_verdicts(mut self) -> Self {
+        self.verdicts = true;
+        self
     }
 
     /// The same console with the band plan's bands and the known emitters to draw.
@@ -495,6 +521,7 @@ impl App {
             _ if self.help => InputMode::Help,
             Some(Modal::Note { .. }) => InputMode::Text,
             Some(Modal::SuppressMenu { .. }) => InputMode::Menu,
+            Some(Modal::Verdict { .. }) => InputMode::Verdict,
             None => InputMode::Normal,
         }
     }
@@ -589,6 +616,7 @@ impl App {
                 self.selected = (self.selected + 1).min(self.desk_len().saturating_sub(1));
             }
             A::SelectNewest => self.selected = 0,
+            A::Acknowledge | A::AcknowledgeWithNote if self.verdicts => self.open_verdict(),
             A::Acknowledge => return self.acknowledge(),
             A::JumpToAlert => self.jump_to_alert(),
             A::ZoomIn => self.zoom(0.5),
@@ -670,6 +698,15 @@ impl App {
                     self.markers.active ^= 1;
                 }
             }
+            A::Verdict(v) => {
+                if let Some(Modal::Verdict { alert_id }) = self.modal {
+                    self.modal = Some(Modal::Note {
+                        purpose: NoteFor::Verdict(v),
+                        alert_id,
+                        text: String::new(),
+                    });
+                }
+            }
             A::Type(c) => {
                 if let Some(Modal::Note { text, .. }) = self.modal.as_mut() {
                     if !c.is_control() && text.chars().count() < NOTE_MAX {
@@ -700,6 +737,20 @@ impl App {
             return None;
         }
         self.selected_entry().map(|e| e.alert.clone())
+    }
+
+    /// Opens the verdict prompt on the selected alert. A cleared alert can still be
+    /// called (a short burst may be over before the trainee gets to it); a second call on
+    /// the same alert cannot, since only the first is scored.
+    fn open_verdict(&mut self) {
+        let Some(a) = self.alert_for_key() else {
+            return;
+        };
+        if self.entry_by_id(a.id).is_some_and(|e| e.acknowledged) {
+            self.notice = Some(format!("#{} already has your verdict", a.id));
+            return;
+        }
+        self.modal = Some(Modal::Verdict { alert_id: a.id });
     }
 
     fn open_note(&mut self, purpose: NoteFor) {
@@ -770,6 +821,15 @@ impl App {
                 } else {
                     None
                 }
+            }
+            NoteFor::Verdict(v) => {
+                let e = &mut self.alerts[i];
+                e.acknowledged = true;
+                Some(Effect::Verdict(
+                    e.alert.clone(),
+                    v,
+                    (!note.is_empty()).then_some(note),
+                ))
             }
             NoteFor::Known => {
                 let a = self.alerts[i].alert.clone();
@@ -1486,6 +1546,66 @@ pub(crate) mod tests {
             panic!("no note");
         };
         assert_eq!(n.chars().count(), NOTE_MAX);
+    }
+
+    #[test]
+    fn an_exercise_asks_a_verdict_then_a_note() {
+        let mut app = App::new(info(), grid(), None).with_verdicts();
+        app.on_alert(alert(1, 433.5e6, Severity::Warning));
+        assert_eq!(app.update(Action::Acknowledge), None);
+        assert_eq!(app.modal, Some(Modal::Verdict { alert_id: 1 }));
+        assert_eq!(app.input_mode(), InputMode::Verdict);
+        assert_eq!(
+            app.alerts[0].state(),
+            DeskState::New,
+            "not until the verdict"
+        );
+        app.update(Action::Verdict(Verdict::Threat));
+        assert_eq!(app.input_mode(), InputMode::Text);
+        for c in "drone".chars() {
+            app.update(Action::Type(c));
+        }
+        let e = app.update(Action::Submit);
+        assert!(
+            matches!(&e, Some(Effect::Verdict(a, Verdict::Threat, Some(n))) if a.id == 1 && n == "drone"),
+            "{e:?}"
+        );
+        assert_eq!(app.alerts[0].state(), DeskState::Acknowledged);
+        // Only the first call is scored: a second is refused, and says why.
+        assert_eq!(app.update(Action::AcknowledgeWithNote), None);
+        assert!(app.modal.is_none());
+        assert!(app
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("already has your verdict")));
+        // `A` asks the same; an empty note is none; a cleared alert can still be called.
+        let mut gone = alert(2, 433.6e6, Severity::Warning);
+        gone.state = AlertState::Cleared;
+        app.on_alert(gone);
+        app.update(Action::AcknowledgeWithNote);
+        app.update(Action::Verdict(Verdict::Benign));
+        assert!(matches!(
+            app.update(Action::Submit),
+            Some(Effect::Verdict(a, Verdict::Benign, None)) if a.id == 2
+        ));
+        // Esc at either step gives up: nothing logged, the alert still new.
+        app.on_alert(alert(3, 433.7e6, Severity::Warning));
+        app.update(Action::Acknowledge);
+        assert_eq!(app.update(Action::Cancel), None);
+        app.update(Action::Acknowledge);
+        app.update(Action::Verdict(Verdict::Unsure));
+        assert_eq!(app.update(Action::Cancel), None);
+        assert!(app.modal.is_none());
+        assert_eq!(app.alerts[2].state(), DeskState::New);
+        // A verdict key with no prompt open does nothing; outside an exercise `a` is a
+        // plain acknowledgement.
+        assert_eq!(app.update(Action::Verdict(Verdict::Threat)), None);
+        let mut plain = App::new(info(), grid(), None);
+        plain.on_alert(alert(1, 433.5e6, Severity::Warning));
+        assert!(matches!(
+            plain.update(Action::Acknowledge),
+            Some(Effect::Acknowledged(_))
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::app::{Action, InputMode};
 use super::suppress::ScopeKind;
+use crate::sinks::session_log::Verdict;
 
 /// One line of the key list: keys as shown and what they do.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +101,17 @@ pub fn action_in(key: KeyEvent, mode: InputMode) -> Option<Action> {
                 KeyCode::Char('q') => Some(A::Quit),
                 _ => Some(A::Cancel),
             }
+        }
+        InputMode::Verdict => {
+            return match key.code {
+                KeyCode::Char('t' | 'T') => Some(A::Verdict(Verdict::Threat)),
+                KeyCode::Char('b' | 'B') => Some(A::Verdict(Verdict::Benign)),
+                KeyCode::Char('u' | 'U') => Some(A::Verdict(Verdict::Unsure)),
+                KeyCode::Char('q') => Some(A::Quit),
+                KeyCode::Esc => Some(A::Cancel),
+                // A slip of the finger must not cost the trainee the prompt.
+                _ => None,
+            };
         }
         InputMode::Help | InputMode::Normal => {}
     }
@@ -268,5 +280,28 @@ mod tests {
             action_for(key(KeyCode::Char('q')), true),
             Some(Action::Quit)
         );
+    }
+
+    #[test]
+    fn the_verdict_prompt_takes_one_key() {
+        let v = |c| action_in(key(c), InputMode::Verdict);
+        assert_eq!(
+            v(KeyCode::Char('t')),
+            Some(Action::Verdict(Verdict::Threat))
+        );
+        assert_eq!(
+            v(KeyCode::Char('B')),
+            Some(Action::Verdict(Verdict::Benign))
+        );
+        assert_eq!(
+            v(KeyCode::Char('u')),
+            Some(Action::Verdict(Verdict::Unsure))
+        );
+        assert_eq!(v(KeyCode::Esc), Some(Action::Cancel));
+        assert_eq!(v(KeyCode::Char('q')), Some(Action::Quit));
+        // Anything else keeps the prompt open: neither a command nor a cancel.
+        assert_eq!(v(KeyCode::Char('a')), None);
+        assert_eq!(v(KeyCode::Char(' ')), None);
+        assert_eq!(v(KeyCode::Enter), None);
     }
 }

@@ -78,6 +78,9 @@ pub struct Setup {
     pub known: Vec<KnownEntry>,
     /// `--on-critical`: a shell command run with each critical alert the bell rings for.
     pub on_critical: Option<String>,
+    /// A training exercise: acknowledging asks the trainee's verdict, then a note, and
+    /// both go to the session log ([`Running::acknowledge_verdict`]).
+    pub verdicts: bool,
 }
 
 /// Runs the console on a started pipeline (started with [`FRAME_PERIOD`] as its display
@@ -113,6 +116,9 @@ pub fn run_with(
     };
     let mut app = App::new(info, grid, replay.as_deref().map(replay_state))
         .with_prior(setup.bands, setup.known);
+    if setup.verdicts {
+        app = app.with_verdicts();
+    }
     let theme = Theme::detect();
     let mut term = match TerminalGuard::new() {
         Ok(t) => t,
@@ -326,6 +332,20 @@ impl UiLoop<'_> {
                 let action = OperatorAction::Acknowledged { note: Some(&note) };
                 let logged = self.running.log_action(&a, &action, &utc_now())?;
                 app.notice = Some(logged_or_not(format!("ack #{} with note", a.id), logged));
+            }
+            (Effect::Verdict(a, verdict, note), _) => {
+                let logged =
+                    self.running
+                        .acknowledge_verdict(&a, verdict, note.as_deref(), &utc_now())?;
+                app.notice = Some(logged_or_not(
+                    format!(
+                        "#{} {}{}",
+                        a.id,
+                        verdict.as_str(),
+                        if note.is_some() { " with note" } else { "" }
+                    ),
+                    logged,
+                ));
             }
             (Effect::MarkedKnown(a, entry), _) => {
                 let m = self.running.mark_known(&a, &entry, &utc_now())?;
@@ -840,6 +860,31 @@ mod tests {
         let last = lines.last().unwrap();
         assert!(
             last.starts_with(" known #1 433.5000 MHz, note (Enter saves, Esc cancels): our mast▏"),
+            "{last}"
+        );
+    }
+
+    #[test]
+    fn the_verdict_prompt_then_its_note_line_at_80x24() {
+        let mut app = operator_app().with_verdicts();
+        app.update(Action::SelectOlder);
+        app.update(Action::Acknowledge);
+        let lines = text(&screen(&app, 80, 24));
+        let last = lines.last().unwrap();
+        assert!(
+            last.starts_with(
+                " verdict on #1 new_emitter 433.5000 MHz:  t threat  b benign  u unsure  (Esc"
+            ),
+            "{last}"
+        );
+        app.update(Action::Verdict(crate::sinks::session_log::Verdict::Benign));
+        for c in "gate".chars() {
+            app.update(Action::Type(c));
+        }
+        let lines = text(&screen(&app, 80, 24));
+        let last = lines.last().unwrap();
+        assert!(
+            last.starts_with(" benign #1 433.5000 MHz, note (Enter saves, Esc cancels): gate▏"),
             "{last}"
         );
     }

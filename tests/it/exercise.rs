@@ -604,10 +604,23 @@ impl Drop for Tmux {
     }
 }
 
-/// The console of an exercise: an acknowledgement with `a` reaches the session log (as
-/// `unsure` until the console asks for a verdict), and so do a pause and a seek.
+/// `file mm:ss.s` on the status line: the position in the exercise, seconds.
+fn file_pos(screen: &str) -> Option<f64> {
+    let at = screen.find("file ")? + 5;
+    let (m, rest) = screen[at..].split_once(':')?;
+    let s: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    Some(m.trim().parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
+/// The console of an exercise in tmux: the trainee acknowledges the hopper's alert with
+/// a verdict key and a note, pauses and seeks; the session log has all three, and the
+/// report credits the verdict to the injected hopper. Every step waits for what the
+/// screen shows, never for a time.
 #[test]
-fn the_console_logs_an_acknowledgement_a_pause_and_a_seek_in_tmux() {
+fn the_console_takes_a_verdict_a_pause_and_a_seek_in_tmux() {
     if !Command::new("tmux")
         .arg("-V")
         .output()
@@ -631,10 +644,11 @@ fn the_console_logs_an_acknowledgement_a_pause_and_a_seek_in_tmux() {
         "-d",
         "-s",
         "k",
+        // Wide enough for the status line to show the whole notice after a verdict.
         "-x",
-        "100",
+        "160",
         "-y",
-        "30",
+        "40",
         "sh",
         "-c",
         &run,
@@ -646,12 +660,44 @@ fn the_console_logs_an_acknowledgement_a_pause_and_a_seek_in_tmux() {
         s.contains("exercise easy") && !s.contains("drone-rc"),
         "{s}"
     );
-    tmux.cmd(&["send-keys", "-t", "k", "a"]);
-    tmux.wait("the acknowledgement", |s| s.contains("logged"));
+    // The hopper's alert (from 8 s of the exercise); the trainee pauses to think, then
+    // walks the desk from the newest row down until the verdict prompt names the
+    // hopping alert (Esc backs out of a prompt on another alert, and logs nothing).
+    tmux.wait("the hopper's alert", |s| s.contains("hopping"));
     tmux.cmd(&["send-keys", "-t", "k", "Space"]);
-    tmux.wait("pause", |s| s.contains("paused"));
+    let s = tmux.wait("pause", |s| s.contains("paused"));
+    let before = file_pos(&s).unwrap_or_else(|| panic!("no file position:\n{s}"));
+    tmux.cmd(&["send-keys", "-t", "k", "Home"]);
+    for row in 0.. {
+        tmux.cmd(&["send-keys", "-t", "k", "a"]);
+        let s = tmux.wait("the verdict prompt", |s| s.contains("verdict on #"));
+        let prompt = s
+            .lines()
+            .rev()
+            .find(|l| l.contains("verdict on #"))
+            .unwrap();
+        assert!(prompt.contains("t threat  b benign  u unsure"), "{prompt}");
+        if prompt.contains("hopping") {
+            break;
+        }
+        assert!(row < 40, "no hopping alert on the desk:\n{s}");
+        tmux.cmd(&["send-keys", "-t", "k", "Escape"]);
+        tmux.wait("the prompt closed", |s| !s.contains("verdict on #"));
+        tmux.cmd(&["send-keys", "-t", "k", "j"]);
+    }
+    tmux.cmd(&["send-keys", "-t", "k", "t"]);
+    tmux.wait("the note line", |s| {
+        s.contains("threat #") && s.contains("note (Enter")
+    });
+    tmux.cmd(&["send-keys", "-t", "k", "-l", "drone RC"]);
+    tmux.cmd(&["send-keys", "-t", "k", "Enter"]);
+    tmux.wait("the verdict logged", |s| {
+        s.contains("threat with note (logged)")
+    });
     tmux.cmd(&["send-keys", "-t", "k", ">"]);
-    tmux.wait("the seek", |s| s.contains("00:1"));
+    tmux.wait("the seek", |s| {
+        file_pos(s).is_some_and(|p| p >= before + 9.0)
+    });
     tmux.cmd(&["send-keys", "-t", "k", "q"]);
     let s = tmux.wait("a clean exit", |s| s.contains("KUZET_EXIT="));
     assert!(s.contains("KUZET_EXIT=0"), "{s}");
@@ -669,16 +715,39 @@ fn the_console_logs_an_acknowledgement_a_pause_and_a_seek_in_tmux() {
     assert_eq!(kinds[0], "session");
     assert_eq!(lines[0]["mode"], "console");
     assert_eq!(*kinds.last().unwrap(), "end");
-    let ack = lines.iter().find(|l| l["type"] == "ack").expect("an ack");
-    assert_eq!(ack["verdict"], "unsure");
-    assert!(ack["alert_id"].as_u64().is_some() && ack["stream_s"].as_f64().unwrap() > 0.0);
+    let acks: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "ack").collect();
+    assert_eq!(acks.len(), 1, "Esc logs nothing: {kinds:?}");
+    let ack = acks[0];
+    assert_eq!(ack["verdict"], "threat");
+    assert_eq!(ack["note"], "drone RC");
+    assert_eq!(ack["alert_kind"], "hopping");
+    assert!(ack["stream_s"].as_f64().unwrap() > 8.0, "{ack}");
+    assert!(
+        ack["utc"].as_str().is_some_and(|u| u.ends_with('Z')),
+        "{ack}"
+    );
     assert!(
         kinds.contains(&"pause") && kinds.contains(&"seek"),
         "{kinds:?}"
     );
     let seek = lines.iter().find(|l| l["type"] == "seek").unwrap();
     assert!(seek["to_s"].as_f64().unwrap() > seek["from_s"].as_f64().unwrap());
-    // The log scores.
-    let r = kuzet_ok(&["exercise", "report", log.to_str().unwrap(), "--json"]);
-    assert!(r.contains("\"trainee\":\"tmux\""), "{r}");
+    // The log scores: the verdict is the hopper's (in time or late depends on how fast
+    // this machine got there, so either).
+    let r = json(&kuzet_ok(&[
+        "exercise",
+        "report",
+        log.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(r["trainee"], "tmux");
+    let rc = &r["injections"][0];
+    assert_eq!(
+        (&rc["name"], &rc["verdict"]),
+        (&"drone-rc".into(), &"threat".into()),
+        "{r}"
+    );
+    assert!(rc["outcome"] == "correct" || rc["outcome"] == "late", "{r}");
+    assert_eq!(rc["note"], "drone RC");
+    assert_eq!(r["pauses"], 1);
 }

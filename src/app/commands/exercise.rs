@@ -292,7 +292,11 @@ fn session(
                 replay: Some(ctl),
                 recording: false,
             };
-            let stats = tui::run(running, console, stop)?;
+            let setup = tui::Setup {
+                verdicts: true,
+                ..super::replay::setup(&s.dsp, None)
+            };
+            let stats = tui::run_with(running, console, setup, stop)?;
             report::summary(&meta, &cfg, &stats);
             (clock.load(Relaxed) as f64 / rate, "quit")
         }

@@ -18,6 +18,7 @@ pub(super) fn setup(dsp: &crate::app::config::Dsp, on_critical: Option<&str>) ->
         bands: dsp.detect.bandplan().bands.clone(),
         known: dsp.detect.known().to_vec(),
         on_critical: on_critical.map(str::to_string),
+        verdicts: false,
     }
 }
 

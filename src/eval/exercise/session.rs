@@ -250,8 +250,15 @@ pub fn read_actions(path: &Path, rate: f64, len: u64) -> Result<Actions> {
             | Line::Step(_)
             | Line::Speed(_)
             | Line::Loop(_) => a.lines.push(line),
-            // What kuzet wrote, not what the trainee did.
-            Line::Session(_) | Line::Alert(_) | Line::Held(_) | Line::End(_) => {}
+            // What kuzet wrote, not what the trainee did; and desk changes, which only a
+            // console has (a scripted session has no desk to suppress on).
+            Line::Session(_)
+            | Line::Alert(_)
+            | Line::Held(_)
+            | Line::End(_)
+            | Line::Suppress(_)
+            | Line::Lift(_)
+            | Line::Known(_) => {}
         }
     }
     a.lines

@@ -1,9 +1,12 @@
-//! The prompt line over the bottom row of the screen: a note being typed (`A`, `K`) or the
-//! suppression menu (`s`, `S`), saying what it is for and which keys finish it.
+//! The prompt line over the bottom row of the screen: a note being typed (`A`, `K`), the
+//! suppression menu (`s`, `S`) or, in an exercise, the verdict asked on acknowledging,
+//! saying what it is for and which keys finish it.
 //!
 //! ```text
 //!  known #12 433.9200 MHz, note (Enter saves, Esc cancels): gate remote▏
 //!  suppress new_emitter at 433.9200 MHz for  1 15 min  2 1 h  3 8 h  (Esc cancels)
+//!  verdict on #12 hopping 433.9200 MHz:  t threat  b benign  u unsure  (Esc cancels)
+//!  threat #12 433.9200 MHz, note (Enter saves, Esc cancels): drone RC▏
 //! ```
 
 use ratatui::buffer::Buffer;
@@ -41,6 +44,7 @@ pub fn render(app: &App, _theme: &Theme, area: Rect, buf: &mut Buffer) {
             let what = match purpose {
                 NoteFor::Acknowledge => "ack",
                 NoteFor::Known => "known",
+                NoteFor::Verdict(v) => v.as_str(),
             };
             let freq = alert(*alert_id)
                 .filter(|e| e.alert.freq_hz > 0.0)
@@ -58,6 +62,26 @@ pub fn render(app: &App, _theme: &Theme, area: Rect, buf: &mut Buffer) {
                 Span::styled(shown, key),
                 Span::styled("▏", base),
             ]
+        }
+        Modal::Verdict { alert_id } => {
+            let what = alert(*alert_id).map_or_else(String::new, |e| {
+                let freq = if e.alert.freq_hz > 0.0 {
+                    format!(" {:.4} MHz", e.alert.freq_hz / 1e6)
+                } else {
+                    String::new()
+                };
+                format!(" {}{freq}", e.alert.kind.as_str())
+            });
+            let mut spans = vec![Span::styled(
+                format!(" verdict on #{alert_id}{what}: "),
+                base,
+            )];
+            for (k, label) in [("t", "threat"), ("b", "benign"), ("u", "unsure")] {
+                spans.push(Span::styled(format!(" {k}"), key));
+                spans.push(Span::styled(format!(" {label} "), base));
+            }
+            spans.push(Span::styled(" (Esc cancels)", base));
+            spans
         }
         Modal::SuppressMenu { scope, alert_id } => {
             let what = alert(*alert_id)
