@@ -514,9 +514,37 @@ fn the_report_table_matches_its_json_and_draws_a_picture() {
         "the waterfall is embedded"
     );
     assert!(text.contains("weak-bursts") && text.contains("trainee dee"));
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    assert!(bytes.len() > 20_000, "{} bytes", bytes.len());
+    // A box per threat injection (both are threats), a disc per verdict in the log.
+    assert_eq!(text.matches(r##"stroke="#C81414""##).count(), 2, "boxes");
+    let acks = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(r#""type":"ack""#))
+        .count();
+    assert!(acks >= 1);
+    assert_eq!(text.matches("<circle").count(), acks, "verdict discs");
+    // The PNG: the page's size, the waterfall's dark ink and the boxes' red in it.
+    let decoder = png::Decoder::new(std::fs::File::open(&png).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((frame.width, frame.height), (1600, 1100));
+    assert_eq!(frame.color_type, png::ColorType::Rgb);
+    let rgb: Vec<&[u8]> = pixels[..frame.buffer_size()].chunks_exact(3).collect();
+    let red = rgb.iter().filter(|p| **p == [200, 20, 20]).count();
+    let ink = rgb.iter().filter(|p| p[0] < 90 && p[2] > p[0]).count();
+    let white = rgb.iter().filter(|p| **p == [255, 255, 255]).count();
+    assert!(red > 2_000, "threat boxes: {red} red pixels");
+    assert!(ink > 2_000, "the waterfall's signals: {ink} ink pixels");
+    assert!(
+        white < rgb.len() * 95 / 100,
+        "nearly blank: {white} white pixels"
+    );
+    // An existing picture is not replaced without --force.
+    let again = kuzet(&["exercise", "report", s(&log), "--png", s(&png)]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    kuzet_ok(&["exercise", "report", s(&log), "--png", s(&png), "--force"]);
     // The PNG's name must say PNG; one picture per run.
     let bad = kuzet(&["exercise", "report", s(&log), "--png", s(&svg)]);
     assert_eq!(bad.status.code(), Some(2));
