@@ -265,7 +265,8 @@ pub struct EndLine {
     /// Wall time.
     #[serde(default)]
     pub utc: String,
-    /// `quit` (the trainee left), `end` (the exercise ran out: scripted), `signal`.
+    /// `quit` (the trainee left the console), `end` (a scripted session ran out),
+    /// `stopped` (a scripted session interrupted by a signal).
     pub reason: String,
 }
 
