@@ -52,6 +52,11 @@ pub struct DetectorConfig {
     /// False alerts an hour that one detection, reported on its own strength (a single
     /// burst), may cause: sets how strong such a detection must be.
     pub false_alerts_per_hour: f64,
+    /// In-band SNR (dB) below which one spectrum's detection is not trusted alone, however
+    /// wide: on a real front end a weak, wide patch in one spectrum is far more often a
+    /// strong transmission's splatter or the floor model's error than a transmitter. Such a
+    /// signal is reported once integrated evidence (the slow mean) passes the same bound.
+    pub min_alone_snr_db: f64,
     /// Frames averaged by the slow test.
     pub slow_frames: usize,
     /// CFAR guard cells on each side of the bin under test.
@@ -71,6 +76,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             pfa: 1e-6,
             false_alerts_per_hour: 0.5,
+            min_alone_snr_db: 6.0,
             slow_frames: 16,
             cfar_guard: 3,
             cfar_train: 24,
@@ -291,6 +297,7 @@ impl Detector {
                     frame_s: spectrum.span() as f64 / meta.sample_rate_hz,
                     wide_hold_s: (cfg.jamming.snap_frames + 1) as f64 * spectrum.span() as f64
                         / meta.sample_rate_hz,
+                    min_alone_snr_db: cfg.min_alone_snr_db,
                     ..cfg.tracker
                 },
                 grid,
@@ -462,6 +469,7 @@ impl Detector {
         // threshold does not; a burst spread over many bins needs little SNR per bin.
         // A slow-only detection is integrated evidence: its power is the slow mean's, worth
         // K_slow per bin, tested at the slow test's share of the same bound.
+        let min_alone = 10f64.powf(self.cfg.min_alone_snr_db / 10.0);
         for d in self.detections.iter_mut() {
             let w = ((d.hi_bin + 1 - d.lo_bin) as f64 * self.bin_dof).max(1.0);
             let ratio = (d.power + d.noise) as f64 / (d.noise as f64).max(1e-30);
@@ -470,7 +478,25 @@ impl Detector {
             } else {
                 (ks, self.pfa_trust / SLOW_PFA_FACTOR)
             };
-            d.trusted = ratio > f_quantile(2.0 * k * w, 2.0 * k_floor, pfa);
+            let passes = ratio > f_quantile(2.0 * k * w, 2.0 * k_floor, pfa);
+            d.trusted = if d.fast && ratio - 1.0 < min_alone {
+                // Too weak alone: trusted on the slow mean's evidence over the same bins.
+                let slow: f64 = self.slow_mean[d.lo_bin..=d.hi_bin]
+                    .iter()
+                    .map(|&v| v as f64)
+                    .sum();
+                let slow_ratio = slow / (d.noise as f64).max(1e-30);
+                passes
+                    && slow_on
+                    && slow_ratio
+                        > f_quantile(
+                            2.0 * ks * w,
+                            2.0 * k_floor,
+                            self.pfa_trust / SLOW_PFA_FACTOR,
+                        )
+            } else {
+                passes
+            };
         }
         let ctx = FrameCtx {
             t0,

@@ -49,6 +49,10 @@ pub struct TrackerConfig {
     pub update_rate_per_s: f64,
     /// An SNR change this large (either way) since the last line is worth an `updated`.
     pub material_snr_db: f64,
+    /// In-band SNR (dB) a spectrum's merged view of a track must reach for a fast detection
+    /// in it to make the track trusted: a strong fragment inside a wide, weak patch (a
+    /// strong transmission's splatter, a floor step after it) does not vouch for the patch.
+    pub min_alone_snr_db: f64,
     /// Hop detection.
     pub hop: HopConfig,
 }
@@ -70,6 +74,7 @@ impl Default for TrackerConfig {
             update_burst: 16.0,
             update_rate_per_s: 2.0,
             material_snr_db: 6.0,
+            min_alone_snr_db: 6.0,
             hop: HopConfig::default(),
         }
     }
@@ -619,10 +624,10 @@ impl Tracker {
             if s.fast {
                 t.fast_seen_s = t1;
             }
-            t.trusted |= s.trusted;
             let centre = s.centre_weighted / s.power.max(1e-30);
             let bw = s.hi_hz - s.lo_hz;
             let snr = db(s.power / s.noise);
+            t.trusted |= s.trusted && (!s.fast || snr >= cfg.min_alone_snr_db);
             if t.hits == 0 {
                 t.centre_hz = centre;
                 t.bandwidth_hz = bw;
