@@ -12,6 +12,7 @@ mod hardening;
 mod hostile;
 mod layout;
 mod live;
+mod readers;
 mod replay;
 mod score;
 mod signals;
