@@ -38,5 +38,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Settings::Devices(s) => commands::devices::run(s, &stop),
         Settings::Bench(s) => commands::bench::run(s),
         Settings::Convert(s) => commands::convert::run(s, &stop),
+        Settings::Hq(s) => commands::hq::run(s, &stop),
     }
 }

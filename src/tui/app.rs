@@ -179,6 +179,19 @@ pub struct Stats {
     pub recording: bool,
     /// The pipeline has finished (end of stream or error).
     pub ended: bool,
+    /// The MQTT link, when the run publishes.
+    pub link: Option<LinkState>,
+}
+
+/// The MQTT link as the status line shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkState {
+    /// Connected to the broker.
+    pub connected: bool,
+    /// Alert lines not yet acknowledged.
+    pub backlog: u64,
+    /// Alert lines given up to the outbox quota in this run.
+    pub lost: u64,
 }
 
 /// How an alert stands on the desk.
@@ -199,6 +212,8 @@ pub struct DeskEntry {
     pub alert: Alert,
     /// Acknowledged by the operator.
     pub acknowledged: bool,
+    /// The post it came from (HQ's desk); `None` on a post's own console.
+    pub post: Option<std::sync::Arc<str>>,
 }
 
 impl DeskEntry {
@@ -573,6 +588,7 @@ impl App {
         self.alerts.push(DeskEntry {
             alert,
             acknowledged: false,
+            post: None,
         });
         // Keep the operator's selection on the same alert as new ones arrive on top.
         if self.selected > 0 {
@@ -604,20 +620,21 @@ impl App {
 
     /// Alerts per severity among those not cleared: (critical, warning, info).
     pub fn active_counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for e in self
-            .alerts
-            .iter()
-            .filter(|e| e.state() != DeskState::Cleared)
-        {
-            match e.alert.severity {
-                Severity::Critical => c.0 += 1,
-                Severity::Warning => c.1 += 1,
-                Severity::Info => c.2 += 1,
-            }
-        }
-        c
+        active_counts(&self.alerts)
     }
+}
+
+/// Alerts per severity among `entries` not cleared: (critical, warning, info).
+pub fn active_counts(entries: &[DeskEntry]) -> (usize, usize, usize) {
+    let mut c = (0, 0, 0);
+    for e in entries.iter().filter(|e| e.state() != DeskState::Cleared) {
+        match e.alert.severity {
+            Severity::Critical => c.0 += 1,
+            Severity::Warning => c.1 += 1,
+            Severity::Info => c.2 += 1,
+        }
+    }
+    c
 }
 
 /// The whole band the spectra cover.
