@@ -112,7 +112,8 @@ pub struct LinkSummary {
     pub lost_total: u64,
     /// Torn lines skipped.
     pub unreadable: u64,
-    /// Times the link was lost or could not be made.
+    /// Times the broker went away (or could not be reached at the start); retries within
+    /// one outage count once.
     pub outages: u64,
 }
 
@@ -440,14 +441,16 @@ impl Worker {
         self.outbox.on_link_lost();
         self.unassigned.clear();
         self.on_wire.clear();
-        self.outages += 1;
+        if !self.told_down {
+            self.outages += 1;
+        }
         let delay = self.backoff.next_delay(rand::random::<f64>());
         self.retry_at = Some(Instant::now() + delay);
         if !self.told_down {
             self.told_down = true;
             if !self.cfg.quiet {
                 eprintln!(
-                    "kuzet: mqtt: broker {} unreachable ({why}); monitoring goes on, alerts wait in \
+                    "kuzet: mqtt: no link to broker {} ({why}); monitoring goes on, alerts wait in \
                      {} and go out when it is back (retrying with backoff)",
                     self.cfg.broker.broker,
                     self.cfg.outbox.display()

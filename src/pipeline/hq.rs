@@ -138,6 +138,8 @@ struct Hq {
     session_present: bool,
     display: Option<Sender<HqEvent>>,
     summary: HqSummary,
+    /// Each post's last status state, to report changes only.
+    states: std::collections::HashMap<String, String>,
 }
 
 impl Hq {
@@ -159,6 +161,7 @@ impl Hq {
             session_present: false,
             display,
             summary: HqSummary::default(),
+            states: std::collections::HashMap::new(),
         }
     }
 
@@ -219,7 +222,7 @@ impl Hq {
         self.tell(HqEvent::Link(false));
         if !self.told_down && !self.cfg.quiet {
             eprintln!(
-                "kuzet: hq: broker {} unreachable ({why}); retrying with backoff (the broker keeps \
+                "kuzet: hq: no link to broker {} ({why}); retrying with backoff (the broker keeps \
                  HQ's session while it is away)",
                 self.cfg.broker.broker
             );
@@ -311,7 +314,9 @@ impl Hq {
             }
             TopicKind::Status => match serde_json::from_slice::<Status>(&p.payload) {
                 Ok(s) if s.post == post => {
-                    if !self.cfg.quiet {
+                    // The retained status comes again on every connection: say changes.
+                    let was = self.states.insert(post.to_string(), s.state.clone());
+                    if !self.cfg.quiet && was.as_deref() != Some(s.state.as_str()) {
                         eprintln!("kuzet: hq: post {post} is {}", s.state);
                     }
                     self.tell(HqEvent::Status(s));

@@ -732,8 +732,10 @@ fn push_range(ranges: &mut Vec<(u64, u64)>, seq: u64) {
     ranges.sort_unstable();
 }
 
-/// Exponential reconnect backoff: 0.5 s doubling to 30 s, each delay scaled by a jitter
-/// factor in [0.5, 1) so that many posts that lost one broker do not return at once.
+/// Exponential reconnect backoff: 0.5 s doubling to 5 s, each delay scaled by a jitter
+/// factor in [0.5, 1) so that many posts that lost one broker do not return at once. The
+/// ceiling is low because an attempt costs one TCP handshake, and a border post's link
+/// that is back should be used at once.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     attempt: u32,
@@ -748,7 +750,7 @@ impl Default for Backoff {
         Backoff {
             attempt: 0,
             first: Duration::from_millis(500),
-            max: Duration::from_secs(30),
+            max: Duration::from_secs(5),
         }
     }
 }
@@ -1065,9 +1067,9 @@ mod tests {
         let d: Vec<Duration> = (0..10).map(|_| b.next_delay(1.0)).collect();
         assert!(d[0] < Duration::from_millis(501) && d[0] >= Duration::from_millis(499));
         assert!(d[1] > d[0] && d[2] > d[1]);
-        assert!(d.iter().all(|&x| x <= Duration::from_secs(30)));
-        assert_eq!(d[9], Duration::from_secs(30).mul_f64(1.0));
-        assert_eq!(b.next_delay(0.0), Duration::from_secs(15));
+        assert!(d.iter().all(|&x| x <= Duration::from_secs(5)));
+        assert_eq!(d[9], Duration::from_secs(5));
+        assert_eq!(b.next_delay(0.0), Duration::from_millis(2500));
         b.reset();
         assert_eq!(b.next_delay(0.0), Duration::from_millis(250));
     }
