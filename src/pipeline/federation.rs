@@ -268,6 +268,10 @@ impl Worker {
     }
 
     fn run(mut self, wake: &Receiver<()>, finish: &Receiver<()>) -> Result<LinkSummary> {
+        // A channel whose senders are all gone stops being selected (it would be ready
+        // for ever): the log's notifier, dropped with the last clone of the log; the
+        // finish sender, dropped with an unfinished run (which then finishes).
+        let (mut wake, mut finish) = (wake.clone(), finish.clone());
         let mut deadline: Option<Instant> = None;
         let mut last_read = Instant::now();
         self.read_log();
@@ -282,11 +286,17 @@ impl Worker {
             }
             let timeout = next.saturating_duration_since(now);
             select! {
-                recv(wake) -> _ => {
+                recv(wake) -> w => {
+                    if w.is_err() {
+                        wake = crossbeam_channel::never();
+                    }
                     self.read_log();
                     last_read = Instant::now();
                 }
-                recv(finish) -> _ => {
+                recv(finish) -> f => {
+                    if f.is_err() {
+                        finish = crossbeam_channel::never();
+                    }
                     if deadline.is_none() {
                         // Every alert of the run is in the log by now.
                         self.read_log();

@@ -506,6 +506,35 @@ fn a_broker_down_at_start_gets_the_backlog_when_it_comes_up() {
     hq.interrupt();
     assert_delivered(&log, &hq);
     assert_eq!(post.stderr().matches("no link to").count(), 1);
+
+    // HQ restarts with its memory; the post's cursor is wound back to the start of its log,
+    // so it sends every line again: the restarted HQ shows none of them.
+    let hq2 = start_hq(d, &broker.url(), &[], &[]);
+    let cursor = d.join("post-state/cursor/p1.json");
+    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cursor).unwrap()).unwrap();
+    c["offset"] = 0.into();
+    c["seq"] = 0.into();
+    std::fs::write(&cursor, serde_json::to_vec(&c).unwrap()).unwrap();
+    let mut resend = start_post(d, "resend", &scene, 1, &broker.url(), &log, &[]);
+    resend.wait_ok();
+    let all = lines(&log).len();
+    let mut hq2 = hq2;
+    // Offline (retained, on subscribing), online, offline again once the resend run has
+    // stopped cleanly, after its last line.
+    wait_until(
+        "HQ to hear the resend run stop",
+        || hq2.stderr().matches("post p1 is offline").count() >= 2,
+        || hq2.stderr(),
+    );
+    hq2.interrupt();
+    let fresh = received(&hq2);
+    assert!(
+        fresh.iter().all(|m| m.seq >= logged as u64),
+        "only the resend run's own new lines: {:?}",
+        fresh.iter().map(|m| m.seq).collect::<Vec<_>>()
+    );
+    assert_eq!(fresh.len(), all - logged);
+    assert!(hq2.stderr().contains(&format!("{logged} repeat(s) dropped")), "{}", hq2.stderr());
 }
 
 /// Runs kuzet and checks the bad-input contract: exit 2, one line on stderr naming `flag`.
