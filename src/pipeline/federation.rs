@@ -318,7 +318,9 @@ impl Worker {
             }
             self.connect_if_due();
             self.fill_window();
-            self.persist(deadline.is_some());
+            // Not forced while draining: a burst of acknowledgements would write (and
+            // fsync) the cursor once each; close() writes the last one.
+            self.persist(false);
             self.health();
             self.publish_counters();
             if let Some(d) = deadline {
@@ -520,10 +522,9 @@ impl Worker {
     }
 
     /// Writes the cursor when it has moved: at most every [`PERSIST_EVERY`], at once when
-    /// the backlog has emptied or the run is ending.
-    fn persist(&mut self, ending: bool) {
-        let due =
-            ending || self.outbox.backlog() == 0 || self.last_persist.elapsed() >= PERSIST_EVERY;
+    /// the backlog has emptied (a quiet post's cursor is then always current) or `now`.
+    fn persist(&mut self, now: bool) {
+        let due = now || self.outbox.backlog() == 0 || self.last_persist.elapsed() >= PERSIST_EVERY;
         if !due {
             return;
         }

@@ -511,7 +511,8 @@ fn a_broker_down_at_start_gets_the_backlog_when_it_comes_up() {
     // so it sends every line again: the restarted HQ shows none of them.
     let hq2 = start_hq(d, &broker.url(), &[], &[]);
     let cursor = d.join("post-state/cursor/p1.json");
-    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cursor).unwrap()).unwrap();
+    let mut c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cursor).unwrap()).unwrap();
     c["offset"] = 0.into();
     c["seq"] = 0.into();
     std::fs::write(&cursor, serde_json::to_vec(&c).unwrap()).unwrap();
@@ -534,7 +535,12 @@ fn a_broker_down_at_start_gets_the_backlog_when_it_comes_up() {
         fresh.iter().map(|m| m.seq).collect::<Vec<_>>()
     );
     assert_eq!(fresh.len(), all - logged);
-    assert!(hq2.stderr().contains(&format!("{logged} repeat(s) dropped")), "{}", hq2.stderr());
+    assert!(
+        hq2.stderr()
+            .contains(&format!("{logged} repeat(s) dropped")),
+        "{}",
+        hq2.stderr()
+    );
 }
 
 /// Runs kuzet and checks the bad-input contract: exit 2, one line on stderr naming `flag`.
