@@ -29,6 +29,12 @@ use crate::sinks::federation::{
 /// Messages the broker may send before HQ acknowledges them.
 const INFLIGHT: u16 = 100;
 
+/// Requests (acknowledgements, mostly) queued for the network thread. It takes them only
+/// between batches of incoming messages, so a batch can leave many waiting; the ones that
+/// do not fit wait in [`Hq::unacked`] rather than being lost (a lost PUBACK would hold a
+/// slot of the broker's in-flight window for ever and, a window later, stop delivery).
+const REQUESTS: usize = 1024;
+
 /// How often the high-water marks may be written.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 
@@ -140,6 +146,8 @@ struct Hq {
     summary: HqSummary,
     /// Each post's last status state, to report changes only.
     states: std::collections::HashMap<String, String>,
+    /// Messages handled and not yet acknowledged to the broker, oldest first.
+    unacked: std::collections::VecDeque<rumqttc::Publish>,
 }
 
 impl Hq {
@@ -162,6 +170,7 @@ impl Hq {
             display,
             summary: HqSummary::default(),
             states: std::collections::HashMap::new(),
+            unacked: std::collections::VecDeque::new(),
         }
     }
 
@@ -188,8 +197,14 @@ impl Hq {
                         }
                     }
                 }
-                default(Duration::from_millis(200)) => {}
+                // Soon again while acknowledgements wait for room in the client's queue.
+                default(if self.unacked.is_empty() {
+                    Duration::from_millis(200)
+                } else {
+                    Duration::from_millis(5)
+                }) => {}
             }
+            self.send_acks();
             self.save(false);
         }
         Ok(())
@@ -203,12 +218,7 @@ impl Hq {
             .broker
             .options(&self.cfg.client_id, false, None, INFLIGHT);
         opts.set_manual_acks(true);
-        match Link::open(
-            opts,
-            self.generation,
-            2 * INFLIGHT as usize,
-            self.events_tx.clone(),
-        ) {
+        match Link::open(opts, self.generation, REQUESTS, self.events_tx.clone()) {
             Ok(l) => self.link = Some(l),
             Err(_) => self.down("cannot start the network thread".into()),
         }
@@ -218,6 +228,8 @@ impl Hq {
         if let Some(l) = self.link.take() {
             l.close(&self.events);
         }
+        // The broker sends them again on the next connection (the session is kept).
+        self.unacked.clear();
         self.retry_at = Instant::now() + self.backoff.next_delay(rand::random::<f64>());
         self.tell(HqEvent::Link(false));
         if !self.told_down && !self.cfg.quiet {
@@ -253,9 +265,9 @@ impl Hq {
             }
             NetEvent::Message(p) => {
                 self.on_message(&p)?;
-                if let Some(l) = &self.link {
-                    let _ = l.client.try_ack(&p);
-                }
+                // After the line is written: a message HQ crashes on is sent again.
+                self.unacked.push_back(p);
+                self.send_acks();
             }
             NetEvent::Subscribed => {
                 if !self.cfg.quiet {
@@ -333,6 +345,22 @@ impl Hq {
 
     /// Writes the high-water marks when they moved: at most every [`SAVE_EVERY`], and at
     /// the end.
+    /// Hands the waiting acknowledgements to the client, in order, as far as its queue
+    /// takes them.
+    fn send_acks(&mut self) {
+        let Some(l) = &self.link else {
+            // A new connection gets the unacknowledged messages again from the broker.
+            self.unacked.clear();
+            return;
+        };
+        while let Some(p) = self.unacked.front() {
+            if l.client.try_ack(p).is_err() {
+                return;
+            }
+            self.unacked.pop_front();
+        }
+    }
+
     fn save(&mut self, now: bool) {
         if !self.dirty || (!now && self.last_save.elapsed() < SAVE_EVERY) {
             return;

@@ -827,3 +827,109 @@ fn tls_and_logins_from_a_file_and_the_environment() {
         "{err}"
     );
 }
+
+/// A long outage's backlog, written into the outbox with its cursor at the start (as if the
+/// post had logged it all while the broker was away), over the quota: the oldest info lines
+/// are given up, every warning and the newest info lines go out in one burst, in order, and
+/// the loss is reported.
+#[test]
+fn a_backlog_over_the_quota_gives_up_the_oldest_info_lines() {
+    use kuzet::alert::{AlertKind, AlertState, Severity};
+    use kuzet::sinks::federation::{Cursor, LogId};
+    let dir = tmp();
+    let d = dir.path();
+    let broker = Broker::start(d, "allow_anonymous true");
+    let mut hq = start_hq(d, &broker.url(), &[], &[]);
+    let log = d.join("alerts.jsonl");
+    let mut text = String::new();
+    let mut warnings = Vec::new();
+    for i in 0..4000u64 {
+        let severity = if i % 8 == 0 {
+            warnings.push(i);
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        let a = Alert {
+            id: i + 1,
+            kind: AlertKind::NewEmitter,
+            state: AlertState::Raised,
+            severity,
+            first_seen_s: i as f64,
+            last_seen_s: i as f64,
+            freq_hz: 433.92e6,
+            bandwidth_hz: 12_500.0,
+            power_dbfs: -40.0,
+            snr_db: 20.0,
+            band: None,
+            evidence: None,
+        };
+        text += &serde_json::to_string(&a).unwrap();
+        text.push('\n');
+    }
+    std::fs::write(&log, &text).unwrap();
+    let state = d.join("post-state");
+    std::fs::create_dir_all(state.join("cursor")).unwrap();
+    let cursor = Cursor {
+        log: LogId::of(&log).unwrap(),
+        offset: 0,
+        seq: 0,
+        next_unused: 0,
+        dropped: Vec::new(),
+        lost: 0,
+    };
+    std::fs::write(
+        state.join("cursor/p1.json"),
+        serde_json::to_vec(&cursor).unwrap(),
+    )
+    .unwrap();
+    // A capture too short to alert: the run's work is the backlog.
+    let cap = d.join("quiet.h5");
+    kuzet_ok(&[
+        "synth",
+        "-o",
+        cap.to_str().unwrap(),
+        "--rate",
+        "250k",
+        "--duration",
+        "0.2",
+    ]);
+    let out = kuzet(&[
+        "analyze",
+        cap.to_str().unwrap(),
+        "--alerts",
+        log.to_str().unwrap(),
+        "--mqtt",
+        &broker.url(),
+        "--post",
+        "p1",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--mqtt-quota",
+        "1000",
+        "--mqtt-drain",
+        "90s",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("published 1000, acknowledged 1000, backlog 0, lost 3000"),
+        "{err}"
+    );
+    // Kept: all 500 warnings and the newest 500 info lines.
+    let newest_info: Vec<u64> = (0..4000u64)
+        .filter(|i| i % 8 != 0)
+        .rev()
+        .take(500)
+        .collect();
+    let mut want: Vec<u64> = warnings.iter().copied().chain(newest_info).collect();
+    want.sort_unstable();
+    wait_until(
+        "HQ to receive the kept lines",
+        || received(&hq).len() >= 1000,
+        || hq.stderr(),
+    );
+    hq.interrupt();
+    let got: Vec<u64> = received(&hq).iter().map(|m| m.seq).collect();
+    assert_eq!(got, want);
+}
