@@ -2,7 +2,7 @@
 //!
 //! One alert per emitter (or health condition), with a lifecycle: `raised` once, `updated`
 //! at a bounded rate while it lasts, `cleared` after it has been quiet. Each state change
-//! is one JSON object on one line; the schema is documented in README.md. Fields are only
+//! is one JSON object on one line; the schema is documented in docs/alerts.md. Fields are only
 //! ever added, never renamed.
 
 use std::sync::Arc;
@@ -25,7 +25,8 @@ pub enum AlertKind {
     EmitterLost,
     /// Activity in a band the band plan watches.
     Watchlist,
-    /// Samples were dropped (device overflow or pipeline overrun).
+    /// Samples were dropped (device overflow, pipeline overrun, or a recorder behind a
+    /// slow disk).
     Overrun,
     /// The input is clipping (ADC full scale).
     Clipping,
@@ -33,6 +34,8 @@ pub enum AlertKind {
     DeviceLost,
     /// The radio is streaming again.
     DeviceRestored,
+    /// The stream's recording stopped (a full disk); monitoring goes on.
+    RecordingStopped,
 }
 
 impl AlertKind {
@@ -49,6 +52,7 @@ impl AlertKind {
             AlertKind::Clipping => "clipping",
             AlertKind::DeviceLost => "device_lost",
             AlertKind::DeviceRestored => "device_restored",
+            AlertKind::RecordingStopped => "recording_stopped",
         }
     }
 }

@@ -261,6 +261,14 @@ pub struct MqttArgs {
     pub broker: BrokerArgs,
 }
 
+/// Whether an output file may replace an existing one.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ForceArgs {
+    /// Replace the output file if it exists [default: refuse, naming it]
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// No console: JSON lines on stdout.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConsoleArgs {
@@ -382,6 +390,9 @@ pub struct RecordArgs {
     /// Output capture (.h5)
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Overwrite or not.
+    #[command(flatten)]
+    pub force: ForceArgs,
     /// Stream time to record.
     #[command(flatten)]
     pub limit: LimitArgs,
@@ -423,6 +434,9 @@ pub struct LearnArgs {
     /// Output baseline file (.h5).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Overwrite or not.
+    #[command(flatten)]
+    pub force: ForceArgs,
     /// How to read the captures (the same for every one).
     #[command(flatten)]
     pub input: InputArgs,
@@ -470,6 +484,9 @@ pub struct ConvertArgs {
     /// extension]
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<String>,
+    /// Overwrite or not.
+    #[command(flatten)]
+    pub force: ForceArgs,
     /// How to read the input.
     #[command(flatten)]
     pub input_args: InputArgs,
@@ -499,6 +516,9 @@ pub struct SynthArgs {
     /// Output capture (.h5).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Overwrite or not.
+    #[command(flatten)]
+    pub force: ForceArgs,
     /// Scenario TOML (see captures/*.toml); flags below override its stream settings
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,

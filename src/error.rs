@@ -68,6 +68,9 @@ pub enum Error {
         /// What went wrong.
         msg: String,
     },
+    /// A recording stopped before its end (a full disk); what was flushed is kept.
+    #[error("recording stopped: {0}")]
+    RecordingStopped(String),
     /// The console could not set up, draw on or restore the terminal.
     #[error("terminal: {0}")]
     Terminal(#[source] std::io::Error),
@@ -161,13 +164,29 @@ impl Error {
         }
     }
 
-    /// Process exit status: 2 for bad input (file, flag, setting), 1 for failures at run time.
+    /// Process exit status: 2 for bad input (file, flag, setting, a path the operator
+    /// gave that does not exist or cannot be used), 1 for failures at run time.
     pub fn exit_code(&self) -> u8 {
+        use std::io::ErrorKind as K;
         match self {
+            Error::Io { source, .. }
+                if matches!(
+                    source.kind(),
+                    K::NotFound
+                        | K::PermissionDenied
+                        | K::AlreadyExists
+                        | K::InvalidInput
+                        | K::NotADirectory
+                        | K::IsADirectory
+                ) =>
+            {
+                2
+            }
             Error::Capture { .. }
             | Error::InvalidFile { .. }
             | Error::Config(_)
             | Error::Invalid { .. }
+            | Error::RecordingStopped(_)
             | Error::Device { .. } => 2,
             Error::Io { .. }
             | Error::StagePanicked(_)

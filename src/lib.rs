@@ -25,7 +25,8 @@
 //! | [`detect`] | floor, thresholds, grouping, tracker, hop, jamming, band plan, baseline model — pure | dsp, alert |
 //! | [`dsp`] | windows, Welch spectra, SIMD kernels, CFAR, statistics — pure | — |
 //! | [`eval`] | `score` against ground truth, `bench` (its measurement threads) | app's settings, pipeline, source, sinks, dsp, detect, formats, alert |
-//! | [`alert`], [`types`], [`units`], [`error`] | shared vocabulary | — |
+//! | [`alert`] | what an alert says, its kinds and states | — |
+//! | [`types`], [`units`], [`error`] | shared vocabulary: stream metadata, annotations, units, the error type | — |
 //!
 //! Every folder may also use the shared vocabulary; `tests/it/layout.rs` fails when an
 //! import breaks the table. Each stage is a plain struct with a method over its input,

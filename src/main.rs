@@ -38,7 +38,9 @@ fn main() -> ExitCode {
                 }
                 src = s_source(src);
             }
-            eprintln!("kuzet: error: {msg}");
+            // Error text quotes files (names, fields, a library's messages): one line, no
+            // control characters, whatever a hostile file holds.
+            eprintln!("kuzet: error: {}", kuzet::units::one_line(&msg));
             ExitCode::from(e.exit_code())
         }
     }

@@ -3,6 +3,25 @@
 //! Pipeline time is the sample index since the start of the stream; seconds are
 //! `index / sample_rate_hz`. Wall-clock time exists only as the stream's UTC start.
 
+/// The highest sample rate kuzet accepts, from any file header, flag or scenario: 10 GS/s.
+/// The fastest receivers that stream complex baseband to a host (RFSoC-based USRPs, 100
+/// GbE digitisers) deliver a few GS/s; a header that claims more is damaged or hostile,
+/// and would make every rate-sized buffer (10 ms spectra, evidence rings) absurd.
+pub const MAX_SAMPLE_RATE_HZ: f64 = 10e9;
+
+/// Why `rate` cannot be a stream's sample rate, if it cannot.
+pub fn check_sample_rate(rate: f64) -> Option<String> {
+    if !(rate.is_finite() && rate > 0.0) {
+        Some(format!("must be positive, got {rate}"))
+    } else if rate > MAX_SAMPLE_RATE_HZ {
+        Some(format!(
+            "{rate} S/s is more than any receiver streams (at most {MAX_SAMPLE_RATE_HZ:e})"
+        ))
+    } else {
+        None
+    }
+}
+
 /// Index of a complex sample since the start of the stream. Gaps (dropped samples on a
 /// live source) advance it without delivering samples.
 pub type SampleIndex = u64;
@@ -49,6 +68,10 @@ pub enum SourceEvent {
     DeviceLost(String),
     /// The device is streaming again.
     DeviceRestored,
+    /// The stream's recording stopped (a full disk); monitoring goes on.
+    RecordingStopped(String),
+    /// The recorder dropped this many samples it could not write in time (a slow disk).
+    RecordingOverrun(u64),
 }
 
 /// A time-frequency box with a label: a row of a kuzet capture's `/annotations`, a SigMF annotation, ground truth or an alert: a time-frequency box with a label.

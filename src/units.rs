@@ -136,6 +136,36 @@ impl TryFrom<HzRepr> for Hz {
     }
 }
 
+/// `text` safe to print on a terminal, on one line: control characters (an escape
+/// sequence that would clear the screen or recolour it, a newline that would start a
+/// fake line) are shown as `\u{..}` escapes, and runs of whitespace become one space.
+/// Every string that comes from a file (names, descriptions, a library's error text)
+/// passes through this before it reaches stderr or the console.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c == '\n' || c == '\r' || c == '\t' || c == ' ' {
+            if !space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = true;
+            continue;
+        }
+        space = false;
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +210,18 @@ mod tests {
         assert_eq!(format_hz(433.92e6), "433.920000 MHz");
         assert_eq!(format_rate(2.4e6), "2.4 MS/s");
         assert_eq!(format_rate(250e3), "250 kS/s");
+    }
+
+    #[test]
+    fn one_line_defuses_terminal_escapes() {
+        let hostile = "a\u{1b}[2J\u{1b}[31mALL CLEAR\nline2\r\u{7}  x\u{202e}y";
+        let safe = one_line(hostile);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe}");
+        assert!(
+            safe.contains("\\u{1b}[2J") && safe.contains("ALL CLEAR line2"),
+            "{safe}"
+        );
+        assert!(safe.contains("\\u{202e}"), "{safe}");
+        assert_eq!(one_line("HDF5:\n  error #000\n"), "HDF5: error #000");
     }
 }

@@ -43,6 +43,9 @@ mod default {
     /// Stream time per averaged spectrum: short bursts still stand out, noise is averaged
     /// down.
     pub const SPECTRUM_S: f64 = 0.01;
+    /// New samples per averaged spectrum at most, whatever the rate: above ~100 MS/s the
+    /// spectra get shorter than 10 ms rather than every buffer growing with the rate.
+    pub const SPECTRUM_MAX_SAMPLES: f64 = 1048576.0;
     /// Spectrum workers at most (one per core below that).
     pub const MAX_WORKERS: usize = 8;
     pub const FREQ_HZ: f64 = 433.92e6;
@@ -132,7 +135,8 @@ impl Spectrum {
     pub fn config(&self, sample_rate_hz: f64) -> Result<SpectrumConfig> {
         let mut s = SpectrumConfig::new(self.fft, self.overlap_pct, 1, self.window);
         s.averages = self.averages.unwrap_or_else(|| {
-            ((default::SPECTRUM_S * sample_rate_hz / s.hop as f64).round() as usize).max(1)
+            let span = (default::SPECTRUM_S * sample_rate_hz).min(default::SPECTRUM_MAX_SAMPLES);
+            ((span / s.hop as f64).round() as usize).max(1)
         });
         s.validate().map_err(flagged)?;
         Ok(s)
@@ -288,6 +292,8 @@ pub struct Synth {
     pub scene: Scene,
     /// Output capture.
     pub output: PathBuf,
+    /// Replace an existing output.
+    pub force: bool,
     /// Sample format on disk.
     pub format: SampleFormat,
 }
@@ -323,6 +329,8 @@ pub struct Learn {
     pub limit_s: Option<f64>,
     /// Output baseline file.
     pub output: PathBuf,
+    /// Replace an existing output.
+    pub force: bool,
     /// Spectrum and detection.
     pub dsp: Dsp,
 }
@@ -409,6 +417,8 @@ pub struct Convert {
     pub output: PathBuf,
     /// The output's format.
     pub to: OutputKind,
+    /// Replace existing outputs.
+    pub force: bool,
 }
 
 impl Settings {
@@ -490,7 +500,7 @@ const FLAGS: &[(&str, &str)] = &[
 ];
 
 /// A library's [`Error::Invalid`] in the operator's terms: the flag instead of the field.
-fn flagged(e: Error) -> Error {
+pub fn flagged(e: Error) -> Error {
     match e {
         Error::Invalid { field, why } => {
             let name = FLAGS
@@ -503,11 +513,12 @@ fn flagged(e: Error) -> Error {
     }
 }
 
-fn positive(name: &str, v: f64) -> Result<f64> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(Error::Config(format!("{name} must be positive, got {v}")))
+/// A sample rate given on the command line.
+fn rate(name: &str, text: &str) -> Result<f64> {
+    let v = hz(name, text)?;
+    match crate::types::check_sample_rate(v) {
+        None => Ok(v),
+        Some(why) => Err(Error::Config(format!("{name} {why}"))),
     }
 }
 
@@ -532,7 +543,7 @@ fn open_options(args: &InputArgs) -> Result<OpenOptions> {
         rate_hz: args
             .rate
             .as_deref()
-            .map(|r| hz("--rate", r).and_then(|v| positive("--rate", v)))
+            .map(|r| rate("--rate", r))
             .transpose()?,
         freq_hz: args.freq.as_deref().map(|f| hz("--freq", f)).transpose()?,
         raw_format: args
@@ -582,10 +593,7 @@ fn spectrum(a: &SpectrumArgs) -> Result<Spectrum> {
 /// [`Error::Io`] when it cannot be read; [`Error::InvalidFile`] naming the line and the
 /// field.
 pub fn load_bandplan(path: &Path) -> Result<BandPlan> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::formats::read_settings(path)?;
     BandPlan::parse(&text, &path.display().to_string()).map_err(|msg| Error::InvalidFile {
         path: path.to_path_buf(),
         msg,
@@ -859,7 +867,7 @@ fn tune(t: &TuneArgs, needs_freq: Option<&str>) -> Result<(f64, f64)> {
         (None, None) => default::FREQ_HZ,
     };
     let rate = match &t.rate {
-        Some(r) => positive("--rate", hz("--rate", r)?)?,
+        Some(r) => rate("--rate", r)?,
         None => default::RATE_SPS,
     };
     Ok((freq, rate))
@@ -923,18 +931,16 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
 }
 
 fn record(a: &RecordArgs) -> Result<Record> {
+    // A scale of 0 is found when recording starts: the radio's own integer step when it
+    // streams that width, else from the first samples (see `RecorderConfig::format`).
     let format = match a.format.unwrap_or(FormatArg::Cf32) {
         FormatArg::Cf32 => SampleFormat::Cf32,
-        // Full scale 1.0, which is what the native-integer conversion produces.
-        FormatArg::Ci16 => SampleFormat::Ci16 {
-            scale: 1.0 / i16::MAX as f32,
-        },
-        FormatArg::Ci8 => SampleFormat::Ci8 {
-            scale: 1.0 / i8::MAX as f32,
-        },
+        FormatArg::Ci16 => SampleFormat::Ci16 { scale: 0.0 },
+        FormatArg::Ci8 => SampleFormat::Ci8 { scale: 0.0 },
     };
     let mut recorder = RecorderConfig::new(Target::File(a.output.clone()));
     recorder.format = format;
+    recorder.overwrite = a.force.force;
     Ok(Record {
         size_bytes: a
             .size
@@ -990,7 +996,7 @@ pub fn scene(args: &SynthArgs) -> Result<Scene> {
         },
     };
     if let Some(r) = &args.tune.rate {
-        scene.sample_rate_hz = Hz(hz("--rate", r)?);
+        scene.sample_rate_hz = Hz(rate("--rate", r)?);
     }
     if let Some(f) = &args.tune.freq {
         scene.center_freq_hz = Hz(hz("--freq", f)?);
@@ -1036,6 +1042,7 @@ fn synth(a: &SynthArgs) -> Result<Synth> {
     Ok(Synth {
         scene,
         output: a.output.clone(),
+        force: a.force.force,
         format,
     })
 }
@@ -1078,6 +1085,7 @@ fn learn(a: &LearnArgs) -> Result<Learn> {
             .collect(),
         limit_s: limit(&a.limit)?,
         output: a.output.clone(),
+        force: a.force.force,
         dsp: dsp(&a.dsp)?,
     })
 }
@@ -1119,6 +1127,7 @@ fn convert(a: &ConvertArgs) -> Result<Convert> {
         input: input(&a.input, &a.input_args)?,
         output: a.output.clone(),
         to,
+        force: a.force.force,
     })
 }
 

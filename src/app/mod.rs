@@ -7,7 +7,7 @@ pub mod config;
 pub mod report;
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::cli::Cli;
@@ -21,13 +21,9 @@ use config::Settings;
 /// run-time failure (1).
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = Settings::from_cli(cli)?;
-    // Ctrl-C stops the source; the pipeline drains, files close, the summary prints.
     let stop = Arc::new(AtomicBool::new(false));
-    let _ = ctrlc::set_handler({
-        let stop = stop.clone();
-        move || stop.store(true, Ordering::Relaxed)
-    });
-    match &settings {
+    stop_on_signals(&stop);
+    let ran = match &settings {
         Settings::Analyze(s) => commands::analyze::run(s, &stop),
         Settings::Replay(s) => commands::replay::run(s, &stop),
         Settings::Watch(s) => commands::watch::run(s, &stop),
@@ -39,5 +35,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Settings::Bench(s) => commands::bench::run(s),
         Settings::Convert(s) => commands::convert::run(s, &stop),
         Settings::Hq(s) => commands::hq::run(s, &stop),
+    };
+    // A setting found out of range only once the stream was known (a pre-trigger too
+    // large for memory at this rate) is named by its flag too.
+    ran.map_err(config::flagged)
+}
+
+/// Ctrl-C, `kill` (SIGTERM), a closed terminal (SIGHUP) and SIGQUIT all end a run the
+/// same way: the source stops, the pipeline drains, `cleared` lines and the summary are
+/// written, files are closed (plain readers open them) and the terminal is restored. A
+/// second signal while that happens exits at once, as an operator pressing Ctrl-C twice
+/// expects.
+fn stop_on_signals(stop: &Arc<AtomicBool>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
+        // Registration fails only for signals that cannot be caught; these four can.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone());
+        let _ = signal_hook::flag::register(sig, stop.clone());
     }
 }

@@ -11,8 +11,10 @@ use crate::units;
 /// One `kuzet: warning:` line per problem found in `origin`.
 pub fn warnings(origin: &str, warnings: &[String]) {
     let mut err = std::io::stderr().lock();
+    // Warnings quote what files say: one line each, no control characters.
+    let origin = units::one_line(origin);
     for w in warnings {
-        let _ = writeln!(err, "kuzet: warning: {origin}: {w}");
+        let _ = writeln!(err, "kuzet: warning: {origin}: {}", units::one_line(w));
     }
 }
 
@@ -22,7 +24,7 @@ pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
     let _ = writeln!(
         err,
         "kuzet: {} — {} at {}, FFT {} ({:.0}% overlap, {} avg, RBW {:.0} Hz)",
-        meta.origin,
+        units::one_line(&meta.origin),
         units::format_hz(meta.center_freq_hz),
         units::format_rate(meta.sample_rate_hz),
         cfg.spectrum.fft_len,
@@ -104,16 +106,30 @@ pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
     }
 }
 
-/// What a recorder wrote.
+/// What a recorder wrote, and what it did not.
 pub fn recording(s: &RecordSummary) {
     let names: Vec<String> = s.files.iter().map(|p| p.display().to_string()).collect();
+    let stream = s.written + s.overrun + s.lost_by_device;
     eprintln!(
-        "kuzet: recorded {} samples in {} file(s): {}; {} samples of stream gaps, \
-         {} dropped by recording overrun",
+        "kuzet: recorded {} of {} samples of stream ({:.1}%) in {} file(s): {}; {} lost by \
+         the device, {} not recorded (a disk too slow or full){}",
         s.written,
+        stream,
+        100.0 * s.written as f64 / stream.max(1) as f64,
         s.files.len(),
         names.join(", "),
-        s.gaps,
-        s.overrun
+        s.lost_by_device,
+        s.overrun,
+        if s.zero_filled > 0 {
+            format!(
+                "; {} zeros fill the gaps so that file time is stream time",
+                s.zero_filled
+            )
+        } else {
+            String::new()
+        },
     );
+    if let Some(why) = &s.stopped {
+        eprintln!("kuzet: recording stopped early: {why}");
+    }
 }

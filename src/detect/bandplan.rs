@@ -5,7 +5,7 @@
 //! ```
 //!
 //! A plan is a TOML file of `[[band]]` tables (name, range, priority, which rules apply,
-//! `watch`, known emitters to ignore); see README.md, "Band plan". Bands may overlap and nest:
+//! `watch`, known emitters to ignore); see docs/bandplan.md. Bands may overlap and nest:
 //! the narrowest band containing a frequency is the one that applies, so a plan can say
 //! "UHF land mobile, info" and, inside it, "LPD433, warning". A default plan for border
 //! posts is compiled into the binary ([`BandPlan::default_border`]).

@@ -122,6 +122,23 @@ impl Health {
                     self.device_lost = Some(o);
                 }
             }
+            SourceEvent::RecordingOverrun(n) => self.dropped(*n, t, next_id, emit),
+            SourceEvent::RecordingStopped(_) => {
+                // Once: a recording does not restart by itself.
+                *next_id += 1;
+                let o = Open {
+                    id: *next_id,
+                    first_s: t,
+                    last_s: t,
+                    reported_s: t,
+                };
+                emit(self.alert(
+                    AlertKind::RecordingStopped,
+                    AlertState::Raised,
+                    Severity::Critical,
+                    &o,
+                ));
+            }
             SourceEvent::DeviceRestored => {
                 if let Some(mut o) = self.device_lost.take() {
                     o.last_s = t;

@@ -189,7 +189,10 @@ fn db(x: f64) -> f64 {
 
 fn default_severity(kind: AlertKind) -> Severity {
     match kind {
-        AlertKind::Jamming | AlertKind::Hopping | AlertKind::DeviceLost => Severity::Critical,
+        AlertKind::Jamming
+        | AlertKind::Hopping
+        | AlertKind::DeviceLost
+        | AlertKind::RecordingStopped => Severity::Critical,
         AlertKind::DeviceRestored => Severity::Info,
         _ => Severity::Warning,
     }

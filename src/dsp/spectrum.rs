@@ -15,6 +15,9 @@ use super::simd;
 use super::window::WindowKind;
 use crate::error::Error;
 
+/// The most new samples one averaged spectrum may take (128 MB of complex floats).
+pub const MAX_SPAN: usize = 1 << 24;
+
 /// Parameters of the spectrum stage.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpectrumConfig {
@@ -59,6 +62,17 @@ impl SpectrumConfig {
         }
         if self.averages == 0 {
             return Err(Error::invalid("averages", "must be at least 1"));
+        }
+        // Every pooled buffer holds a few spans: bound them so that no setting asks for
+        // gigabytes.
+        if self.averages.saturating_mul(self.hop) > MAX_SPAN {
+            return Err(Error::invalid(
+                "averages",
+                format!(
+                    "times the FFT hop ({}) must be at most {MAX_SPAN} samples, got {}",
+                    self.hop, self.averages
+                ),
+            ));
         }
         Ok(())
     }

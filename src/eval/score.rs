@@ -47,6 +47,7 @@ pub fn is_health(kind: AlertKind) -> bool {
             | AlertKind::Clipping
             | AlertKind::DeviceLost
             | AlertKind::DeviceRestored
+            | AlertKind::RecordingStopped
     )
 }
 

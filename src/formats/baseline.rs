@@ -204,6 +204,7 @@ const HDF5_SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\
 /// The first 8 bytes of a file (fewer if it is shorter).
 fn read_head(path: &Path) -> std::io::Result<[u8; 8]> {
     use std::io::Read;
+    super::require_regular(path)?;
     let mut head = [0u8; 8];
     let mut f = std::fs::File::open(path)?;
     let mut got = 0;

@@ -29,6 +29,119 @@ pub mod wav;
 
 pub use kuzet::{CaptureReader, CaptureWriter, WriterOptions};
 
+/// What every recording reader offers: complex floats from any sample, as
+/// `source::recording` streams them.
+pub trait SampleReader: Send + std::fmt::Debug {
+    /// Reads up to `out.len()` samples from the position; 0 at the end.
+    ///
+    /// # Errors
+    /// A read error naming the file.
+    fn read(&mut self, out: &mut [num_complex::Complex32]) -> crate::Result<usize>;
+    /// Samples in the recording.
+    fn len(&self) -> u64;
+    /// True for a recording of no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Index of the next sample `read` returns.
+    fn position(&self) -> u64;
+    /// Moves the position to `index`, clamped to the length.
+    fn seek(&mut self, index: u64);
+    /// Samples read as zero because they were NaN or infinite.
+    fn non_finite_samples(&self) -> u64;
+}
+
+macro_rules! sample_reader {
+    ($t:ty) => {
+        impl SampleReader for $t {
+            fn read(&mut self, out: &mut [num_complex::Complex32]) -> crate::Result<usize> {
+                <$t>::read(self, out)
+            }
+            fn len(&self) -> u64 {
+                <$t>::len(self)
+            }
+            fn position(&self) -> u64 {
+                <$t>::position(self)
+            }
+            fn seek(&mut self, index: u64) {
+                <$t>::seek(self, index)
+            }
+            fn non_finite_samples(&self) -> u64 {
+                <$t>::non_finite_samples(self)
+            }
+        }
+    };
+}
+
+sample_reader!(raw::SpanReader);
+sample_reader!(sm2117::Sm2117Reader);
+sample_reader!(kuzet::CaptureReader);
+
+/// Refuses what is not a regular file (a FIFO, a device, a socket, a directory) before it
+/// is opened: opening a FIFO with no writer blocks for ever, and a device never ends.
+///
+/// # Errors
+/// `NotFound` and the like from the file system; `InvalidInput` naming what it is.
+pub fn require_regular(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = std::fs::metadata(path)?.file_type();
+    let what = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("is {what}, not a recording file"),
+    ))
+}
+
+/// Reads a settings file (band plan, scenario, exercise, known emitters) as text, refusing
+/// what is not a regular file or is larger than any settings file could be.
+///
+/// # Errors
+/// [`crate::Error::Io`] naming the file.
+pub fn read_settings(path: &std::path::Path) -> crate::Result<String> {
+    /// Far beyond any hand-written settings file; a larger one is a mistake or an attack.
+    const MAX_BYTES: u64 = 16 << 20;
+    let io = |source| crate::Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    require_regular(path).map_err(io)?;
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_BYTES {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("is {len} bytes; a settings file holds at most {MAX_BYTES}"),
+        )));
+    }
+    std::fs::read_to_string(path).map_err(io)
+}
+
+/// Bytes an unprivileged writer can still put on the file system holding `path` (a file
+/// or directory; for a file not yet created, its directory); `None` when it cannot be
+/// told.
+pub fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+    };
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 /// How samples are stored in `/iq`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SampleFormat {

@@ -414,13 +414,15 @@ pub struct SigmfLocation {
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>> {
     let io = |e| Error::capture(path, CaptureProblem::Io(e));
-    let f = std::fs::File::open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::capture(path, CaptureProblem::NotFound)
-        } else {
-            io(e)
-        }
-    })?;
+    let f = super::require_regular(path)
+        .and_then(|()| std::fs::File::open(path))
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::capture(path, CaptureProblem::NotFound)
+            } else {
+                io(e)
+            }
+        })?;
     let len = f.metadata().map_err(io)?.len();
     if len > MAX_META_BYTES {
         return Err(Error::capture(
@@ -444,16 +446,18 @@ pub fn locate_pair(path: &Path) -> Result<SigmfLocation> {
     let meta_path = path.with_extension("sigmf-meta");
     let data_path = path.with_extension("sigmf-data");
     let meta_bytes = read_bounded(&meta_path)?;
-    let md = std::fs::metadata(&data_path).map_err(|e| {
-        Error::capture(
-            &data_path,
-            if e.kind() == std::io::ErrorKind::NotFound {
-                CaptureProblem::NotFound
-            } else {
-                CaptureProblem::Io(e)
-            },
-        )
-    })?;
+    let md = super::require_regular(&data_path)
+        .and_then(|()| std::fs::metadata(&data_path))
+        .map_err(|e| {
+            Error::capture(
+                &data_path,
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    CaptureProblem::NotFound
+                } else {
+                    CaptureProblem::Io(e)
+                },
+            )
+        })?;
     Ok(SigmfLocation {
         meta_bytes,
         data_path,

@@ -10,10 +10,12 @@
 //!    └──── buffers no clip can need any more, back to the pool
 //! ```
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use num_complex::Complex32;
@@ -21,31 +23,117 @@ use num_complex::Complex32;
 use crate::alert::Alert;
 use crate::error::{Error, Result};
 use crate::formats::SampleFormat;
-use crate::sinks::evidence::engine::{Cmd, Engine, Frame, Sequencer};
+use crate::sinks::evidence::engine::{ClipEvent, Cmd, Engine, Frame, Sequencer};
 use crate::sinks::evidence::reread::{ReadAt, Reread};
 use crate::sinks::evidence::store::{ClipSample, Hdf5Store};
-use crate::sinks::evidence::{EvidenceConfig, EvidenceSummary, Planner};
+use crate::sinks::evidence::{EvidenceConfig, EvidenceSummary, Planner, Port};
 use crate::types::StreamMeta;
 
-/// The running evidence recorder, held by the pipeline's calling thread.
+/// The running evidence recorder, held by the pipeline's alerts stage.
 pub(crate) struct Evidence {
     planner: Planner,
-    ctl: Option<Sender<Cmd>>,
+    port: ThreadPort,
     handle: Option<JoinHandle<EvidenceSummary>>,
     dropped: Arc<AtomicU64>,
+}
+
+/// What the evidence thread has done with each clip: created (where) or failed.
+#[derive(Default)]
+struct ClipStatus {
+    state: Mutex<StatusInner>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct StatusInner {
+    opened: HashMap<u64, Option<PathBuf>>,
+    failed: HashSet<u64>,
+}
+
+impl ClipStatus {
+    fn report(&self, e: ClipEvent) {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match e {
+            ClipEvent::Opened { clip, path } => {
+                s.opened.insert(clip, Some(path));
+            }
+            ClipEvent::Failed { clip } => {
+                s.opened.entry(clip).or_insert(None);
+                s.failed.insert(clip);
+            }
+        }
+        self.changed.notify_all();
+    }
+}
+
+/// The planner's port to the evidence thread.
+struct ThreadPort {
+    ctl: Option<Sender<Cmd>>,
+    status: Arc<ClipStatus>,
+}
+
+/// How long the alerts stage waits for the evidence thread to create a clip before it
+/// gives the alert no evidence: far longer than a file creation, short enough that a
+/// stuck disk never holds the alerts up for long.
+const OPEN_WAIT: Duration = Duration::from_secs(10);
+
+impl Port for ThreadPort {
+    fn send(&mut self, c: Cmd) {
+        if let Some(tx) = self.ctl.as_ref() {
+            if tx.send(c).is_err() {
+                // The evidence thread has gone (it said why); the run goes on without it.
+                self.ctl = None;
+            }
+        }
+    }
+
+    fn open(&mut self, c: Cmd) -> Option<PathBuf> {
+        let Cmd::Open { clip, .. } = &c else {
+            return None;
+        };
+        let clip = *clip;
+        self.send(c);
+        self.ctl.as_ref()?;
+        let deadline = Instant::now() + OPEN_WAIT;
+        let mut s = self
+            .status
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(done) = s.opened.get(&clip) {
+                return done.clone();
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            s = self
+                .status
+                .changed
+                .wait_timeout(s, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn failed(&self, clip: u64) -> bool {
+        self.status
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .failed
+            .contains(&clip)
+    }
 }
 
 impl Evidence {
     /// The detector has analysed the stream up to `p`.
     pub fn on_progress(&mut self, p: u64) {
-        let ctl = &mut self.ctl;
-        self.planner.progress(p, &mut |c| send(ctl, c));
+        let port = &mut self.port;
+        self.planner.progress(p, &mut |c| port.send(c));
     }
 
     /// Files an alert (and names its evidence in `a.evidence`).
     pub fn on_alert(&mut self, a: &mut Alert) {
-        let ctl = &mut self.ctl;
-        self.planner.alert(a, &mut |c| send(ctl, c));
+        self.planner.alert(a, &mut self.port);
     }
 
     /// Waits for the evidence thread to write what it holds and close every clip. The
@@ -54,7 +142,7 @@ impl Evidence {
     /// # Errors
     /// [`Error::StagePanicked`] when the evidence thread panicked.
     pub fn finish(mut self) -> Result<EvidenceSummary> {
-        self.ctl = None;
+        self.port.ctl = None;
         let mut s = self
             .handle
             .take()
@@ -63,15 +151,6 @@ impl Evidence {
             .unwrap_or_default();
         s.dropped = self.dropped.load(Relaxed);
         Ok(s)
-    }
-}
-
-fn send(ctl: &mut Option<Sender<Cmd>>, c: Cmd) {
-    if let Some(tx) = ctl.as_ref() {
-        if tx.send(c).is_err() {
-            // The evidence thread has gone (it said why); the run goes on without it.
-            *ctl = None;
-        }
     }
 }
 
@@ -182,27 +261,53 @@ impl<T: ClipSample> Plan<T> {
     /// `blocks`, whose tracker holds alerts `hold_s` after their last sighting. With
     /// `reread` the clips are read back through it from the recording, and there is no
     /// ring.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] (`pre_s`) when the ring would take more than a quarter of the
+    /// memory the system can still give: checked here, before any buffer is made.
     pub fn new(
         cfg: &EvidenceConfig,
         meta: &StreamMeta,
         blocks: Blocks,
         hold_s: f64,
         reread: Option<ReadAt<T>>,
-    ) -> Self {
+    ) -> Result<Self> {
         let planner = Planner::new(cfg.clone(), meta, hold_s);
         let progress_step = meta.index_at(0.1).max(fresh(blocks));
-        let behind = planner.reach() + progress_step + POLL_SLACK_SAMPLES;
-        Plan {
+        let behind = planner
+            .reach()
+            .saturating_add(progress_step)
+            .saturating_add(POLL_SLACK_SAMPLES);
+        let ring_buffers = match reread {
+            Some(_) => 0,
+            None => behind.div_ceil(fresh(blocks)).saturating_add(4),
+        };
+        let bytes = ring_buffers
+            .saturating_mul(blocks.block_len as u64)
+            .saturating_mul(std::mem::size_of::<T>() as u64);
+        // A monitoring post must not starve the machine it runs on for a pre-trigger.
+        let budget = available_memory().unwrap_or(u64::MAX) / 4;
+        if ring_buffers > 0 && bytes > budget {
+            return Err(Error::invalid(
+                "pre_s",
+                format!(
+                    "{} s at {} needs a pre-trigger buffer of {} MB; at most {} MB (a quarter \
+                     of the memory available) may hold it",
+                    cfg.pre_s,
+                    crate::units::format_rate(meta.sample_rate_hz),
+                    bytes >> 20,
+                    budget >> 20
+                ),
+            ));
+        }
+        Ok(Plan {
             cfg: cfg.clone(),
             planner,
             blocks,
             progress_step,
-            ring_buffers: match reread {
-                Some(_) => 0,
-                None => behind.div_ceil(fresh(blocks)) as usize + 4,
-            },
+            ring_buffers: ring_buffers as usize,
             reread,
-        }
+        })
     }
 
     /// Starts the evidence thread. With the plan's `reread`, the thread reads each clip
@@ -231,19 +336,6 @@ impl<T: ClipSample> Plan<T> {
             ..
         } = self;
         cfg.validate()?;
-        let bytes = (ring_buffers * blocks.block_len * std::mem::size_of::<T>()) as u64;
-        if let Some(avail) = available_memory() {
-            if bytes > avail / 2 {
-                return Err(Error::Config(format!(
-                    "--evidence-pre {} s at {} needs a pre-trigger buffer of {} MB; only {} \
-                     MB of memory is available",
-                    cfg.pre_s,
-                    crate::units::format_rate(meta.sample_rate_hz),
-                    bytes >> 20,
-                    avail >> 20
-                )));
-            }
-        }
         std::fs::create_dir_all(&cfg.dir).map_err(|source| Error::Io {
             path: cfg.dir.clone(),
             source,
@@ -257,13 +349,20 @@ impl<T: ClipSample> Plan<T> {
         );
         let (ctl_tx, ctl_rx) = bounded::<Cmd>(4096);
         let dropped = Arc::new(AtomicU64::new(0));
+        let status = Arc::new(ClipStatus::default());
+        let report: Box<dyn FnMut(ClipEvent) + Send> = Box::new({
+            let status = status.clone();
+            move |e| status.report(e)
+        });
         type Body = Box<dyn FnOnce() -> EvidenceSummary + Send>;
         let (body, frames): (Body, _) = match reread {
             Some(read) => {
                 let reread = Reread::new(read, fresh(blocks) as usize, meta.total_samples);
                 // Nothing is kept behind the detector and no block comes in: the file
                 // has it all.
-                let engine = Engine::new(store, 0, 0, 0, None, Box::new(drop)).rereading(reread);
+                let engine = Engine::new(store, 0, 0, 0, None, Box::new(drop))
+                    .rereading(reread)
+                    .reporting(report);
                 (Box::new(move || run_rereading(engine, &ctl_rx)), None)
             }
             None => {
@@ -286,7 +385,8 @@ impl<T: ClipSample> Plan<T> {
                     planner.keep(),
                     hold_max,
                     recycle,
-                );
+                )
+                .reporting(report);
                 let frames = Frames {
                     tx: frames_tx,
                     live: meta.live,
@@ -307,7 +407,10 @@ impl<T: ClipSample> Plan<T> {
         Ok(Started {
             evidence: Evidence {
                 planner,
-                ctl: Some(ctl_tx),
+                port: ThreadPort {
+                    ctl: Some(ctl_tx),
+                    status,
+                },
                 handle: Some(handle),
                 dropped,
             },

@@ -431,12 +431,16 @@ fn run_typed<T: BlockSample>(
         block_len,
         history: spec.history(),
     };
-    let plan = cfg.evidence.as_ref().map(|ec| {
-        // A recording's clips are read back from the file: no ring, no cold buffers.
-        let reread = reread.filter(|_| !meta.live);
-        let hold = cfg.detector.tracker.hold_s;
-        evidence::Plan::new(ec, &meta, blocks, hold, reread.map(T::read_at))
-    });
+    let plan = cfg
+        .evidence
+        .as_ref()
+        .map(|ec| {
+            // A recording's clips are read back from the file: no ring, no cold buffers.
+            let reread = reread.filter(|_| !meta.live);
+            let hold = cfg.detector.tracker.hold_s;
+            evidence::Plan::new(ec, &meta, blocks, hold, reread.map(T::read_at))
+        })
+        .transpose()?;
     // With evidence on, the ring keeps the pipeline's own IQ buffers for seconds: the
     // pool grows by what it holds.
     let iq_buffers = in_flight + plan.as_ref().map_or(0, |p| p.ring_buffers);

@@ -28,13 +28,14 @@ use crate::error::{Error, Result};
 use crate::sinks::recorder::Writer;
 pub use crate::sinks::recorder::{RecordSummary, RecorderConfig, RecorderStats, Target};
 use crate::source::{IqSource, ReadOutcome, SampleBuf};
-use crate::types::StreamMeta;
+use crate::types::{SourceEvent, StreamMeta};
 
 enum Msg {
     /// A block of samples (pooled buffer).
     Samples(Vec<Complex32>),
-    /// This many samples are missing before the next block.
-    Gap(u64),
+    /// This many samples are missing before the next block, `dropped` of them by the
+    /// recorder itself (a full queue) and the rest by the device.
+    Gap { n: u64, dropped: u64 },
 }
 
 /// The recorder thread; [`Recorder::finish`] waits for it.
@@ -52,8 +53,10 @@ pub struct RecorderTap {
     pool: Receiver<Vec<Complex32>>,
     block: usize,
     cur: Vec<Complex32>,
-    /// Samples missing since the last queued block (stream gaps and our own drops).
+    /// Samples missing since the last queued block (stream gaps and our own drops), and
+    /// how many of them are our own drops.
     gap: u64,
+    gap_dropped: u64,
     /// Wait for room instead of dropping: the source is not live (a file, an unpaced
     /// simulator), so waiting loses nothing and keeps the recording complete.
     blocking: bool,
@@ -96,12 +99,8 @@ impl Recorder {
                 let meta = meta.clone();
                 let stats = stats.clone();
                 move || {
-                    let r = write_all(Writer::new(meta, cfg, stats), &rx, &pool_tx);
-                    if let Err(e) = &r {
-                        // The run goes on without a recording; say so now, not at exit.
-                        eprintln!("kuzet: recording stopped: {e}");
-                    }
-                    r
+                    let w = Writer::new(meta, cfg, stats.clone());
+                    write_all(w, &rx, &pool_tx, &stats)
                 }
             })
             .map_err(|source| Error::Io {
@@ -114,6 +113,7 @@ impl Recorder {
             block,
             cur: Vec::with_capacity(block),
             gap: 0,
+            gap_dropped: 0,
             blocking: !meta.live,
             stats: stats.clone(),
         };
@@ -126,10 +126,11 @@ impl Recorder {
     }
 
     /// Waits for the recorder to write what is queued and close its file. Drop the tap
-    /// (or the source holding it) first, or this waits forever.
+    /// (or the source holding it) first, or this waits forever. A recording that stopped
+    /// early (a full disk) says why in [`RecordSummary::stopped`].
     ///
     /// # Errors
-    /// The first write error ([`Error::Capture`]), or [`Error::StagePanicked`].
+    /// The last file could not be closed, or [`Error::StagePanicked`].
     pub fn finish(self) -> Result<RecordSummary> {
         self.handle
             .join()
@@ -162,7 +163,7 @@ impl RecorderTap {
             return;
         }
         let Some(tx) = &self.tx else {
-            // The recorder has failed: nothing more is recorded.
+            // The recorder has stopped: nothing more is recorded.
             self.stats.overrun.fetch_add(self.cur.len() as u64, Relaxed);
             self.cur.clear();
             return;
@@ -174,20 +175,26 @@ impl RecorderTap {
         let full = std::mem::replace(&mut self.cur, next);
         self.cur.clear();
         if self.blocking {
-            let gap = std::mem::take(&mut self.gap);
-            let sent =
-                (gap == 0 || tx.send(Msg::Gap(gap)).is_ok()) && tx.send(Msg::Samples(full)).is_ok();
+            let n = std::mem::take(&mut self.gap);
+            let dropped = std::mem::take(&mut self.gap_dropped);
+            let sent = (n == 0 || tx.send(Msg::Gap { n, dropped }).is_ok())
+                && tx.send(Msg::Samples(full)).is_ok();
             if !sent {
                 self.tx = None;
             }
             return;
         }
         if self.gap > 0 {
-            match tx.try_send(Msg::Gap(self.gap)) {
-                Ok(()) => self.gap = 0,
+            let gap = Msg::Gap {
+                n: self.gap,
+                dropped: self.gap_dropped,
+            };
+            match tx.try_send(gap) {
+                Ok(()) => (self.gap, self.gap_dropped) = (0, 0),
                 Err(TrySendError::Full(_)) => {
                     // No room to mark the gap: this block joins it.
                     self.gap += full.len() as u64;
+                    self.gap_dropped += full.len() as u64;
                     self.stats.overrun.fetch_add(full.len() as u64, Relaxed);
                     self.recycle(full);
                     return;
@@ -203,6 +210,7 @@ impl RecorderTap {
             Ok(()) => {}
             Err(TrySendError::Full(Msg::Samples(b))) => {
                 self.gap += n;
+                self.gap_dropped += n;
                 self.stats.overrun.fetch_add(n, Relaxed);
                 self.recycle(b);
             }
@@ -228,7 +236,10 @@ impl Drop for RecorderTap {
         // (the reader is done, so waiting stalls nothing).
         if let Some(tx) = self.tx.take() {
             if self.gap > 0 {
-                let _ = tx.send(Msg::Gap(self.gap));
+                let _ = tx.send(Msg::Gap {
+                    n: self.gap,
+                    dropped: self.gap_dropped,
+                });
             }
             if !self.cur.is_empty() {
                 let _ = tx.send(Msg::Samples(std::mem::take(&mut self.cur)));
@@ -237,37 +248,84 @@ impl Drop for RecorderTap {
     }
 }
 
-/// The recorder thread: writes what arrives until the tap hangs up.
+/// The recorder thread: writes what arrives until the tap hangs up. A write error (a
+/// full disk) stops the recording at once: the reason is published in the stats (the
+/// tee turns it into a health alert, `record` into its exit), the queue is dropped so
+/// the tap counts what follows as not recorded, and the run goes on.
 fn write_all(
     mut w: Writer,
     rx: &Receiver<Msg>,
     pool: &Sender<Vec<Complex32>>,
+    stats: &RecorderStats,
 ) -> Result<RecordSummary> {
     for msg in rx.iter() {
         let r = match msg {
             Msg::Samples(b) => w.write(&b).map(|()| {
                 let _ = pool.try_send(b);
             }),
-            Msg::Gap(n) => w.gap(n),
+            Msg::Gap { n, dropped } => w.gap(n, dropped),
         };
         if let Err(e) = r {
-            w.abandon();
-            return Err(e);
+            let why = crate::units::one_line(&e.to_string());
+            let _ = stats.stopped.set(why.clone());
+            return Ok(w.abandon(why));
         }
     }
     w.finish()
 }
 
 /// A source whose samples are also recorded; gaps are passed on as gaps.
+///
+/// What the recorder cannot keep reaches the detector as source events, riding on the
+/// stream like a device's: `RecordingStopped` once when it stops (a full disk), and
+/// `RecordingOverrun` for samples it had to drop (a slow disk), at most twice a second of
+/// stream, so the operator sees an alert rather than a summary at the end.
 pub struct TeeSource<S: IqSource> {
     inner: S,
     tap: RecorderTap,
+    stats: Arc<RecorderStats>,
+    /// An event to hand over before the next samples.
+    pending: Option<SourceEvent>,
+    stop_told: bool,
+    overrun_told: u64,
+    /// Samples read since overrun was last told of.
+    since_told: u64,
 }
 
 impl<S: IqSource> TeeSource<S> {
     /// Records everything `inner` delivers through `tap`.
     pub fn new(inner: S, tap: RecorderTap) -> Self {
-        TeeSource { inner, tap }
+        let stats = tap.stats.clone();
+        TeeSource {
+            inner,
+            tap,
+            stats,
+            pending: None,
+            stop_told: false,
+            overrun_told: 0,
+            since_told: 0,
+        }
+    }
+
+    /// What the recorder has not been able to keep since the last call, as an event.
+    fn recorder_news(&mut self, read: u64) -> Option<SourceEvent> {
+        if !self.stop_told {
+            if let Some(why) = self.stats.stopped.get() {
+                self.stop_told = true;
+                self.overrun_told = self.stats.overrun.load(Relaxed);
+                return Some(SourceEvent::RecordingStopped(why.clone()));
+            }
+        }
+        self.since_told += read;
+        let half_second = (self.inner.meta().sample_rate_hz / 2.0) as u64;
+        if self.stop_told || self.since_told < half_second {
+            return None;
+        }
+        self.since_told = 0;
+        let overrun = self.stats.overrun.load(Relaxed);
+        let new = overrun - self.overrun_told;
+        self.overrun_told = overrun;
+        (new > 0).then_some(SourceEvent::RecordingOverrun(new))
     }
 }
 
@@ -277,14 +335,24 @@ impl<S: IqSource> IqSource for TeeSource<S> {
     }
 
     fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
+        if let Some(e) = self.pending.take() {
+            return Ok(ReadOutcome::Event(e));
+        }
         // A live radio's complex floats: what the recorder writes.
         let buf = buf.cf32()?;
         let r = self.inner.read_cf32(buf)?;
-        match &r {
-            ReadOutcome::Samples(n) => self.tap.push(&buf[..*n]),
-            ReadOutcome::Lost(n) => self.tap.gap(*n),
-            _ => {}
-        }
+        let read = match &r {
+            ReadOutcome::Samples(n) => {
+                self.tap.push(&buf[..*n]);
+                *n as u64
+            }
+            ReadOutcome::Lost(n) => {
+                self.tap.gap(*n);
+                *n
+            }
+            _ => 0,
+        };
+        self.pending = self.recorder_news(read);
         Ok(r)
     }
 
@@ -306,12 +374,12 @@ pub struct Recorded {
     pub summary: RecordSummary,
 }
 
-/// Records `source` (a radio) without analysing it, until it ends or `stop` is set,
-/// reading `chunk` samples at a time; `on_event` hears of the device's health changes.
+/// Records `source` (a radio) without analysing it, until it ends, `stop` is set or the
+/// recording stops (a full disk: [`RecordSummary::stopped`] says why), reading `chunk`
+/// samples at a time; `on_event` hears of the device's and the recorder's health.
 ///
 /// # Errors
-/// The source's error, or the recorder's (a full disk), after the recorder has closed its
-/// file.
+/// The source's error, or the last file could not be closed.
 pub fn record(
     source: Box<dyn IqSource>,
     cfg: RecorderConfig,
@@ -331,7 +399,13 @@ pub fn record(
         match src.read_cf32(&mut buf) {
             Ok(ReadOutcome::Samples(n)) => read += n as u64,
             Ok(ReadOutcome::Lost(n)) => lost += n,
-            Ok(ReadOutcome::Event(e)) => on_event(&e),
+            Ok(ReadOutcome::Event(e)) => {
+                on_event(&e);
+                // Nothing more would be kept: stop reading at once.
+                if matches!(e, SourceEvent::RecordingStopped(_)) {
+                    break Ok(());
+                }
+            }
             Ok(ReadOutcome::Pending) => {}
             Ok(ReadOutcome::Eof) => break Ok(()),
             Err(e) => break Err(e),
@@ -353,6 +427,7 @@ pub fn record(
 mod tests {
     use super::*;
     use crate::formats::kuzet::CaptureReader;
+    use crate::formats::SampleFormat;
 
     fn meta() -> StreamMeta {
         StreamMeta {
@@ -387,8 +462,8 @@ mod tests {
         drop(tap);
         let s = rec.finish().unwrap();
         assert_eq!(s.files, vec![path.clone()]);
-        assert_eq!(s.written, 13_500);
-        assert_eq!(s.gaps, 500);
+        assert_eq!(s.written, 13_000);
+        assert_eq!((s.zero_filled, s.lost_by_device, s.overrun), (500, 500, 0));
         let mut r = CaptureReader::open(&path).unwrap();
         let mut buf = vec![Complex32::default(); 20_000];
         let n = r.read(&mut buf).unwrap();
@@ -438,9 +513,97 @@ mod tests {
         for _ in 0..2_000 {
             tap.push(&chunk);
         }
-        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        // Generous: a blocked tap would take as long as the disk, this takes milliseconds.
+        assert!(t.elapsed() < std::time::Duration::from_secs(60));
         drop(tap);
         let s = rec.finish().unwrap();
         assert!(s.overrun > 0 && s.written > 0, "{s:?}");
+    }
+
+    /// Every file is continuous in stream time: a long gap in a directory recording
+    /// starts a new file that knows where it sits in the stream; a single file is
+    /// zero-filled through it.
+    #[test]
+    fn a_long_gap_starts_a_new_file_or_is_zero_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = RecorderConfig::new(Target::Dir {
+            dir: dir.path().to_path_buf(),
+            max_s: None,
+            max_bytes: None,
+        });
+        let (rec, mut tap) = Recorder::start(&meta(), cfg).unwrap();
+        tap.push(&ramp(10_000, 0));
+        // Two seconds at 100 kS/s: an unplugged radio.
+        tap.gap(200_000);
+        tap.push(&ramp(5_000, 210_000));
+        drop(tap);
+        let s = rec.finish().unwrap();
+        assert_eq!(s.files.len(), 2, "{s:?}");
+        assert_eq!(
+            (s.written, s.zero_filled, s.lost_by_device),
+            (15_000, 0, 200_000)
+        );
+        let second = CaptureReader::open(&s.files[1]).unwrap();
+        assert_eq!(second.source_first_sample(), Some(210_000));
+        assert_eq!(second.len(), 5_000);
+
+        let path = dir.path().join("one.h5");
+        let (rec, mut tap) =
+            Recorder::start(&meta(), RecorderConfig::new(Target::File(path.clone()))).unwrap();
+        tap.push(&ramp(10_000, 0));
+        tap.gap(200_000);
+        tap.push(&ramp(5_000, 210_000));
+        drop(tap);
+        let s = rec.finish().unwrap();
+        assert_eq!(s.zero_filled, 200_000);
+        assert_eq!(CaptureReader::open(&path).unwrap().len(), 215_000);
+    }
+
+    /// An 8-bit recording left to find its scale puts the signal well inside the int8
+    /// range instead of a fixed 1/127 that leaves a weak radio a handful of levels.
+    #[test]
+    fn an_integer_recording_takes_its_scale_from_the_signal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ci8.h5");
+        let mut cfg = RecorderConfig::new(Target::File(path.clone()));
+        cfg.format = SampleFormat::Ci8 { scale: 0.0 };
+        let (rec, mut tap) = Recorder::start(&meta(), cfg).unwrap();
+        // A -40 dBFS tone: amplitude 0.01.
+        let tone: Vec<Complex32> = (0..20_000)
+            .map(|i| Complex32::from_polar(0.01, i as f32 * 0.3))
+            .collect();
+        tap.push(&tone);
+        drop(tap);
+        rec.finish().unwrap();
+        let r = CaptureReader::open(&path).unwrap();
+        let SampleFormat::Ci8 { scale } = r.sample_format() else {
+            panic!("{:?}", r.sample_format());
+        };
+        let levels = 0.01 / scale;
+        assert!(
+            (20.0..=40.0).contains(&levels),
+            "{levels} levels for the tone"
+        );
+    }
+
+    /// Two radios recording into one directory in the same second never share a file.
+    #[test]
+    fn recorders_sharing_a_directory_never_share_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = RecorderConfig::new(Target::Dir {
+            dir: dir.path().to_path_buf(),
+            max_s: None,
+            max_bytes: None,
+        });
+        let (a, mut ta) = Recorder::start(&meta(), cfg.clone()).unwrap();
+        let (b, mut tb) = Recorder::start(&meta(), cfg).unwrap();
+        ta.push(&ramp(5_000, 0));
+        tb.push(&ramp(5_000, 0));
+        drop((ta, tb));
+        let (sa, sb) = (a.finish().unwrap(), b.finish().unwrap());
+        assert_ne!(sa.files, sb.files);
+        for f in sa.files.iter().chain(&sb.files) {
+            assert_eq!(CaptureReader::open(f).unwrap().len(), 5_000);
+        }
     }
 }

@@ -138,7 +138,9 @@ impl SourceInfo {
     /// `meta.live` says).
     pub fn new(meta: &StreamMeta, spectrum: &SpectrumConfig) -> Self {
         SourceInfo {
-            origin: meta.origin.clone(),
+            // A file name is the operator's, but one from an archive is not: never let it
+            // write escape sequences to the terminal.
+            origin: crate::units::one_line(&meta.origin),
             live: meta.live,
             center_freq_hz: meta.center_freq_hz,
             sample_rate_hz: meta.sample_rate_hz,

@@ -249,3 +249,82 @@ fn console_seek_and_loop_keys_work_on_a_raw_recording() {
     let s = tmux.wait("a clean exit", |s| s.contains("KUZET_EXIT="));
     assert!(s.contains("KUZET_EXIT=0"), "{s}");
 }
+
+/// SIGTERM (like SIGHUP, SIGQUIT and Ctrl-C) ends a replay on a terminal cleanly: the
+/// alternate screen is left, the summary printed, the exit status 0.
+#[test]
+fn sigterm_restores_the_terminal_in_tmux() {
+    if !tmux_available() {
+        eprintln!("skipping sigterm in tmux: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("sig.h5");
+    let pidfile = dir.path().join("pid");
+    synth(&capture);
+    let tmux = Tmux {
+        socket: format!("kuzet-sig-{}", std::process::id()),
+    };
+    // `exec`: the pane's shell becomes kuzet, so the pid written is kuzet's, and the pane
+    // stays (remain-on-exit) to show what kuzet left on the terminal.
+    let run = format!(
+        "echo $$ > '{}'; exec {BIN} replay '{}' --loop",
+        pidfile.display(),
+        capture.display()
+    );
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "k",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "sh",
+        "-c",
+        &run,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    assert!(tmux
+        .cmd(&["set-option", "-t", "k", "remain-on-exit", "on"])
+        .status
+        .success());
+    tmux.wait("the console", |s| s.contains("ALERTS"));
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let killed = Command::new("kill")
+        .args(["-s", "TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // tmux marks the pane dead when the terminal closes and learns the exit status when
+    // it reaps the process, a moment later: wait for either the status or the signal.
+    let t = Instant::now();
+    let ended = loop {
+        let out = tmux.cmd(&[
+            "display-message",
+            "-p",
+            "-t",
+            "k",
+            "#{pane_dead}:#{pane_dead_status}/#{pane_dead_signal}",
+        ]);
+        let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if v.starts_with("1:") && v != "1:/" {
+            break v;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "kuzet still running: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        ended,
+        "1:0/",
+        "exit status / killing signal\n{}",
+        tmux.screen()
+    );
+    let s = tmux.screen();
+    assert!(!s.contains("ALERTS"), "alternate screen left:\n{s}");
+    assert!(s.contains("samples ("), "summary printed:\n{s}");
+}

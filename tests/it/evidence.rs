@@ -474,6 +474,44 @@ fn a_full_disk_fails_one_clip_and_keeps_the_others() {
     );
 }
 
+/// A disk that takes nothing (a zero file-size limit, as a full disk behaves): every clip
+/// fails at creation, no alert names one, no empty file is left behind, the summary says
+/// so, and the run goes on to its end.
+#[test]
+fn clips_that_cannot_be_created_are_never_named() {
+    let dir = tmp();
+    let src = synth(&dir, "full0", DISK_FULL);
+    let ev = path(&dir, "evidence");
+    std::fs::create_dir(&ev).unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$@\"")
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_kuzet"))
+        .args(["analyze", src.to_str().unwrap(), "--evidence"])
+        .arg(&ev)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let a = alerts(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(raised(&a, AlertKind::NewEmitter).len(), 3, "{a:#?}");
+    assert!(
+        a.iter().all(|x| x.evidence.is_none()),
+        "an alert names a clip that does not exist: {a:#?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&ev).unwrap().collect();
+    assert!(left.is_empty(), "empty clips left behind: {left:?}");
+    assert!(
+        stderr.contains("evidence: 0 clip(s)") && stderr.contains(" failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().all(|l| l.starts_with("kuzet")),
+        "one line per message: {stderr}"
+    );
+}
+
 #[test]
 fn bad_evidence_flags_name_the_flag() {
     let dir = tmp();

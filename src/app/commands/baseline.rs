@@ -16,6 +16,7 @@ use crate::pipeline::{self, Counters, Event};
 /// # Errors
 /// An unreadable capture, nothing learned, the output cannot be written.
 pub fn run(s: &Learn, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
+    super::refuse_existing(std::slice::from_ref(&s.output), s.force)?;
     let mut merged: Option<BaselineLearner> = None;
     for input in &s.inputs {
         let rec = super::open(input)?;

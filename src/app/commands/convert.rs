@@ -25,6 +25,7 @@ use crate::source::Recording;
 /// # Errors
 /// As [`convert`].
 pub fn run(s: &Convert, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
+    super::refuse_existing(&s.to.outputs(&s.output), s.force)?;
     let rec = crate::source::open(&s.input.path, &s.input.open)?;
     let r = convert(rec, &s.output, s.to, stop)?;
     report::warnings(&s.input.path.display().to_string(), &r.warnings);

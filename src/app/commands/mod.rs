@@ -47,6 +47,23 @@ pub fn limited(source: Box<dyn IqSource>, limit_s: Option<f64>) -> Box<dyn IqSou
     }
 }
 
+/// Refuses to replace an existing output without `--force`.
+///
+/// # Errors
+/// [`Error::Config`] naming the first output that exists.
+pub fn refuse_existing(outputs: &[std::path::PathBuf], force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    match outputs.iter().find(|p| p.exists()) {
+        Some(p) => Err(Error::Config(format!(
+            "{} exists; give --force to replace it",
+            p.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Adds the alert log named on the command line to `cfg`, and with `--mqtt` the
 /// publisher over it (the log is the outbox); `quiet` when a console owns the terminal.
 ///

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::app::config::Record;
 use crate::app::report;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::formats::SampleFormat;
 use crate::pipeline::recorder;
 use crate::source::soapy::SoapySource;
 use crate::source::IqSource;
@@ -18,6 +19,9 @@ use crate::units;
 /// # Errors
 /// The radio cannot be opened as asked, the file cannot be written.
 pub fn run(s: &Record, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
+    if let recorder::Target::File(path) = &s.recorder.target {
+        super::refuse_existing(std::slice::from_ref(path), s.recorder.overwrite)?;
+    }
     let mut src = SoapySource::open(&s.device)?;
     let by_time = s.limit_s.map(|t| src.meta().index_at(t));
     let by_size = s
@@ -29,6 +33,12 @@ pub fn run(s: &Record, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     let meta = src.meta().clone();
     let mut rc = s.recorder.clone();
     rc.extra_attrs = src.recording_attrs();
+    // A radio that streams integers of the width asked for is recorded at its own step.
+    rc.format = match (rc.format, src.native_integers()) {
+        (SampleFormat::Ci8 { scale: 0.0 }, Some((8, k))) => SampleFormat::Ci8 { scale: k },
+        (SampleFormat::Ci16 { scale: 0.0 }, Some((16, k))) => SampleFormat::Ci16 { scale: k },
+        (f, _) => f,
+    };
     let chunk = src.chunk();
     if let recorder::Target::File(path) = &rc.target {
         eprintln!(
@@ -42,6 +52,8 @@ pub fn run(s: &Record, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     let r = recorder::record(Box::new(src), rc, chunk, stop, &mut |e| match e {
         SourceEvent::DeviceLost(why) => eprintln!("kuzet: device lost ({why}); retrying"),
         SourceEvent::DeviceRestored => eprintln!("kuzet: device restored"),
+        // Said once, at the end, with what was lost.
+        SourceEvent::RecordingStopped(_) | SourceEvent::RecordingOverrun(_) => {}
     })?;
     let secs = r.wall.as_secs_f64();
     eprintln!(
@@ -52,5 +64,8 @@ pub fn run(s: &Record, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
         r.lost,
     );
     report::recording(&r.summary);
-    Ok(ExitCode::SUCCESS)
+    match r.summary.stopped {
+        Some(why) => Err(Error::RecordingStopped(why)),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }

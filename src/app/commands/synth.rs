@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::app::config::Synth;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::formats::export::IqSink;
 use crate::formats::{CaptureWriter, WriterOptions};
 use crate::source::synth::SynthSource;
@@ -16,12 +16,27 @@ use crate::units;
 /// # Errors
 /// The output cannot be written.
 pub fn run(s: &Synth, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
+    super::refuse_existing(std::slice::from_ref(&s.output), s.force)?;
+    // A scene of 1e308 seconds would otherwise write until the disk is full.
+    let bytes = (s.scene.total_samples() as f64) * s.format.bytes_per_sample() as f64;
+    if let Some(free) = crate::formats::free_bytes(&s.output) {
+        if bytes > free as f64 {
+            return Err(Error::Config(format!(
+                "--duration: the scene needs {:.1} GB and {} has {:.1} GB free",
+                bytes / 1e9,
+                s.output.display(),
+                free as f64 / 1e9
+            )));
+        }
+    }
     let mut source = SynthSource::new(&s.scene)?;
     let mut writer: Box<dyn IqSink> = Box::new(CaptureWriter::create(
         &s.output,
         &s.scene.meta(),
         &WriterOptions {
             format: s.format,
+            // Never two writers on one file: another synth racing for the name loses.
+            exclusive: !s.force,
             ..WriterOptions::default()
         },
     )?);

@@ -38,6 +38,17 @@ pub fn run(s: &Watch, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     cfg.evidence = s.evidence.clone();
     cfg.record = s.record.clone().map(|mut rc| {
         rc.extra_attrs = src.recording_attrs();
+        // The serial (else the driver) in file names: two radios recording into one
+        // directory never pick the same name.
+        let attr = |k: &str| {
+            rc.extra_attrs
+                .iter()
+                .find(|(key, v)| key == k && !v.is_empty())
+                .map(|(_, v)| v.clone())
+        };
+        rc.name_tag = attr("serial")
+            .or_else(|| attr("driver"))
+            .unwrap_or_default();
         rc
     });
     let stats = if s.headless {

@@ -39,6 +39,9 @@ pub struct WriterOptions {
     /// For a clip cut from a longer stream: the stream index of its first sample, stored
     /// as the root attribute `source_first_sample`.
     pub source_first_sample: Option<u64>,
+    /// Fail if the file exists (`O_EXCL`): two writers can never share a file, and an
+    /// existing capture is never overwritten unless asked.
+    pub exclusive: bool,
 }
 
 impl Default for WriterOptions {
@@ -51,6 +54,7 @@ impl Default for WriterOptions {
             extra_attrs: Vec::new(),
             bypass_chunk_cache: false,
             source_first_sample: None,
+            exclusive: false,
         }
     }
 }
@@ -124,6 +128,15 @@ impl CaptureWriter {
                     format!("directory {} does not exist", parent.display()),
                 ))));
             }
+        }
+        if opts.exclusive {
+            // Claimed atomically first: HDF5's own exclusive create reports an existing
+            // file as a generic error, and two processes must never both get it.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| err(CaptureProblem::Io(e)))?;
         }
         Self::create_inner(path, meta, opts).map_err(err)
     }

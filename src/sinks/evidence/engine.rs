@@ -225,15 +225,20 @@ pub(crate) enum Piece<'a, T = Complex32> {
 
 /// Where clips are written: HDF5 files in the evidence directory, or memory in tests.
 pub(crate) trait ClipStore<T> {
-    /// Starts a clip whose first sample is stream index `first`; `open` are the clips
-    /// still being written (never deleted to make room).
+    /// Starts a clip whose first sample is stream index `first`, at `path` or, when
+    /// that is taken, a free name beside it (returned); `open` are the clips still being
+    /// written (never deleted to make room).
     fn create(
         &mut self,
         path: &Path,
         first: u64,
         trigger: AlertKind,
         open: &[&Path],
-    ) -> Result<Box<dyn ClipWriter<T>>>;
+    ) -> Result<(Box<dyn ClipWriter<T>>, PathBuf)>;
+
+    /// Removes a clip that failed before anything of it was flushed: it holds no
+    /// evidence, and no alert may name it.
+    fn discard(&mut self, path: &Path);
 
     /// True when clips count against a quota (checked after every write).
     fn has_quota(&self) -> bool;
@@ -257,6 +262,16 @@ pub(crate) trait ClipWriter<T>: Send {
     fn set_annotation(&mut self, row: u64, a: &Annotation) -> Result<()>;
     /// Closes the clip.
     fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// What happened to a clip, told to whoever waits on it (the planner, through the
+/// pipeline): an alert names a clip only once it exists, and no more once it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ClipEvent {
+    /// The clip's file was created, at this path.
+    Opened { clip: u64, path: PathBuf },
+    /// The clip could not be created, or stopped on a write error (a full disk).
+    Failed { clip: u64 },
 }
 
 /// What the planner tells the engine.
@@ -331,6 +346,8 @@ pub(crate) struct Engine<S, T = Complex32> {
     recycle: Box<dyn FnMut(Vec<T>) + Send>,
     /// Clips read back from the recording: the ring stays empty.
     reread: Option<Reread<T>>,
+    /// Hears of every clip opened or failed.
+    report: Box<dyn FnMut(ClipEvent) + Send>,
 }
 
 impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
@@ -353,7 +370,14 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
             summary: EvidenceSummary::default(),
             recycle,
             reread: None,
+            report: Box::new(|_| {}),
         }
+    }
+
+    /// Tells `report` of every clip opened or failed.
+    pub fn reporting(mut self, report: Box<dyn FnMut(ClipEvent) + Send>) -> Self {
+        self.report = report;
+        self
     }
 
     /// Reads the clips back from the recording through `r` rather than from blocks.
@@ -401,17 +425,25 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
             } => {
                 let first = start.max(self.ring.available_from());
                 let open: Vec<&Path> = self.clips.iter().map(|c| c.path.as_path()).collect();
-                let writer = match self.store.create(&path, first, trigger, &open) {
-                    Ok(w) => Some(w),
+                let (writer, path) = match self.store.create(&path, first, trigger, &open) {
+                    Ok((w, actual)) => {
+                        (self.report)(ClipEvent::Opened {
+                            clip,
+                            path: actual.clone(),
+                        });
+                        self.summary.files.push(actual.clone());
+                        (Some(w), actual)
+                    }
                     Err(e) => {
-                        eprintln!("kuzet: evidence: {e}; this alert's evidence is not recorded");
+                        eprintln!(
+                            "kuzet: evidence: {}; this alert's evidence is not recorded",
+                            crate::units::one_line(&e.to_string())
+                        );
                         self.summary.failed.push((path.clone(), e.to_string()));
-                        None
+                        (self.report)(ClipEvent::Failed { clip });
+                        (None, path)
                     }
                 };
-                if writer.is_some() {
-                    self.summary.files.push(path.clone());
-                }
                 self.clips.push(Clip {
                     id: clip,
                     path,
@@ -440,7 +472,7 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
                 ann.length = end.saturating_sub(c.first).saturating_sub(ann.start_sample);
                 if let Some(w) = c.writer.as_mut() {
                     if let Err(e) = w.set_annotation(row, &ann) {
-                        Self::fail(&mut self.summary, c, e);
+                        Self::fail(&mut self.summary, &mut self.store, &mut *self.report, c, e);
                     }
                 }
             }
@@ -451,28 +483,51 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
     pub fn finish(mut self) -> EvidenceSummary {
         self.pump_all();
         for c in std::mem::take(&mut self.clips) {
-            Self::close(&mut self.store, &mut self.summary, c);
+            Self::close(&mut self.store, &mut self.summary, &mut *self.report, c);
         }
         self.summary
     }
 
-    fn fail(summary: &mut EvidenceSummary, c: &mut Clip<T>, e: crate::Error) {
+    /// A clip stopped on an error (a full disk): its alert no longer names it, and a
+    /// clip with nothing written is removed.
+    fn fail(
+        summary: &mut EvidenceSummary,
+        store: &mut S,
+        report: &mut dyn FnMut(ClipEvent),
+        c: &mut Clip<T>,
+        e: crate::Error,
+    ) {
+        let empty = c.written == c.first;
         eprintln!(
-            "kuzet: evidence: {e}; {} keeps what was flushed before, and evidence goes on \
-             with the next alert",
-            c.path.display()
+            "kuzet: evidence: {}; {} evidence goes on with the next alert",
+            crate::units::one_line(&e.to_string()),
+            if empty {
+                format!("{} held nothing and is removed;", c.path.display())
+            } else {
+                format!("{} keeps what was flushed before;", c.path.display())
+            }
         );
         summary.failed.push((c.path.clone(), e.to_string()));
         // Leaked, not closed: libhdf5 (1.10) crashes closing a dataset whose flush failed.
         // The flushed part stays readable; the handles go with the process.
         std::mem::forget(c.writer.take());
+        if empty {
+            store.discard(&c.path);
+            summary.files.retain(|p| p != &c.path);
+        }
+        report(ClipEvent::Failed { clip: c.id });
     }
 
-    fn close(store: &mut S, summary: &mut EvidenceSummary, mut c: Clip<T>) {
+    fn close(
+        store: &mut S,
+        summary: &mut EvidenceSummary,
+        report: &mut dyn FnMut(ClipEvent),
+        mut c: Clip<T>,
+    ) {
         if let Some(w) = c.writer.take() {
             match w.finish() {
                 Ok(()) => store.finished(&c.path),
-                Err(e) => Self::fail(summary, &mut c, e),
+                Err(e) => Self::fail(summary, store, report, &mut c, e),
             }
         }
     }
@@ -523,7 +578,7 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
                 failed = w.flush().err();
             }
             if let Some(e) = failed {
-                Self::fail(&mut self.summary, c, e);
+                Self::fail(&mut self.summary, &mut self.store, &mut *self.report, c, e);
             }
         }
         if wrote > 0 && self.store.has_quota() {
@@ -542,7 +597,7 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
                         c.written - c.first
                     );
                     self.summary.cut.push(c.path.clone());
-                    Self::close(&mut self.store, &mut self.summary, c);
+                    Self::close(&mut self.store, &mut self.summary, &mut *self.report, c);
                 }
             }
         }
@@ -555,7 +610,7 @@ impl<S: ClipStore<T>, T: Copy + Default + Send + 'static> Engine<S, T> {
             let c = &self.clips[i];
             if c.sealed && (c.written >= c.end || c.writer.is_none()) {
                 let c = self.clips.remove(i);
-                Self::close(&mut self.store, &mut self.summary, c);
+                Self::close(&mut self.store, &mut self.summary, &mut *self.report, c);
             } else {
                 i += 1;
             }
@@ -610,13 +665,17 @@ pub(crate) mod tests {
             first: u64,
             _trigger: AlertKind,
             _open: &[&Path],
-        ) -> Result<Box<dyn ClipWriter<Complex32>>> {
+        ) -> Result<(Box<dyn ClipWriter<Complex32>>, PathBuf)> {
             let clip = MemClip {
                 first,
                 ..MemClip::default()
             };
             self.0.lock().unwrap().insert(path.to_path_buf(), clip);
-            Ok(Box::new(MemWriter(self.clone(), path.to_path_buf())))
+            let w = MemWriter(self.clone(), path.to_path_buf());
+            Ok((Box::new(w), path.to_path_buf()))
+        }
+        fn discard(&mut self, path: &Path) {
+            self.0.lock().unwrap().remove(path);
         }
         fn has_quota(&self) -> bool {
             false

@@ -130,6 +130,18 @@ impl EvidenceConfig {
     }
 }
 
+/// The planner's way to the engine, which runs on another thread in the pipeline (and
+/// inline in tests).
+pub(crate) trait Port {
+    /// Hands a command to the engine.
+    fn send(&mut self, c: Cmd);
+    /// Hands an `Open` to the engine and waits until it has created the clip: the path
+    /// it was created at, or `None` when it could not be (nothing to name).
+    fn open(&mut self, c: Cmd) -> Option<PathBuf>;
+    /// True once the clip has failed (it is no longer named).
+    fn failed(&self, clip: u64) -> bool;
+}
+
 /// Decides the clips, on the thread that receives the pipeline's events.
 pub(crate) struct Planner {
     rate: f64,
@@ -235,8 +247,8 @@ impl Planner {
     }
 
     /// Files `a` into a clip when it triggers (or belongs to one), and names the clip in
-    /// `a.evidence`.
-    pub(crate) fn alert(&mut self, a: &mut Alert, send: &mut dyn FnMut(Cmd)) {
+    /// `a.evidence` once it exists and for as long as it has not failed.
+    pub(crate) fn alert(&mut self, a: &mut Alert, port: &mut dyn Port) {
         let idx = |s: f64| (s * self.rate).round().max(0.0) as u64;
         let (first, last) = (idx(a.first_seen_s), idx(a.last_seen_s.max(a.first_seen_s)));
         let ann = Annotation {
@@ -254,8 +266,11 @@ impl Planner {
         };
         let cleared = a.state == AlertState::Cleared;
         if let Some(link) = self.alerts.get(&a.id) {
-            a.evidence = Some(link.path.clone());
             let (clip, row) = (link.clip, link.row);
+            // A clip that stopped on a full disk is no evidence of what comes after.
+            if !port.failed(clip) {
+                a.evidence = Some(link.path.clone());
+            }
             if cleared {
                 self.alerts.remove(&a.id);
             }
@@ -263,12 +278,12 @@ impl Planner {
                 let end = (last + self.post).min(c.hard_end(self.max));
                 if end > c.end {
                     c.end = end;
-                    send(Cmd::Extend { clip, end });
+                    port.send(Cmd::Extend { clip, end });
                 }
                 if cleared {
                     c.active -= 1;
                 }
-                send(Cmd::Annotate { clip, row, ann });
+                port.send(Cmd::Annotate { clip, row, ann });
             }
             return;
         }
@@ -279,7 +294,10 @@ impl Planner {
         let start = first
             .saturating_sub(self.pre)
             .max(self.progress.saturating_sub(self.keep()));
-        let joins = self.clips.last().is_some_and(|c| start <= c.end);
+        let joins = self
+            .clips
+            .last()
+            .is_some_and(|c| start <= c.end && !port.failed(c.id));
         let (clip, row, path) = match self.clips.last_mut() {
             Some(c) if joins => {
                 let row = c.rows;
@@ -288,15 +306,29 @@ impl Planner {
                 let end = (last + self.post).min(c.hard_end(self.max));
                 if end > c.end {
                     c.end = end;
-                    send(Cmd::Extend { clip: c.id, end });
+                    port.send(Cmd::Extend { clip: c.id, end });
                 }
                 (c.id, row, c.path.clone())
             }
             _ => {
                 let clip = self.next_clip;
                 self.next_clip += 1;
-                let path = self.name(first, a.kind);
+                let planned = self.name(first, a.kind);
                 let end = (last + self.post).min(start + self.max).max(start + 1);
+                // The alert names the clip only once its file exists (it may have taken
+                // another name beside a clip of another kuzet); one that cannot be
+                // created (a full disk) is never named.
+                let Some(path) = port.open(Cmd::Open {
+                    clip,
+                    path: PathBuf::from(&*planned),
+                    start,
+                    end,
+                    trigger: a.kind,
+                }) else {
+                    return;
+                };
+                let path: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
+                self.names.insert(PathBuf::from(&*path));
                 self.clips.push(PlannedClip {
                     id: clip,
                     start,
@@ -304,13 +336,6 @@ impl Planner {
                     rows: 1,
                     path: path.clone(),
                     active: 1,
-                });
-                send(Cmd::Open {
-                    clip,
-                    path: PathBuf::from(&*path),
-                    start,
-                    end,
-                    trigger: a.kind,
                 });
                 (clip, 0, path)
             }
@@ -324,7 +349,7 @@ impl Planner {
             },
         );
         a.evidence = Some(path);
-        send(Cmd::Annotate { clip, row, ann });
+        port.send(Cmd::Annotate { clip, row, ann });
     }
 
     /// `<dir>/<UTC of the alert's first sighting>-<kind>.h5`, made unique.
@@ -364,6 +389,7 @@ fn stream_utc0(meta: &StreamMeta) -> Option<chrono::DateTime<chrono::Utc>> {
 mod tests {
     use super::engine::tests::{at, block, engine};
     use super::*;
+    use num_complex::Complex32;
 
     fn meta() -> StreamMeta {
         StreamMeta {
@@ -403,10 +429,52 @@ mod tests {
         Planner::new(cfg, &meta(), 3.0)
     }
 
+    /// A port that collects the commands; every clip is created where planned.
+    struct Collect(Vec<Cmd>);
+
+    impl Port for Collect {
+        fn send(&mut self, c: Cmd) {
+            self.0.push(c);
+        }
+        fn open(&mut self, c: Cmd) -> Option<PathBuf> {
+            let Cmd::Open { path, .. } = &c else {
+                return None;
+            };
+            let path = path.clone();
+            self.0.push(c);
+            Some(path)
+        }
+        fn failed(&self, _clip: u64) -> bool {
+            false
+        }
+    }
+
+    /// A port straight into an engine on the same thread.
+    pub(super) struct Inline<'a, S: engine::ClipStore<Complex32>>(
+        pub &'a mut engine::Engine<S, Complex32>,
+    );
+
+    impl<S: engine::ClipStore<Complex32>> Port for Inline<'_, S> {
+        fn send(&mut self, c: Cmd) {
+            self.0.control(c);
+        }
+        fn open(&mut self, c: Cmd) -> Option<PathBuf> {
+            let Cmd::Open { path, .. } = &c else {
+                return None;
+            };
+            let path = path.clone();
+            self.0.control(c);
+            Some(path)
+        }
+        fn failed(&self, _clip: u64) -> bool {
+            false
+        }
+    }
+
     fn run(p: &mut Planner, a: &mut Alert) -> Vec<Cmd> {
-        let mut cmds = Vec::new();
-        p.alert(a, &mut |c| cmds.push(c));
-        cmds
+        let mut port = Collect(Vec::new());
+        p.alert(a, &mut port);
+        port.0
     }
 
     use std::path::Path;
@@ -566,7 +634,7 @@ mod tests {
             // As the detect stage sends them: a batch's alerts, then its progress.
             while let Some((_, a)) = alerts.next_if(|(at_p, _)| *at_p <= progress) {
                 let mut a = a;
-                p.alert(&mut a, &mut |c| e.control(c));
+                p.alert(&mut a, &mut Inline(&mut e));
             }
             p.progress(progress, &mut |c| e.control(c));
         }

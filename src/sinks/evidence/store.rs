@@ -160,7 +160,7 @@ impl<T: ClipSample> ClipStore<T> for Hdf5Store {
         first: u64,
         trigger: AlertKind,
         open: &[&Path],
-    ) -> Result<Box<dyn ClipWriter<T>>> {
+    ) -> Result<(Box<dyn ClipWriter<T>>, PathBuf)> {
         if let Some(q) = self.quota {
             self.make_room(q, open);
         }
@@ -175,26 +175,50 @@ impl<T: ClipSample> ClipStore<T> for Hdf5Store {
             self.meta.origin,
             trigger.as_str()
         );
-        let w = CaptureWriter::create(
-            path,
-            &meta,
-            &WriterOptions {
-                // The samples exactly as the pipeline saw them.
-                format: self.format,
-                swmr: true,
-                // `H5Clip` decides when.
-                flush_every: u64::MAX,
-                extra_attrs: vec![("trigger".into(), trigger.as_str().into())],
-                source_first_sample: Some(first),
-                ..WriterOptions::default()
-            },
-        )?;
-        Ok(Box::new(H5Clip {
+        let opts = WriterOptions {
+            // The samples exactly as the pipeline saw them.
+            format: self.format,
+            swmr: true,
+            // `H5Clip` decides when.
+            flush_every: u64::MAX,
+            extra_attrs: vec![("trigger".into(), trigger.as_str().into())],
+            source_first_sample: Some(first),
+            // Another kuzet writing evidence into the same directory may have taken the
+            // name: the next free one is used instead (`-2`, `-3`, …), never shared.
+            exclusive: true,
+            ..WriterOptions::default()
+        };
+        let mut path = path.to_path_buf();
+        let stem = path.with_extension("");
+        let mut n = 2;
+        let w = loop {
+            match CaptureWriter::create(&path, &meta, &opts) {
+                Ok(w) => break w,
+                Err(crate::Error::Capture {
+                    problem: crate::error::CaptureProblem::Io(e),
+                    ..
+                }) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => {
+                    path = PathBuf::from(format!("{}-{n}.h5", stem.display()));
+                    n += 1;
+                }
+                Err(e) => {
+                    // Claimed, then failed (a full disk): nothing in it is evidence.
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e);
+                }
+            }
+        };
+        let clip = H5Clip {
             w,
             last_flush: Instant::now(),
             unflushed: 0,
             stream_second: self.meta.index_at(1.0).max(1),
-        }))
+        };
+        Ok((Box::new(clip), path))
+    }
+
+    fn discard(&mut self, path: &Path) {
+        let _ = std::fs::remove_file(path);
     }
 
     fn has_quota(&self) -> bool {

@@ -16,8 +16,7 @@
 //! metadata, while the recording is opened.
 
 pub mod kuzet;
-pub mod sm2117;
-pub mod span;
+pub mod plain;
 
 use std::fs::File;
 use std::io::Read;
@@ -32,8 +31,7 @@ use crate::source::SeekableSource;
 use crate::types::{Annotation, StreamMeta};
 
 pub use kuzet::KuzetSource;
-pub use sm2117::Sm2117Source;
-pub use span::SpanSource;
+pub use plain::PlainSource;
 
 /// What the operator says about a recording (flags), overriding the file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -90,13 +88,7 @@ pub fn detect(path: &Path, opts: &OpenOptions) -> Result<InputKind> {
     if ext == "sigmf-meta" || ext == "sigmf-data" {
         return Ok(InputKind::SigmfPair);
     }
-    let md = std::fs::metadata(path).map_err(|e| not_found(path, e))?;
-    if md.is_dir() {
-        return Err(Error::capture(
-            path,
-            CaptureProblem::Io(std::io::Error::other("is a directory")),
-        ));
-    }
+    crate::formats::require_regular(path).map_err(|e| not_found(path, e))?;
     if let Some(f) = opts.raw_format {
         return Ok(InputKind::Raw(f));
     }
@@ -285,8 +277,8 @@ pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Recording> {
     let meta = found.meta;
     let source: Box<dyn SeekableSource> = match reader {
         Reader::Kuzet(r) => Box::new(KuzetSource::new(r, meta)),
-        Reader::Span(r) => Box::new(SpanSource::new(r, meta)),
-        Reader::Sm2117(r) => Box::new(Sm2117Source::new(r, meta)),
+        Reader::Span(r) => Box::new(PlainSource::new(r, meta)),
+        Reader::Sm2117(r) => Box::new(PlainSource::new(r, meta)),
     };
     Ok(Recording {
         source,
@@ -505,9 +497,18 @@ fn open_sigmf(path: &Path, loc: sigmf::SigmfLocation) -> Result<(Reader, Found)>
 /// # Errors
 /// [`CaptureProblem::UnknownRate`] naming the file.
 pub fn require_rate(path: &Path, meta: &StreamMeta) -> Result<()> {
-    if meta.sample_rate_hz.is_finite() && meta.sample_rate_hz > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::capture(path, CaptureProblem::UnknownRate))
+    let rate = meta.sample_rate_hz;
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err(Error::capture(path, CaptureProblem::UnknownRate));
+    }
+    match crate::types::check_sample_rate(rate) {
+        None => Ok(()),
+        Some(why) => Err(Error::capture(
+            path,
+            CaptureProblem::BadField {
+                field: "sample rate",
+                why,
+            },
+        )),
     }
 }

@@ -464,6 +464,14 @@ impl Reader {
         }
     }
 
+    /// The value of one integer step of a native integer stream.
+    fn integer_scale(&self) -> Option<f32> {
+        match self {
+            Reader::Cf32(_) => None,
+            Reader::Cs16(.., k) | Reader::Cs8(.., k) => Some(*k),
+        }
+    }
+
     fn chunk(&self) -> usize {
         match self {
             Reader::Cf32(s) => read_len(s.mtu().unwrap_or(READ_TARGET)),
@@ -518,6 +526,9 @@ pub struct SoapySource {
     state: State,
     meta: StreamMeta,
     format: Format,
+    /// One integer step of a native CS8/CS16 stream (a recording in that format keeps it
+    /// exactly).
+    integer_scale: Option<f32>,
     chunk: usize,
     /// Device time at which the next sample is expected, to size overflow gaps.
     next_time_ns: Option<i64>,
@@ -568,6 +579,7 @@ impl SoapySource {
                 args: settings.args.clone(),
                 msg: soapy_msg("starting the stream", &e),
             })?;
+        let integer_scale = reader.integer_scale();
         let mut device = format!("driver={}", applied.driver);
         if !applied.serial.is_empty() {
             device.push_str(&format!(",serial={}", applied.serial));
@@ -598,6 +610,7 @@ impl SoapySource {
             state: State::Streaming(reader),
             meta,
             format,
+            integer_scale,
             chunk,
             next_time_ns: None,
             pos: 0,
@@ -623,6 +636,17 @@ impl SoapySource {
             ("serial".into(), args.get("serial").unwrap_or("").into()),
             ("device_args".into(), self.settings.args.clone()),
         ]
+    }
+
+    /// The device's own integer samples, when it streams them (CS8 or CS16): their width in
+    /// bits and the value of one step.
+    pub fn native_integers(&self) -> Option<(u32, f32)> {
+        let bits = match self.format {
+            Format::CS8 => 8,
+            Format::CS16 => 16,
+            _ => return None,
+        };
+        self.integer_scale.map(|k| (bits, k))
     }
 
     /// The stream format read from the device.

@@ -26,6 +26,12 @@ use crate::types::Annotation;
 use crate::types::StreamMeta;
 use crate::units::Hz;
 
+/// Longest symbol a GFSK or hopping emitter may have, in samples.
+const MAX_SAMPLES_PER_SYMBOL: f64 = 10_000.0;
+
+/// Most channels a hopper may use: more than any real link, and each burst shuffles them.
+const MAX_HOPS: usize = 1024;
+
 /// Kinds of emitters the simulator can place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -170,10 +176,7 @@ impl Scene {
     /// [`Error::InvalidFile`] with the line and field for syntax errors, unknown fields
     /// and out-of-range values.
     pub fn load(path: &Path) -> Result<Scene> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::formats::read_settings(path)?;
         let invalid = |msg: String| Error::InvalidFile {
             path: path.to_path_buf(),
             msg,
@@ -189,8 +192,8 @@ impl Scene {
     /// A message naming the first invalid field.
     pub fn validate(&self) -> Result<(), String> {
         let fs = self.sample_rate_hz.0;
-        if fs.is_nan() || fs <= 0.0 {
-            return Err(format!("sample_rate_hz must be positive, got {fs}"));
+        if let Some(why) = crate::types::check_sample_rate(fs) {
+            return Err(format!("sample_rate_hz {why}"));
         }
         if !(self.duration_s > 0.0 && self.duration_s.is_finite()) {
             return Err(format!(
@@ -227,22 +230,40 @@ impl Scene {
                     e.start_s
                 ));
             }
+            // The pulse-shaping filter spans three symbols of 1.5 / bandwidth each: a
+            // bandwidth far below the rate would make it millions of taps long.
+            let min_bw = fs / MAX_SAMPLES_PER_SYMBOL;
+            if matches!(e.kind, EmitterKind::Gfsk | EmitterKind::Hopper) && bw < min_bw {
+                return Err(format!(
+                    "{at}: bandwidth_hz must be at least {min_bw} (the rate / {MAX_SAMPLES_PER_SYMBOL}), got {bw}"
+                ));
+            }
+            let scene_ms = self.duration_s * 1e3;
             match e.kind {
                 EmitterKind::Gfsk => {
                     let (burst, period) = (e.burst_ms.unwrap_or(5.0), e.period_ms.unwrap_or(100.0));
-                    if !(burst > 0.0 && period >= burst) {
+                    if !(burst > 0.0 && period >= burst && period.is_finite()) {
                         return Err(format!(
                             "{at}: needs 0 < burst_ms <= period_ms, got {burst}/{period}"
                         ));
                     }
+                    // Each burst's bits are drawn at once: bounded by the scene.
+                    if burst > scene_ms {
+                        return Err(format!(
+                            "{at}: burst_ms must be at most the scene's length ({scene_ms} ms), got {burst}"
+                        ));
+                    }
                 }
                 EmitterKind::Hopper => {
-                    if e.hops.unwrap_or(16) < 2 {
-                        return Err(format!("{at}: hops must be at least 2"));
+                    let hops = e.hops.unwrap_or(16);
+                    if !(2..=MAX_HOPS).contains(&hops) {
+                        return Err(format!("{at}: hops must be in 2..={MAX_HOPS}, got {hops}"));
                     }
                     let dwell = e.dwell_ms.unwrap_or(10.0);
-                    if dwell.is_nan() || dwell <= 0.0 {
-                        return Err(format!("{at}: dwell_ms must be positive, got {dwell}"));
+                    if !(dwell > 0.0 && dwell <= scene_ms) {
+                        return Err(format!(
+                            "{at}: dwell_ms must be in (0, {scene_ms}] (the scene's length), got {dwell}"
+                        ));
                     }
                 }
                 _ => {}
