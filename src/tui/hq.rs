@@ -358,6 +358,7 @@ mod tests {
                 snr_db: 20.0,
                 band: None,
                 evidence: None,
+                activity: None,
             },
             acknowledged: false,
             acknowledged_utc: None,

@@ -863,6 +863,7 @@ fn a_backlog_over_the_quota_gives_up_the_oldest_info_lines() {
             snr_db: 20.0,
             band: None,
             evidence: None,
+            activity: None,
         };
         text += &serde_json::to_string(&a).unwrap();
         text.push('\n');

@@ -10,6 +10,7 @@ mod evidence;
 mod federation;
 mod formats;
 mod hardening;
+mod hostile;
 mod layout;
 mod live;
 mod replay;
