@@ -23,11 +23,11 @@ use crossbeam_channel::{bounded, select, Receiver};
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use super::app::{Action, DeskEntry, Effect};
+use super::app::{Action, Effect};
+use super::desk::Desk;
 use super::event::{self, UiEvent};
 use super::theme::Theme;
 use super::{keymap, widgets, StopOnDrop, TerminalGuard, FRAME_PERIOD};
-use crate::alert::AlertState;
 use crate::error::{Error, Result};
 use crate::pipeline::hq::{HqEvent, HqRunning, HqSummary};
 use crate::sinks::federation::{AlertMessage, Health, Status};
@@ -66,10 +66,8 @@ pub struct HqApp {
     pub connected: bool,
     /// Every post heard from, by id.
     pub posts: Vec<PostView>,
-    /// The desk, oldest first.
-    pub alerts: Vec<DeskEntry>,
-    /// Selected alert, counted from the newest.
-    pub selected: usize,
+    /// The alert desk: the console's own, its entries carrying their post.
+    pub desk: Desk,
     /// New alert lines received.
     pub received: u64,
     /// The clock the last-heard times are shown against.
@@ -87,8 +85,7 @@ impl HqApp {
             broker,
             connected: false,
             posts: Vec::new(),
-            alerts: Vec::new(),
-            selected: 0,
+            desk: Desk::new(DESK_MAX),
             received: 0,
             now,
             notice: None,
@@ -103,26 +100,17 @@ impl HqApp {
                 self.quit = true;
                 return Some(Effect::Quit);
             }
-            Action::SelectNewer => self.selected = self.selected.saturating_sub(1),
-            Action::SelectOlder => {
-                self.selected = (self.selected + 1).min(self.alerts.len().saturating_sub(1));
-            }
-            Action::SelectNewest => self.selected = 0,
+            Action::SelectNewer => self.desk.select_newer(),
+            Action::SelectOlder => self.desk.select_older(),
+            Action::SelectNewest => self.desk.select_newest(),
             Action::Acknowledge => {
-                let n = self.alerts.len();
-                if let Some(e) = n
-                    .checked_sub(1 + self.selected)
-                    .and_then(|i| self.alerts.get_mut(i))
-                {
-                    if e.alert.state != AlertState::Cleared && !e.acknowledged {
-                        e.acknowledged = true;
-                        // HQ has no alert log of its own: the mark is for this desk.
-                        self.notice = Some(format!(
-                            "#{} of {} marked seen at HQ",
-                            e.alert.id,
-                            e.post.as_deref().unwrap_or("-")
-                        ));
-                    }
+                if let Some(e) = self.desk.acknowledge_selected() {
+                    // HQ has no alert log of its own: the mark is for this desk.
+                    self.notice = Some(format!(
+                        "#{} of {} marked seen at HQ",
+                        e.alert.id,
+                        e.post.as_deref().unwrap_or("-")
+                    ));
                 }
             }
             // Spectrum, zoom and transport keys mean nothing without a spectrum.
@@ -175,9 +163,8 @@ impl HqApp {
         p
     }
 
-    /// A `raised` line starts an entry (a post that restarted numbers its alerts from 1
-    /// again); later lines of an alert update the newest entry of that (post, id); an
-    /// acknowledgement at the post marks it.
+    /// The line goes on the desk under its post (see [`Desk::take`]: a restarted post
+    /// numbers its alerts from 1 again, so a `raised` line always starts an entry).
     fn on_alert(&mut self, m: AlertMessage, now: Instant) {
         self.received += 1;
         let post: Arc<str> = {
@@ -185,38 +172,7 @@ impl HqApp {
             p.alerts += 1;
             p.post.clone()
         };
-        if m.alert.state != AlertState::Raised || m.acknowledged {
-            if let Some(e) = self
-                .alerts
-                .iter_mut()
-                .rev()
-                .find(|e| e.alert.id == m.alert.id && e.post.as_ref() == Some(&post))
-            {
-                if m.acknowledged {
-                    e.acknowledged = true;
-                } else {
-                    e.alert = m.alert;
-                }
-                return;
-            }
-        }
-        self.alerts.push(DeskEntry {
-            alert: m.alert,
-            acknowledged: m.acknowledged,
-            post: Some(post),
-        });
-        if self.selected > 0 {
-            self.selected += 1;
-        }
-        if self.alerts.len() > DESK_MAX {
-            let drop = self
-                .alerts
-                .iter()
-                .position(|e| e.alert.state == AlertState::Cleared)
-                .unwrap_or(0);
-            self.alerts.remove(drop);
-        }
-        self.selected = self.selected.min(self.alerts.len().saturating_sub(1));
+        self.desk.take(m.alert, Some(post), m.acknowledged);
     }
 
     /// Posts whose status says online.
@@ -311,7 +267,7 @@ pub fn draw(frame: &mut Frame, app: &HqApp, theme: &Theme) {
     let [status, posts, desk] = layout(area, app.posts.len());
     widgets::hq_status::render(app, theme, status, buf);
     widgets::posts::render(app, theme, posts, buf);
-    widgets::alerts::render_desk(&app.alerts, app.selected, theme, desk, buf);
+    widgets::alerts::render(&app.desk, theme, desk, buf);
 }
 
 /// One status row, a posts panel sized to its posts (a title row, at least one row, at
@@ -335,7 +291,7 @@ fn layout(area: Rect, posts: usize) -> [Rect; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::{Alert, AlertKind, Severity};
+    use crate::alert::{Alert, AlertKind, AlertState, Severity};
     use ratatui::backend::TestBackend;
     use ratatui::buffer::Buffer;
     use ratatui::Terminal;
@@ -395,17 +351,21 @@ mod tests {
         app.on_event(HqEvent::Alert(msg("a", 0, 1, AlertState::Raised)), t0);
         app.on_event(HqEvent::Alert(msg("b", 0, 1, AlertState::Raised)), t0);
         app.on_event(HqEvent::Alert(msg("a", 1, 1, AlertState::Cleared)), t0);
-        assert_eq!(app.alerts.len(), 2, "same id, two posts: two entries");
-        assert_eq!(app.alerts[0].alert.state, AlertState::Cleared);
-        assert_eq!(app.alerts[1].alert.state, AlertState::Raised);
+        assert_eq!(
+            app.desk.entries().len(),
+            2,
+            "same id, two posts: two entries"
+        );
+        assert_eq!(app.desk.entries()[0].alert.state, AlertState::Cleared);
+        assert_eq!(app.desk.entries()[1].alert.state, AlertState::Raised);
         // Post a restarted: its alert 1 is a new alert.
         app.on_event(HqEvent::Alert(msg("a", 2, 1, AlertState::Raised)), t0);
-        assert_eq!(app.alerts.len(), 3);
+        assert_eq!(app.desk.entries().len(), 3);
         let mut ack = msg("a", 3, 1, AlertState::Raised);
         ack.acknowledged = true;
         app.on_event(HqEvent::Alert(ack), t0);
-        assert_eq!(app.alerts.len(), 3);
-        assert!(app.alerts[2].acknowledged && !app.alerts[0].acknowledged);
+        assert_eq!(app.desk.entries().len(), 3);
+        assert!(app.desk.entries()[2].acknowledged && !app.desk.entries()[0].acknowledged);
         assert_eq!(app.received, 5);
         assert_eq!(app.posts.len(), 2);
         assert_eq!(app.posts[0].alerts, 4);
@@ -465,7 +425,7 @@ mod tests {
         app.on_event(HqEvent::Alert(msg("a", 1, 2, AlertState::Raised)), t0);
         app.update(Action::SelectOlder);
         app.update(Action::Acknowledge);
-        assert!(app.alerts[0].acknowledged && !app.alerts[1].acknowledged);
+        assert!(app.desk.entries()[0].acknowledged && !app.desk.entries()[1].acknowledged);
         assert_eq!(app.update(Action::ZoomIn), None);
         assert_eq!(app.update(Action::Quit), Some(Effect::Quit));
         assert!(app.quit);

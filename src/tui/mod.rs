@@ -20,6 +20,7 @@
 //! on panic (ratatui's panic hook, and a guard that also stops the pipeline).
 
 pub mod app;
+pub mod desk;
 pub mod event;
 pub mod hq;
 pub mod keymap;
@@ -309,7 +310,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     widgets::status::render(app, theme, status, buf);
     widgets::spectrum::render(app, theme, spectrum, buf);
     widgets::waterfall::render(app, theme, waterfall, buf);
-    widgets::alerts::render(app, theme, alerts, buf);
+    widgets::alerts::render(&app.desk, theme, alerts, buf);
     if app.help {
         widgets::help::render(app, theme, area, buf);
     }

@@ -1,7 +1,7 @@
 //! The alert desk: a title line with counts per severity, then one row per alert, newest
 //! first, in its severity colour; the selected row is reversed; cleared alerts are dimmed.
-//! The post's console and HQ's draw the same desk ([`render_desk`]); HQ's entries carry the
-//! post they came from, and the desk then has a POST column.
+//! A post's console and HQ's draw their [`Desk`] with this one widget; HQ's entries carry
+//! the post they came from, and the desk then has a POST column.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -11,7 +11,7 @@ use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::clock;
 use crate::alert::Severity;
-use crate::tui::app::{active_counts, App, DeskEntry, DeskState};
+use crate::tui::desk::{Desk, DeskState};
 use crate::tui::theme::Theme;
 
 /// Column widths: severity, time, kind, band, frequency, bandwidth, power, SNR, state.
@@ -20,26 +20,15 @@ const WIDTHS: [u16; 9] = [4, 7, 12, 8, 10, 7, 6, 5, 7];
 /// Width of the POST column on HQ's desk.
 const POST_WIDTH: u16 = 12;
 
-/// Draws the console's alert desk into `area`.
-pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    render_desk(&app.alerts, app.selected, theme, area, buf);
-}
-
-/// Draws a desk of `entries` (oldest first; drawn newest first) with the entry
-/// `selected` places from the newest highlighted. A POST column comes first when the
-/// entries carry posts (HQ).
-pub fn render_desk(
-    entries: &[DeskEntry],
-    selected: usize,
-    theme: &Theme,
-    area: Rect,
-    buf: &mut Buffer,
-) {
+/// Draws `desk` into `area`, newest first, its selected entry highlighted. A POST column
+/// comes first when the entries carry posts (HQ).
+pub fn render(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
     if area.height < 2 {
         return;
     }
+    let entries = desk.entries();
     let posts = entries.iter().any(|e| e.post.is_some());
-    title(entries, theme, area, buf);
+    title(desk, theme, area, buf);
     let body = Rect {
         y: area.y + 1,
         height: area.height - 1,
@@ -109,12 +98,13 @@ pub fn render_desk(
         .column_spacing(1)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
         .highlight_symbol("▶");
-    let mut state = TableState::default().with_selected(Some(selected));
+    let mut state = TableState::default().with_selected(Some(desk.selected()));
     StatefulWidget::render(table, body, buf, &mut state);
 }
 
-fn title(entries: &[DeskEntry], theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let (crit, warn, info) = active_counts(entries);
+fn title(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let entries = desk.entries();
+    let (crit, warn, info) = desk.active_counts();
     let count = |n: usize, what: &'static str, s: Severity| {
         Span::styled(format!(" {n} {what} "), Style::new().fg(theme.severity(s)))
     };
