@@ -363,10 +363,14 @@ fn a_broker_outage_of_30_s_loses_nothing() {
     );
     broker.stop();
     let at_stop = lines(&log).len();
-    // 30 s of alerts while the broker is away (the log grows; nothing can be sent).
+    // The broker stays away 30 s (the outage the issue asks for, not a measurement); the
+    // post keeps monitoring meanwhile: its log grows though nothing can be sent.
     std::thread::sleep(Duration::from_secs(30));
-    let during = lines(&log).len() - at_stop;
-    assert!(during >= 30, "the post kept monitoring: {during} lines");
+    wait_until(
+        "the post to log 30 lines during the outage",
+        || lines(&log).len() >= at_stop + 30,
+        || post.stderr(),
+    );
     broker.resume();
     post.wait_ok();
     let logged = lines(&log).len();
@@ -415,9 +419,10 @@ fn a_post_killed_mid_run_resumes_from_its_cursor() {
     let early_seq = serde_json::from_slice::<serde_json::Value>(&early_cursor).unwrap()["seq"]
         .as_u64()
         .unwrap();
+    // Well past the early cursor, so that the restart has lines to send again.
     wait_until(
-        "HQ to hear 20 alerts",
-        || received(&hq).len() >= 20,
+        "HQ to hear 10 alerts past the early cursor",
+        || received(&hq).len() as u64 >= early_seq + 10,
         || post.stderr(),
     );
     broker.stop();
@@ -485,7 +490,11 @@ fn a_broker_down_at_start_gets_the_backlog_when_it_comes_up() {
         || lines(&log).len() >= 20,
         || post.stderr(),
     );
-    assert!(post.stderr().contains("no link to"), "{}", post.stderr());
+    wait_until(
+        "the post to say the broker is away",
+        || post.stderr().contains("no link to"),
+        || post.stderr(),
+    );
     assert!(received(&hq).is_empty());
     broker.resume();
     post.wait_ok();
