@@ -6,7 +6,8 @@ real binary), and prints the figures that docs/federation.md records.
   1. latency   alert-to-HQ latency with the link up: one post replays the test scene at real
                time for 60 s; the harness timestamps each alert line as the post writes it to
                stdout (right after its alert log) and as HQ writes it; median and p99.
-  2. soak      5 minutes of one post at ~10 alert lines/s with three broker outages (SIGTERM,
+  2. soak      5 minutes of one post replaying the scene (~30 alert lines/s with the current
+               detector, ~10 with the first-round one) with three broker outages (SIGTERM,
                restarted on the same store) and one SIGKILL of the post (restarted on the same
                outbox): lines lost (in the post's log, never at HQ), duplicates in HQ's output,
                repeats HQ dropped.
