@@ -368,7 +368,7 @@ impl Detector {
         let t0 = start as f64 / self.rate;
         let t1 = (start + self.frame_samples) as f64 / self.rate;
         self.floor.update(power);
-        self.jamming_rule(t1, emit);
+        self.jamming_rule(power, t1, emit);
         self.cfar.thresholds(power, &mut self.cfar_threshold);
         let n = self.grid.bins;
         let slot = &mut self.slow_ring[self.slow_pos * n..(self.slow_pos + 1) * n];
@@ -582,11 +582,23 @@ impl Detector {
 
     /// The floor-rise rule: reports jamming, snaps the floor to the jammed level (and
     /// back), and keeps the jammed region's edges out of emitter detection.
-    fn jamming_rule(&mut self, t1: f64, emit: &mut dyn FnMut(Alert)) {
+    fn jamming_rule(&mut self, power: &[f32], t1: f64, emit: &mut dyn FnMut(Alert)) {
         let (now, seg) = self.floor.segments_now();
         self.seg_now_ln.clear();
         self.seg_now_ln.extend(now.iter().map(|v| v.ln()));
-        let change = self.jam.update(&self.seg_now_ln, t1);
+        // What stands 10 dB or more above this frame's (possibly raised) floor: emitters,
+        // whose power a floor rise is weighed against.
+        let signal_power: f64 = power
+            .chunks(seg)
+            .zip(now)
+            .map(|(bins, &level)| {
+                bins.iter()
+                    .filter(|&&p| p > 10.0 * level)
+                    .map(|&p| (p - level) as f64)
+                    .sum::<f64>()
+            })
+            .sum();
+        let change = self.jam.update(&self.seg_now_ln, t1, seg, signal_power);
         let seg_hz = seg as f64 * self.grid.bin_hz();
         match change {
             JamChange::Started => {

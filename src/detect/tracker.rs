@@ -547,6 +547,7 @@ impl Tracker {
                     // one burst: a hopper's first hop can be).
                     let hop_candidate =
                         short && (!t.confirmed || t.bursts <= 1) && t.shadow_of.is_none();
+                    let hop_candidate = hop_candidate && !self.inside_stronger(i, &b);
                     let recent_other = short && self.hops.has_recent_other(&b);
                     if hop_candidate {
                         if let Some(h) = self.hops.record(b) {
@@ -763,6 +764,20 @@ impl Tracker {
             }
         });
         self.lost_rule(ctx, next_id, emit);
+    }
+
+    /// Whether burst `b` of track `i` lay inside the band of a stronger emitter on the air
+    /// at the same time: a peak of that emitter's own spectrum (an FSK tone, an OOK
+    /// carrier's keying lines), which comes and goes with its modulation, not a hop.
+    fn inside_stronger(&self, i: usize, b: &Burst) -> bool {
+        self.tracks.iter().enumerate().any(|(j, o)| {
+            j != i
+                && o.shadow_of.is_none()
+                && o.snr_db > b.snr_db
+                && (o.centre_hz - b.freq_hz).abs() <= o.bandwidth_hz / 2.0
+                && o.last_seen_s >= b.start_s
+                && o.first_seen_s <= b.end_s
+        })
     }
 
     /// Tracks born as a stronger track switches on, or while it is on (in a burst seen to
