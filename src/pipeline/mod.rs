@@ -21,6 +21,9 @@
 //! sender, each stage drains and drops its own, and the caller's loop ends.
 
 mod evidence;
+pub mod federation;
+pub mod hq;
+pub mod mqtt;
 pub mod msg;
 pub mod recorder;
 mod stages;
@@ -43,6 +46,8 @@ use crate::sinks::alert_log::SharedLog;
 use crate::sinks::evidence::{ClipSample, EvidenceConfig, ReadAt};
 use crate::source::{IqSource, ReadOutcome, SampleBuf, SampleKind, SeekableSource};
 
+use federation::Publisher;
+pub use federation::{FederationConfig, LinkCounters, LinkSummary};
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
 use recorder::{Recorder, RecorderConfig, TeeSource};
 use stages::*;
@@ -70,6 +75,9 @@ pub struct PipelineConfig {
     pub alert_log: Option<SharedLog>,
     /// Record the stream's IQ as it is read (a live radio's `--record`).
     pub record: Option<RecorderConfig>,
+    /// Publish the alert log to an MQTT broker ([`start`] only; needs [`Self::alert_log`]
+    /// open on the same file).
+    pub federation: Option<FederationConfig>,
 }
 
 /// Where the detect stage sends display frames, and how often.
@@ -95,6 +103,7 @@ impl PipelineConfig {
             evidence: None,
             alert_log: None,
             record: None,
+            federation: None,
         }
     }
 
@@ -211,13 +220,17 @@ pub struct Running {
     log: Option<SharedLog>,
     failed: Arc<AtomicBool>,
     handle: JoinHandle<Result<RunStats>>,
+    publisher: Option<Publisher>,
 }
 
 /// Starts the pipeline on `input` on its own threads; with `display`, the detect stage
 /// also sends a display frame at most once per that period (see [`Running::frames`]).
+/// With [`PipelineConfig::federation`], the publisher thread starts first, so that the
+/// outbox is resumed (and a torn last line ended) before the first new alert lands in it.
 ///
 /// # Errors
-/// [`Error::StagePanicked`] when its thread cannot be started.
+/// [`Error::StagePanicked`] when its thread cannot be started; the outbox or its cursor
+/// cannot be opened; federation without an alert log.
 pub fn start(
     input: impl Into<Input>,
     cfg: PipelineConfig,
@@ -238,6 +251,16 @@ pub fn start(
     let (tx, events) = bounded::<Event>(1024);
     let failed = Arc::new(AtomicBool::new(false));
     let log = cfg.alert_log.clone();
+    let publisher = match (&cfg.federation, &log) {
+        (Some(f), Some(l)) => Some(Publisher::start(f.clone(), l, counters.clone())?),
+        (Some(_), None) => {
+            return Err(Error::invalid(
+                "federation",
+                "needs an alert log: the log is the outbox",
+            ))
+        }
+        (None, _) => None,
+    };
     let handle = thread::Builder::new()
         .name("pipeline".into())
         .spawn({
@@ -261,6 +284,7 @@ pub fn start(
         log,
         failed,
         handle,
+        publisher,
     })
 }
 
@@ -279,6 +303,11 @@ impl Running {
     /// Live counters.
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// The MQTT link's live state, when the run publishes.
+    pub fn link(&self) -> Option<&Arc<LinkCounters>> {
+        self.publisher.as_ref().map(Publisher::counters)
     }
 
     /// True once a stage has failed (the error comes from [`Running::finish`]).
@@ -301,7 +330,8 @@ impl Running {
     }
 
     /// Waits for the run to end (the source's end, or `stop`) and returns its summary.
-    /// Events not yet taken are dropped (they are in the alert log).
+    /// Events not yet taken are dropped (they are in the alert log). A publisher then
+    /// drains the outbox for its drain period and closes.
     ///
     /// # Errors
     /// The first error of any stage.
@@ -309,9 +339,17 @@ impl Running {
         // Unblocks an alerts stage waiting to hand over an event nobody will take.
         drop(self.events);
         drop(self.frames);
-        self.handle
+        let ran = self
+            .handle
             .join()
-            .map_err(|_| Error::StagePanicked("pipeline"))?
+            .map_err(|_| Error::StagePanicked("pipeline"))
+            .and_then(|r| r);
+        // Every line of the run is in the log now (or the run failed: what is there still
+        // goes out).
+        let link = self.publisher.map(Publisher::finish).transpose();
+        let mut stats = ran?;
+        stats.federation = link?;
+        Ok(stats)
     }
 }
 
@@ -574,6 +612,7 @@ fn run_typed<T: BlockSample>(
         stream_s: meta.seconds(end),
         evidence,
         recording: None,
+        federation: None,
     })
 }
 

@@ -5,7 +5,8 @@
 
 use std::collections::VecDeque;
 
-use crate::alert::{Alert, AlertState, Severity};
+use super::desk::{Desk, DeskEntry};
+use crate::alert::{Alert, Severity};
 use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::pipeline::UiFrame;
 use crate::types::{SampleIndex, StreamMeta};
@@ -181,39 +182,19 @@ pub struct Stats {
     pub recording: bool,
     /// The pipeline has finished (end of stream or error).
     pub ended: bool,
+    /// The MQTT link, when the run publishes.
+    pub link: Option<LinkState>,
 }
 
-/// How an alert stands on the desk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeskState {
-    /// Active, not yet acknowledged.
-    New,
-    /// Active and acknowledged.
-    Acknowledged,
-    /// Over.
-    Cleared,
-}
-
-/// One alert on the desk: its latest report and whether it was acknowledged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeskEntry {
-    /// The latest state change received.
-    pub alert: Alert,
-    /// Acknowledged by the operator.
-    pub acknowledged: bool,
-}
-
-impl DeskEntry {
-    /// New, acknowledged or cleared.
-    pub fn state(&self) -> DeskState {
-        if self.alert.state == AlertState::Cleared {
-            DeskState::Cleared
-        } else if self.acknowledged {
-            DeskState::Acknowledged
-        } else {
-            DeskState::New
-        }
-    }
+/// The MQTT link as the status line shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkState {
+    /// Connected to the broker.
+    pub connected: bool,
+    /// Alert lines not yet acknowledged.
+    pub backlog: u64,
+    /// Alert lines given up to the outbox quota in this run.
+    pub lost: u64,
 }
 
 /// One waterfall row: a spectrum in dB and the alerts raised while it was taken.
@@ -273,10 +254,8 @@ pub struct App {
     /// The waterfall row being folded, and how many frames it holds.
     row_acc: WaterfallRow,
     row_frames: u32,
-    /// Oldest first (the desk draws newest first).
-    pub alerts: Vec<DeskEntry>,
-    /// Selected alert, counted from the newest (0 = newest).
-    pub selected: usize,
+    /// The alert desk.
+    pub desk: Desk,
     /// Not taking new spectra.
     pub frozen: bool,
     /// Key list shown.
@@ -315,8 +294,7 @@ impl App {
                 marks: Vec::new(),
             },
             row_frames: 0,
-            alerts: Vec::new(),
-            selected: 0,
+            desk: Desk::new(DESK_MAX),
             frozen: false,
             help: false,
             replay,
@@ -336,12 +314,13 @@ impl App {
             }
             A::ToggleHelp => self.help = !self.help,
             A::FreezeDisplay => self.frozen = !self.frozen,
-            A::SelectNewer => self.selected = self.selected.saturating_sub(1),
-            A::SelectOlder => {
-                self.selected = (self.selected + 1).min(self.alerts.len().saturating_sub(1));
+            A::SelectNewer => self.desk.select_newer(),
+            A::SelectOlder => self.desk.select_older(),
+            A::SelectNewest => self.desk.select_newest(),
+            A::Acknowledge => {
+                let e = self.desk.acknowledge_selected()?;
+                return Some(Effect::Acknowledged(e.alert.clone()));
             }
-            A::SelectNewest => self.selected = 0,
-            A::Acknowledge => return self.acknowledge(),
             A::JumpToAlert => self.jump_to_alert(),
             A::ZoomIn => self.zoom(0.5),
             A::ZoomOut => self.zoom(2.0),
@@ -406,21 +385,7 @@ impl App {
 
     /// The selected desk entry (the desk is drawn newest first).
     pub fn selected_entry(&self) -> Option<&DeskEntry> {
-        let n = self.alerts.len();
-        (self.selected < n).then(|| &self.alerts[n - 1 - self.selected])
-    }
-
-    fn acknowledge(&mut self) -> Option<Effect> {
-        let n = self.alerts.len();
-        if self.selected >= n {
-            return None;
-        }
-        let e = &mut self.alerts[n - 1 - self.selected];
-        if e.acknowledged || e.alert.state == AlertState::Cleared {
-            return None;
-        }
-        e.acknowledged = true;
-        Some(Effect::Acknowledged(e.alert.clone()))
+        self.desk.selected_entry()
     }
 
     fn jump_to_alert(&mut self) {
@@ -558,37 +523,13 @@ impl App {
         }
     }
 
-    /// Takes an alert state change: a new entry when raised, else updates its entry.
+    /// Takes an alert state change: a new entry when raised (marked on the waterfall),
+    /// else updates its entry.
     pub fn on_alert(&mut self, alert: Alert) {
-        if let Some(e) = self
-            .alerts
-            .iter_mut()
-            .rev()
-            .find(|e| e.alert.id == alert.id)
-        {
-            e.alert = alert;
-            return;
+        let mark = (alert.freq_hz, alert.severity);
+        if self.desk.take(alert, None, false) && mark.0 > 0.0 {
+            self.row_acc.marks.push(mark);
         }
-        if alert.freq_hz > 0.0 {
-            self.row_acc.marks.push((alert.freq_hz, alert.severity));
-        }
-        self.alerts.push(DeskEntry {
-            alert,
-            acknowledged: false,
-        });
-        // Keep the operator's selection on the same alert as new ones arrive on top.
-        if self.selected > 0 {
-            self.selected += 1;
-        }
-        if self.alerts.len() > DESK_MAX {
-            let drop = self
-                .alerts
-                .iter()
-                .position(|e| e.alert.state == AlertState::Cleared)
-                .unwrap_or(0);
-            self.alerts.remove(drop);
-        }
-        self.selected = self.selected.min(self.alerts.len().saturating_sub(1));
     }
 
     /// Takes fresh counters (and, on a replay, the transport state).
@@ -606,19 +547,7 @@ impl App {
 
     /// Alerts per severity among those not cleared: (critical, warning, info).
     pub fn active_counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for e in self
-            .alerts
-            .iter()
-            .filter(|e| e.state() != DeskState::Cleared)
-        {
-            match e.alert.severity {
-                Severity::Critical => c.0 += 1,
-                Severity::Warning => c.1 += 1,
-                Severity::Info => c.2 += 1,
-            }
-        }
-        c
+        self.desk.active_counts()
     }
 }
 
@@ -633,7 +562,8 @@ pub fn full_view(grid: &FreqGrid) -> View {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::alert::AlertKind;
+    use crate::alert::{AlertKind, AlertState};
+    use crate::tui::desk::DeskState;
 
     pub(crate) fn grid() -> FreqGrid {
         FreqGrid {
@@ -706,7 +636,7 @@ pub(crate) mod tests {
         app.update(Action::SelectOlder);
         assert_eq!(app.selected_entry().map(|e| e.alert.id), Some(1));
         app.update(Action::SelectOlder);
-        assert_eq!(app.selected, 1, "stops at the oldest");
+        assert_eq!(app.desk.selected(), 1, "stops at the oldest");
         app.on_alert(alert(3, 434.1e6, Severity::Info));
         assert_eq!(app.selected_entry().map(|e| e.alert.id), Some(1));
         app.update(Action::SelectNewest);
@@ -716,7 +646,7 @@ pub(crate) mod tests {
         upd.state = AlertState::Updated;
         upd.snr_db = 25.0;
         app.on_alert(upd);
-        assert_eq!(app.alerts.len(), 3);
+        assert_eq!(app.desk.entries().len(), 3);
         assert_eq!(app.selected_entry().map(|e| e.alert.snr_db), Some(25.0));
         assert_eq!(app.active_counts(), (1, 1, 1));
     }
@@ -728,7 +658,7 @@ pub(crate) mod tests {
         app.on_alert(alert(1, 433.5e6, Severity::Warning));
         let e = app.update(Action::Acknowledge);
         assert!(matches!(e, Some(Effect::Acknowledged(a)) if a.id == 1));
-        assert_eq!(app.alerts[0].state(), DeskState::Acknowledged);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Acknowledged);
         assert_eq!(
             app.update(Action::Acknowledge),
             None,
@@ -737,7 +667,7 @@ pub(crate) mod tests {
         let mut c = alert(1, 433.5e6, Severity::Warning);
         c.state = AlertState::Cleared;
         app.on_alert(c);
-        assert_eq!(app.alerts[0].state(), DeskState::Cleared);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Cleared);
         app.on_alert(alert(2, 433.6e6, Severity::Info));
         let mut c = alert(2, 433.6e6, Severity::Info);
         c.state = AlertState::Cleared;

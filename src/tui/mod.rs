@@ -20,7 +20,9 @@
 //! on panic (ratatui's panic hook, and a guard that also stops the pipeline).
 
 pub mod app;
+pub mod desk;
 pub mod event;
+pub mod hq;
 pub mod keymap;
 pub mod theme;
 pub mod widgets;
@@ -39,7 +41,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::{Event, RunStats, Running};
 use crate::source::paced::PaceControl;
 
-use app::{App, Effect, ReplayState, SourceInfo, Stats, SPEEDS};
+use app::{App, Effect, LinkState, ReplayState, SourceInfo, Stats, SPEEDS};
 use event::UiEvent;
 use theme::Theme;
 
@@ -245,6 +247,11 @@ impl UiLoop<'_> {
             stream_pos: counters.stream_pos.load(Relaxed),
             recording: self.recording,
             ended: !self.alerts_open,
+            link: self.running.link().map(|l| LinkState {
+                connected: l.connected.load(Relaxed),
+                backlog: l.backlog.load(Relaxed),
+                lost: l.lost.load(Relaxed),
+            }),
         };
         app.on_stats(stats, self.ctl.map(replay_state));
     }
@@ -303,7 +310,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     widgets::status::render(app, theme, status, buf);
     widgets::spectrum::render(app, theme, spectrum, buf);
     widgets::waterfall::render(app, theme, waterfall, buf);
-    widgets::alerts::render(app, theme, alerts, buf);
+    widgets::alerts::render(&app.desk, theme, alerts, buf);
     if app.help {
         widgets::help::render(app, theme, area, buf);
     }
@@ -479,6 +486,11 @@ mod tests {
                 stream_pos: 24_000_000,
                 recording: true,
                 ended: false,
+                link: Some(LinkState {
+                    connected: false,
+                    backlog: 1234,
+                    lost: 0,
+                }),
             },
             Some(ReplayState {
                 paused: true,
@@ -496,6 +508,20 @@ mod tests {
         );
         let x = line.chars().position(|c| c == '●').unwrap() as u16;
         assert_eq!(buf[(x, 1)].fg, Color::LightRed);
+        assert!(line.contains("MQTT ○ backlog 1,234"), "{line}");
+        let x = line.chars().position(|c| c == '○').unwrap() as u16;
+        assert_eq!(buf[(x, 1)].fg, Color::LightRed);
+        app.stats.link = Some(LinkState {
+            connected: true,
+            backlog: 0,
+            lost: 3,
+        });
+        let buf = screen(&app, 160, 48);
+        let line = text(&buf)[1].clone();
+        assert!(
+            line.contains("MQTT ● connected") && line.contains("3 lost"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The alert desk: a title line with counts per severity, then one row per alert, newest
 //! first, in its severity colour; the selected row is reversed; cleared alerts are dimmed.
+//! A post's console and HQ's draw their [`Desk`] with this one widget; HQ's entries carry
+//! the post they came from, and the desk then has a POST column.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -9,35 +11,44 @@ use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::clock;
 use crate::alert::Severity;
-use crate::tui::app::{App, DeskState};
+use crate::tui::desk::{Desk, DeskState};
 use crate::tui::theme::Theme;
 
 /// Column widths: severity, time, kind, band, frequency, bandwidth, power, SNR, state.
 const WIDTHS: [u16; 9] = [4, 7, 12, 8, 10, 7, 6, 5, 7];
 
-/// Draws the alert desk into `area`.
-pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+/// Width of the POST column on HQ's desk.
+const POST_WIDTH: u16 = 12;
+
+/// Draws `desk` into `area`, newest first, its selected entry highlighted. A POST column
+/// comes first when the entries carry posts (HQ).
+pub fn render(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
     if area.height < 2 {
         return;
     }
-    title(app, theme, area, buf);
+    let entries = desk.entries();
+    let posts = entries.iter().any(|e| e.post.is_some());
+    title(desk, theme, area, buf);
     let body = Rect {
         y: area.y + 1,
         height: area.height - 1,
         ..area
     };
-    if app.alerts.is_empty() {
+    if entries.is_empty() {
         Line::styled("  no alerts", theme.axis()).render(body, buf);
         return;
     }
-    let header = Row::new(
-        [
-            "SEV", "TIME", "KIND", "BAND", "FREQ MHz", "BW", "dBFS", "SNR", "STATE",
-        ]
-        .map(Cell::from),
-    )
-    .style(theme.axis().add_modifier(Modifier::BOLD));
-    let rows = app.alerts.iter().rev().map(|e| {
+    let mut names = vec![
+        "SEV", "TIME", "KIND", "BAND", "FREQ MHz", "BW", "dBFS", "SNR", "STATE",
+    ];
+    let mut widths = WIDTHS.to_vec();
+    if posts {
+        names.insert(0, "POST");
+        widths.insert(0, POST_WIDTH);
+    }
+    let header = Row::new(names.into_iter().map(Cell::from))
+        .style(theme.axis().add_modifier(Modifier::BOLD));
+    let rows = entries.iter().rev().map(|e| {
         let a = &e.alert;
         let (sev, state) = (
             match a.severity {
@@ -57,7 +68,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             DeskState::Acknowledged => style,
             DeskState::Cleared => style.add_modifier(Modifier::DIM),
         };
-        Row::new([
+        let mut cells = Vec::with_capacity(10);
+        if posts {
+            cells.push(e.post.as_deref().unwrap_or("-").to_string());
+        }
+        cells.extend([
             sev.to_string(),
             clock(a.first_seen_s),
             a.kind.as_str().to_string(),
@@ -75,31 +90,30 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             format!("{:.1}", a.power_dbfs),
             format!("{:.1}", a.snr_db),
             state.to_string(),
-        ])
-        .style(style)
+        ]);
+        Row::new(cells).style(style)
     });
-    let table = Table::new(rows, WIDTHS.map(Constraint::Length))
+    let table = Table::new(rows, widths.into_iter().map(Constraint::Length))
         .header(header)
         .column_spacing(1)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
         .highlight_symbol("▶");
-    let mut state = TableState::default().with_selected(Some(app.selected));
+    let mut state = TableState::default().with_selected(Some(desk.selected()));
     StatefulWidget::render(table, body, buf, &mut state);
 }
 
-fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let (crit, warn, info) = app.active_counts();
+fn title(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let entries = desk.entries();
+    let (crit, warn, info) = desk.active_counts();
     let count = |n: usize, what: &'static str, s: Severity| {
         Span::styled(format!(" {n} {what} "), Style::new().fg(theme.severity(s)))
     };
-    let unacked = app
-        .alerts
+    let unacked = entries
         .iter()
         .filter(|e| e.state() == DeskState::New)
         .count();
     // Evidence clips the alerts name (`--evidence`): several alerts can share one.
-    let mut clips: Vec<&str> = app
-        .alerts
+    let mut clips: Vec<&str> = entries
         .iter()
         .filter_map(|e| e.alert.evidence.as_deref())
         .collect();
@@ -111,7 +125,7 @@ fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         count(warn, "warning", Severity::Warning),
         count(info, "info", Severity::Info),
         Span::styled(
-            format!(" │ {unacked} new, {} total", app.alerts.len()),
+            format!(" │ {unacked} new, {} total", entries.len()),
             theme.axis(),
         ),
     ];

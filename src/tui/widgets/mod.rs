@@ -4,6 +4,8 @@
 
 pub mod alerts;
 pub mod help;
+pub mod hq_status;
+pub mod posts;
 pub mod spectrum;
 pub mod status;
 pub mod waterfall;
