@@ -10,10 +10,11 @@ use std::sync::Arc;
 use crate::cli::{
     AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConvertArgs, DetectArgs, DeviceArgs,
     DevicesArgs, DspArgs, EvidenceArgs, FormatArg, InputArgs, LearnArgs, LimitArgs, RecordArgs,
-    ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs, SynthArgs, TuneArgs, WatchArgs,
+    ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs, SweepArgs, SynthArgs, TuneArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::Baseline;
+use crate::detect::sweep::{Pulse, SweepSpec};
 use crate::detect::{DetectorConfig, Knowledge, Prior};
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
@@ -52,6 +53,15 @@ mod default {
     pub const SYNTH_NOISE_DBFS: f64 = -50.0;
     pub const SYNTH_SEED: u64 = 1;
     pub const REPLAY_SPEED: f64 = 1.0;
+    /// A sweep looks at each step for two 10 ms spectra: long enough for the detector's
+    /// averaging, short enough to come back soon.
+    pub const SWEEP_DWELL: &str = "20ms";
+    /// A sweep's sample rate without --rate: the radio's fastest, up to this; wider steps
+    /// mean fewer retunes.
+    pub const SWEEP_MAX_RATE_SPS: f64 = 20e6;
+    /// The pulse train a sweep states its probability of intercept for: a keyfob or
+    /// remote trigger's short burst.
+    pub const SWEEP_POI: &str = "0.5ms/150ms";
 }
 
 /// One command's settings.
@@ -253,6 +263,28 @@ pub struct Watch {
     pub dsp: Dsp,
     /// Evidence clips.
     pub evidence: Option<EvidenceConfig>,
+    /// Step the radio across bands instead of watching one frequency.
+    pub sweep: Option<Sweep>,
+}
+
+/// `kuzet watch --sweep`: what is known before the radio is opened. The rate, settle and
+/// crop defaults depend on the radio and are resolved once it is (`None` here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// What to sweep.
+    pub spec: SweepSpec,
+    /// `--rate`, when given.
+    pub rate_sps: Option<f64>,
+    /// The radio's fastest rate is used up to this.
+    pub max_rate_sps: f64,
+    /// Stream time per visit (rounded to whole spectra).
+    pub dwell_s: f64,
+    /// Stream time discarded after a retune, when given.
+    pub settle_s: Option<f64>,
+    /// Fraction of the band kept after cropping, when given.
+    pub keep_fraction: Option<f64>,
+    /// The pulse train the probability of intercept is stated for.
+    pub poi: Pulse,
 }
 
 /// `kuzet record`.
@@ -417,6 +449,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("post_s", "--evidence-post"),
     ("max_s", "--evidence-max"),
     ("kinds", "--evidence-kinds"),
+    ("sweep", "--sweep"),
+    ("crop", "--crop"),
+    ("dwell", "--dwell"),
 ];
 
 /// A library's [`Error::Invalid`] in the operator's terms: the flag instead of the field.
@@ -674,9 +709,9 @@ fn tune(t: &TuneArgs, needs_freq: Option<&str>) -> Result<(f64, f64)> {
 }
 
 /// Resolves `--device/--freq/--rate/...` (units parsed, not yet checked against the
-/// device).
-fn device(a: &DeviceArgs) -> Result<DeviceSettings> {
-    let (freq_hz, rate_sps) = tune(&a.tune, Some("the radio"))?;
+/// device). `--freq` is required unless the radio will be swept.
+fn device(a: &DeviceArgs, sweep: bool) -> Result<DeviceSettings> {
+    let (freq_hz, rate_sps) = tune(&a.tune, (!sweep).then_some("the radio"))?;
     Ok(DeviceSettings {
         args: a.device.clone(),
         freq_hz,
@@ -719,13 +754,69 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
     };
     Ok(Watch {
         evidence: evidence(&a.evidence)?,
-        device: device(&a.radio)?,
+        device: device(&a.radio, a.sweep.sweep.is_some())?,
         headless: headless(a.console.headless),
         limit_s: limit(l)?,
         alerts: alerts.clone(),
         record,
         dsp: dsp(&a.dsp)?,
+        sweep: sweep(&a.sweep, &a.radio.tune)?,
     })
+}
+
+/// Resolves `--sweep` and its settings (`None` without `--sweep`).
+fn sweep(a: &SweepArgs, t: &TuneArgs) -> Result<Option<Sweep>> {
+    let Some(spec) = &a.sweep else {
+        return Ok(None);
+    };
+    let spec = match spec {
+        None => SweepSpec::Plan,
+        Some(text) => flag("--sweep", SweepSpec::parse(text))?,
+    };
+    let dwell_s = seconds("--dwell", a.dwell.as_deref().unwrap_or(default::SWEEP_DWELL))?;
+    if dwell_s <= 0.0 {
+        return Err(Error::Config("--dwell must be longer than 0".into()));
+    }
+    let keep_fraction = match a.crop {
+        Some(pct) if (0.0..100.0).contains(&pct) => Some(1.0 - pct / 100.0),
+        Some(pct) => {
+            return Err(Error::Config(format!(
+                "--crop must be a percentage in 0..100, got {pct}"
+            )))
+        }
+        None => None,
+    };
+    Ok(Some(Sweep {
+        spec,
+        rate_sps: t.rate.as_deref().map(|r| rate("--rate", r)).transpose()?,
+        max_rate_sps: default::SWEEP_MAX_RATE_SPS,
+        dwell_s,
+        settle_s: a
+            .settle
+            .as_deref()
+            .map(|s| seconds("--settle", s))
+            .transpose()?,
+        keep_fraction,
+        poi: pulse(a.poi.as_deref().unwrap_or(default::SWEEP_POI))?,
+    }))
+}
+
+/// Parses `--poi WIDTH/PERIOD` (`0.5ms/150ms`).
+fn pulse(text: &str) -> Result<Pulse> {
+    let bad = |why: &str| Error::Config(format!("--poi `{text}`: {why}"));
+    let (w, t) = text
+        .split_once('/')
+        .ok_or_else(|| bad("expected WIDTH/PERIOD, e.g. 0.5ms/150ms"))?;
+    let secs = |s: &str| {
+        units::parse_duration(s)
+            .map(|d| d.as_secs_f64())
+            .map_err(|e| bad(&e))
+    };
+    let (width_s, period_s) = (secs(w)?, secs(t)?);
+    if !(width_s > 0.0 && period_s > width_s) {
+        return Err(bad("the pulse must be shorter than its period, and longer than 0"));
+    }
+    Ok(Pulse { width_s, period_s })
 }
 
 fn record(a: &RecordArgs) -> Result<Record> {
@@ -745,7 +836,7 @@ fn record(a: &RecordArgs) -> Result<Record> {
             .as_deref()
             .map(|s| flag("--size", units::parse_size(s)))
             .transpose()?,
-        device: device(&a.radio)?,
+        device: device(&a.radio, false)?,
         limit_s: limit(&a.limit)?,
         recorder,
     })

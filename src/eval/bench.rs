@@ -166,6 +166,7 @@ pub fn synthesise(scene: &Scene) -> Result<Vec<Complex32>> {
             ReadOutcome::Samples(n) => fill += n,
             ReadOutcome::Eof => break,
             ReadOutcome::Pending | ReadOutcome::Lost(_) | ReadOutcome::Event(_) => {}
+            ReadOutcome::Retuned(_) => {}
         }
     }
     out.truncate(fill);

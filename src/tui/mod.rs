@@ -54,6 +54,8 @@ pub struct Console {
     pub replay: Option<Arc<PaceControl>>,
     /// A recorder is writing the stream's IQ to disk (the status line's `● REC`).
     pub recording: bool,
+    /// The source sweeps: the spectrum and waterfall are its panorama.
+    pub sweep: Option<app::SweepInfo>,
 }
 
 /// Runs the console on a started pipeline (started with [`FRAME_PERIOD`] as its display
@@ -68,13 +70,20 @@ pub fn run(running: Running, console: Console, stop: &AtomicBool) -> Result<RunS
         info,
         replay,
         recording,
+        sweep,
     } = console;
-    let grid = FreqGrid {
-        bins: info.fft_len,
-        sample_rate_hz: info.sample_rate_hz,
-        center_freq_hz: info.center_freq_hz,
+    let grid = match &sweep {
+        Some(s) => s.panorama,
+        None => FreqGrid {
+            bins: info.fft_len,
+            sample_rate_hz: info.sample_rate_hz,
+            center_freq_hz: info.center_freq_hz,
+        },
     };
     let mut app = App::new(info, grid, replay.as_deref().map(replay_state));
+    if let Some(s) = sweep {
+        app = app.with_sweep(s);
+    }
     let theme = Theme::detect();
     let mut term = match TerminalGuard::new() {
         Ok(t) => t,
@@ -303,7 +312,27 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     widgets::status::render(app, theme, status, buf);
     widgets::spectrum::render(app, theme, spectrum, buf);
     widgets::waterfall::render(app, theme, waterfall, buf);
-    widgets::alerts::render(app, theme, alerts, buf);
+    match app.sweep.as_ref() {
+        // A sweep shares the desk's rows with its bands' revisit times and intercept odds.
+        Some(_) => {
+            let poi_w = (area.width * 2 / 5).clamp(30, 56).min(area.width / 2);
+            let (desk, poi) = (
+                Rect {
+                    width: area.width - poi_w,
+                    ..alerts
+                },
+                Rect {
+                    x: alerts.x + area.width - poi_w,
+                    width: poi_w,
+                    ..alerts
+                },
+            );
+            widgets::alerts::render(app, theme, desk, buf);
+            widgets::sweep::render(app, theme, poi, buf);
+            widgets::sweep::mark_step(app, theme, spectrum, buf);
+        }
+        None => widgets::alerts::render(app, theme, alerts, buf),
+    }
     if app.help {
         widgets::help::render(app, theme, area, buf);
     }

@@ -15,3 +15,4 @@ mod replay;
 mod score;
 mod signals;
 mod support;
+mod sweep;

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod help;
 pub mod spectrum;
 pub mod status;
+pub mod sweep;
 pub mod waterfall;
 
 use super::app::View;

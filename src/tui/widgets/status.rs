@@ -28,7 +28,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::raw(" "),
         Span::styled(i.origin.clone(), theme.title()),
         sep(),
-        Span::raw(format!("{} MHz", trim_decimals(i.center_freq_hz / 1e6, 6))),
+        Span::raw(match &app.sweep {
+            // A sweep has no one centre frequency: say what it steps across.
+            Some(sw) => sw.info.summary.clone(),
+            None => format!("{} MHz", trim_decimals(i.center_freq_hz / 1e6, 6)),
+        }),
         sep(),
         Span::raw(units::format_rate(i.sample_rate_hz)),
     ];

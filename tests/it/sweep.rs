@@ -1,0 +1,479 @@
+//! Sweeping (`kuzet watch --sweep`) through the real libSoapySDR and the simulator: stale
+//! samples after a retune, the ripple at the seams, an emitter across a seam, the
+//! probability of intercept against a measurement, and bad sweep specs. Each test uses its
+//! own `serial=kuzetsim-…`: libSoapySDR caches devices by their arguments.
+//!
+//! The figures these tests measure are printed (`cargo test sweep -- --nocapture`) and
+//! quoted in docs/sweep.md.
+
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use kuzet::alert::{Alert, AlertKind, AlertState};
+use kuzet::app::commands::watch::{open_sweep, OpenSweep};
+use kuzet::app::config::{Settings, Watch};
+use kuzet::cli::Cli;
+use kuzet::detect::sweep::{binomial_band, step_looks, step_poi, Pulse, Rule, SweepPlan};
+use kuzet::dsp::Welch;
+use kuzet::pipeline::{self, Event, UiFrame};
+use kuzet::source::{IqSource, ReadOutcome};
+use num_complex::Complex32;
+use rand::{Rng, SeedableRng};
+
+/// `kuzet watch ARGS` as settings, through the real command line.
+fn watch(args: &[&str]) -> Watch {
+    let cli = Cli::try_parse_from(["kuzet", "watch"].iter().chain(args)).unwrap();
+    match Settings::from_cli(cli).unwrap() {
+        Settings::Watch(w) => w,
+        other => panic!("not watch: {other:?}"),
+    }
+}
+
+fn open(args: &[&str]) -> OpenSweep {
+    let w = watch(args);
+    open_sweep(&w, w.sweep.as_ref().unwrap()).unwrap()
+}
+
+/// Runs a sweep to its `--duration`; every alert and, with `frames`, every display frame
+/// (the panorama holds what a dropped frame held, so nothing is missed).
+fn run(o: OpenSweep, frames: bool) -> (Vec<Alert>, Vec<UiFrame>, Arc<SweepPlan>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let plan = o.plan.clone();
+    let display = frames.then_some(Duration::ZERO);
+    let running = pipeline::start(Box::new(o.source), o.cfg, stop, display).unwrap();
+    let frames_rx = running.frames().cloned();
+    let mut alerts = Vec::new();
+    let mut got = Vec::new();
+    loop {
+        if let Some(f) = &frames_rx {
+            got.extend(f.try_iter());
+        }
+        match running.events().recv_timeout(Duration::from_millis(1)) {
+            Ok(Event::Alert(a)) => alerts.push(a),
+            Ok(Event::Learned(_)) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    if let Some(f) = &frames_rx {
+        got.extend(f.try_iter());
+    }
+    running.finish().unwrap();
+    (alerts, got, plan)
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn dev(serial: &str, extra: &str) -> String {
+    format!("driver=kuzetsim,serial=kuzetsim-{serial},realtime=false,{extra}")
+}
+
+/// The largest excess over the floor, dB, that any frame shows within `bins` of `hz`.
+fn excess_near(frames: &[UiFrame], plan: &SweepPlan, hz: f64, bins: usize) -> f32 {
+    let b = plan.panorama.bin_of(hz).round() as usize;
+    frames
+        .iter()
+        .flat_map(|f| {
+            (b - bins..=b + bins).map(move |i| f.power_db[i] - f.floor_db[i])
+        })
+        .filter(|x| x.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// A strong tone in one step, and the step visited after it: with the settle discard, the
+/// old frequency never reaches the next step's spectrum (its alias bins show noise alone);
+/// with a settle one transfer short of the simulator's stale samples, or none, it does.
+#[test]
+fn stale_samples_never_reach_the_spectrum() {
+    // 450–460 MHz is all UHF land mobile (info): every step once a cycle, in order.
+    let args = |serial: &str, tone: f64, settle: Option<&str>| {
+        let d = dev(serial, &format!("tones={tone}:-20,seed=3"));
+        let mut a = vec![
+            "--device".to_string(),
+            d,
+            "--sweep".into(),
+            "450M-460M".into(),
+            "--rate".into(),
+            "2.4M".into(),
+            "--duration".into(),
+            "3s".into(),
+            "--headless".into(),
+        ];
+        if let Some(s) = settle {
+            a.extend(["--settle".into(), s.into()]);
+        }
+        a
+    };
+    let plan = open(&strs(&args("stale-plan", 455e6, None))).plan;
+    // The tone 0.6 MHz above step 2's centre: inside step 2, outside step 3's kept part;
+    // step 3 comes next, and stale samples would show it 0.6 MHz above step 3's centre.
+    let (a, b) = (&plan.steps[2], &plan.steps[3]);
+    assert_eq!(plan.cycle[2].step, 2);
+    assert_eq!(plan.cycle[3].step, 3);
+    let tone = a.centre_hz + 0.6e6;
+    let alias = b.centre_hz + 0.6e6;
+    let half = (b.keep.1 - b.keep.0) as f64 / 2.0 * plan.bin_hz();
+    assert!(tone < b.centre_hz - half && alias > b.own_lo_hz && alias < b.own_hi_hz);
+    // The simulator's defaults: 32768 stale samples and 1 ms (2400) of retune latency.
+    let stale = 32768 + 2400;
+    let rate = 2.4e6;
+    let cases = [
+        ("default", None, false),
+        ("exact", Some(format!("{}s", stale as f64 / rate)), false),
+        ("short", Some(format!("{}s", (stale - 16384) as f64 / rate)), true),
+        ("none", Some("0s".to_string()), true),
+    ];
+    for (name, settle, leaks) in cases {
+        let a = args(&format!("stale-{name}"), tone, settle.as_deref());
+        let o = open(&strs(&a));
+        let settled = o.plan.geometry.settle_samples;
+        let (alerts, frames, plan) = run(o, true);
+        let at_alias = excess_near(&frames, &plan, alias, 3);
+        let at_tone = excess_near(&frames, &plan, tone, 3);
+        let alias_alerts = alerts
+            .iter()
+            .filter(|x| x.state == AlertState::Raised && (x.freq_hz - alias).abs() < 20e3)
+            .count();
+        eprintln!(
+            "stale: settle {name} ({settled} samples): tone +{at_tone:.1} dB, alias +{at_alias:.1} dB over the floor in {} frames, {alias_alerts} alias alert(s)",
+            frames.len()
+        );
+        assert!(at_tone > 40.0, "the tone itself is seen: {at_tone}");
+        if leaks {
+            assert!(at_alias > 20.0, "{name}: the old frequency should leak: {at_alias}");
+        } else {
+            // Noise alone: the largest of some hundred spectra, a few dB over the floor.
+            assert!(at_alias < 8.0, "{name}: stale samples reached the spectrum: {at_alias}");
+            assert_eq!(alias_alerts, 0, "{alerts:#?}");
+        }
+    }
+}
+
+/// The stitched spectrum of a noise-only scene, straight from the sweeping source through
+/// the Welch stage: mean power per panorama bin (the pipeline's framing, without threads).
+fn stitched_mean(o: OpenSweep) -> (Vec<f64>, Arc<SweepPlan>) {
+    let OpenSweep {
+        mut source,
+        cfg,
+        plan,
+        ..
+    } = o;
+    let spec = cfg.spectrum;
+    let mut welch = Welch::new(spec);
+    let pano = plan.panorama;
+    // Per step: (kept bin, panorama bin) for the bins it owns.
+    let maps: Vec<Vec<(usize, usize)>> = (0..plan.steps.len())
+        .map(|i| {
+            let g = plan.step_grid(i);
+            let s = &plan.steps[i];
+            (0..g.bins)
+                .filter(|&m| (s.own_lo_hz..s.own_hi_hz).contains(&g.freq_of(m as f64)))
+                .map(|m| (m, pano.bin_of(g.freq_of(m as f64)).round() as usize))
+                .collect()
+        })
+        .collect();
+    let mut sum = vec![0.0f64; pano.bins];
+    let mut count = vec![0u32; pano.bins];
+    let mut dwell: Vec<Complex32> = Vec::new();
+    let mut step: Option<usize> = None;
+    let mut buf = vec![Complex32::default(); 1 << 16];
+    let mut out = vec![0.0f32; 64 * spec.fft_len];
+    let mut flush = |step: Option<usize>, dwell: &mut Vec<Complex32>| {
+        if let Some(i) = step {
+            let n = welch.process(dwell, &mut out);
+            let (k0, _) = plan.steps[i].keep;
+            for p in out.chunks_exact(spec.fft_len).take(n) {
+                for &(m, b) in &maps[i] {
+                    sum[b] += f64::from(p[k0 + m]);
+                    count[b] += 1;
+                }
+            }
+        }
+        dwell.clear();
+    };
+    loop {
+        match source.read_cf32(&mut buf).unwrap() {
+            ReadOutcome::Samples(n) => dwell.extend_from_slice(&buf[..n]),
+            ReadOutcome::Retuned(r) => {
+                flush(step, &mut dwell);
+                step = Some(r.step as usize);
+            }
+            ReadOutcome::Eof => break,
+            ReadOutcome::Pending => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    flush(step, &mut dwell);
+    let mean = sum
+        .iter()
+        .zip(&count)
+        .map(|(&s, &c)| if c > 0 { s / f64::from(c) } else { f64::NAN })
+        .collect();
+    (mean, plan)
+}
+
+/// Ripple, dB: the spread of the mean power over 32-bin groups across every swept bin.
+fn ripple_db(mean: &[f64]) -> f64 {
+    let groups: Vec<f64> = mean
+        .chunks(32)
+        .filter(|c| c.iter().all(|v| v.is_finite()))
+        .map(|c| 10.0 * (c.iter().sum::<f64>() / c.len() as f64).log10())
+        .collect();
+    let hi = groups.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lo = groups.iter().copied().fold(f64::INFINITY, f64::min);
+    hi - lo
+}
+
+/// Flat noise through a simulated tuner whose filter rolls off at the band edges: the
+/// steps stitched into one panorama are flat within 1 dB across every seam, because the
+/// edges are cropped; without the crop the roll-off shows at each seam.
+#[test]
+fn seam_ripple_is_within_one_db_on_flat_noise() {
+    let args = |serial: &str, crop: &str| {
+        vec![
+            "--device".to_string(),
+            dev(serial, "filter=true,seed=5"),
+            "--sweep".into(),
+            "450M-470M".into(),
+            "--rate".into(),
+            "2.4M".into(),
+            "--crop".into(),
+            crop.into(),
+            "--duration".into(),
+            "6s".into(),
+            "--headless".into(),
+        ]
+    };
+    let (mean, plan) = stitched_mean(open(&strs(&args("ripple", "30"))));
+    let r = ripple_db(&mean);
+    // The pipeline's stitched noise floor, which detection judges against.
+    let (_, frames, _) = run(open(&strs(&args("ripple-floor", "30"))), true);
+    let floor = frames.last().map(|f| f.floor_db.clone()).unwrap();
+    let fin: Vec<f32> = floor.iter().copied().filter(|v| v.is_finite()).collect();
+    let floor_ripple = fin.iter().copied().fold(f32::MIN, f32::max) - fin.iter().copied().fold(f32::MAX, f32::min);
+    let (uncropped, _) = stitched_mean(open(&strs(&args("ripple-nocrop", "0"))));
+    let r0 = ripple_db(&uncropped);
+    eprintln!(
+        "ripple: {} steps, {} seams: {r:.2} dB stitched spectrum, {floor_ripple:.2} dB stitched floor; uncropped {r0:.1} dB",
+        plan.steps.len(),
+        plan.steps.len() - 1
+    );
+    assert!(plan.steps.len() >= 10);
+    assert!(r <= 1.0, "seam ripple {r:.2} dB");
+    assert!(floor_ripple <= 1.0, "floor ripple {floor_ripple:.2} dB");
+    assert!(r0 > 3.0, "without cropping the roll-off should show: {r0:.2} dB");
+}
+
+/// A 20 kHz-wide emitter centred on a seam: both steps see all of it (their kept parts
+/// overlap by 72 bins, 170 kHz), each step's detector reports it, and the operator gets one
+/// alert, in its band, at its frequency.
+#[test]
+fn an_emitter_across_a_seam_is_reported_once() {
+    let plan = open(&[
+        "--device",
+        &dev("seam-plan", ""),
+        "--sweep",
+        "450M-460M",
+        "--rate",
+        "2.4M",
+        "--headless",
+    ])
+    .plan;
+    let seam = plan.steps[3].own_hi_hz;
+    let half = |i: usize| (plan.steps[i].keep.1 - plan.steps[i].keep.0) as f64 / 2.0 * plan.bin_hz();
+    // Both steps keep the whole emitter.
+    assert!(seam + 10e3 < plan.steps[3].centre_hz + half(3) - 20e3);
+    assert!(seam - 10e3 > plan.steps[4].centre_hz - half(4) + 20e3);
+    let device = dev("seam", &format!("wides={seam}:20e3:-45,seed=7"));
+    let (alerts, _, _) = run(
+        open(&[
+            "--device",
+            &device,
+            "--sweep",
+            "450M-460M",
+            "--rate",
+            "2.4M",
+            "--duration",
+            "8s",
+            "--headless",
+        ]),
+        false,
+    );
+    let near: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| (a.freq_hz - seam).abs() < 100e3)
+        .collect();
+    let raised: Vec<&&Alert> = near.iter().filter(|a| a.state == AlertState::Raised).collect();
+    eprintln!("seam at {seam} Hz: {near:#?}");
+    assert_eq!(raised.len(), 1, "one alert for the emitter: {alerts:#?}");
+    assert_eq!(raised[0].kind, AlertKind::NewEmitter);
+    assert_eq!(raised[0].band.as_deref(), Some("UHF land mobile"));
+    assert!((raised[0].freq_hz - seam).abs() < 5e3, "{:?}", raised[0]);
+    let last = near.last().unwrap();
+    assert_eq!(last.state, AlertState::Cleared);
+    assert_eq!(last.id, raised[0].id);
+    // Nothing else on the air: no other alert at all.
+    assert_eq!(alerts.len(), near.len(), "{alerts:#?}");
+}
+
+/// A 0.5 ms pulse every 150 ms in LPD433 (a warning band, visited twice as often as the
+/// UHF band around it), over 30 trials with random pulse phases: how many are reported by
+/// the model's 50% and 90% times agrees with the model within its 99% binomial band, and
+/// every trial is reported by the time the model says all are.
+#[test]
+fn a_pulsed_emitter_is_found_as_the_poi_model_predicts() {
+    const TRIALS: u32 = 30;
+    let base = |serial: &str, pulses: &str, duration: &str| {
+        vec![
+            "--device".to_string(),
+            dev(
+                serial,
+                &format!("retune_stale=4096,retune_ms=0.5{pulses}"),
+            ),
+            "--sweep".into(),
+            "425M-445M".into(),
+            "--rate".into(),
+            "2.4M".into(),
+            "--settle".into(),
+            "3ms".into(),
+            "--duration".into(),
+            duration.into(),
+            "--headless".into(),
+        ]
+    };
+    let o = open(&strs(&base("poi-plan", "", "1s")));
+    let plan = o.plan.clone();
+    let lpd = plan.bands.iter().find(|b| &*b.name == "LPD433").unwrap();
+    let step = plan.step_at(433.92e6).unwrap();
+    assert!(lpd.steps.contains(&step));
+    assert_eq!(plan.steps[step].weight, 2, "LPD433 is a warning band");
+    let f = plan.steps[step].centre_hz + 50e3;
+    let pulse = Pulse {
+        width_s: 0.5e-3,
+        period_s: 0.150,
+    };
+    let poi = step_poi(&plan, step, &o.cfg.detector, pulse);
+    let rule = Rule::from(&plan.step_config(step, &o.cfg.detector).tracker);
+    let looks = step_looks(&plan, step);
+    let (t50, t90) = (poi.time_for(0.5).unwrap(), poi.time_for(0.9).unwrap());
+    let all = poi.time_for(1.0).unwrap();
+    let horizon = all + 0.2;
+    drop(o);
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(18);
+    let mut found = Vec::new();
+    let mut agree = 0;
+    for i in 0..TRIALS {
+        let phase: f64 = rng.random_range(0.0..pulse.period_s);
+        let pulses = format!(",seed={i},pulses={f}:-30:0.0005:0.15:{phase}");
+        let (alerts, _, _) = run(
+            open(&strs(&base(&format!("poi-{i}"), &pulses, &format!("{horizon}s")))),
+            false,
+        );
+        let t = alerts
+            .iter()
+            .find(|a| a.state == AlertState::Raised && (a.freq_hz - f).abs() < 10e3)
+            .map(|a| a.last_seen_s);
+        let predicted = looks.report_time(&pulse, &rule, phase, horizon);
+        if let (Some(t), Some(p)) = (t, predicted) {
+            // Within one spectrum: the model counts a pulse half inside a spectrum.
+            if (t - p).abs() <= 0.011 {
+                agree += 1;
+            }
+        }
+        eprintln!("poi trial {i}: phase {phase:.4} s: reported at {t:?}, model {predicted:?}");
+        found.push(t);
+    }
+    let by = |x: f64| found.iter().filter(|t| t.is_some_and(|t| t <= x)).count() as u32;
+    let (k50, k90, kall) = (by(t50), by(t90), by(all));
+    let band50 = binomial_band(TRIALS, poi.by(t50), 0.99);
+    let band90 = binomial_band(TRIALS, poi.by(t90), 0.99);
+    eprintln!(
+        "poi: revisit {:.3} s, {:.0}%/visit; model 50% by {t50:.2} s, 90% by {t90:.2} s, all by {all:.2} s; \
+         measured {k50}/{TRIALS} by t50 (band {band50:?}), {k90}/{TRIALS} by t90 (band {band90:?}), \
+         {kall}/{TRIALS} by {all:.2} s; {agree}/{TRIALS} within one spectrum of the model's time",
+        plan.revisit_s(step).0,
+        poi.per_visit * 100.0
+    );
+    assert!((band50.0..=band50.1).contains(&k50), "{k50} by t50, band {band50:?}");
+    assert!((band90.0..=band90.1).contains(&k90), "{k90} by t90, band {band90:?}");
+    assert_eq!(kall, TRIALS, "every phase is reported by {all:.2} s");
+}
+
+fn kuzet(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kuzet"))
+        .args(args)
+        .output()
+        .expect("run kuzet");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_sweep_specs_exit_2_naming_the_flag() {
+    let d = dev("bad", "");
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--sweep", "440M-430M"], &["--sweep", "empty range"]),
+        (&["--sweep", "6.5G-6.6G"], &["--sweep", "outside driver=kuzetsim", "6 GHz"]),
+        (&["--sweep", "100M-120M"], &["--sweep", "overlaps no band"]),
+        (&["--sweep", "nonsense"], &["--sweep", "not a range"]),
+        (&["--sweep", "--freq", "433M"], &["--freq"]),
+        (&["--sweep", "--poi", "2ms/1ms"], &["--poi"]),
+        (&["--sweep", "--crop", "100"], &["--crop"]),
+        (&["--dwell", "20ms"], &["--sweep"]),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["watch", "--device", &d, "--duration", "0.1s", "--headless"];
+        args.extend_from_slice(extra);
+        let (code, err) = kuzet(&args);
+        assert_eq!(code, Some(2), "{extra:?}: {err}");
+        for w in *want {
+            assert!(err.contains(w), "{extra:?}: no {w:?} in {err}");
+        }
+    }
+}
+
+/// `kuzet watch --sweep` end to end on the binary: the plan and the probability of
+/// intercept at the start, alerts at absolute frequencies, measured revisits at the end.
+#[test]
+fn watch_sweep_states_its_poi_and_reports_at_absolute_frequencies() {
+    let d = dev("e2e", "tones=433.92e6:-40/451.3e6:-40,seed=2");
+    let out = Command::new(env!("CARGO_BIN_EXE_kuzet"))
+        .args([
+            "watch", "--device", &d, "--sweep", "425M-455M", "--rate", "2.4M", "--duration",
+            "5s", "--headless",
+        ])
+        .output()
+        .expect("run kuzet");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    for want in [
+        "kuzet: sweep: ",
+        "steps over 1 range(s)",
+        "POI for 0.5 ms/150 ms pulses",
+        "LPD433",
+        "%/visit, 50% by ",
+        "revisit planned  measured",
+        "retunes",
+        "GHz/s of stream",
+    ] {
+        assert!(err.contains(want), "no {want:?} in\n{err}");
+    }
+    let alerts: Vec<Alert> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (f, band) in [(433.92e6, "LPD433"), (451.3e6, "UHF land mobile")] {
+        let a = alerts
+            .iter()
+            .find(|a| a.state == AlertState::Raised && (a.freq_hz - f).abs() < 2.4e6 / 1024.0)
+            .unwrap_or_else(|| panic!("no alert at {f}: {alerts:#?}"));
+        assert_eq!(a.band.as_deref(), Some(band));
+    }
+    let raised = alerts.iter().filter(|a| a.state == AlertState::Raised).count();
+    assert_eq!(raised, 2, "{alerts:#?}");
+}
