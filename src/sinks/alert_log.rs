@@ -158,6 +158,7 @@ mod tests {
             snr_db: 18.25,
             band: None,
             evidence: None,
+            activity: None,
         }
     }
 

@@ -766,6 +766,7 @@ pub(crate) mod tests {
             snr_db: 18.2,
             band: None,
             evidence: None,
+            activity: None,
         }
     }
 

@@ -93,6 +93,12 @@ impl Entry {
                 snr_db: max(|a| a.snr_db),
                 band,
                 evidence: None,
+                // Each step counts the bursts it saw on its own visits; the step that saw
+                // most of the emitter's life speaks for it rather than a sum of overlaps.
+                activity: seen
+                    .clone()
+                    .filter_map(|a| a.activity)
+                    .max_by_key(|act| act.bursts),
             }
         };
         a.id = self.id;
@@ -231,6 +237,7 @@ mod tests {
             snr_db: 20.0,
             band: Some(Arc::from("LPD433")),
             evidence: None,
+            activity: None,
         }
     }
 

@@ -16,8 +16,7 @@
 //! metadata, while the recording is opened.
 
 pub mod kuzet;
-pub mod sm2117;
-pub mod span;
+pub mod plain;
 
 use std::fs::File;
 use std::io::Read;
@@ -32,8 +31,7 @@ use crate::source::SeekableSource;
 use crate::types::{Annotation, StreamMeta};
 
 pub use kuzet::KuzetSource;
-pub use sm2117::Sm2117Source;
-pub use span::SpanSource;
+pub use plain::PlainSource;
 
 /// What the operator says about a recording (flags), overriding the file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -279,8 +277,8 @@ pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Recording> {
     let meta = found.meta;
     let source: Box<dyn SeekableSource> = match reader {
         Reader::Kuzet(r) => Box::new(KuzetSource::new(r, meta)),
-        Reader::Span(r) => Box::new(SpanSource::new(r, meta)),
-        Reader::Sm2117(r) => Box::new(Sm2117Source::new(r, meta)),
+        Reader::Span(r) => Box::new(PlainSource::new(r, meta)),
+        Reader::Sm2117(r) => Box::new(PlainSource::new(r, meta)),
     };
     Ok(Recording {
         source,
