@@ -16,10 +16,12 @@ use kuzet::alert::{Alert, AlertKind, AlertState};
 use kuzet::app::commands::watch::{open_sweep, OpenSweep};
 use kuzet::app::config::{Settings, Watch};
 use kuzet::cli::Cli;
-use kuzet::detect::sweep::{binomial_band, step_looks, step_poi, Pulse, Rule, SweepPlan};
+use kuzet::detect::sweep::{
+    binomial_band, step_looks, step_poi, Pulse, Rule, SweepDetector, SweepPlan,
+};
 use kuzet::dsp::Welch;
 use kuzet::pipeline::{self, Event, UiFrame};
-use kuzet::source::{IqSource, ReadOutcome};
+use kuzet::source::{IqSource, ReadOutcome, Retune};
 use num_complex::Complex32;
 use rand::{Rng, SeedableRng};
 
@@ -229,6 +231,22 @@ fn ripple_db(mean: &[f64]) -> f64 {
     hi - lo
 }
 
+/// The worst seam, dB: at each seam between two steps, the mean power of the 32 bins
+/// around it against the mean of every swept bin.
+fn seam_db(mean: &[f64], plan: &SweepPlan) -> f64 {
+    let fin: Vec<f64> = mean.iter().copied().filter(|v| v.is_finite()).collect();
+    let all = fin.iter().sum::<f64>() / fin.len() as f64;
+    plan.steps
+        .windows(2)
+        .filter(|w| w[0].own_hi_hz == w[1].own_lo_hz)
+        .map(|w| {
+            let b = plan.panorama.bin_of(w[0].own_hi_hz).round() as usize;
+            let near = &mean[b - 16..b + 16];
+            (10.0 * (near.iter().sum::<f64>() / near.len() as f64 / all).log10()).abs()
+        })
+        .fold(0.0, f64::max)
+}
+
 /// Flat noise through a simulated tuner whose filter rolls off at the band edges: the
 /// steps stitched into one panorama are flat within 1 dB across every seam, because the
 /// edges are cropped; without the crop the roll-off shows at each seam.
@@ -254,17 +272,23 @@ fn seam_ripple_is_within_one_db_on_flat_noise() {
     // The pipeline's stitched noise floor, which detection judges against.
     let (_, frames, _) = run(open(&strs(&args("ripple-floor", "30"))), true);
     let floor = frames.last().map(|f| f.floor_db.clone()).unwrap();
-    let fin: Vec<f32> = floor.iter().copied().filter(|v| v.is_finite()).collect();
-    let floor_ripple = fin.iter().copied().fold(f32::MIN, f32::max) - fin.iter().copied().fold(f32::MAX, f32::min);
-    let (uncropped, _) = stitched_mean(open(&strs(&args("ripple-nocrop", "0"))));
+    let floor_lin: Vec<f64> = floor
+        .iter()
+        .map(|&d| 10f64.powf(f64::from(d) / 10.0))
+        .collect();
+    let floor_ripple = ripple_db(&floor_lin);
+    let (uncropped, plan0) = stitched_mean(open(&strs(&args("ripple-nocrop", "0"))));
     let r0 = ripple_db(&uncropped);
+    let (seam, seam0) = (seam_db(&mean, &plan), seam_db(&uncropped, &plan0));
     eprintln!(
-        "ripple: {} steps, {} seams: {r:.2} dB stitched spectrum, {floor_ripple:.2} dB stitched floor; uncropped {r0:.1} dB",
+        "ripple: {} steps, {} seams: {r:.2} dB stitched spectrum (worst seam {seam:.2} dB), \
+         {floor_ripple:.2} dB stitched floor; uncropped {r0:.1} dB (worst seam {seam0:.1} dB)",
         plan.steps.len(),
         plan.steps.len() - 1
     );
     assert!(plan.steps.len() >= 10);
     assert!(r <= 1.0, "seam ripple {r:.2} dB");
+    assert!(seam <= 1.0, "worst seam {seam:.2} dB");
     assert!(floor_ripple <= 1.0, "floor ripple {floor_ripple:.2} dB");
     assert!(r0 > 3.0, "without cropping the roll-off should show: {r0:.2} dB");
 }
@@ -321,20 +345,81 @@ fn an_emitter_across_a_seam_is_reported_once() {
     assert_eq!(alerts.len(), near.len(), "{alerts:#?}");
 }
 
+/// The detection of a sweep without the pipeline's threads: the sweeping source through
+/// libSoapySDR, each dwell framed as the pipeline frames it (from its first sample after
+/// the settle, `span` apart), the Welch stage and the per-step detectors. Every alert with
+/// the stream time it was emitted at: the end of the spectrum whose push emitted it.
+fn detect_inline(o: OpenSweep) -> Vec<(Alert, f64)> {
+    let OpenSweep {
+        mut source,
+        cfg,
+        plan,
+        ..
+    } = o;
+    let spec = cfg.spectrum;
+    let meta = source.meta().clone();
+    let rate = meta.sample_rate_hz;
+    let mut det = SweepDetector::new(
+        cfg.detector,
+        &spec,
+        &meta,
+        plan.clone(),
+        cfg.knowledge.clone(),
+    );
+    let mut welch = Welch::new(spec);
+    let mut out = vec![0.0f32; 64 * spec.fft_len];
+    let mut alerts = Vec::new();
+    let mut dwell: Vec<Complex32> = Vec::new();
+    let mut buf = vec![Complex32::default(); 1 << 16];
+    // (tuning, first sample of the dwell) of the dwell being read.
+    let mut at: Option<(Retune, u64)> = None;
+    let mut pos = 0u64;
+    let mut flush = |at: Option<(Retune, u64)>, dwell: &mut Vec<Complex32>, det: &mut SweepDetector| {
+        if let Some((r, first)) = at {
+            let n = welch.process(dwell, &mut out);
+            for (j, p) in out.chunks_exact(spec.fft_len).take(n).enumerate() {
+                let start = first + (j * spec.span()) as u64;
+                let t1 = (start + (spec.span() + spec.history()) as u64) as f64 / rate;
+                det.push(p, start, r.step as usize, r.dwell, &mut |a| alerts.push((a, t1)));
+            }
+        }
+        dwell.clear();
+    };
+    loop {
+        match source.read_cf32(&mut buf).unwrap() {
+            ReadOutcome::Samples(n) => {
+                dwell.extend_from_slice(&buf[..n]);
+                pos += n as u64;
+            }
+            ReadOutcome::Retuned(r) => {
+                flush(at, &mut dwell, &mut det);
+                pos += r.settled;
+                at = Some((r, pos));
+            }
+            ReadOutcome::Eof => break,
+            ReadOutcome::Pending => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    flush(at, &mut dwell, &mut det);
+    let end = pos as f64 / rate;
+    det.finish(&mut |a| alerts.push((a, end)));
+    alerts
+}
+
 /// A 0.5 ms pulse every 150 ms in LPD433 (a warning band, visited twice as often as the
 /// UHF band around it), over 30 trials with random pulse phases: how many are reported by
-/// the model's 50% and 90% times agrees with the model within its 99% binomial band, and
-/// every trial is reported by the time the model says all are.
+/// the model's 50% and 90% times agrees with the model within its 99% binomial band; every
+/// trial is reported by the time the model says all are; and trial by trial, the report
+/// comes when the model says it does for that phase. Time is the stream's: each trial is
+/// the same whatever the machine's load.
 #[test]
 fn a_pulsed_emitter_is_found_as_the_poi_model_predicts() {
     const TRIALS: u32 = 30;
     let base = |serial: &str, pulses: &str, duration: &str| {
         vec![
             "--device".to_string(),
-            dev(
-                serial,
-                &format!("retune_stale=4096,retune_ms=0.5{pulses}"),
-            ),
+            dev(serial, &format!("retune_stale=4096,retune_ms=0.5{pulses}")),
             "--sweep".into(),
             "425M-445M".into(),
             "--rate".into(),
@@ -371,22 +456,30 @@ fn a_pulsed_emitter_is_found_as_the_poi_model_predicts() {
     for i in 0..TRIALS {
         let phase: f64 = rng.random_range(0.0..pulse.period_s);
         let pulses = format!(",seed={i},pulses={f}:-30:0.0005:0.15:{phase}");
-        let (alerts, _, _) = run(
-            open(&strs(&base(&format!("poi-{i}"), &pulses, &format!("{horizon}s")))),
-            false,
-        );
-        let t = alerts
+        let alerts = detect_inline(open(&strs(&base(
+            &format!("poi-{i}"),
+            &pulses,
+            &format!("{horizon}s"),
+        ))));
+        let raised: Vec<&(Alert, f64)> = alerts
             .iter()
-            .find(|a| a.state == AlertState::Raised && (a.freq_hz - f).abs() < 10e3)
-            .map(|a| a.last_seen_s);
+            .filter(|(a, _)| a.state == AlertState::Raised)
+            .collect();
+        // The pulse and nothing else: one alert, at its frequency.
+        assert!(raised.len() <= 1, "trial {i}: {raised:#?}");
+        let hit = raised.first().filter(|(a, _)| (a.freq_hz - f).abs() < 10e3);
+        let t = hit.map(|&&(_, t)| t);
         let predicted = looks.report_time(&pulse, &rule, phase, horizon);
+        let sighted = looks.first_sighting(&pulse, phase, horizon);
         if let (Some(t), Some(p)) = (t, predicted) {
-            // Within one spectrum: the model counts a pulse half inside a spectrum.
-            if (t - p).abs() <= 0.011 {
+            if (t - p).abs() < 1e-6 {
                 agree += 1;
             }
         }
-        eprintln!("poi trial {i}: phase {phase:.4} s: reported at {t:?}, model {predicted:?}");
+        eprintln!(
+            "poi trial {i}: phase {phase:.4} s: reported at {t:?} (seen to {:?}), model {predicted:?} (seen to {sighted:?})",
+            hit.map(|(a, _)| a.last_seen_s)
+        );
         found.push(t);
     }
     let by = |x: f64| found.iter().filter(|t| t.is_some_and(|t| t <= x)).count() as u32;
@@ -396,13 +489,16 @@ fn a_pulsed_emitter_is_found_as_the_poi_model_predicts() {
     eprintln!(
         "poi: revisit {:.3} s, {:.0}%/visit; model 50% by {t50:.2} s, 90% by {t90:.2} s, all by {all:.2} s; \
          measured {k50}/{TRIALS} by t50 (band {band50:?}), {k90}/{TRIALS} by t90 (band {band90:?}), \
-         {kall}/{TRIALS} by {all:.2} s; {agree}/{TRIALS} within one spectrum of the model's time",
+         {kall}/{TRIALS} by {all:.2} s; {agree}/{TRIALS} reported at the spectrum the model names",
         plan.revisit_s(step).0,
         poi.per_visit * 100.0
     );
     assert!((band50.0..=band50.1).contains(&k50), "{k50} by t50, band {band50:?}");
     assert!((band90.0..=band90.1).contains(&k90), "{k90} by t90, band {band90:?}");
     assert_eq!(kall, TRIALS, "every phase is reported by {all:.2} s");
+    // A phase whose pulse straddles a spectrum's edge may be seen a look earlier or later
+    // than the model's half-a-pulse rule says; the others are reported exactly then.
+    assert!(agree + 2 >= TRIALS, "{agree}/{TRIALS} as the model says");
 }
 
 fn kuzet(args: &[&str]) -> (Option<i32>, String) {

@@ -1,24 +1,30 @@
 //! Probability of intercept: how likely a sweep is to report a pulsed emitter of a given
 //! pulse width and period, and how soon.
 //!
-//! A sweep looks at a step for a few spectra, then leaves it for the revisit time. A pulse
-//! train of width `w` and period `T` with an unknown phase is reported once the detector
-//! has seen it in `confirm_hits` spectra, spread over more than a hop's length, without
-//! forgetting it in between (the tracker's rules, [`Rule`]). Visits are at fixed sample
-//! offsets in a cycle that repeats exactly, so for a given phase the time of the report is
-//! fixed; the probability of a report by time `t` is the fraction of phases whose report
-//! comes by `t`. It is found by trying many phases, each one by replaying the visits and
-//! the tracker's rule, which also finds what a closed formula misses: a revisit time that
-//! is a multiple of the period sees the same part of the train every time, and some phases
-//! are never caught at all.
+//! A sweep looks at a step for a few spectra, then leaves it for the revisit time. The
+//! step's tracker reports a pulse train strong enough to trust on one sighting when that
+//! burst of sightings ends (the first spectrum of the step without it, often the next
+//! visit's first), or earlier once it has been seen in `confirm_hits` spectra spread over
+//! more than a hop's length ([`Rule`]). Visits are at fixed sample offsets in a cycle that
+//! repeats exactly, so for a given phase of the train the time of the report is fixed; the
+//! probability of a report by time `t` is the fraction of phases whose report comes by
+//! `t`. It is found by trying many phases, each one by replaying the visits and the
+//! tracker's rule, which also finds what a closed formula misses: a revisit time that is a
+//! multiple of the period sees the same part of the train every time, and some phases are
+//! never caught at all.
 //!
 //! A pulse counts in a spectrum when at least [`HIT_FRACTION`] of it lies inside the
 //! samples that spectrum's frames cover: the model is for pulses well above the noise, the
-//! ones a sweep can miss only by not looking.
+//! ones a sweep can miss only by not looking. It leaves out what delays a report in a busy
+//! band: other short bursts nearby make the tracker wait a hop window in case they are a
+//! hopper's.
 
 use crate::detect::TrackerConfig;
 
 /// The part of a pulse that must fall inside a spectrum's samples for it to be seen there.
+/// The outer half-frame at each end of a spectrum's samples is covered by one window's
+/// tail only, so a pulse there counts for little: half a pulse inside is the middle of the
+/// range in which a strong pulse starts being seen.
 pub const HIT_FRACTION: f64 = 0.5;
 
 /// A pulse train: on for `width_s` every `period_s`.
@@ -30,15 +36,14 @@ pub struct Pulse {
     pub period_s: f64,
 }
 
-/// When the detector reports an emitter: the tracker's confirmation rule.
+/// When the tracker reports a pulsed emitter it trusts on one sighting.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rule {
-    /// Spectra with a sighting before the emitter is reported.
+    /// Spectra with a sighting after which an emitter still on is reported...
     pub confirm_hits: u32,
-    /// The sightings must span more than this (a hop's longest burst), s.
+    /// ...once its sightings span more than this (a hop's longest burst), s. Before that,
+    /// it is reported when its burst ends.
     pub min_span_s: f64,
-    /// An unreported emitter not seen for this long is forgotten, s.
-    pub forget_s: f64,
 }
 
 impl From<&TrackerConfig> for Rule {
@@ -46,7 +51,6 @@ impl From<&TrackerConfig> for Rule {
         Rule {
             confirm_hits: t.confirm_hits.max(1),
             min_span_s: t.hop.max_burst_s,
-            forget_s: t.tentative_s,
         }
     }
 }
@@ -109,7 +113,7 @@ impl Looks {
     }
 
     /// When the tracker would report a pulse train whose pulses start at `phase_s + k·T`
-    /// (stream time), if by `horizon_s`: the end of the spectrum that confirms it.
+    /// (stream time), if by `horizon_s`: the end of the spectrum whose push reports it.
     pub fn report_time(
         &self,
         pulse: &Pulse,
@@ -117,27 +121,46 @@ impl Looks {
         phase_s: f64,
         horizon_s: f64,
     ) -> Option<f64> {
-        // (first seen, last seen, sightings) of the unreported emitter.
-        let mut track: Option<(f64, f64, u32)> = None;
+        // (first seen, sightings) of the burst being followed.
+        let mut track: Option<(f64, u32)> = None;
         let mut reported = None;
         self.replay(pulse, phase_s, horizon_s, |t0, t1, seen| {
-            if !seen {
-                // The tracker forgets only on a spectrum without a sighting.
-                if track.is_some_and(|(_, last, _)| t1 - last >= rule.forget_s) {
-                    track = None;
+            match (seen, track.as_mut()) {
+                // The burst ended: a trusted one is reported on the spectrum that shows it.
+                (false, Some(_)) => {
+                    reported = Some(t1);
+                    return false;
                 }
-                return true;
-            }
-            let tr = track.get_or_insert((t0, t1, 0));
-            tr.1 = t1;
-            tr.2 += 1;
-            if tr.2 >= rule.confirm_hits && t1 - tr.0 > rule.min_span_s {
-                reported = Some(t1);
-                return false;
+                (false, None) => {}
+                (true, tr) => {
+                    let tr = match tr {
+                        Some(tr) => tr,
+                        None => track.insert((t0, 0)),
+                    };
+                    tr.1 += 1;
+                    if tr.1 >= rule.confirm_hits && t1 - tr.0 > rule.min_span_s {
+                        reported = Some(t1);
+                        return false;
+                    }
+                }
             }
             true
         });
         reported
+    }
+
+    /// When the pulse train with `phase_s` is first seen, if by `horizon_s`: the end of
+    /// the first spectrum that holds a pulse (the alert's `last_seen_s` when it is
+    /// reported on that sighting alone).
+    pub fn first_sighting(&self, pulse: &Pulse, phase_s: f64, horizon_s: f64) -> Option<f64> {
+        let mut first = None;
+        self.replay(pulse, phase_s, horizon_s, |_, t1, seen| {
+            if seen {
+                first = Some(t1);
+            }
+            !seen
+        });
+        first
     }
 
     /// The probability that one visit sees the pulse train at all (in at least one of its
@@ -288,20 +311,20 @@ mod tests {
         Rule {
             confirm_hits: hits,
             min_span_s: 0.0,
-            forget_s: 1e9,
         }
     }
+
+    const KEYFOB: Pulse = Pulse {
+        width_s: 0.5e-3,
+        period_s: 0.150,
+    };
 
     #[test]
     fn a_visit_sees_a_train_as_often_as_its_window_over_the_period() {
         // Two spectra cover 20.5 ms of samples; a 0.5 ms pulse counts when half of it is
         // inside, so pulses starting in a 20.5 ms stretch count: 20.5 ms in every 150 ms.
         let l = looks(1.0);
-        let p = Pulse {
-            width_s: 0.5e-3,
-            period_s: 0.150,
-        };
-        let v = l.per_visit(&p, 3000);
+        let v = l.per_visit(&KEYFOB, 3000);
         assert!((v - 0.0205 / 0.150).abs() < 0.002, "{v}");
         // A period shorter than the window: every visit sees it.
         let q = Pulse {
@@ -312,23 +335,30 @@ mod tests {
     }
 
     #[test]
-    fn one_hit_is_reported_at_the_first_catch_and_more_need_more_visits() {
+    fn a_pulse_is_reported_on_the_first_look_without_it() {
         let l = looks(0.1);
-        let p = Pulse {
-            width_s: 0.5e-3,
-            period_s: 0.150,
-        };
-        // Phase 5 ms: the first pulse is in the first spectrum of the first visit.
-        assert_eq!(l.report_time(&p, &rule(1), 0.005, 10.0), Some(0.0105));
-        // Revisits every 100 ms see the train at phases 5, 55 (miss: 55 > 20.5), 105 (miss),
-        // 5 again at 300 ms: three sightings at 0, 0.3, 0.6 s.
-        let t = l.report_time(&p, &rule(3), 0.005, 10.0).unwrap();
-        assert!((t - 0.6105).abs() < 1e-9, "{t}");
-        // Three revisits are two periods: a phase is seen on one of three looks or never,
-        // so at most 3 × 20.5 ms in 150 ms of phases are ever reported.
-        let poi = Poi::new(&l, p, &rule(3), 600, 30.0);
-        assert!((poi.eventually() - 3.0 * 0.0205 / 0.150).abs() < 0.01, "{}", poi.eventually());
-        assert!(poi.by(t) > 0.0 && poi.by(t) <= poi.eventually());
+        // Phase 5 ms: seen in the first spectrum (0–10.5 ms), not in the second
+        // (10–20.5 ms), which reports it.
+        assert_eq!(l.first_sighting(&KEYFOB, 0.005, 10.0), Some(0.0105));
+        assert_eq!(l.report_time(&KEYFOB, &rule(3), 0.005, 10.0), Some(0.0205));
+        // Phase 15 ms: seen in the visit's last spectrum; the next look at the step is the
+        // next visit's first spectrum (100–110.5 ms), which reports it.
+        assert_eq!(l.first_sighting(&KEYFOB, 0.015, 10.0), Some(0.0205));
+        let t = l.report_time(&KEYFOB, &rule(3), 0.015, 10.0).unwrap();
+        assert!((t - 0.1105).abs() < 1e-9, "{t}");
+        // Phase 10 ms: in the overlap of both spectra, seen twice; with two sightings
+        // enough, reported on the second.
+        let t = l.report_time(&KEYFOB, &rule(2), 0.010, 10.0).unwrap();
+        assert!((t - 0.0205).abs() < 1e-9, "{t}");
+        // Visits every 100 ms see phases in three 20.5 ms stretches of the 150 ms period
+        // (visits fall at 0, 100 and 50 ms into it): no other phase is ever reported.
+        let poi = Poi::new(&l, KEYFOB, &rule(3), 600, 30.0);
+        assert!(
+            (poi.eventually() - 3.0 * 0.0205 / 0.150).abs() < 0.01,
+            "{}",
+            poi.eventually()
+        );
+        assert!(poi.by(0.3) > 0.0 && poi.by(0.3) <= poi.eventually());
         assert!(poi.time_for(0.2).unwrap() <= poi.time_for(0.4).unwrap());
         assert_eq!(poi.time_for(0.5), None);
     }
@@ -337,32 +367,35 @@ mod tests {
     fn a_revisit_that_is_a_multiple_of_the_period_never_sees_some_phases() {
         // Revisit 300 ms = 2 periods: each phase is either always seen or never.
         let l = looks(0.3);
-        let p = Pulse {
-            width_s: 0.5e-3,
-            period_s: 0.150,
-        };
-        let poi = Poi::new(&l, p, &rule(3), 1500, 60.0);
-        let v = l.per_visit(&p, 1500);
+        let poi = Poi::new(&l, KEYFOB, &rule(3), 1500, 60.0);
+        let v = l.per_visit(&KEYFOB, 1500);
         assert!((poi.eventually() - v).abs() < 0.01, "{} {v}", poi.eventually());
         assert!(poi.eventually() < 0.2);
         assert_eq!(poi.time_for(0.5), None);
     }
 
     #[test]
-    fn forgetting_between_sightings_delays_or_prevents_the_report() {
+    fn a_train_seen_in_every_spectrum_is_reported_once_longer_than_a_hop() {
         let l = looks(0.1);
-        let p = Pulse {
+        let fast = Pulse {
             width_s: 0.5e-3,
-            period_s: 0.150,
+            period_s: 0.005,
         };
-        let patient = l.report_time(&p, &rule(3), 0.005, 10.0);
-        let forgetful = Rule {
-            forget_s: 0.15,
-            ..rule(3)
+        // Seen in every spectrum, so its burst never ends: reported once three sightings
+        // span more than `min_span_s`: the third spectrum (100–110.5 ms) for 50 ms...
+        let short = Rule {
+            confirm_hits: 3,
+            min_span_s: 0.05,
         };
-        // Sightings 300 ms apart, forgotten on a look 150 ms after the last: never three.
-        assert!(patient.is_some());
-        assert_eq!(l.report_time(&p, &forgetful, 0.005, 10.0), None);
+        let t = l.report_time(&fast, &short, 0.001, 10.0).unwrap();
+        assert!((t - 0.1105).abs() < 1e-9, "{t}");
+        // ...the fifth (200–210.5 ms) for 200 ms.
+        let long = Rule {
+            min_span_s: 0.2,
+            ..short
+        };
+        let t = l.report_time(&fast, &long, 0.001, 10.0).unwrap();
+        assert!((t - 0.2105).abs() < 1e-9, "{t}");
     }
 
     #[test]
