@@ -55,13 +55,16 @@ mod default {
     pub const REPLAY_SPEED: f64 = 1.0;
     /// A sweep looks at each step for two 10 ms spectra: long enough for the detector's
     /// averaging, short enough to come back soon.
-    pub const SWEEP_DWELL: &str = "20ms";
+    pub const SWEEP_DWELL_S: f64 = 0.020;
     /// A sweep's sample rate without --rate: the radio's fastest, up to this; wider steps
     /// mean fewer retunes.
     pub const SWEEP_MAX_RATE_SPS: f64 = 20e6;
     /// The pulse train a sweep states its probability of intercept for: a keyfob or
-    /// remote trigger's short burst.
-    pub const SWEEP_POI: &str = "0.5ms/150ms";
+    /// remote trigger's short burst, 0.5 ms every 150 ms.
+    pub const SWEEP_POI: crate::detect::sweep::Pulse = crate::detect::sweep::Pulse {
+        width_s: 0.5e-3,
+        period_s: 0.150,
+    };
 }
 
 /// One command's settings.
@@ -310,6 +313,23 @@ pub struct Sweep {
     pub keep_fraction: Option<f64>,
     /// The pulse train the probability of intercept is stated for.
     pub poi: Pulse,
+}
+
+impl Sweep {
+    /// A sweep of `spec` with every other setting at its default (the radio's fastest
+    /// rate up to 20 MS/s, 20 ms dwells, the driver's settle and crop, the POI stated for
+    /// 0.5 ms pulses every 150 ms).
+    pub fn new(spec: SweepSpec) -> Sweep {
+        Sweep {
+            spec,
+            rate_sps: None,
+            max_rate_sps: default::SWEEP_MAX_RATE_SPS,
+            dwell_s: default::SWEEP_DWELL_S,
+            settle_s: None,
+            keep_fraction: None,
+            poi: default::SWEEP_POI,
+        }
+    }
 }
 
 /// `kuzet record`.
@@ -793,7 +813,10 @@ fn sweep(a: &SweepArgs, t: &TuneArgs) -> Result<Option<Sweep>> {
         None => SweepSpec::Plan,
         Some(text) => flag("--sweep", SweepSpec::parse(text))?,
     };
-    let dwell_s = seconds("--dwell", a.dwell.as_deref().unwrap_or(default::SWEEP_DWELL))?;
+    let dwell_s = match a.dwell.as_deref() {
+        Some(d) => seconds("--dwell", d)?,
+        None => default::SWEEP_DWELL_S,
+    };
     if dwell_s <= 0.0 {
         return Err(Error::Config("--dwell must be longer than 0".into()));
     }
@@ -807,9 +830,7 @@ fn sweep(a: &SweepArgs, t: &TuneArgs) -> Result<Option<Sweep>> {
         None => None,
     };
     Ok(Some(Sweep {
-        spec,
         rate_sps: t.rate.as_deref().map(|r| rate("--rate", r)).transpose()?,
-        max_rate_sps: default::SWEEP_MAX_RATE_SPS,
         dwell_s,
         settle_s: a
             .settle
@@ -817,7 +838,13 @@ fn sweep(a: &SweepArgs, t: &TuneArgs) -> Result<Option<Sweep>> {
             .map(|s| seconds("--settle", s))
             .transpose()?,
         keep_fraction,
-        poi: pulse(a.poi.as_deref().unwrap_or(default::SWEEP_POI))?,
+        poi: a
+            .poi
+            .as_deref()
+            .map(pulse)
+            .transpose()?
+            .unwrap_or(default::SWEEP_POI),
+        ..Sweep::new(spec)
     }))
 }
 
@@ -834,7 +861,9 @@ fn pulse(text: &str) -> Result<Pulse> {
     };
     let (width_s, period_s) = (secs(w)?, secs(t)?);
     if !(width_s > 0.0 && period_s > width_s) {
-        return Err(bad("the pulse must be shorter than its period, and longer than 0"));
+        return Err(bad(
+            "the pulse must be shorter than its period, and longer than 0",
+        ));
     }
     Ok(Pulse { width_s, period_s })
 }

@@ -135,7 +135,10 @@ fn secs(s: f64) -> String {
         "∞".into()
     } else if s < 1.0 {
         let ms = s * 1e3;
-        format!("{} ms", trim(format!("{ms:.*}", if ms < 10.0 { 2 } else { 1 })))
+        format!(
+            "{} ms",
+            trim(format!("{ms:.*}", if ms < 10.0 { 2 } else { 1 }))
+        )
     } else if s < 10.0 {
         format!("{} s", trim(format!("{s:.2}")))
     } else {

@@ -59,7 +59,13 @@ impl PanoramaTap {
             return;
         }
         // Nothing measured is NaN, not -300 dB: the console leaves it blank.
-        let db = |p: &f32| if p.is_nan() { f32::NAN } else { crate::dsp::db(*p) };
+        let db = |p: &f32| {
+            if p.is_nan() {
+                f32::NAN
+            } else {
+                crate::dsp::db(*p)
+            }
+        };
         let frame = UiFrame {
             start,
             end,
@@ -110,7 +116,13 @@ impl Analysis for SweepAnalysis {
         self.detector.push(power, start, step, t.dwell, emit);
         if let (Some(ui), Some(s)) = (self.ui.as_mut(), self.detector.plan().steps.get(step)) {
             let (k0, k1) = s.keep;
-            ui.fold(step, &power[k0..k1], self.detector.step_floor(step), start, end);
+            ui.fold(
+                step,
+                &power[k0..k1],
+                self.detector.step_floor(step),
+                start,
+                end,
+            );
         }
     }
     fn note_dropped(&mut self, n: u64, at: u64, emit: &mut dyn FnMut(Alert)) {

@@ -619,7 +619,12 @@ impl App {
     /// in 5 dB steps and with hysteresis so the scale does not flicker.
     fn autoscale(&mut self) {
         // A sweep's panorama has bins nothing measured (NaN): they say nothing of the floor.
-        let mut f: Vec<f32> = self.floor.iter().copied().filter(|v| v.is_finite()).collect();
+        let mut f: Vec<f32> = self
+            .floor
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
         if f.is_empty() {
             return;
         }

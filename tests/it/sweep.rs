@@ -80,16 +80,71 @@ fn excess_near(frames: &[UiFrame], plan: &SweepPlan, hz: f64, bins: usize) -> f3
     let b = plan.panorama.bin_of(hz).round() as usize;
     frames
         .iter()
-        .flat_map(|f| {
-            (b - bins..=b + bins).map(move |i| f.power_db[i] - f.floor_db[i])
-        })
+        .flat_map(|f| (b - bins..=b + bins).map(move |i| f.power_db[i] - f.floor_db[i]))
         .filter(|x| x.is_finite())
         .fold(f32::NEG_INFINITY, f32::max)
 }
 
-/// A strong tone in one step, and the step visited after it: with the settle discard, the
-/// old frequency never reaches the next step's spectrum (its alias bins show noise alone);
-/// with a settle one transfer short of the simulator's stale samples, or none, it does.
+/// Samples the sweeping source delivered that were taken at the frequency it had left,
+/// counted in 64-sample windows: after each retune away from a step whose band holds the
+/// tone at `tone_hz`, a window whose samples correlate with the tone where the old tuning
+/// put it. Returns (stale samples, samples delivered).
+fn stale_delivered(o: OpenSweep, tone_hz: f64) -> (u64, u64) {
+    const W: usize = 64;
+    let OpenSweep { mut source, .. } = o;
+    let rate = source.meta().sample_rate_hz;
+    let mut buf = vec![Complex32::default(); 1 << 16];
+    let (mut prev, mut now): (Option<f64>, Option<f64>) = (None, None);
+    let mut dwell: Vec<Complex32> = Vec::new();
+    let (mut stale, mut delivered) = (0u64, 0u64);
+    let check = |old: Option<f64>, dwell: &[Complex32]| {
+        let Some(old) = old.filter(|c| (tone_hz - c).abs() < rate / 2.0) else {
+            return 0;
+        };
+        let w = -std::f64::consts::TAU * (tone_hz - old) / rate;
+        let mut n = 0u64;
+        for (k, win) in dwell.chunks_exact(W).enumerate() {
+            let mut acc = num_complex::Complex64::default();
+            for (j, x) in win.iter().enumerate() {
+                let ph = w * (k * W + j) as f64;
+                acc += num_complex::Complex64::new(f64::from(x.re), f64::from(x.im))
+                    * num_complex::Complex64::from_polar(1.0, ph);
+            }
+            // The tone is at -20 dBFS (power 1e-2); noise in a window's mean is ~1e-8.
+            if (acc / W as f64).norm_sqr() > 1e-4 {
+                n += W as u64;
+            }
+        }
+        n
+    };
+    loop {
+        match source.read_cf32(&mut buf).unwrap() {
+            ReadOutcome::Samples(n) => {
+                dwell.extend_from_slice(&buf[..n]);
+                delivered += n as u64;
+            }
+            ReadOutcome::Retuned(r) => {
+                stale += check(prev, &dwell);
+                dwell.clear();
+                prev = now;
+                now = Some(r.centre_hz);
+            }
+            ReadOutcome::Eof => break,
+            ReadOutcome::Pending => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    stale += check(prev, &dwell);
+    (stale, delivered)
+}
+
+/// A strong tone in one step, and the steps visited after it. Counted at the source, no
+/// sample of the old frequency is delivered after a retune with the settle discard (the
+/// default, or exactly the simulator's stale samples); with a settle one transfer short,
+/// that transfer is, after every retune away from the tone. Seen in the spectrum, the
+/// old frequency never shows in the next step's panorama (its alias bins show noise
+/// alone) with the discard, and shows 60 dB up, and is alerted, without it. Removing the
+/// discard from the source fails the default case.
 #[test]
 fn stale_samples_never_reach_the_spectrum() {
     // 450–460 MHz is all UHF land mobile (info): every step once a cycle, in order.
@@ -122,18 +177,45 @@ fn stale_samples_never_reach_the_spectrum() {
     let half = (b.keep.1 - b.keep.0) as f64 / 2.0 * plan.bin_hz();
     assert!(tone < b.centre_hz - half && alias > b.own_lo_hz && alias < b.own_hi_hz);
     // The simulator's defaults: 32768 stale samples and 1 ms (2400) of retune latency.
-    let stale = 32768 + 2400;
+    let stale: u64 = 32768 + 2400;
     let rate = 2.4e6;
     let cases = [
         ("default", None, false),
         ("exact", Some(format!("{}s", stale as f64 / rate)), false),
-        ("short", Some(format!("{}s", (stale - 16384) as f64 / rate)), true),
+        (
+            "short",
+            Some(format!("{}s", (stale - 16384) as f64 / rate)),
+            true,
+        ),
         ("none", Some("0s".to_string()), true),
     ];
     for (name, settle, leaks) in cases {
-        let a = args(&format!("stale-{name}"), tone, settle.as_deref());
+        // At the source: the samples the spectrum stage would be given.
+        let a = args(&format!("stale-count-{name}"), tone, settle.as_deref());
         let o = open(&strs(&a));
         let settled = o.plan.geometry.settle_samples;
+        // Retunes away from a step whose band holds the tone, in the stream: steps 2
+        // and 3 once a cycle each.
+        let cycles = 3.0 * rate / o.plan.cycle_samples() as f64;
+        let (stale_n, delivered) = stale_delivered(o, tone);
+        let per_retune = stale.saturating_sub(settled);
+        eprintln!(
+            "stale: settle {name} ({settled} samples): {stale_n} stale samples delivered of {delivered} \
+             ({per_retune} per retune away from the tone expected, {cycles:.1} cycles)"
+        );
+        if leaks {
+            let away = (2.0 * cycles).floor() as u64;
+            assert!(
+                stale_n >= away * (per_retune - 64) && stale_n <= (away + 2) * (per_retune + 64),
+                "{name}: {stale_n} stale samples, {per_retune} expected per retune"
+            );
+        } else {
+            assert_eq!(stale_n, 0, "{name}: stale samples delivered");
+        }
+
+        // Through the pipeline: what the console and the detector see.
+        let a = args(&format!("stale-{name}"), tone, settle.as_deref());
+        let o = open(&strs(&a));
         let (alerts, frames, plan) = run(o, true);
         let at_alias = excess_near(&frames, &plan, alias, 3);
         let at_tone = excess_near(&frames, &plan, tone, 3);
@@ -147,10 +229,16 @@ fn stale_samples_never_reach_the_spectrum() {
         );
         assert!(at_tone > 40.0, "the tone itself is seen: {at_tone}");
         if leaks {
-            assert!(at_alias > 20.0, "{name}: the old frequency should leak: {at_alias}");
+            assert!(
+                at_alias > 20.0,
+                "{name}: the old frequency should leak: {at_alias}"
+            );
         } else {
             // Noise alone: the largest of some hundred spectra, a few dB over the floor.
-            assert!(at_alias < 8.0, "{name}: stale samples reached the spectrum: {at_alias}");
+            assert!(
+                at_alias < 8.0,
+                "{name}: stale samples reached the spectrum: {at_alias}"
+            );
             assert_eq!(alias_alerts, 0, "{alerts:#?}");
         }
     }
@@ -290,7 +378,10 @@ fn seam_ripple_is_within_one_db_on_flat_noise() {
     assert!(r <= 1.0, "seam ripple {r:.2} dB");
     assert!(seam <= 1.0, "worst seam {seam:.2} dB");
     assert!(floor_ripple <= 1.0, "floor ripple {floor_ripple:.2} dB");
-    assert!(r0 > 3.0, "without cropping the roll-off should show: {r0:.2} dB");
+    assert!(
+        r0 > 3.0,
+        "without cropping the roll-off should show: {r0:.2} dB"
+    );
 }
 
 /// A 20 kHz-wide emitter centred on a seam: both steps see all of it (their kept parts
@@ -309,7 +400,8 @@ fn an_emitter_across_a_seam_is_reported_once() {
     ])
     .plan;
     let seam = plan.steps[3].own_hi_hz;
-    let half = |i: usize| (plan.steps[i].keep.1 - plan.steps[i].keep.0) as f64 / 2.0 * plan.bin_hz();
+    let half =
+        |i: usize| (plan.steps[i].keep.1 - plan.steps[i].keep.0) as f64 / 2.0 * plan.bin_hz();
     // Both steps keep the whole emitter.
     assert!(seam + 10e3 < plan.steps[3].centre_hz + half(3) - 20e3);
     assert!(seam - 10e3 > plan.steps[4].centre_hz - half(4) + 20e3);
@@ -332,7 +424,10 @@ fn an_emitter_across_a_seam_is_reported_once() {
         .iter()
         .filter(|a| (a.freq_hz - seam).abs() < 100e3)
         .collect();
-    let raised: Vec<&&Alert> = near.iter().filter(|a| a.state == AlertState::Raised).collect();
+    let raised: Vec<&&Alert> = near
+        .iter()
+        .filter(|a| a.state == AlertState::Raised)
+        .collect();
     eprintln!("seam at {seam} Hz: {near:#?}");
     assert_eq!(raised.len(), 1, "one alert for the emitter: {alerts:#?}");
     assert_eq!(raised[0].kind, AlertKind::NewEmitter);
@@ -374,17 +469,20 @@ fn detect_inline(o: OpenSweep) -> Vec<(Alert, f64)> {
     // (tuning, first sample of the dwell) of the dwell being read.
     let mut at: Option<(Retune, u64)> = None;
     let mut pos = 0u64;
-    let mut flush = |at: Option<(Retune, u64)>, dwell: &mut Vec<Complex32>, det: &mut SweepDetector| {
-        if let Some((r, first)) = at {
-            let n = welch.process(dwell, &mut out);
-            for (j, p) in out.chunks_exact(spec.fft_len).take(n).enumerate() {
-                let start = first + (j * spec.span()) as u64;
-                let t1 = (start + (spec.span() + spec.history()) as u64) as f64 / rate;
-                det.push(p, start, r.step as usize, r.dwell, &mut |a| alerts.push((a, t1)));
+    let mut flush =
+        |at: Option<(Retune, u64)>, dwell: &mut Vec<Complex32>, det: &mut SweepDetector| {
+            if let Some((r, first)) = at {
+                let n = welch.process(dwell, &mut out);
+                for (j, p) in out.chunks_exact(spec.fft_len).take(n).enumerate() {
+                    let start = first + (j * spec.span()) as u64;
+                    let t1 = (start + (spec.span() + spec.history()) as u64) as f64 / rate;
+                    det.push(p, start, r.step as usize, r.dwell, &mut |a| {
+                        alerts.push((a, t1))
+                    });
+                }
             }
-        }
-        dwell.clear();
-    };
+            dwell.clear();
+        };
     loop {
         match source.read_cf32(&mut buf).unwrap() {
             ReadOutcome::Samples(n) => {
@@ -493,8 +591,14 @@ fn a_pulsed_emitter_is_found_as_the_poi_model_predicts() {
         plan.revisit_s(step).0,
         poi.per_visit * 100.0
     );
-    assert!((band50.0..=band50.1).contains(&k50), "{k50} by t50, band {band50:?}");
-    assert!((band90.0..=band90.1).contains(&k90), "{k90} by t90, band {band90:?}");
+    assert!(
+        (band50.0..=band50.1).contains(&k50),
+        "{k50} by t50, band {band50:?}"
+    );
+    assert!(
+        (band90.0..=band90.1).contains(&k90),
+        "{k90} by t90, band {band90:?}"
+    );
     assert_eq!(kall, TRIALS, "every phase is reported by {all:.2} s");
     // A phase whose pulse straddles a spectrum's edge may be seen a look earlier or later
     // than the model's half-a-pulse rule says; the others are reported exactly then.
@@ -506,7 +610,10 @@ fn kuzet(args: &[&str]) -> (Option<i32>, String) {
         .args(args)
         .output()
         .expect("run kuzet");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -514,7 +621,10 @@ fn bad_sweep_specs_exit_2_naming_the_flag() {
     let d = dev("bad", "");
     let cases: &[(&[&str], &[&str])] = &[
         (&["--sweep", "440M-430M"], &["--sweep", "empty range"]),
-        (&["--sweep", "6.5G-6.6G"], &["--sweep", "outside driver=kuzetsim", "6 GHz"]),
+        (
+            &["--sweep", "6.5G-6.6G"],
+            &["--sweep", "outside driver=kuzetsim", "6 GHz"],
+        ),
         (&["--sweep", "100M-120M"], &["--sweep", "overlaps no band"]),
         (&["--sweep", "nonsense"], &["--sweep", "not a range"]),
         (&["--sweep", "--freq", "433M"], &["--freq"]),
@@ -540,8 +650,16 @@ fn watch_sweep_states_its_poi_and_reports_at_absolute_frequencies() {
     let d = dev("e2e", "tones=433.92e6:-40/451.3e6:-40,seed=2");
     let out = Command::new(env!("CARGO_BIN_EXE_kuzet"))
         .args([
-            "watch", "--device", &d, "--sweep", "425M-455M", "--rate", "2.4M", "--duration",
-            "5s", "--headless",
+            "watch",
+            "--device",
+            &d,
+            "--sweep",
+            "425M-455M",
+            "--rate",
+            "2.4M",
+            "--duration",
+            "5s",
+            "--headless",
         ])
         .output()
         .expect("run kuzet");
@@ -570,6 +688,9 @@ fn watch_sweep_states_its_poi_and_reports_at_absolute_frequencies() {
             .unwrap_or_else(|| panic!("no alert at {f}: {alerts:#?}"));
         assert_eq!(a.band.as_deref(), Some(band));
     }
-    let raised = alerts.iter().filter(|a| a.state == AlertState::Raised).count();
+    let raised = alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Raised)
+        .count();
     assert_eq!(raised, 2, "{alerts:#?}");
 }

@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use crate::app::config::{Sweep, Watch};
 use crate::app::report;
+pub use crate::app::sweep::OpenSweep;
 use crate::detect::sweep::plan::range_text;
-use crate::detect::sweep::{band_pois, BandPoi, Geometry, SweepPlan};
-use crate::error::{Error, Result};
-use crate::pipeline::PipelineConfig;
-use crate::source::soapy::sweep::{driver_defaults, tuner, Schedule, SweepSource, Tuning};
+use crate::detect::sweep::{BandPoi, SweepPlan};
+use crate::error::Result;
 use crate::source::soapy::{self, SoapySource};
 use crate::source::IqSource;
 use crate::tui::app::{SweepBand, SweepInfo};
@@ -79,108 +78,14 @@ pub fn run(s: &Watch, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A sweep ready to run: the source on its first step, the pipeline for it, and what the
-/// plan promises.
-pub struct OpenSweep {
-    /// The radio, sweeping.
-    pub source: SweepSource,
-    /// The pipeline (spectrum, per-step detection, alert log).
-    pub cfg: PipelineConfig,
-    /// The plan.
-    pub plan: Arc<SweepPlan>,
-    /// Each band's revisit time and probability of intercept.
-    pub pois: Vec<BandPoi>,
-    /// Where the settle came from, for the report.
-    pub settle_from: String,
-}
-
-/// Plans the sweep around what the radio can do and opens it on the first step.
+/// Opens `s`'s sweep `sw` with its alert log (see [`crate::app::sweep::open`]).
 ///
 /// # Errors
-/// The radio cannot be opened or does not take the rate exactly; `--sweep` asks for what
-/// the radio or the band plan cannot give ([`Error::Invalid`], named by its flag).
+/// As [`crate::app::sweep::open`]; the alert log cannot be opened.
 pub fn open_sweep(s: &Watch, sw: &Sweep) -> Result<OpenSweep> {
-    let radio = tuner(&s.device.args, s.device.channel)?;
-    let rate = sw.rate_sps.unwrap_or_else(|| {
-        radio
-            .max_rate_sps
-            .map_or(sw.max_rate_sps, |m| m.min(sw.max_rate_sps))
-    });
-    let spectrum = s.dsp.spectrum.config(rate)?;
-    let driver = driver_defaults(&radio.driver);
-    let (settle_samples, settle_from) = match sw.settle_s {
-        Some(t) => ((t * rate).ceil() as u64, "--settle".to_string()),
-        None => (
-            driver.settle_samples(rate),
-            format!("driver={}'s default", radio.driver),
-        ),
-    };
-    let dwell_spectra = ((sw.dwell_s * rate / spectrum.span() as f64).round() as usize).max(1);
-    let geometry = Geometry {
-        rate_hz: rate,
-        fft_len: spectrum.fft_len,
-        span: spectrum.span(),
-        history: spectrum.history(),
-        keep_fraction: sw.keep_fraction.unwrap_or(driver.keep_fraction),
-        dwell_spectra,
-        settle_samples,
-        tunable: radio.freq_ranges.clone(),
-        device: format!("driver={}", radio.driver),
-    };
-    let plan = Arc::new(SweepPlan::new(&sw.spec, s.dsp.detect.bandplan(), geometry)?);
-
-    // The radio starts on the first step; the source retunes from there.
-    let mut settings = s.device.clone();
-    settings.freq_hz = plan.steps[plan.cycle[0].step].centre_hz;
-    settings.rate_sps = rate;
-    let src = SoapySource::open(&settings)?;
-    let applied = src.meta().sample_rate_hz;
-    if (applied - rate).abs() > 1e-6 * rate {
-        return Err(Error::Device {
-            args: settings.args.clone(),
-            msg: format!(
-                "asked for {} and got {}: a sweep is planned in samples at an exact rate; give \
-                 --rate a rate driver={} takes as it is",
-                units::format_rate(rate),
-                units::format_rate(applied),
-                radio.driver
-            ),
-        });
-    }
-    let src = match s.limit_s {
-        Some(t) => {
-            let n = src.meta().index_at(t);
-            src.limit(n)
-        }
-        None => src,
-    };
-    let lo = plan.steps.first().map_or(0.0, |st| st.own_lo_hz);
-    let hi = plan.steps.last().map_or(0.0, |st| st.own_hi_hz);
-    let schedule = Schedule {
-        visits: plan
-            .cycle
-            .iter()
-            .map(|v| Tuning {
-                step: v.step as u32,
-                centre_hz: plan.steps[v.step].centre_hz,
-                dwell_samples: plan.dwell_samples(v),
-            })
-            .collect(),
-        settle_samples: plan.geometry.settle_samples,
-        centre_hz: plan.panorama.center_freq_hz,
-        description: format!("{} steps, {}", plan.steps.len(), range_text(lo, hi)),
-    };
-    let source = SweepSource::new(src, schedule)?;
-    let mut cfg = super::with_log(s.dsp.pipeline(source.meta())?, s.alerts.as_deref())?;
-    cfg.sweep = Some(plan.clone());
-    let pois = band_pois(&plan, &cfg.detector, sw.poi);
-    Ok(OpenSweep {
-        source,
-        cfg,
-        plan,
-        pois,
-        settle_from,
-    })
+    let mut o = crate::app::sweep::open(&s.device, &s.dsp, sw, s.limit_s)?;
+    o.cfg = super::with_log(o.cfg, s.alerts.as_deref())?;
+    Ok(o)
 }
 
 /// `kuzet watch --sweep`: states each band's probability of intercept, then runs the

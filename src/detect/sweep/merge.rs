@@ -65,7 +65,10 @@ impl Entry {
     fn alert(&self, state: AlertState, knowledge: Option<&dyn Knowledge>) -> Alert {
         let seen = self.seen();
         let mut a = if seen.clone().count() == 1 {
-            seen.clone().next().cloned().expect("invariant: one alert seen")
+            seen.clone()
+                .next()
+                .cloned()
+                .expect("invariant: one alert seen")
         } else {
             let (lo, hi) = self.span();
             let centre = (lo + hi) / 2.0;
@@ -192,7 +195,8 @@ impl Merger {
                 }
                 // One step's emitter is updated as that step's tracker decides; a merged one
                 // at most as often as a tracker would.
-                if e.past.is_empty() && e.members.len() == 1 || t - e.last_report_s >= self.update_every_s
+                if e.past.is_empty() && e.members.len() == 1
+                    || t - e.last_report_s >= self.update_every_s
                 {
                     e.last_report_s = t;
                     emit(e.alert(AlertState::Updated, knowledge));

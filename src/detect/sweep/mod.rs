@@ -208,8 +208,13 @@ impl SweepDetector {
                     Arc::new(StepKnowledge { inner, expected }) as Arc<dyn Knowledge>
                 });
                 StepDetector {
-                    det: Detector::for_grid(plan.step_config(i, &cfg), spectrum, meta, plan.step_grid(i))
-                        .with_knowledge(k),
+                    det: Detector::for_grid(
+                        plan.step_config(i, &cfg),
+                        spectrum,
+                        meta,
+                        plan.step_grid(i),
+                    )
+                    .with_knowledge(k),
                     dwell: None,
                     stats: StepStats::default(),
                 }
@@ -267,13 +272,8 @@ impl SweepDetector {
         let pending = &mut self.pending;
         s.det.push(&power[k0..k1], start, &mut |a| pending.push(a));
         for a in self.pending.drain(..) {
-            self.merger.on_alert(
-                step,
-                a,
-                &mut self.next_id,
-                self.knowledge.as_deref(),
-                emit,
-            );
+            self.merger
+                .on_alert(step, a, &mut self.next_id, self.knowledge.as_deref(), emit);
         }
         let t1 = (start + self.frame_samples) as f64 / self.rate;
         self.health.tick(t1, emit);
@@ -312,13 +312,8 @@ impl SweepDetector {
             let pending = &mut self.pending;
             s.det.finish(&mut |a| pending.push(a));
             for a in self.pending.drain(..) {
-                self.merger.on_alert(
-                    i,
-                    a,
-                    &mut self.next_id,
-                    self.knowledge.as_deref(),
-                    emit,
-                );
+                self.merger
+                    .on_alert(i, a, &mut self.next_id, self.knowledge.as_deref(), emit);
             }
         }
         self.health.finish(emit);
@@ -390,7 +385,11 @@ mod tests {
     /// Runs `cycles` of the plan's schedule with Gamma noise and a carrier that each step
     /// sees at its own bin of `freq`, `width` bins wide; returns the alerts, and the
     /// emitters open before the end.
-    fn sweep(freq: f64, width: usize, cycles: usize) -> (Vec<Alert>, SweepDetector, Vec<(u64, Vec<usize>)>) {
+    fn sweep(
+        freq: f64,
+        width: usize,
+        cycles: usize,
+    ) -> (Vec<Alert>, SweepDetector, Vec<(u64, Vec<usize>)>) {
         let (mut det, spec) = setup();
         let plan = det.plan().clone();
         let k = spec.equivalent_averages();
@@ -443,7 +442,11 @@ mod tests {
         assert_eq!(raised.len(), 1, "{alerts:#?}");
         let a = raised[0];
         assert_eq!(a.kind, AlertKind::NewEmitter);
-        assert!((a.freq_hz - 433.92e6).abs() < det.plan().bin_hz(), "{}", a.freq_hz);
+        assert!(
+            (a.freq_hz - 433.92e6).abs() < det.plan().bin_hz(),
+            "{}",
+            a.freq_hz
+        );
         assert_eq!(a.band.as_deref(), Some("LPD433"));
         assert_eq!(alerts.last().map(|a| a.state), Some(AlertState::Cleared));
         // Every step was visited as often as the schedule says.

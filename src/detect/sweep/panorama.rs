@@ -176,7 +176,11 @@ mod tests {
         pano.next_frame();
         pano.fold(0, &vec![0.5; kept]);
         assert_eq!(at(&pano, seam - 5e3), 0.5, "replaced in a new frame");
-        assert_eq!(at(&pano, seam + 5e3), 2.0, "kept until its step comes again");
+        assert_eq!(
+            at(&pano, seam + 5e3),
+            2.0,
+            "kept until its step comes again"
+        );
     }
 
     #[test]

@@ -218,8 +218,8 @@ impl SweepPlan {
         let bin = g.rate_hz / n as f64;
         // Kept bins: an even count around the centre bin.
         let keep_bins = (((g.keep_fraction * n as f64) / 2.0).floor() as usize * 2).min(n);
-        let overlap_bins = ((OVERLAP_FRACTION * keep_bins as f64).round() as usize)
-            .max(MIN_OVERLAP_BINS);
+        let overlap_bins =
+            ((OVERLAP_FRACTION * keep_bins as f64).round() as usize).max(MIN_OVERLAP_BINS);
         if keep_bins < overlap_bins + 8 {
             return Err(Error::invalid(
                 "crop",
@@ -438,7 +438,8 @@ impl SweepPlan {
             bins,
             sample_rate_hz: bins as f64 * bin,
             // freq_of(m) must be the full spectrum's freq_of(keep.0 + m).
-            center_freq_hz: s.centre_hz + (s.keep.0 as f64 + (bins / 2) as f64 - (n / 2) as f64) * bin,
+            center_freq_hz: s.centre_hz
+                + (s.keep.0 as f64 + (bins / 2) as f64 - (n / 2) as f64) * bin,
         }
     }
 
@@ -530,8 +531,8 @@ impl SweepPlan {
         // "Wide" is a fraction of what the radio takes in, as in a fixed tune at this rate,
         // not of the cropped part a step keeps.
         let s = &self.steps[i];
-        c.tracker.wide_fraction =
-            base.tracker.wide_fraction * self.geometry.fft_len as f64 / (s.keep.1 - s.keep.0) as f64;
+        c.tracker.wide_fraction = base.tracker.wide_fraction * self.geometry.fft_len as f64
+            / (s.keep.1 - s.keep.0) as f64;
         let t = &mut c.tracker;
         t.tentative_s = t.tentative_s.max(FORGET_REVISITS * worst);
         t.hold_s = t.hold_s.max(HOLD_REVISITS * worst);
@@ -614,7 +615,9 @@ mod tests {
         );
         assert!(SweepSpec::parse("440M-430M").unwrap_err().contains("empty"));
         assert!(SweepSpec::parse("430M-430M").unwrap_err().contains("empty"));
-        assert!(SweepSpec::parse("430M").unwrap_err().contains("not a range"));
+        assert!(SweepSpec::parse("430M")
+            .unwrap_err()
+            .contains("not a range"));
         assert!(SweepSpec::parse(",").unwrap_err().contains("no range"));
     }
 
@@ -650,8 +653,12 @@ mod tests {
 
     #[test]
     fn a_step_grid_is_the_kept_part_of_the_full_spectrum() {
-        let p = SweepPlan::new(&SweepSpec::Ranges(vec![(433e6, 435e6)]), &plan(), geometry(2.4e6))
-            .unwrap();
+        let p = SweepPlan::new(
+            &SweepSpec::Ranges(vec![(433e6, 435e6)]),
+            &plan(),
+            geometry(2.4e6),
+        )
+        .unwrap();
         let s = &p.steps[0];
         let full = FreqGrid {
             bins: 1024,
@@ -677,7 +684,12 @@ mod tests {
         assert_eq!(lpd.priority, Severity::Warning);
         for (i, s) in p.steps.iter().enumerate() {
             let visits = p.cycle.iter().filter(|v| v.step == i).count();
-            let spectra: usize = p.cycle.iter().filter(|v| v.step == i).map(|v| v.spectra).sum();
+            let spectra: usize = p
+                .cycle
+                .iter()
+                .filter(|v| v.step == i)
+                .map(|v| v.spectra)
+                .sum();
             assert_eq!(spectra, 2 * s.weight as usize, "step {i}");
             assert!(visits >= 1);
             let expect = if lpd.steps.contains(&i) { 2 } else { 1 };
@@ -724,7 +736,10 @@ mod tests {
         let e = SweepPlan::new(&SweepSpec::Ranges(vec![(2.4e9, 2.5e9)]), &plan(), g.clone())
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("sweep ") && e.contains("outside driver=test"), "{e}");
+        assert!(
+            e.starts_with("sweep ") && e.contains("outside driver=test"),
+            "{e}"
+        );
         let e = SweepPlan::new(&SweepSpec::Ranges(vec![(100e6, 120e6)]), &plan(), g)
             .unwrap_err()
             .to_string();
@@ -737,7 +752,11 @@ mod tests {
         assert!(p.skipped.is_empty());
         assert!(p.panorama.bins <= PANORAMA_MAX_BINS);
         let l1 = p.bands.iter().find(|b| &*b.name == "GNSS L1").unwrap();
-        let vhf = p.bands.iter().find(|b| &*b.name == "VHF land mobile").unwrap();
+        let vhf = p
+            .bands
+            .iter()
+            .find(|b| &*b.name == "VHF land mobile")
+            .unwrap();
         let (r_l1, _) = p.revisit_s(l1.steps[0]);
         let (r_vhf, _) = p.revisit_s(vhf.steps[0]);
         assert!((r_vhf / r_l1 - 4.0).abs() < 1e-9, "{r_vhf} {r_l1}");

@@ -369,7 +369,11 @@ mod tests {
         let l = looks(0.3);
         let poi = Poi::new(&l, KEYFOB, &rule(3), 1500, 60.0);
         let v = l.per_visit(&KEYFOB, 1500);
-        assert!((poi.eventually() - v).abs() < 0.01, "{} {v}", poi.eventually());
+        assert!(
+            (poi.eventually() - v).abs() < 0.01,
+            "{} {v}",
+            poi.eventually()
+        );
         assert!(poi.eventually() < 0.2);
         assert_eq!(poi.time_for(0.5), None);
     }

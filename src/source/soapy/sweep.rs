@@ -197,7 +197,9 @@ impl SweepSource {
     /// [`crate::Error::Config`] for an empty schedule.
     pub fn new(inner: SoapySource, schedule: Schedule) -> Result<SweepSource> {
         if schedule.visits.is_empty() {
-            return Err(crate::Error::Config("a sweep needs at least one step".into()));
+            return Err(crate::Error::Config(
+                "a sweep needs at least one step".into(),
+            ));
         }
         let mut meta = inner.meta().clone();
         meta.center_freq_hz = schedule.centre_hz;
@@ -316,7 +318,10 @@ impl IqSource for SweepSource {
                     }));
                 }
                 Phase::Settle(left) => {
-                    let want = self.scratch.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    let want = self
+                        .scratch
+                        .len()
+                        .min(usize::try_from(left).unwrap_or(usize::MAX));
                     match self.inner.read_cf32(&mut self.scratch[..want])? {
                         // Read on until the settle is done: the samples are no use to anyone.
                         ReadOutcome::Samples(n) => {
@@ -373,9 +378,14 @@ mod tests {
         let sim = driver_defaults("kuzetsim");
         assert_eq!(sim.settle_samples(2.4e6), 65_536 + 4_800);
         let unknown = driver_defaults("somethingnew");
-        for d in ["kuzetsim", "rtlsdr", "hackrf", "airspy", "uhd", "lime", "bladerf"] {
+        for d in [
+            "kuzetsim", "rtlsdr", "hackrf", "airspy", "uhd", "lime", "bladerf",
+        ] {
             let k = driver_defaults(d);
-            assert!(k.settle_samples(20e6) <= unknown.settle_samples(20e6), "{d}");
+            assert!(
+                k.settle_samples(20e6) <= unknown.settle_samples(20e6),
+                "{d}"
+            );
             assert!(k.keep_fraction >= unknown.keep_fraction, "{d}");
         }
     }

@@ -73,7 +73,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     line(
         inner.y + 1,
         Line::styled(
-            format!("{:<14} {:<4} {:>7} {:>6} {:>7}", "BAND", "PRI", "REVISIT", "/VISIT", "90% BY"),
+            format!(
+                "{:<14} {:<4} {:>7} {:>6} {:>7}",
+                "BAND", "PRI", "REVISIT", "/VISIT", "90% BY"
+            ),
             theme.axis().add_modifier(Modifier::BOLD),
         ),
         buf,
@@ -111,7 +114,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         line(
             inner.y + 2 + (k - first) as u16,
             Line::from(vec![
-                Span::styled(mark, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    mark,
+                    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                ),
                 Span::styled(format!("{name:<12} {pri:<4} "), style),
                 Span::raw(format!(
                     "{:>7} {:>5.0}% {:>7}",
@@ -202,9 +208,15 @@ mod tests {
         app.on_frame(f);
         let lines = text(&app, 120, 30);
         let all = lines.join("\n");
-        assert!(all.contains("SWEEP") && all.contains("430 MHz–440 MHz"), "{all}");
+        assert!(
+            all.contains("SWEEP") && all.contains("430 MHz–440 MHz"),
+            "{all}"
+        );
         let lpd = lines.iter().find(|l| l.contains("LPD433")).unwrap();
-        assert!(lpd.contains("▶ LPD433") && lpd.contains("13%") && lpd.contains("4.2 s"), "{lpd}");
+        assert!(
+            lpd.contains("▶ LPD433") && lpd.contains("13%") && lpd.contains("4.2 s"),
+            "{lpd}"
+        );
         let uhf = lines.iter().find(|l| l.contains("UHF land")).unwrap();
         assert!(!uhf.contains('▶'), "{uhf}");
         // The mark sits over 433.5–434.5 MHz: a tenth of the 10 MHz span, on the spectrum's
@@ -212,7 +224,31 @@ mod tests {
         let top = &lines[2];
         let marks = top.chars().filter(|&c| c == '▔').count();
         let cols = 120 - GUTTER as usize;
-        assert!((marks as f64 - cols as f64 / 10.0).abs() <= 2.0, "{marks} in {top}");
+        assert!(
+            (marks as f64 - cols as f64 / 10.0).abs() <= 2.0,
+            "{marks} in {top}"
+        );
+    }
+
+    #[test]
+    fn unmeasured_panorama_bins_are_blank_in_the_waterfall() {
+        let mut app = sweep_app();
+        for k in 0..crate::tui::app::FRAMES_PER_ROW {
+            let mut f = frame(24_000 * u64::from(k + 1), 100);
+            // The lower half of the span not swept (between two swept ranges).
+            f.power_db = (0..4267)
+                .map(|i| if i < 2133 { f32::NAN } else { -40.0 })
+                .collect();
+            f.floor_db = f.power_db.iter().map(|p| p - 40.0).collect();
+            app.on_frame(f);
+        }
+        let area = Rect::new(0, 0, 80, 6);
+        let mut buf = Buffer::empty(area);
+        crate::tui::widgets::waterfall::render(&app, &Theme::new(true), area, &mut buf);
+        let left = &buf[(GUTTER + 5, 0)];
+        let right = &buf[(79, 0)];
+        assert_eq!(left.fg, Color::Reset, "unmeasured: blank");
+        assert_ne!(right.fg, Color::Reset, "measured: coloured");
     }
 
     #[test]
@@ -223,7 +259,10 @@ mod tests {
         assert!(v.lo_hz <= 430e6 + 1.0 && v.hi_hz >= 440e6 - 1.0);
         app.update(Action::NextBand);
         let v = app.view;
-        assert!(v.lo_hz < 433.05e6 && v.hi_hz > 434.79e6 && v.span_hz() < 2e6, "{v:?}");
+        assert!(
+            v.lo_hz < 433.05e6 && v.hi_hz > 434.79e6 && v.span_hz() < 2e6,
+            "{v:?}"
+        );
         app.update(Action::NextBand);
         assert_eq!(app.sweep.as_ref().and_then(|s| s.band), Some(0), "wraps");
         app.update(Action::PrevBand);
