@@ -112,6 +112,14 @@ pub struct Spectrum {
     pub workers: usize,
 }
 
+impl Spectrum {
+    /// The same settings with `n` FFT frames averaged into each spectrum (`--avg N`).
+    pub fn with_averages(mut self, n: usize) -> Self {
+        self.averages = Some(n);
+        self
+    }
+}
+
 impl Default for Spectrum {
     fn default() -> Self {
         Spectrum {

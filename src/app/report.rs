@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::detect::sweep::plan::range_text;
-use crate::detect::sweep::{BandPoi, Poi, StepStats, SweepPlan};
+use crate::detect::sweep::{swept_hz, BandPoi, Poi, StepStats, SweepPlan};
 use crate::pipeline::recorder::RecordSummary;
 use crate::pipeline::{PipelineConfig, RunStats};
 use crate::types::StreamMeta;
@@ -227,17 +227,6 @@ pub fn sweep_plan(plan: &SweepPlan, pois: &[BandPoi], settle_from: &str) {
     }
 }
 
-/// CPU seconds (user + system) this process has used, from /proc (Linux); `None`
-/// elsewhere. Clock ticks are 1/100 s on every Linux kuzet runs on.
-pub fn process_cpu_s() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = f.get(11)?.parse().ok()?;
-    let stime: f64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
-
 /// What a sweep achieved: each band's measured revisit time next to the plan's and its
 /// probability of intercept, the retunes, and how fast and at what CPU cost it swept.
 pub fn sweep_summary(
@@ -247,20 +236,11 @@ pub fn sweep_summary(
     retunes: u64,
     discarded: u64,
     s: &RunStats,
-    cpu_s: Option<f64>,
+    cpu_s: f64,
 ) {
     let mut err = std::io::stderr().lock();
     let wall = s.wall.as_secs_f64().max(1e-9);
-    // Bandwidth looked at: each visit's owned width, as often as it was visited.
-    let swept_hz: f64 = steps
-        .iter()
-        .zip(&plan.steps)
-        .enumerate()
-        .map(|(i, (st, p))| {
-            let per_cycle = plan.looks(i).len().max(1);
-            st.visits as f64 / per_cycle as f64 * (p.own_hi_hz - p.own_lo_hz)
-        })
-        .sum();
+    let swept_hz = swept_hz(plan, steps);
     let _ = writeln!(
         err,
         "kuzet: sweep: {retunes} retunes, {discarded} samples discarded while settling; \
@@ -269,12 +249,13 @@ pub fn sweep_summary(
         s.stream_s,
         swept_hz / 1e9 / s.stream_s.max(1e-9),
         swept_hz / 1e9 / wall,
-        match cpu_s {
-            Some(c) if swept_hz > 0.0 => format!(
-                "; CPU {c:.2} s: {:.2} CPU-s per GHz swept",
-                c / (swept_hz / 1e9)
-            ),
-            _ => String::new(),
+        if swept_hz > 0.0 {
+            format!(
+                "; CPU {cpu_s:.2} s: {:.2} CPU-s per GHz swept",
+                cpu_s / (swept_hz / 1e9)
+            )
+        } else {
+            String::new()
         },
     );
     let _ = writeln!(
@@ -283,11 +264,8 @@ pub fn sweep_summary(
     );
     for bp in pois {
         let b = &plan.bands[bp.band];
-        let measured = b
-            .steps
-            .iter()
-            .filter_map(|&i| steps.get(i).and_then(StepStats::revisit_s))
-            .reduce(f64::max);
+        // The same step the plan's figure is for: the band's worst placed.
+        let measured = steps.get(bp.step).and_then(StepStats::revisit_s);
         let _ = writeln!(
             err,
             "kuzet: sweep: {:<21} {:<16} {:<9} {}",

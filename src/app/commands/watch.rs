@@ -101,7 +101,7 @@ fn sweep(s: &Watch, sw: &Sweep, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     report::sweep_plan(&plan, &pois, &settle_from);
     let meta = source.meta().clone();
     let counts = source.counts();
-    let cpu0 = report::process_cpu_s();
+    let cpu0 = crate::eval::bench::process_cpu_s();
     let stats = if s.headless {
         let running = crate::pipeline::start(Box::new(source), cfg.clone(), stop.clone(), None)?;
         super::to_stdout(running, stop)?
@@ -123,10 +123,7 @@ fn sweep(s: &Watch, sw: &Sweep, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
         soapy::LOG_QUIET.store(false, Relaxed);
         r?
     };
-    let cpu = match (cpu0, report::process_cpu_s()) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
+    let cpu = crate::eval::bench::process_cpu_s() - cpu0;
     report::summary(&meta, &cfg, &stats);
     report::sweep_summary(
         &plan,

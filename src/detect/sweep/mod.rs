@@ -27,7 +27,7 @@ pub mod poi;
 
 use std::sync::Arc;
 
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertState};
 use crate::detect::bandplan::Band;
 use crate::detect::baseline::KnownEmitter;
 use crate::detect::{Detector, DetectorConfig, Health, Knowledge};
@@ -57,6 +57,20 @@ impl StepStats {
     pub fn revisit_s(&self) -> Option<f64> {
         (self.visits > 1).then(|| (self.last_s - self.first_s) / (self.visits - 1) as f64)
     }
+}
+
+/// Bandwidth a sweep looked at, Hz: each step's owned width once per cycle's worth of its
+/// visits that detection analysed (`steps` from [`SweepDetector::stats`]).
+pub fn swept_hz(plan: &SweepPlan, steps: &[StepStats]) -> f64 {
+    steps
+        .iter()
+        .zip(&plan.steps)
+        .enumerate()
+        .map(|(i, (st, p))| {
+            let per_cycle = plan.looks(i).len().max(1);
+            st.visits as f64 / per_cycle as f64 * (p.own_hi_hz - p.own_lo_hz)
+        })
+        .sum()
 }
 
 /// Phases of a pulse train the stated probability of intercept tries.
@@ -306,15 +320,19 @@ impl SweepDetector {
         self.health.source_event(e, t, &mut self.next_id, emit);
     }
 
-    /// Ends the stream: clears every active alert.
+    /// Ends the stream: raises what was waiting to be, then clears every active alert.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Alert)) {
+        // Every step's last word first, then the raises before the rest: a step raising at
+        // the end what another step has already cleared for good would otherwise stay a
+        // second alert for one emitter across a seam.
+        let mut last: Vec<(usize, Alert)> = Vec::new();
         for (i, s) in self.steps.iter_mut().enumerate() {
-            let pending = &mut self.pending;
-            s.det.finish(&mut |a| pending.push(a));
-            for a in self.pending.drain(..) {
-                self.merger
-                    .on_alert(i, a, &mut self.next_id, self.knowledge.as_deref(), emit);
-            }
+            s.det.finish(&mut |a| last.push((i, a)));
+        }
+        last.sort_by_key(|(_, a)| a.state != AlertState::Raised);
+        for (i, a) in last {
+            self.merger
+                .on_alert(i, a, &mut self.next_id, self.knowledge.as_deref(), emit);
         }
         self.health.finish(emit);
     }
@@ -333,7 +351,7 @@ impl SweepDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::{AlertKind, AlertState};
+    use crate::alert::AlertKind;
     use crate::detect::bandplan::BandPlan;
     use crate::detect::Prior;
     use crate::dsp::WindowKind;
@@ -390,6 +408,16 @@ mod tests {
         width: usize,
         cycles: usize,
     ) -> (Vec<Alert>, SweepDetector, Vec<(u64, Vec<usize>)>) {
+        sweep_when(freq, width, cycles, |_, _| true)
+    }
+
+    /// [`sweep`], the carrier on only in the visits `on(cycle, visit)` says.
+    fn sweep_when(
+        freq: f64,
+        width: usize,
+        cycles: usize,
+        on: impl Fn(usize, usize) -> bool,
+    ) -> (Vec<Alert>, SweepDetector, Vec<(u64, Vec<usize>)>) {
         let (mut det, spec) = setup();
         let plan = det.plan().clone();
         let k = spec.equivalent_averages();
@@ -399,8 +427,8 @@ mod tests {
         let mut pos = 0u64;
         let mut dwell = 0u64;
         let mut p = vec![0.0f32; 1024];
-        for _ in 0..cycles {
-            for v in &plan.cycle {
+        for c in 0..cycles {
+            for (vi, v) in plan.cycle.iter().enumerate() {
                 dwell += 1;
                 pos += plan.geometry.settle_samples;
                 let s = &plan.steps[v.step];
@@ -414,6 +442,7 @@ mod tests {
                         *x = g.sample(&mut rng) as f32;
                     }
                     let b = full.bin_of(freq).round();
+                    let width = if on(c, vi) { width } else { 0 };
                     for d in 0..width as i64 {
                         let bin = b as i64 - width as i64 / 2 + d;
                         if (0..1024).contains(&bin) {
@@ -477,6 +506,33 @@ mod tests {
             .find(|a| a.state == AlertState::Cleared)
             .expect("cleared at the end");
         assert!((cleared.freq_hz - seam).abs() < 5e3, "{cleared:?}");
+    }
+
+    #[test]
+    fn an_emitter_across_a_seam_that_appears_at_the_end_is_one_alert() {
+        let (det, _) = setup();
+        let seam = det.plan().steps[0].own_hi_hz;
+        // On from the last visit of step 0 in the last cycle: steps 0 and 1 see it on one
+        // visit each, too briefly to report before the stream ends; the end raises it in
+        // both, and both are one.
+        let cycle = &det.plan().cycle;
+        let last0 = cycle.iter().rposition(|v| v.step == 0).unwrap();
+        let after1 = cycle[last0..].iter().filter(|v| v.step == 1).count();
+        assert_eq!(after1, 1, "{cycle:?}");
+        let (alerts, _, open) = sweep_when(seam, 5, 12, |c, vi| c == 11 && vi >= last0);
+        assert_eq!(open.len(), 0, "nothing reported before the end");
+        let raised: Vec<&Alert> = alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Raised)
+            .collect();
+        assert_eq!(raised.len(), 1, "{alerts:#?}");
+        assert!((raised[0].freq_hz - seam).abs() < 5e3, "{:?}", raised[0]);
+        let cleared: Vec<&Alert> = alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Cleared)
+            .collect();
+        assert_eq!(cleared.len(), 1, "{alerts:#?}");
+        assert_eq!(cleared[0].id, raised[0].id);
     }
 
     #[test]
