@@ -218,6 +218,9 @@ pub struct ReplayState {
 pub struct Stats {
     /// Input processed, million samples per second of wall time.
     pub msps: f64,
+    /// Stream time per wall time, as million samples of stream per second: the same as
+    /// `msps` for a fixed tune without drops; a sweep's settle samples count here, not there.
+    pub stream_msps: f64,
     /// Samples lost.
     pub dropped: u64,
     /// Stream index of the newest sample read.

@@ -114,7 +114,7 @@ pub fn run(running: Running, console: Console, stop: &AtomicBool) -> Result<RunS
             stop,
             ctl: replay.as_deref(),
             recording,
-            meter: (Instant::now(), 0),
+            meter: (Instant::now(), 0, 0),
         };
         ui.run(&mut term.0, &mut app, &theme)
     });
@@ -188,7 +188,8 @@ struct UiLoop<'a> {
     ctl: Option<&'a PaceControl>,
     recording: bool,
     /// Wall time and samples at the last throughput reading.
-    meter: (Instant, u64),
+    /// When the rates were last read, with the samples processed and the stream position.
+    meter: (Instant, u64, u64),
 }
 
 impl UiLoop<'_> {
@@ -240,18 +241,21 @@ impl UiLoop<'_> {
         }
         let counters = self.running.counters();
         let samples = counters.samples_in.load(Relaxed);
-        let (t0, n0) = self.meter;
+        let pos = counters.stream_pos.load(Relaxed);
+        let (t0, n0, p0) = self.meter;
         let dt = t0.elapsed().as_secs_f64();
-        let mut msps = app.stats.msps;
+        let (mut msps, mut stream_msps) = (app.stats.msps, app.stats.stream_msps);
         // Half-second readings: steady digits, still quick to follow a speed change.
         if dt >= 0.5 {
             msps = (samples - n0) as f64 / dt / 1e6;
-            self.meter = (Instant::now(), samples);
+            stream_msps = pos.saturating_sub(p0) as f64 / dt / 1e6;
+            self.meter = (Instant::now(), samples, pos);
         }
         let stats = Stats {
             msps,
+            stream_msps,
             dropped: counters.dropped.load(Relaxed),
-            stream_pos: counters.stream_pos.load(Relaxed),
+            stream_pos: pos,
             recording: self.recording,
             ended: !self.alerts_open,
         };
@@ -504,6 +508,7 @@ mod tests {
         app.on_stats(
             Stats {
                 msps: 4.8,
+                stream_msps: 4.8,
                 dropped: 1200,
                 stream_pos: 24_000_000,
                 recording: true,

@@ -70,7 +70,14 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     } else {
         bottom.push(Span::raw(" "));
     }
-    let rt = s.msps * 1e6 / i.sample_rate_hz * 100.0;
+    // A sweep analyses only its dwells: whether it keeps up with the radio is how fast the
+    // stream advances, settle included.
+    let rt = match app.sweep {
+        Some(_) => s.stream_msps,
+        None => s.msps,
+    } * 1e6
+        / i.sample_rate_hz
+        * 100.0;
     bottom.push(Span::raw(format!("{:.1} MS/s ({rt:.0}% RT)", s.msps)));
     bottom.push(sep());
     let drop_style = if s.dropped > 0 {

@@ -206,8 +206,18 @@ mod tests {
         f.floor_db = vec![-80.0; 4267];
         f.step = Some((433.5e6, 434.5e6));
         app.on_frame(f);
+        // Dwells are 40% of the stream: 1 MS/s analysed of 2.4 MS/s swept in real time.
+        app.on_stats(
+            crate::tui::app::Stats {
+                msps: 0.96,
+                stream_msps: 2.4,
+                ..Default::default()
+            },
+            None,
+        );
         let lines = text(&app, 120, 30);
         let all = lines.join("\n");
+        assert!(all.contains("1.0 MS/s (100% RT)"), "{all}");
         assert!(
             all.contains("SWEEP") && all.contains("430 MHz–440 MHz"),
             "{all}"
