@@ -19,6 +19,7 @@
 pub mod baseline;
 pub mod convert;
 pub mod export;
+pub mod h5guard;
 mod h5raw;
 pub mod kuzet;
 pub mod raw;
