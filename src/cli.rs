@@ -40,7 +40,7 @@ pub enum Command {
     /// List the radios SoapySDR finds, or probe one's ranges and formats.
     Devices(DevicesArgs),
     /// Watch a band live from a radio: alerts as JSON lines on stdout, a summary on stderr.
-    Watch(WatchArgs),
+    Watch(Box<WatchArgs>),
     /// Record IQ from a radio to a capture file (HDF5, crash-safe).
     Record(RecordArgs),
     /// Measure throughput on this machine (no input file needed): a table, or JSON.

@@ -75,7 +75,7 @@ pub enum Settings {
     /// `kuzet replay` (and the demo on a terminal).
     Replay(Replay),
     /// `kuzet watch`.
-    Watch(Watch),
+    Watch(Box<Watch>),
     /// `kuzet record`.
     Record(Record),
     /// `kuzet synth`.
@@ -442,7 +442,7 @@ impl Settings {
         Ok(match cli.command {
             Some(Command::Analyze(a)) => Settings::Analyze(analyze(&a)?),
             Some(Command::Replay(a)) => Settings::Replay(replay(&a)?),
-            Some(Command::Watch(a)) => Settings::Watch(watch(&a)?),
+            Some(Command::Watch(a)) => Settings::Watch(Box::new(watch(&a)?)),
             Some(Command::Record(a)) => Settings::Record(record(&a)?),
             Some(Command::Synth(a)) => Settings::Synth(synth(&a)?),
             Some(Command::Score(a)) => Settings::Score(score(&a)?),

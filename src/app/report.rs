@@ -209,7 +209,10 @@ pub fn sweep_plan(plan: &SweepPlan, pois: &[BandPoi], settle_from: &str) {
     if let Some(p) = pulse {
         let _ = writeln!(
             err,
-            "kuzet: sweep: band                  priority  revisit (worst)    POI for {}/{} pulses",
+            "kuzet: sweep: {:<21} {:<9} {:<21} POI for {}/{} pulses",
+            "band",
+            "priority",
+            "revisit (worst)",
             secs(p.width_s),
             secs(p.period_s)
         );
@@ -218,7 +221,7 @@ pub fn sweep_plan(plan: &SweepPlan, pois: &[BandPoi], settle_from: &str) {
         let b = &plan.bands[bp.band];
         let _ = writeln!(
             err,
-            "kuzet: sweep: {:<21} {:<9} {:<18} {}",
+            "kuzet: sweep: {:<21} {:<9} {:<21} {}",
             units::one_line(&b.name),
             format!("{:?}", b.priority).to_lowercase(),
             format!("{} ({})", secs(bp.revisit_s), secs(bp.worst_gap_s)),

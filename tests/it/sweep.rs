@@ -29,7 +29,7 @@ use rand::{Rng, SeedableRng};
 fn watch(args: &[&str]) -> Watch {
     let cli = Cli::try_parse_from(["kuzet", "watch"].iter().chain(args)).unwrap();
     match Settings::from_cli(cli).unwrap() {
-        Settings::Watch(w) => w,
+        Settings::Watch(w) => *w,
         other => panic!("not watch: {other:?}"),
     }
 }

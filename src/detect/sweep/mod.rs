@@ -360,6 +360,10 @@ mod tests {
 
     const RATE: f64 = 2.4e6;
 
+    /// What a test sweep gives back: its alerts, the detector, and the emitters (alert id,
+    /// reporting steps) open before the end.
+    type Swept = (Vec<Alert>, SweepDetector, Vec<(u64, Vec<usize>)>);
+
     fn setup() -> (SweepDetector, SpectrumConfig) {
         let spec = SpectrumConfig::new(1024, 50, 47, WindowKind::Hann);
         let plan = SweepPlan::new(
@@ -403,11 +407,7 @@ mod tests {
     /// Runs `cycles` of the plan's schedule with Gamma noise and a carrier that each step
     /// sees at its own bin of `freq`, `width` bins wide; returns the alerts, and the
     /// emitters open before the end.
-    fn sweep(
-        freq: f64,
-        width: usize,
-        cycles: usize,
-    ) -> (Vec<Alert>, SweepDetector, Vec<(u64, Vec<usize>)>) {
+    fn sweep(freq: f64, width: usize, cycles: usize) -> Swept {
         sweep_when(freq, width, cycles, |_, _| true)
     }
 
@@ -417,7 +417,7 @@ mod tests {
         width: usize,
         cycles: usize,
         on: impl Fn(usize, usize) -> bool,
-    ) -> (Vec<Alert>, SweepDetector, Vec<(u64, Vec<usize>)>) {
+    ) -> Swept {
         let (mut det, spec) = setup();
         let plan = det.plan().clone();
         let k = spec.equivalent_averages();

@@ -252,7 +252,8 @@ impl SweepPlan {
         match spec {
             SweepSpec::Ranges(ranges) => {
                 for &(lo, hi) in ranges {
-                    if !(hi > lo) {
+                    // Not strictly above, NaN included.
+                    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
                         return Err(invalid(format!("{} is an empty range", range_text(lo, hi))));
                     }
                     if !tunable(lo, hi) {

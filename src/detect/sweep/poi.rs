@@ -407,7 +407,10 @@ mod tests {
         assert_eq!(binomial_band(20, 0.0, 0.99), (0, 0));
         assert_eq!(binomial_band(20, 1.0, 0.99), (20, 20));
         let (lo, hi) = binomial_band(30, 0.5, 0.99);
-        assert!(lo >= 6 && lo <= 9 && hi >= 21 && hi <= 24, "{lo} {hi}");
+        assert!(
+            (6..=9).contains(&lo) && (21..=24).contains(&hi),
+            "{lo} {hi}"
+        );
         // Symmetric in p.
         let (a, b) = binomial_band(30, 0.2, 0.95);
         let (c, d) = binomial_band(30, 0.8, 0.95);
