@@ -35,7 +35,8 @@ pub const BINDINGS: &[Binding] = &[
     b("Enter", "jump to the selected alert's frequency", false),
     b("+ -", "zoom the frequency axis in / out", false),
     b("← →", "pan the frequency axis", false),
-    b("0", "show the whole band", false),
+    b("0", "show the whole band (a sweep: the whole span)", false),
+    b("b B", "a sweep: show the next / previous band", false),
     b("PgUp PgDn", "move the dB range up / down", false),
     b("d D", "narrow / widen the dB range", false),
     b("r", "auto-scale the dB range on / off", false),
@@ -93,6 +94,8 @@ pub fn action_for(key: KeyEvent, help_open: bool) -> Option<Action> {
         KeyCode::Char('<') | KeyCode::Char(',') => A::SeekBack,
         KeyCode::Char('>') => A::SeekForward,
         KeyCode::Char('l') => A::ToggleLoop,
+        KeyCode::Char('b') => A::NextBand,
+        KeyCode::Char('B') => A::PrevBand,
         _ => return None,
     })
 }

@@ -56,6 +56,8 @@ pub struct Console {
     pub replay: Option<Arc<PaceControl>>,
     /// A recorder is writing the stream's IQ to disk (the status line's `● REC`).
     pub recording: bool,
+    /// The source sweeps: the spectrum and waterfall are its panorama.
+    pub sweep: Option<app::SweepInfo>,
 }
 
 /// Runs the console on a started pipeline (started with [`FRAME_PERIOD`] as its display
@@ -70,13 +72,20 @@ pub fn run(running: Running, console: Console, stop: &AtomicBool) -> Result<RunS
         info,
         replay,
         recording,
+        sweep,
     } = console;
-    let grid = FreqGrid {
-        bins: info.fft_len,
-        sample_rate_hz: info.sample_rate_hz,
-        center_freq_hz: info.center_freq_hz,
+    let grid = match &sweep {
+        Some(s) => s.panorama,
+        None => FreqGrid {
+            bins: info.fft_len,
+            sample_rate_hz: info.sample_rate_hz,
+            center_freq_hz: info.center_freq_hz,
+        },
     };
     let mut app = App::new(info, grid, replay.as_deref().map(replay_state));
+    if let Some(s) = sweep {
+        app = app.with_sweep(s);
+    }
     let theme = Theme::detect();
     let mut term = match TerminalGuard::new() {
         Ok(t) => t,
@@ -107,7 +116,7 @@ pub fn run(running: Running, console: Console, stop: &AtomicBool) -> Result<RunS
             stop,
             ctl: replay.as_deref(),
             recording,
-            meter: (Instant::now(), 0),
+            meter: (Instant::now(), 0, 0),
         };
         ui.run(&mut term.0, &mut app, &theme)
     });
@@ -181,7 +190,8 @@ struct UiLoop<'a> {
     ctl: Option<&'a PaceControl>,
     recording: bool,
     /// Wall time and samples at the last throughput reading.
-    meter: (Instant, u64),
+    /// When the rates were last read, with the samples processed and the stream position.
+    meter: (Instant, u64, u64),
 }
 
 impl UiLoop<'_> {
@@ -233,18 +243,21 @@ impl UiLoop<'_> {
         }
         let counters = self.running.counters();
         let samples = counters.samples_in.load(Relaxed);
-        let (t0, n0) = self.meter;
+        let pos = counters.stream_pos.load(Relaxed);
+        let (t0, n0, p0) = self.meter;
         let dt = t0.elapsed().as_secs_f64();
-        let mut msps = app.stats.msps;
+        let (mut msps, mut stream_msps) = (app.stats.msps, app.stats.stream_msps);
         // Half-second readings: steady digits, still quick to follow a speed change.
         if dt >= 0.5 {
             msps = (samples - n0) as f64 / dt / 1e6;
-            self.meter = (Instant::now(), samples);
+            stream_msps = pos.saturating_sub(p0) as f64 / dt / 1e6;
+            self.meter = (Instant::now(), samples, pos);
         }
         let stats = Stats {
             msps,
+            stream_msps,
             dropped: counters.dropped.load(Relaxed),
-            stream_pos: counters.stream_pos.load(Relaxed),
+            stream_pos: pos,
             recording: self.recording,
             ended: !self.alerts_open,
             link: self.running.link().map(|l| LinkState {
@@ -310,7 +323,27 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     widgets::status::render(app, theme, status, buf);
     widgets::spectrum::render(app, theme, spectrum, buf);
     widgets::waterfall::render(app, theme, waterfall, buf);
-    widgets::alerts::render(&app.desk, theme, alerts, buf);
+    match app.sweep.as_ref() {
+        // A sweep shares the desk's rows with its bands' revisit times and intercept odds.
+        Some(_) => {
+            let poi_w = (area.width * 2 / 5).clamp(30, 56).min(area.width / 2);
+            let (desk, poi) = (
+                Rect {
+                    width: area.width - poi_w,
+                    ..alerts
+                },
+                Rect {
+                    x: alerts.x + area.width - poi_w,
+                    width: poi_w,
+                    ..alerts
+                },
+            );
+            widgets::alerts::render(&app.desk, theme, desk, buf);
+            widgets::sweep::render(app, theme, poi, buf);
+            widgets::sweep::mark_step(app, theme, spectrum, buf);
+        }
+        None => widgets::alerts::render(&app.desk, theme, alerts, buf),
+    }
     if app.help {
         widgets::help::render(app, theme, area, buf);
     }
@@ -482,6 +515,7 @@ mod tests {
         app.on_stats(
             Stats {
                 msps: 4.8,
+                stream_msps: 4.8,
                 dropped: 1200,
                 stream_pos: 24_000_000,
                 recording: true,

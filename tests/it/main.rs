@@ -18,3 +18,4 @@ mod replay;
 mod score;
 mod signals;
 mod support;
+mod sweep;

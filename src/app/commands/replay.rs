@@ -50,6 +50,7 @@ pub fn run(s: &Replay, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
         info,
         replay: Some(ctl.clone()),
         recording: false,
+        sweep: None,
     };
     let stats = tui::run(running, console, stop)?;
     report::summary(&meta, &cfg, &stats);

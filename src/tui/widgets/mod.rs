@@ -8,6 +8,7 @@ pub mod hq_status;
 pub mod posts;
 pub mod spectrum;
 pub mod status;
+pub mod sweep;
 pub mod waterfall;
 
 use super::app::View;

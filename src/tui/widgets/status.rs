@@ -28,7 +28,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         Span::raw(" "),
         Span::styled(i.origin.clone(), theme.title()),
         sep(),
-        Span::raw(format!("{} MHz", trim_decimals(i.center_freq_hz / 1e6, 6))),
+        Span::raw(match &app.sweep {
+            // A sweep has no one centre frequency: say what it steps across.
+            Some(sw) => sw.info.summary.clone(),
+            None => format!("{} MHz", trim_decimals(i.center_freq_hz / 1e6, 6)),
+        }),
         sep(),
         Span::raw(units::format_rate(i.sample_rate_hz)),
     ];
@@ -66,7 +70,14 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     } else {
         bottom.push(Span::raw(" "));
     }
-    let rt = s.msps * 1e6 / i.sample_rate_hz * 100.0;
+    // A sweep analyses only its dwells: whether it keeps up with the radio is how fast the
+    // stream advances, settle included.
+    let rt = match app.sweep {
+        Some(_) => s.stream_msps,
+        None => s.msps,
+    } * 1e6
+        / i.sample_rate_hz
+        * 100.0;
     bottom.push(Span::raw(format!("{:.1} MS/s ({rt:.0}% RT)", s.msps)));
     bottom.push(sep());
     let drop_style = if s.dropped > 0 {
