@@ -735,7 +735,7 @@ mod tests {
         let lines = text(&screen(&app, 80, 24));
         let f = grid().freq_of(800.0) / 1e6;
         let (_, top) = row_with(&lines, " M1 ");
-        assert!(top.contains(&format!("M1 {f:.5} MHz -30.0 dB")), "{top}");
+        assert!(top.contains(&format!("M1 {f:.5} MHz -30.0 dBFS")), "{top}");
         // The delta marker, moved two columns left onto the noise.
         app.update(Action::ToggleMarker(1));
         app.update(Action::PanLeft);
@@ -783,7 +783,7 @@ mod tests {
         let lines = text(&buf);
         let (y, _) = row_with(&lines, " occ %│");
         assert!(lines[y].contains("above the detection threshold"));
-        assert!(lines.iter().any(|l| l.starts_with("  100┤")));
+        assert!(lines.iter().any(|l| l.starts_with("   100┤")));
         // The carrier was on in every frame: a full bar in its column, to the desk.
         let c = widgets::column_of(&app.view, 80 - widgets::GUTTER, grid().freq_of(800.0));
         let x = widgets::GUTTER + c.unwrap();

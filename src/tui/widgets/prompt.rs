@@ -72,6 +72,7 @@ pub fn render(app: &App, _theme: &Theme, area: Rect, buf: &mut Buffer) {
             spans
         }
     };
-    buf.set_style(row, base);
+    // The prompt replaces the row: nothing of the desk underneath may show through.
+    buf.set_string(row.x, row.y, " ".repeat(usize::from(row.width)), base);
     Line::from(spans).render(row, buf);
 }
