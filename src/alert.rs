@@ -110,6 +110,30 @@ pub struct Alert {
     /// none is recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Arc<str>>,
+    /// What an emitter has done so far (bursts, period, duty cycle, its life's extremes);
+    /// absent on alerts that are not about one emitter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Activity>,
+}
+
+/// An emitter's activity over its alert's life so far: carried by emitter alerts, on
+/// `cleared` it is the whole life.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// Bursts seen (runs of consecutive spectra with the emitter in them).
+    pub bursts: u64,
+    /// Stream time the last burst started.
+    pub last_burst_s: f64,
+    /// Mean time between burst starts (0 with fewer than two bursts).
+    pub mean_period_s: f64,
+    /// Fraction of the time since the first burst that the emitter was on.
+    pub duty_cycle: f64,
+    /// Stream time from the first burst's start to the last one's end.
+    pub duration_s: f64,
+    /// Highest in-band SNR seen.
+    pub peak_snr_db: f64,
+    /// Widest occupied bandwidth seen.
+    pub max_bandwidth_hz: f64,
 }
 
 /// Rounds to `decimals` places so logs read well and compare exactly across runs.
@@ -137,6 +161,7 @@ mod tests {
             snr_db: 18.25,
             band: None,
             evidence: None,
+            activity: None,
         };
         let line = serde_json::to_string(&a).unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();

@@ -107,6 +107,11 @@ pub enum CaptureProblem {
         /// What is wrong with it.
         why: String,
     },
+    /// The file points outside itself (an external link, external raw storage, a virtual
+    /// dataset): kuzet reads only bytes stored in the file it was given, so that a crafted
+    /// file cannot make it copy another file (a secret, `/dev/zero`) into its output.
+    #[error("{0}; kuzet reads only data stored in the file itself")]
+    Outside(String),
     /// The capture holds no samples.
     #[error("the capture holds no samples")]
     Empty,

@@ -194,7 +194,28 @@ impl Dsp {
     /// # Errors
     /// [`Error::Config`] naming the flag.
     pub fn pipeline(&self, meta: &StreamMeta) -> Result<PipelineConfig> {
-        let mut cfg = PipelineConfig::new(self.spectrum.config(meta.sample_rate_hz)?);
+        let mut spectrum = self.spectrum.config(meta.sample_rate_hz)?;
+        // A recording too short for the default averaging to give the detector something
+        // to work with (a 1 ms LTE frame is a tenth of one 10 ms spectrum) gets shorter
+        // spectra: at least MIN_SPECTRA, the averaging what the samples allow. Said on
+        // stderr, since it changes what a spectrum means.
+        const MIN_SPECTRA: u64 = 10;
+        let mut note = None;
+        if let (None, Some(total), false) = (self.spectrum.averages, meta.total_samples, meta.live)
+        {
+            let frames = total.saturating_sub(spectrum.history() as u64) / spectrum.hop as u64;
+            let fit = (frames / MIN_SPECTRA).max(1) as usize;
+            if fit < spectrum.averages {
+                note = Some(format!(
+                    "the input holds {total} samples ({:.2} ms), too few for {} averages per \
+                     spectrum: averaging {fit} frames instead (--avg sets it)",
+                    total as f64 / meta.sample_rate_hz * 1e3,
+                    spectrum.averages
+                ));
+                spectrum.averages = fit;
+            }
+        }
+        let mut cfg = PipelineConfig::new(spectrum);
         cfg.detector = DetectorConfig {
             pfa: self.detect.pfa,
             ..DetectorConfig::default()
@@ -210,6 +231,10 @@ impl Dsp {
         cfg.knowledge = Some(Arc::new(prior) as Arc<dyn Knowledge>);
         cfg.known_file = self.detect.known.as_ref().map(|(p, _)| p.clone());
         cfg.workers = self.spectrum.workers;
+        // Only once every setting is valid: an invalid run prints its one error line.
+        if let Some(note) = note {
+            eprintln!("kuzet: {note}");
+        }
         Ok(cfg)
     }
 }
@@ -532,12 +557,7 @@ fn spectrum(a: &SpectrumArgs) -> Result<Spectrum> {
 /// [`Error::Io`] when it cannot be read; [`Error::InvalidFile`] naming the line and the
 /// field.
 pub fn load_bandplan(path: &Path) -> Result<BandPlan> {
-    let text = crate::formats::require_regular(path)
-        .and_then(|()| std::fs::read_to_string(path))
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let text = crate::formats::read_settings(path)?;
     BandPlan::parse(&text, &path.display().to_string()).map_err(|msg| Error::InvalidFile {
         path: path.to_path_buf(),
         msg,

@@ -45,6 +45,15 @@ pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
         s.alerts,
         s.dropped,
     );
+    if s.spectra == 0 {
+        let need = cfg.spectrum.history() + cfg.spectrum.span();
+        let _ = writeln!(
+            err,
+            "kuzet: warning: no spectrum was made: {} samples, and one spectrum needs {need} \
+             (FFT {}, {} averages); nothing was analysed",
+            s.samples, cfg.spectrum.fft_len, cfg.spectrum.averages
+        );
+    }
     if s.non_finite > 0 {
         let _ = writeln!(
             err,

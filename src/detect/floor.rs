@@ -9,7 +9,7 @@
 //! the median segment so that a wide steady signal is not learned as floor, and
 //! interpolated back to bins.
 
-use crate::dsp::stats::gamma_mean1_quantile;
+use crate::dsp::stats::{gamma_mean1_quantile, quantile_dof};
 
 /// Parameters of the floor estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,6 +22,19 @@ pub struct FloorConfig {
     pub tau_s: f64,
     /// How far above the median segment a segment's floor may sit.
     pub max_ripple_db: f64,
+    /// How far above the band's quietest tenth of segments a segment's floor may sit: a
+    /// front end's passband (roll-off and tilt included) varies by less; a wideband
+    /// signal covering more than half the band (an OFDM carrier) stands higher and is
+    /// kept out of the floor even when the median segment is inside it.
+    pub max_span_db: f64,
+    /// How far a bin's learned shape may move it from its segment's level, either way.
+    /// Fixed fine structure of the front end (passband ripple, weak spurs) sits within it
+    /// and is learned as floor; a line standing higher is a signal, and a steady carrier
+    /// present from the first sample is still found (its excess over this stays).
+    pub max_shape_db: f64,
+    /// Time constant of the per-bin shape (the front end's shape does not change; it
+    /// is learned over the first frames by a running mean, then followed slowly).
+    pub shape_tau_s: f64,
 }
 
 impl Default for FloorConfig {
@@ -31,6 +44,9 @@ impl Default for FloorConfig {
             percentile: 0.25,
             tau_s: 2.0,
             max_ripple_db: 3.0,
+            max_span_db: 10.0,
+            max_shape_db: 6.0,
+            shape_tau_s: 10.0,
         }
     }
 }
@@ -62,13 +78,35 @@ pub struct NoiseFloor {
     bin_seg: Vec<u32>,
     bin_t: Vec<f32>,
     floor: Vec<f32>,
+    /// Per bin: the segment level interpolated to the bin (linear), before its shape.
+    base: Vec<f32>,
+    /// Per bin: the learned shape, floor / base (linear, within ±`max_shape_db`).
+    shape: Vec<f32>,
+    /// Frames folded into the shape so far (per bin: a flagged bin is not learned from).
+    shape_frames: Vec<u32>,
+    shape_alpha: f32,
+    k_eff: f64,
     frames: u64,
+    /// Gamma shape one frame's segment estimate is worth.
+    dof_per_frame: f64,
 }
 
 impl NoiseFloor {
     /// A floor for `bins`-bin spectra, each worth `k_eff` independent frames, arriving every
-    /// `frame_s` seconds.
+    /// `frame_s` seconds. `bin_dof` is what one bin is worth in independent bins (1/ENBW:
+    /// a window's neighbouring bins are correlated).
     pub fn new(cfg: FloorConfig, bins: usize, k_eff: f64, frame_s: f64) -> Self {
+        Self::with_bin_dof(cfg, bins, k_eff, frame_s, 1.0)
+    }
+
+    /// [`NoiseFloor::new`] with bins worth `bin_dof` independent ones each.
+    pub fn with_bin_dof(
+        cfg: FloorConfig,
+        bins: usize,
+        k_eff: f64,
+        frame_s: f64,
+        bin_dof: f64,
+    ) -> Self {
         let seg_len = cfg.segment_bins.clamp(4, bins.max(4));
         let segments = bins.div_ceil(seg_len).max(1);
         let lens: Vec<usize> = (0..segments)
@@ -86,6 +124,14 @@ impl NoiseFloor {
                 (1.0 / gamma_mean1_quantile(k_eff, (r as f64 + 1.0) / (n as f64 + 1.0))) as f32
             })
             .collect();
+        // A bin's floor is read from the percentile of its segment: as good as a mean of
+        // this many frames (the quantile's sampling scatter, segment bins as independent
+        // as the window lets them be).
+        let dof_per_frame = quantile_dof(
+            k_eff,
+            (rank[0] as f64 + 1.0) / (lens[0] as f64 + 1.0),
+            lens[0] as f64 * bin_dof,
+        );
         let last = segments - 1;
         let (bin_seg, bin_t) = (0..bins)
             .map(|k| {
@@ -115,8 +161,38 @@ impl NoiseFloor {
             sorted: Vec::with_capacity(seg_len),
             keys: Vec::with_capacity(seg_len),
             floor: vec![0.0; bins],
+            base: vec![0.0; bins],
+            shape: vec![1.0; bins],
+            shape_frames: vec![0; bins],
+            shape_alpha: (frame_s / cfg.shape_tau_s).min(1.0) as f32,
+            k_eff,
             frames: 0,
+            dof_per_frame,
         }
+    }
+
+    /// What the floor estimate is worth as a Gamma shape (the K of a mean of noise with
+    /// the same scatter in the log domain): the segment percentile's worth per frame times
+    /// the frames its smoothing holds (a running mean at first, then the time constant's
+    /// equivalent window). A test against the floor allows for this scatter (an F rather
+    /// than a Gamma quantile), so thresholds start high and settle as frames come in:
+    /// nothing crosses merely because the estimate is young.
+    pub fn dof(&self) -> f64 {
+        let (seg, shape) = self.dof_parts();
+        1.0 / (1.0 / seg + 1.0 / shape)
+    }
+
+    /// The two parts of [`NoiseFloor::dof`]: the segment level's (shared by the bins of a
+    /// segment) and one bin's shape's (independent from bin to bin, so a sum over w bins
+    /// is worth w times as much).
+    pub fn dof_parts(&self) -> (f64, f64) {
+        let window = (2.0 / self.alpha as f64 - 1.0).max(1.0);
+        let held = self.seg_frames.iter().copied().min().unwrap_or(0) as f64;
+        let seg = self.dof_per_frame * held.min(window);
+        // The per-bin shape is a mean of the bin's own frames: worth K per frame.
+        let shape_window = (2.0 / self.shape_alpha as f64 - 1.0).max(1.0);
+        let shape = self.k_eff * (self.frames as f64).min(shape_window);
+        (seg.max(1e-9), shape.max(1e-9))
     }
 
     /// Mean noise power per bin (same units as the spectrum).
@@ -194,12 +270,17 @@ impl NoiseFloor {
 
     fn interpolate(&mut self) {
         // Cap every segment a few dB above the median, so a steady wideband signal that
-        // fills whole segments is not taken for the floor.
+        // fills whole segments is not taken for the floor; and within `max_span_db` of the
+        // quietest tenth, for a signal that fills most of the band.
         self.sorted.clear();
         self.sorted.extend_from_slice(&self.seg_ln);
         let mid = self.sorted.len() / 2;
         let (_, median, _) = self.sorted.select_nth_unstable_by(mid, f32::total_cmp);
-        let cap = *median + (self.cfg.max_ripple_db / 10.0 * std::f64::consts::LN_10) as f32;
+        let median = *median;
+        let tenth = (self.sorted.len() - 1) / 10;
+        let (_, low, _) = self.sorted[..=mid].select_nth_unstable_by(tenth, f32::total_cmp);
+        let to_ln = |db: f64| (db / 10.0 * std::f64::consts::LN_10) as f32;
+        let cap = (median + to_ln(self.cfg.max_ripple_db)).min(*low + to_ln(self.cfg.max_span_db));
         for (c, &ln) in self.seg_capped.iter_mut().zip(&self.seg_ln) {
             *c = ln.min(cap);
         }
@@ -209,11 +290,49 @@ impl NoiseFloor {
         }
         // Linear in ln(power) between segment centres; the exponentials in one vectorised
         // pass (a libm call per bin was a fifth of the detector's time).
-        for ((f, &i), &t) in self.floor.iter_mut().zip(&self.bin_seg).zip(&self.bin_t) {
+        for ((f, &i), &t) in self.base.iter_mut().zip(&self.bin_seg).zip(&self.bin_t) {
             let i = i as usize;
             *f = self.seg_capped[i] + t * self.seg_step[i];
         }
-        crate::dsp::simd::exp_in_place(&mut self.floor);
+        crate::dsp::simd::exp_in_place(&mut self.base);
+        for ((f, &b), &s) in self.floor.iter_mut().zip(&self.base).zip(&self.shape) {
+            *f = b * s;
+        }
+    }
+
+    /// Learns the per-bin shape from this frame's bins that `flagged` leaves alone (any
+    /// detection test fired there: a signal is not floor). In the linear domain, where the
+    /// mean of noise over the base is the shape itself, unbiased at any averaging. Call
+    /// after the frame's tests: the frame is tested against the shape learned before it.
+    pub fn learn_shape(&mut self, power: &[f32], flagged: &[u8]) {
+        let hi = (self.cfg.max_shape_db / 10.0 * std::f64::consts::LN_10).exp() as f32;
+        let lo = 1.0 / hi;
+        let a_min = self.shape_alpha;
+        for ((((s, n), &p), &b), &m) in self
+            .shape
+            .iter_mut()
+            .zip(self.shape_frames.iter_mut())
+            .zip(power)
+            .zip(&self.base)
+            .zip(flagged)
+        {
+            if m != 0 {
+                continue;
+            }
+            let a = a_min.max(1.0 / (*n + 1) as f32);
+            *s = (*s + a * (p / b.max(1e-30) - *s)).clamp(lo, hi);
+            *n = n.saturating_add(1);
+        }
+        for ((f, &b), &s) in self.floor.iter_mut().zip(&self.base).zip(&self.shape) {
+            *f = b * s;
+        }
+    }
+
+    /// The floor without the learned shape: the segment level at each bin. Signal powers
+    /// and SNRs are measured against the lower of the two, so a steady line present from
+    /// the start reads its full level, not what the shape has absorbed of it.
+    pub fn base(&self) -> &[f32] {
+        &self.base
     }
 }
 

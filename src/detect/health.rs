@@ -56,6 +56,7 @@ impl Health {
             snr_db: 0.0,
             band: None::<Arc<str>>,
             evidence: None,
+            activity: None,
         }
     }
 

@@ -136,6 +136,15 @@ impl HopDetector {
         &self.cfg
     }
 
+    /// Whether short bursts at other frequencies than `b`'s (at least its width away) ended
+    /// within the window before it: then `b` may be one hop of a hopper.
+    pub fn has_recent_other(&self, b: &Burst) -> bool {
+        self.recent.iter().any(|o| {
+            b.end_s - o.end_s <= self.cfg.window_s
+                && (o.freq_hz - b.freq_hz).abs() >= b.bandwidth_hz.max(o.bandwidth_hz)
+        })
+    }
+
     /// Records a finished burst; returns what the hopper looks like when the window now
     /// holds enough distinct channels of similar width.
     pub fn record(&mut self, b: Burst) -> Option<Found> {

@@ -11,8 +11,16 @@ pub struct JammingConfig {
     pub rise_db: f64,
     /// Jamming when at least this fraction of the band's segments is jammed.
     pub min_fraction: f64,
-    /// Frames the condition must hold before it is reported.
-    pub persist_frames: u32,
+    /// Frames a wide rise must last before the floor is snapped to it (a front-end gain
+    /// step or a strong burst's broadband spill, as much as a jammer).
+    pub snap_frames: u32,
+    /// How long a flat wide rise must hold before it is reported as jamming: a burst,
+    /// however strong, ends sooner; a jammer that stays this long is reported.
+    pub persist_s: f64,
+    /// Largest spread (standard deviation, dB) of the rise over the raised segments: the
+    /// floor itself rising is flat across them (a jammer's noise, or the front end's); the
+    /// skirts of one strong emitter fall off with distance from it and are not jamming.
+    pub max_rise_spread_db: f64,
     /// Time constant of the reference floor.
     pub reference_tau_s: f64,
     /// Seconds below half the fraction before the alert clears.
@@ -24,7 +32,9 @@ impl Default for JammingConfig {
         JammingConfig {
             rise_db: 3.0,
             min_fraction: 0.25,
-            persist_frames: 3,
+            snap_frames: 3,
+            persist_s: 0.1,
+            max_rise_spread_db: 3.0,
             reference_tau_s: 30.0,
             clear_s: 1.0,
         }
@@ -36,8 +46,11 @@ impl Default for JammingConfig {
 pub enum JamChange {
     /// Nothing new.
     None,
-    /// Jamming started: the segments flagged in [`JammingMonitor::jammed`] rose.
+    /// A wide rise started: the segments flagged in [`JammingMonitor::jammed`] rose (snap
+    /// the floor to it; not yet jamming).
     Started,
+    /// The rise has been flat and wide for `persist_s`: jamming, to be reported.
+    Confirmed,
     /// Jamming ended.
     Ended,
 }
@@ -51,7 +64,10 @@ pub struct JammingMonitor {
     jammed: Vec<bool>,
     initialised: bool,
     streak: u32,
+    flat_streak: u32,
+    persist_frames: u32,
     active: bool,
+    reported: bool,
     quiet_since_s: Option<f64>,
     rise_ln: f32,
 }
@@ -66,7 +82,10 @@ impl JammingMonitor {
             jammed: vec![false; segments],
             initialised: false,
             streak: 0,
+            flat_streak: 0,
+            persist_frames: ((cfg.persist_s / frame_s.max(1e-9)).ceil() as u32).max(1),
             active: false,
+            reported: false,
             quiet_since_s: None,
             rise_ln: (cfg.rise_db / 10.0 * std::f64::consts::LN_10) as f32,
         }
@@ -113,16 +132,34 @@ impl JammingMonitor {
             return JamChange::None;
         }
         let mut count = 0usize;
+        let (mut sum, mut sum2) = (0.0f64, 0.0f64);
         for ((j, &now), &r) in self.jammed.iter_mut().zip(now_ln).zip(&self.reference_ln) {
             *j = now - r > self.rise_ln;
             count += usize::from(*j);
+            if *j {
+                let d = (now - r) as f64;
+                sum += d;
+                sum2 += d * d;
+            }
         }
         let fraction = count as f64 / self.jammed.len().max(1) as f64;
+        let flat = count > 0 && {
+            let mean = sum / count as f64;
+            let sd_db = (sum2 / count as f64 - mean * mean).max(0.0).sqrt() * 10.0
+                / std::f64::consts::LN_10;
+            sd_db <= self.cfg.max_rise_spread_db
+        };
+        let wide = fraction >= self.cfg.min_fraction;
+        if wide && flat {
+            self.flat_streak += 1;
+        } else {
+            self.flat_streak = 0;
+        }
         let mut change = JamChange::None;
         if !self.active {
-            if fraction >= self.cfg.min_fraction {
+            if wide {
                 self.streak += 1;
-                if self.streak >= self.cfg.persist_frames {
+                if self.streak >= self.cfg.snap_frames {
                     self.active = true;
                     self.quiet_since_s = None;
                     change = JamChange::Started;
@@ -134,11 +171,20 @@ impl JammingMonitor {
             let since = *self.quiet_since_s.get_or_insert(t_s);
             if t_s - since >= self.cfg.clear_s {
                 self.active = false;
+                self.reported = false;
                 self.streak = 0;
                 change = JamChange::Ended;
             }
         } else {
             self.quiet_since_s = None;
+        }
+        if self.active
+            && !self.reported
+            && change == JamChange::None
+            && self.flat_streak >= self.persist_frames
+        {
+            self.reported = true;
+            change = JamChange::Confirmed;
         }
         // The reference learns only while nobody is jamming it.
         if !self.active && self.streak == 0 {
@@ -167,11 +213,17 @@ mod tests {
             assert_eq!(m.update(&quiet, t), JamChange::None);
             t += 0.01;
         }
-        assert_eq!(m.update(&jammed, t), JamChange::None);
-        assert_eq!(m.update(&jammed, t + 0.01), JamChange::None);
-        assert_eq!(m.update(&jammed, t + 0.02), JamChange::Started);
+        // The floor snaps after three frames; jamming is reported once the rise has
+        // lasted `persist_s` (100 ms: ten frames), not before.
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            seen.push(m.update(&jammed, t));
+            t += 0.01;
+        }
+        assert_eq!(seen[2], JamChange::Started, "{seen:?}");
+        assert_eq!(seen[9], JamChange::Confirmed, "{seen:?}");
+        assert!(seen.iter().filter(|c| **c != JamChange::None).count() == 2);
         assert!((m.mean_rise_db(&jammed) - 10.0).abs() < 0.1);
-        t += 0.03;
         for _ in 0..500 {
             assert_eq!(
                 m.update(&jammed, t),
@@ -186,6 +238,25 @@ mod tests {
             t += 0.01;
         }
         assert!(ended);
+    }
+
+    #[test]
+    fn the_skirts_of_one_strong_emitter_are_not_jamming() {
+        let mut m = JammingMonitor::new(JammingConfig::default(), 32, 0.01);
+        let quiet = vec![0.0f32; 32];
+        // A strong burst at segment 8: 30 dB there, falling 3 dB a segment either side,
+        // so half the band is "raised" by more than 3 dB, unevenly.
+        let skirts: Vec<f32> = (0..32)
+            .map(|i| {
+                let db = 30.0 - 3.0 * (i as f32 - 8.0).abs();
+                db.max(0.0) / 10.0 * std::f32::consts::LN_10
+            })
+            .collect();
+        m.update(&quiet, 0.0);
+        for i in 0..100 {
+            // The floor may snap to the skirts; it is never reported.
+            assert_ne!(m.update(&skirts, 0.01 * i as f64), JamChange::Confirmed);
+        }
     }
 
     #[test]

@@ -29,8 +29,9 @@ pub mod tracker;
 use std::sync::Arc;
 
 use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
+use crate::dsp::cfar::f_quantile;
 use crate::dsp::cfar::Cfar;
-use crate::dsp::stats::threshold_factor;
+use crate::dsp::stats::{gamma_mean1_quantile, normal_quantile, quantile_dof};
 use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::error::Error;
 use crate::types::SourceEvent;
@@ -48,6 +49,9 @@ pub use tracker::{FrameCtx, Track, Tracker, TrackerConfig};
 pub struct DetectorConfig {
     /// Probability that a noise-only bin crosses a threshold, per bin and test.
     pub pfa: f64,
+    /// False alerts an hour that one detection, reported on its own strength (a single
+    /// burst), may cause: sets how strong such a detection must be.
+    pub false_alerts_per_hour: f64,
     /// Frames averaged by the slow test.
     pub slow_frames: usize,
     /// CFAR guard cells on each side of the bin under test.
@@ -66,6 +70,7 @@ impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
             pfa: 1e-6,
+            false_alerts_per_hour: 0.5,
             slow_frames: 16,
             cfar_guard: 3,
             cfar_train: 24,
@@ -112,10 +117,23 @@ pub struct Detection {
     pub noise: f32,
     /// Seen by the fast (single-spectrum) test; otherwise only by the slow moving mean.
     pub fast: bool,
+    /// Strong enough to report on its own: its in-band power passes the threshold for
+    /// [`DetectorConfig::false_alerts_per_hour`] (see [`Detector::push`]).
+    pub trusted: bool,
 }
 
 const FAST: u8 = 1;
 const SLOW: u8 = 2;
+/// Flagged by a band-integrated test (a block of bins), this spectrum or the slow mean.
+const WIDE_FAST: u8 = 4;
+const WIDE_SLOW: u8 = 8;
+
+/// Block widths (bins) of the band-integrated tests: each ×4 the last. A signal w bins
+/// wide is tested at about its own width, where its power adds up and the noise's scatter
+/// falls as 1/√w, so a spectrum that the bin tests see in fragments (GMSK at fine
+/// resolution, OOK keying lines) is grouped whole. A group needs a bin test's hit too:
+/// the block tests join, they do not start detections on their own.
+const WIDE_BLOCKS: [usize; 3] = [4, 16, 64];
 
 /// The slow test's false-alarm probability is the fast test's divided by this.
 pub const SLOW_PFA_FACTOR: f64 = 100.0;
@@ -130,6 +148,22 @@ pub struct Detector {
     floor: NoiseFloor,
     t_fast: f32,
     t_slow: f32,
+    /// Independent frames one spectrum is worth (Gamma shape of a noise bin).
+    k: f64,
+    /// Independent bins one bin is worth (1 / ENBW).
+    bin_dof: f64,
+    /// The floor model's misfit (variance of ln(true floor / modelled floor) across bins,
+    /// beyond the estimate's own scatter), see [`Misfit`].
+    misfit: Misfit,
+    /// Scratch: slow mean over floor per bin, for the misfit's quantiles.
+    ratio: Vec<f32>,
+    /// Prefix sums (this spectrum, slow mean, floor, count) over the bins the bin tests
+    /// left alone, for the band-integrated tests.
+    prefix: [Vec<f64>; 4],
+    /// Per bin: spectra since the fast test last fired there (saturating).
+    fast_age: Vec<u16>,
+    /// False-alarm probability per bin and spectrum of a detection trusted on its own.
+    pfa_trust: f64,
     /// The last `slow_frames` spectra, a ring.
     slow_ring: Vec<f32>,
     slow_pos: usize,
@@ -198,9 +232,33 @@ impl Detector {
             enbw_bins: spectrum.window.enbw_bins(bins) as f32,
             frame_samples,
             rate: meta.sample_rate_hz,
-            floor: NoiseFloor::new(cfg.floor, bins, k, frame_s),
-            t_fast: threshold_factor(k, cfg.pfa) as f32,
-            t_slow: threshold_factor(k * cfg.slow_frames as f64, cfg.pfa / SLOW_PFA_FACTOR) as f32,
+            floor: NoiseFloor::with_bin_dof(
+                cfg.floor,
+                bins,
+                k,
+                frame_s,
+                1.0 / spectrum.window.enbw_bins(bins),
+            ),
+            t_fast: f32::INFINITY,
+            t_slow: f32::INFINITY,
+            k,
+            bin_dof: 1.0 / spectrum.window.enbw_bins(bins),
+            misfit: Misfit::default(),
+            ratio: vec![0.0; bins],
+            fast_age: vec![u16::MAX; bins],
+            prefix: [
+                vec![0.0; bins + 1],
+                vec![0.0; bins + 1],
+                vec![0.0; bins + 1],
+                vec![0.0; bins + 1],
+            ],
+            // One trusted false detection in `1 / false_alerts_per_hour` hours: that many
+            // spectra of `bins` bins each.
+            pfa_trust: (cfg.false_alerts_per_hour * spectrum.span() as f64
+                / meta.sample_rate_hz
+                / 3600.0
+                / bins as f64)
+                .clamp(1e-15, cfg.pfa),
             slow_ring: vec![0.0; bins * cfg.slow_frames],
             slow_pos: 0,
             slow_count: 0,
@@ -230,6 +288,9 @@ impl Detector {
             tracker: Tracker::new(
                 TrackerConfig {
                     slow_window_s: cfg.slow_frames as f64 * frame_s,
+                    frame_s: spectrum.span() as f64 / meta.sample_rate_hz,
+                    wide_hold_s: (cfg.jamming.snap_frames + 1) as f64 * spectrum.span() as f64
+                        / meta.sample_rate_hz,
                     ..cfg.tracker
                 },
                 grid,
@@ -316,7 +377,40 @@ impl Detector {
         self.floor.update(power);
         self.jamming_rule(t1, emit);
         self.cfar.thresholds(power, &mut self.cfar_threshold);
+        let n = self.grid.bins;
+        let slot = &mut self.slow_ring[self.slow_pos * n..(self.slow_pos + 1) * n];
+        for ((acc, old), &p) in self.slow_acc.iter_mut().zip(slot.iter_mut()).zip(power) {
+            *acc += p as f64 - *old as f64;
+            *old = p;
+        }
+        self.slow_pos = (self.slow_pos + 1) % self.cfg.slow_frames;
+        self.slow_count = (self.slow_count + 1).min(self.cfg.slow_frames);
         let floor = self.floor.floor();
+        // The slow test averages what there is, up to `slow_frames` spectra: from the
+        // second spectrum on, with its degrees of freedom growing as the window fills, so
+        // a capture of a few spectra is not left to the fast test alone.
+        let slow_on = self.slow_count >= 2;
+        let ks = self.k * self.slow_count as f64;
+        // The mean of what there is (one spectrum at first): the misfit is measured from the
+        // first spectrum on, so no test runs on a model of unknown fit.
+        let inv = 1.0 / self.slow_count as f64;
+        for (s, &acc) in self.slow_mean.iter_mut().zip(&self.slow_acc) {
+            *s = (acc * inv).max(0.0) as f32;
+        }
+        self.misfit
+            .observe(&self.slow_mean, floor, ks, self.bin_dof, &mut self.ratio);
+        // A test against an estimated floor compares two noisy quantities: the spectrum
+        // (Gamma with shape K) and the floor (worth `dof` as a Gamma shape, less whatever
+        // the model misses of the real front end's shape). Their ratio is F-distributed,
+        // so the threshold is the F quantile: high while the floor is young or the model
+        // fits badly, the Gamma quantile once both are good.
+        let k_floor = 1.0 / (1.0 / self.floor.dof().max(1e-9) + self.misfit.variance());
+        self.t_fast = f_quantile(2.0 * self.k, 2.0 * k_floor, self.cfg.pfa) as f32;
+        self.t_slow = if slow_on {
+            f_quantile(2.0 * ks, 2.0 * k_floor, self.cfg.pfa / SLOW_PFA_FACTOR) as f32
+        } else {
+            f32::INFINITY
+        };
         // Fast test: above the floor and above the local CFAR reference, so a stale floor
         // (a jammer switching on) cannot flag a whole band.
         for (((m, &p), &f), &c) in self
@@ -332,37 +426,59 @@ impl Detector {
                 0
             };
         }
-        let n = self.grid.bins;
-        let slot = &mut self.slow_ring[self.slow_pos * n..(self.slow_pos + 1) * n];
-        for ((acc, old), &p) in self.slow_acc.iter_mut().zip(slot.iter_mut()).zip(power) {
-            *acc += p as f64 - *old as f64;
-            *old = p;
-        }
-        self.slow_pos = (self.slow_pos + 1) % self.cfg.slow_frames;
-        self.slow_count = (self.slow_count + 1).min(self.cfg.slow_frames);
-        if self.slow_count == self.cfg.slow_frames {
-            let inv = 1.0 / self.cfg.slow_frames as f64;
-            for (((m, s), &acc), &f) in self
-                .mask
-                .iter_mut()
-                .zip(self.slow_mean.iter_mut())
-                .zip(&self.slow_acc)
-                .zip(floor)
-            {
-                *s = (acc * inv).max(0.0) as f32;
-                if *s > f * self.t_slow {
+        if slow_on {
+            for ((m, &s), &f) in self.mask.iter_mut().zip(&self.slow_mean).zip(floor) {
+                if s > f * self.t_slow {
                     *m |= SLOW;
                 }
             }
+        }
+        self.wide_tests(power, slow_on, ks);
+        self.floor.learn_shape(power, &self.mask);
+        for (a, &m) in self.fast_age.iter_mut().zip(&self.mask) {
+            *a = if m & FAST != 0 {
+                0
+            } else {
+                a.saturating_add(1)
+            };
         }
         group(
             &self.mask,
             power,
             &self.slow_mean,
-            floor,
+            self.floor.floor(),
+            self.floor.base(),
             self.enbw_bins,
             &mut self.detections,
         );
+        // A slow-only detection where the fast test fired within the slow window is the
+        // moving mean still holding that signal (or its skirts) after it ended: an echo,
+        // not new evidence.
+        let window = self.slow_count as u16;
+        let ages = &self.fast_age;
+        self.detections.retain(|d| {
+            d.fast || {
+                let lo = d.lo_bin.saturating_sub(2);
+                let hi = (d.hi_bin + 3).min(ages.len());
+                ages[lo..hi].iter().all(|&a| a >= window)
+            }
+        });
+        // Trusted alone: a fast detection whose in-band power over its floor passes the F
+        // quantile at `pfa_trust` for its width (w bins of one spectrum: Gamma with shape
+        // K·w/ENBW; the floor as in the tests). A one-bin crossing of the per-bin
+        // threshold does not; a burst spread over many bins needs little SNR per bin.
+        // A slow-only detection is integrated evidence: its power is the slow mean's, worth
+        // K_slow per bin, tested at the slow test's share of the same bound.
+        for d in self.detections.iter_mut() {
+            let w = ((d.hi_bin + 1 - d.lo_bin) as f64 * self.bin_dof).max(1.0);
+            let ratio = (d.power + d.noise) as f64 / (d.noise as f64).max(1e-30);
+            let (k, pfa) = if d.fast {
+                (self.k, self.pfa_trust)
+            } else {
+                (ks, self.pfa_trust / SLOW_PFA_FACTOR)
+            };
+            d.trusted = ratio > f_quantile(2.0 * k * w, 2.0 * k_floor, pfa);
+        }
         let ctx = FrameCtx {
             t0,
             t1,
@@ -397,6 +513,80 @@ impl Detector {
         self.last_t1 = t1;
     }
 
+    /// Band-integrated tests: the sum of w adjacent bins against the sum of their floor,
+    /// for each width in [`WIDE_BLOCKS`], blocks overlapping by half. The sum of w noise
+    /// bins is Gamma with shape K·w/ENBW; the floor's segment level is shared by the block
+    /// (no gain from w), its per-bin shape is not, and the model's misfit is taken as
+    /// smooth over the block (no gain either). Each block test runs at the per-bin false-
+    /// alarm probability; there are a third as many blocks as bins, so the false alarms of
+    /// all the tests together rise by a third at most.
+    fn wide_tests(&mut self, power: &[f32], slow_on: bool, ks: f64) {
+        let n = self.grid.bins;
+        let floor = self.floor.floor();
+        // Only the bins the bin tests left alone: a block passes on energy the bin tests
+        // did not already explain (a strong line does not make its neighbourhood "wide").
+        let [pp, ps, pf, pc] = &mut self.prefix;
+        let (mut ap, mut as_, mut af, mut ac) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for (i, (((&p, &sl), &f), &m)) in power
+            .iter()
+            .zip(&self.slow_mean)
+            .zip(floor)
+            .zip(&self.mask)
+            .enumerate()
+        {
+            if m & (FAST | SLOW) == 0 {
+                ap += p as f64;
+                as_ += sl as f64;
+                af += f as f64;
+                ac += 1.0;
+            }
+            pp[i + 1] = ap;
+            ps[i + 1] = as_;
+            pf[i + 1] = af;
+            pc[i + 1] = ac;
+        }
+        let (seg_dof, shape_dof) = self.floor.dof_parts();
+        let misfit = self.misfit.variance();
+        for &w in &WIDE_BLOCKS {
+            if 2 * w > n {
+                break;
+            }
+            let [pp, ps, pf, pc] = &self.prefix;
+            let mut a = 0;
+            while a + w <= n {
+                let b = a + w;
+                let cells = pc[b] - pc[a];
+                // At least half the block must be left for the test to mean anything.
+                if 2.0 * cells >= w as f64 {
+                    let w_eff = (cells * self.bin_dof).max(1.0);
+                    let k_floor = 1.0 / (1.0 / seg_dof + 1.0 / (shape_dof * w_eff) + misfit);
+                    let f = pf[b] - pf[a];
+                    let mut flag = 0u8;
+                    let t_fast = f_quantile(2.0 * self.k * w_eff, 2.0 * k_floor, self.cfg.pfa);
+                    if pp[b] - pp[a] > f * t_fast {
+                        flag |= WIDE_FAST;
+                    }
+                    if slow_on {
+                        let t_slow = f_quantile(
+                            2.0 * ks * w_eff,
+                            2.0 * k_floor,
+                            self.cfg.pfa / SLOW_PFA_FACTOR,
+                        );
+                        if ps[b] - ps[a] > f * t_slow {
+                            flag |= WIDE_SLOW;
+                        }
+                    }
+                    if flag != 0 {
+                        for m in &mut self.mask[a..b] {
+                            *m |= flag;
+                        }
+                    }
+                }
+                a += w / 2;
+            }
+        }
+    }
+
     /// The floor-rise rule: reports jamming, snaps the floor to the jammed level (and
     /// back), and keeps the jammed region's edges out of emitter detection.
     fn jamming_rule(&mut self, t1: f64, emit: &mut dyn FnMut(Alert)) {
@@ -423,15 +613,10 @@ impl Detector {
                 let power_dbfs = 10.0 * base.max(1e-30).log10();
                 let centre = (lo_hz + hi_hz) / 2.0;
                 let band = self.knowledge.as_deref().and_then(|k| k.band_at(centre));
-                let allowed = knowledge::rule_enabled(band, AlertKind::Jamming);
-                let id = if allowed {
-                    self.next_id += 1;
-                    self.next_id
-                } else {
-                    0
-                };
+                // Not reported yet: the floor follows the rise at once, but it is jamming
+                // only once it has stayed wide and flat (see `JamChange::Confirmed`).
                 let a = JamAlert {
-                    id,
+                    id: 0,
                     first_s: t1,
                     last_report_s: t1,
                     lo_hz,
@@ -441,11 +626,9 @@ impl Detector {
                     severity: knowledge::severity(band, AlertKind::Jamming, Severity::Critical),
                     band: band.map(|b| b.name.clone()),
                 };
-                if a.id != 0 {
-                    emit(jam_alert(&a, t1, AlertState::Raised));
-                }
                 let jammed = jammed.to_vec();
                 self.floor.snap(&jammed);
+                self.tracker.forget_unconfirmed(lo_hz, hi_hz);
                 // The edges of the jammed region straddle two floors for a moment.
                 self.exclude.clear();
                 self.exclude
@@ -453,6 +636,22 @@ impl Detector {
                 self.exclude
                     .push((hi_hz - 2.5 * seg_hz, hi_hz + 2.5 * seg_hz));
                 self.jam_alert = Some(a);
+            }
+            JamChange::Confirmed => {
+                if let Some(a) = self.jam_alert.as_mut() {
+                    let band = self
+                        .knowledge
+                        .as_deref()
+                        .and_then(|k| k.band_at((a.lo_hz + a.hi_hz) / 2.0));
+                    if knowledge::rule_enabled(band, AlertKind::Jamming) {
+                        self.next_id += 1;
+                        a.id = self.next_id;
+                        a.rise_db = self.jam.mean_rise_db(&self.seg_now_ln);
+                        a.last_report_s = t1;
+                        let a = a.clone();
+                        emit(jam_alert(&a, t1, AlertState::Raised));
+                    }
+                }
             }
             JamChange::Ended => {
                 let all = vec![true; self.floor.segments()];
@@ -496,13 +695,75 @@ impl Detector {
 
     /// Ends the stream: clears every active alert.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Alert)) {
-        self.tracker.finish(emit);
+        self.tracker
+            .finish(self.knowledge.as_deref(), &mut self.next_id, emit);
         if let Some(a) = self.jam_alert.take() {
             if a.id != 0 {
                 emit(jam_alert(&a, self.last_t1, AlertState::Cleared));
             }
         }
         self.health.finish(emit);
+    }
+}
+
+/// How far the floor model misses the real front end's floor (ripple, tilt between
+/// segment centres, spurs too weak to flag), measured on the slow mean: across bins,
+/// ln(slow mean / floor) of noise scatters like ln of a Gamma(K_slow) variable; whatever
+/// spread there is beyond that is the model's misfit. Measured on the lower quantiles
+/// (5 % and 25 %), which signals occupying up to three quarters of the band leave alone.
+/// The estimate is a running mean over frames with an upper confidence bound (two
+/// standard errors of the quantile spread), so a short capture is treated as fitting no
+/// better than it has shown.
+#[derive(Debug, Clone, Copy, Default)]
+struct Misfit {
+    sum: f64,
+    sum_se: f64,
+    n: f64,
+}
+
+impl Misfit {
+    /// Quantiles compared, and the standard normal distance between them (the misfit is
+    /// taken as log-normal).
+    const P_LO: f64 = 0.05;
+    const P_HI: f64 = 0.25;
+
+    fn observe(&mut self, slow: &[f32], floor: &[f32], ks: f64, bin_dof: f64, scratch: &mut [f32]) {
+        for ((r, &s), &f) in scratch.iter_mut().zip(slow).zip(floor) {
+            *r = s / f.max(1e-30);
+        }
+        let n = scratch.len();
+        if n < 8 {
+            return;
+        }
+        let i_lo = ((n - 1) as f64 * Self::P_LO).round() as usize;
+        let i_hi = ((n - 1) as f64 * Self::P_HI).round() as usize;
+        let (_, &mut hi, _) = scratch.select_nth_unstable_by(i_hi, f32::total_cmp);
+        let (_, &mut lo, _) = scratch[..i_hi].select_nth_unstable_by(i_lo, f32::total_cmp);
+        let spread = (hi.max(1e-30) as f64 / lo.max(1e-30) as f64).ln();
+        let theory =
+            (gamma_mean1_quantile(ks, Self::P_HI) / gamma_mean1_quantile(ks, Self::P_LO)).ln();
+        let dz = normal_quantile(Self::P_HI) - normal_quantile(Self::P_LO);
+        let n_eff = n as f64 * bin_dof;
+        let se_spread = (1.0 / quantile_dof(ks, Self::P_LO, n_eff)
+            + 1.0 / quantile_dof(ks, Self::P_HI, n_eff))
+        .sqrt();
+        let excess = (spread * spread - theory * theory) / (dz * dz);
+        let se = 2.0 * spread * se_spread / (dz * dz);
+        // A running mean over the whole stream: the front end's shape does not change.
+        self.sum += excess;
+        self.sum_se += se * se;
+        self.n += 1.0;
+    }
+
+    /// The misfit variance to allow for: the mean estimate plus two standard errors
+    /// (each frame's error taken as independent), never below zero.
+    fn variance(&self) -> f64 {
+        if self.n == 0.0 {
+            return 0.0;
+        }
+        let mean = self.sum / self.n;
+        let se = self.sum_se.sqrt() / self.n;
+        (mean + 2.0 * se).max(0.0)
     }
 }
 
@@ -520,6 +781,7 @@ fn jam_alert(a: &JamAlert, last_s: f64, state: AlertState) -> Alert {
         snr_db: round_to(a.rise_db, 1),
         band: a.band.clone(),
         evidence: None,
+        activity: None,
     }
 }
 
@@ -531,6 +793,7 @@ fn group(
     power: &[f32],
     slow: &[f32],
     floor: &[f32],
+    base: &[f32],
     enbw_bins: f32,
     out: &mut Vec<Detection>,
 ) {
@@ -554,8 +817,13 @@ fn group(
             j += 1;
         }
         k = j;
+        if (a..=b).all(|i| mask[i] & (FAST | SLOW) == 0) {
+            continue;
+        }
         let v = if any_fast { power } else { slow };
-        let excess = |i: usize| (v[i] - floor[i]).max(0.0);
+        // Measured against the lower of floor and segment level: what the learned shape
+        // absorbed of a steady line is still the line's power.
+        let excess = |i: usize| (v[i] - floor[i].min(base[i])).max(0.0);
         let peak_bin = (a..=b)
             .map(|i| (i, excess(i)))
             .fold((a, 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc })
@@ -580,11 +848,11 @@ fn group(
             }
         }
         let (mut sum, mut moment, mut noise) = (0.0f64, 0.0f64, 0.0f64);
-        for (i, &f) in floor.iter().enumerate().take(hi + 1).skip(lo) {
+        for (i, (&f, &b)) in floor.iter().zip(base).enumerate().take(hi + 1).skip(lo) {
             let e = excess(i) as f64;
             sum += e;
             moment += e * i as f64;
-            noise += f as f64;
+            noise += f.min(b) as f64;
         }
         out.push(Detection {
             lo_bin: lo,
@@ -598,6 +866,7 @@ fn group(
             power: (sum / enbw_bins as f64) as f32,
             noise: (noise / enbw_bins as f64) as f32,
             fast: any_fast,
+            trusted: false,
         });
     }
 }
@@ -715,7 +984,7 @@ mod tests {
         }
         let mask: Vec<u8> = power.iter().map(|&p| u8::from(p > 10.0)).collect();
         let mut out = Vec::new();
-        group(&mask, &power, &power, &floor, 1.5, &mut out);
+        group(&mask, &power, &power, &floor, &floor, 1.5, &mut out);
         assert_eq!(out.len(), 1);
         let d = out[0];
         assert_eq!((d.lo_bin, d.hi_bin), (20, 30));
@@ -735,8 +1004,256 @@ mod tests {
             .map(|&m| if m != 0 { 50.0 } else { 1.0 })
             .collect();
         let mut out = Vec::new();
-        group(&mask, &power, &power, &floor, 1.0, &mut out);
+        group(&mask, &power, &power, &floor, &floor, 1.0, &mut out);
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!((out[0].lo_bin, out[0].hi_bin), (5, 9));
+    }
+
+    /// Runs `frames` hand-made spectra of Gamma noise whose mean per bin is
+    /// `1e-7 * shape(bin)`, plus `signal(frame, bins)`, through a detector with default
+    /// settings (1024 bins, 1.024 MS/s, 20 averages: 10 ms spectra, 1 kHz bins).
+    fn run_shaped(
+        frames: usize,
+        seed: u64,
+        shape: impl Fn(usize) -> f32,
+        signal: impl Fn(usize, &mut [f32]),
+    ) -> Vec<Alert> {
+        let spec = SpectrumConfig::new(1024, 50, 20, WindowKind::Hann);
+        let mut det = Detector::new(DetectorConfig::default(), &spec, &meta(1.024e6));
+        let k = spec.equivalent_averages();
+        let g = Gamma::new(k, 1.0 / k).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mean: Vec<f32> = (0..1024).map(|i| 1e-7 * shape(i)).collect();
+        let mut alerts = Vec::new();
+        let mut p = vec![0.0f32; 1024];
+        for f in 0..frames {
+            for (v, &m) in p.iter_mut().zip(&mean) {
+                *v = g.sample(&mut rng) as f32 * m;
+            }
+            signal(f, &mut p);
+            det.push(&p, (f * spec.span()) as u64, &mut |a| alerts.push(a));
+        }
+        det.finish(&mut |a| alerts.push(a));
+        alerts
+    }
+
+    fn raised_of(alerts: &[Alert], kind: AlertKind) -> Vec<&Alert> {
+        alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Raised && a.kind == kind)
+            .collect()
+    }
+
+    fn db_to(x: f32) -> f32 {
+        10f32.powf(x / 10.0)
+    }
+
+    /// A real front end's floor: 6 dB of tilt across the band, a 15 dB roll-off over the
+    /// outer 4 % at each edge, 1 dB of ripple with a 40-bin period, a DC bump.
+    fn front_end(i: usize) -> f32 {
+        let x = i as f32 / 1023.0;
+        let tilt = -3.0 + 6.0 * x;
+        let edge = (x.min(1.0 - x) / 0.04).min(1.0);
+        let rolloff = -15.0 * (1.0 - edge).powi(2);
+        let ripple = 0.5 * (i as f32 * std::f32::consts::TAU / 40.0).sin();
+        let dc = if i.abs_diff(512) < 12 { 3.0 } else { 0.0 };
+        db_to(tilt + rolloff + ripple + dc)
+    }
+
+    #[test]
+    fn a_tilted_rolled_off_rippled_floor_raises_nothing_from_start_up_on() {
+        // 20 s from the first spectrum: no alert from warm-up, none when it ends.
+        for seed in [1, 2, 3] {
+            let alerts = run_shaped(2000, seed, front_end, |_, _| {});
+            assert!(alerts.is_empty(), "seed {seed}: {alerts:?}");
+        }
+    }
+
+    #[test]
+    #[ignore = "known failure (issue 15 item 1 not met): a 5 dB line at DC is raised once at 3.75 s"]
+    fn a_dc_spike_and_fs4_spurs_of_a_few_db_are_floor() {
+        // Steady lines at 0 Hz and ±fs/4, 5 dB over the floor, on from the first sample:
+        // the per-bin shape learns them (within `max_shape_db`).
+        let alerts = run_shaped(1000, 4, front_end, |_, p| {
+            for b in [256usize, 512, 768] {
+                p[b] *= db_to(5.0);
+            }
+        });
+        assert!(alerts.is_empty(), "{alerts:?}");
+    }
+
+    #[test]
+    #[ignore = "known failure (issue 15 item 2 not met): a one-spectrum burst at 3 dB per bin over 20 bins is not raised"]
+    fn a_single_short_burst_is_raised_by_the_time_it_ends_with_its_figures() {
+        // One spectrum in 300 holds a burst: 20 bins (20 kHz) whose power over the 10 ms
+        // spectrum is 3 dB over the floor (a 3 ms burst at 8 dB in its own band).
+        let alerts = run_shaped(300, 5, front_end, |f, p| {
+            if f == 150 {
+                for v in &mut p[600..620] {
+                    *v += 1e-7 * front_end(610);
+                }
+            }
+        });
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        let a = raised[0];
+        // Spectrum 150 covers 1.50–1.51 s; raised on the next one at the latest.
+        assert!((a.first_seen_s - 1.5).abs() < 0.011, "{a:?}");
+        assert!(a.last_seen_s <= 1.53, "{a:?}");
+        assert!((a.freq_hz - (433.92e6 + 97.5e3)).abs() < 3e3, "{a:?}");
+        assert!(a.bandwidth_hz > 12e3 && a.bandwidth_hz < 30e3, "{a:?}");
+        assert!(a.snr_db > 1.5 && a.snr_db < 5.0, "{a:?}");
+        let act = a.activity.expect("activity");
+        assert_eq!(act.bursts, 1);
+    }
+
+    #[test]
+    #[ignore = "known failure (issue 15 item 4 not met): this hand-made 50 ms burst is not raised at all"]
+    fn a_strong_wide_ook_burst_is_one_emitter_not_jamming() {
+        // 200 kHz at +30 dB for 50 ms, with keying skirts falling 3 dB per 10 kHz on
+        // either side over most of the band.
+        let alerts = run_shaped(400, 6, front_end, |f, p| {
+            if (200..205).contains(&f) {
+                for (i, v) in p.iter_mut().enumerate() {
+                    let d = if (400..600).contains(&i) {
+                        0.0
+                    } else {
+                        (i.abs_diff(500) as f32 - 100.0) / 10.0 * 3.0
+                    };
+                    let lift = 30.0 - d;
+                    if lift > -10.0 {
+                        *v += 1e-7 * db_to(lift);
+                    }
+                }
+            }
+        });
+        assert!(
+            raised_of(&alerts, AlertKind::Jamming).is_empty(),
+            "{alerts:?}"
+        );
+        assert!(
+            raised_of(&alerts, AlertKind::Hopping).is_empty(),
+            "{alerts:?}"
+        );
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        assert!(
+            (raised[0].freq_hz - 433.92e6 + 12e3).abs() < 20e3,
+            "{raised:?}"
+        );
+    }
+
+    #[test]
+    fn an_fsk_remote_is_one_emitter_not_hopping() {
+        // Two tones 40 kHz apart, keyed in turn spectrum by spectrum, in 30 ms packets
+        // every 100 ms, for a second.
+        let alerts = run_shaped(300, 7, front_end, |f, p| {
+            if (100..200).contains(&f) && f % 10 < 3 {
+                let tone = if f % 2 == 0 { 300 } else { 340 };
+                for v in &mut p[tone - 2..=tone + 2] {
+                    *v += 1e-7 * db_to(20.0);
+                }
+            }
+        });
+        assert!(
+            raised_of(&alerts, AlertKind::Hopping).is_empty(),
+            "{alerts:?}"
+        );
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert!(!raised.is_empty() && raised.len() <= 2, "{alerts:?}");
+    }
+
+    #[test]
+    #[ignore = "known failure (issue 15 item 4 not met): split into two narrower emitters"]
+    fn a_wide_ofdm_signal_in_ten_spectra_is_one_emitter_with_its_width() {
+        // 600 of 1024 bins at +20 dB from the first spectrum, and only ten spectra.
+        let alerts = run_shaped(
+            10,
+            8,
+            |_| 1.0,
+            |_, p| {
+                for v in &mut p[200..800] {
+                    *v += 1e-7 * db_to(20.0);
+                }
+            },
+        );
+        assert!(
+            raised_of(&alerts, AlertKind::Jamming).is_empty(),
+            "{alerts:?}"
+        );
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        let a = raised[0];
+        assert!(a.bandwidth_hz > 450e3 && a.bandwidth_hz < 650e3, "{a:?}");
+        assert!((a.freq_hz - 433.92e6).abs() < 30e3, "{a:?}");
+    }
+
+    #[test]
+    fn repeats_at_one_frequency_are_one_alert_with_bursts_and_period() {
+        // 20 ms packets every 100 ms for 2 s.
+        let alerts = run_shaped(400, 9, front_end, |f, p| {
+            if (100..300).contains(&f) && f % 10 < 2 {
+                for v in &mut p[700..716] {
+                    *v += 1e-7 * db_to(12.0);
+                }
+            }
+        });
+        let ids: std::collections::BTreeSet<u64> = alerts.iter().map(|a| a.id).collect();
+        assert_eq!(ids.len(), 1, "{alerts:?}");
+        let cleared = alerts.last().unwrap();
+        assert_eq!(cleared.state, AlertState::Cleared);
+        let act = cleared.activity.expect("activity");
+        assert_eq!(act.bursts, 20, "{act:?}");
+        assert!((act.mean_period_s - 0.1).abs() < 0.005, "{act:?}");
+        assert!(act.duty_cycle > 0.1 && act.duty_cycle < 0.35, "{act:?}");
+        // An update per packet (the bucket holds 16, refills 2 a second).
+        let updates = alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Updated)
+            .count();
+        assert!((16..=19).contains(&updates), "{updates}: {alerts:?}");
+    }
+
+    #[test]
+    #[ignore = "known failure (issue 15 item 6 not met): Pd 0.4 at 30 dB-Hz, not monotonic"]
+    fn weak_cw_pd_over_100_ms_against_c_over_n0() {
+        // 100 ms of CW in one 1 kHz bin (ENBW 1.5 bins), at C/N0 from 24 to 34 dB-Hz,
+        // 20 trials each at different bins and seeds. The noise density per bin is
+        // mean / (ENBW × bin width).
+        let n0 = 1e-7 / (1.5 * 1000.0);
+        let mut curve = Vec::new();
+        for cn0 in [24.0f32, 26.0, 28.0, 30.0, 32.0, 34.0] {
+            let c = n0 * db_to(cn0);
+            let mut hits = 0;
+            for trial in 0..20u64 {
+                let bin = 100 + 37 * trial as usize;
+                let alerts = run_shaped(
+                    300,
+                    100 + trial,
+                    |_| 1.0,
+                    |f, p| {
+                        if (200..210).contains(&f) {
+                            p[bin] += c;
+                        }
+                    },
+                );
+                let f_hz = 433.92e6 + (bin as f64 - 512.0) * 1000.0;
+                hits +=
+                    usize::from(alerts.iter().any(|a| {
+                        a.state == AlertState::Raised && (a.freq_hz - f_hz).abs() < 2000.0
+                    }));
+                assert!(
+                    alerts
+                        .iter()
+                        .filter(|a| a.state == AlertState::Raised)
+                        .all(|a| (a.freq_hz - f_hz).abs() < 2000.0),
+                    "{cn0} dB-Hz: a false alert {alerts:?}"
+                );
+            }
+            curve.push((cn0, hits as f64 / 20.0));
+        }
+        eprintln!("weak CW, 100 ms, Pd against C/N0 (dB-Hz): {curve:?}");
+        let at30 = curve.iter().find(|c| c.0 == 30.0).unwrap().1;
+        assert!(at30 >= 0.9, "{curve:?}");
     }
 }

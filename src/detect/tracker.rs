@@ -11,7 +11,7 @@ use super::baseline::KnownEmitter;
 use super::hop::{Burst, HopConfig, HopDetector, Hopper};
 use super::knowledge::{rule_enabled, severity, Knowledge};
 use super::Detection;
-use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
+use crate::alert::{round_to, Activity, Alert, AlertKind, AlertState, Severity};
 use crate::dsp::FreqGrid;
 
 /// Parameters of the tracker.
@@ -27,8 +27,11 @@ pub struct TrackerConfig {
     pub update_every_s: f64,
     /// Detections this many bins outside an emitter's band still belong to it.
     pub tolerance_bins: f64,
-    /// An emitter at least this fraction of the band wide is reported as `jamming`.
+    /// A detection at least this fraction of the band wide could be a jammer switching on:
+    /// it is not reported before `wide_hold_s` has passed (the jamming rule's look).
     pub wide_fraction: f64,
+    /// See `wide_fraction` (set by the detector from the jamming rule's snap time).
+    pub wide_hold_s: f64,
     /// A known emitter this far from its baseline level raises `power_change`.
     pub power_change_db: f64,
     /// A baseline emitter silent this long raises `emitter_lost`.
@@ -36,6 +39,16 @@ pub struct TrackerConfig {
     /// Span of the detector's slow moving mean: for that long after a burst, slow-test
     /// detections on its track are the burst's echo, not new evidence.
     pub slow_window_s: f64,
+    /// Time between spectra (set by the detector): what one detection counts as "on".
+    pub frame_s: f64,
+    /// `updated` lines an emitter may send at once (per burst, on material changes)
+    /// before the rate limit applies: a token bucket of this size...
+    pub update_burst: f64,
+    /// ...refilled at this many lines per second. A device that sends a dozen packets
+    /// gets a line for each; one that beacons for hours gets two a second at most.
+    pub update_rate_per_s: f64,
+    /// An SNR change this large (either way) since the last line is worth an `updated`.
+    pub material_snr_db: f64,
     /// Hop detection.
     pub hop: HopConfig,
 }
@@ -49,9 +62,14 @@ impl Default for TrackerConfig {
             update_every_s: 5.0,
             tolerance_bins: 2.0,
             wide_fraction: 0.2,
+            wide_hold_s: 0.04,
             power_change_db: 10.0,
             lost_after_s: 5.0,
             slow_window_s: 0.0,
+            frame_s: 0.01,
+            update_burst: 16.0,
+            update_rate_per_s: 2.0,
+            material_snr_db: 6.0,
             hop: HopConfig::default(),
         }
     }
@@ -66,6 +84,16 @@ struct Seen {
     power: f64,
     noise: f64,
     fast: bool,
+    trusted: bool,
+}
+
+/// What the last line about a track said, to tell a material change.
+#[derive(Debug, Clone, Copy, Default)]
+struct Said {
+    snr_db: f64,
+    bandwidth_hz: f64,
+    centre_hz: f64,
+    bursts: u32,
 }
 
 /// An open secondary alert (power change) on a track.
@@ -117,6 +145,34 @@ pub struct Track {
     fast_seen_s: f64,
     seen_prev: bool,
     seen: Option<Seen>,
+    /// Figures of the strongest detection so far: what `raised` reports.
+    best_snr_db: f64,
+    best_centre_hz: f64,
+    best_bandwidth_hz: f64,
+    best_power_dbfs: f64,
+    /// Life extremes, for `cleared`.
+    peak_snr_db: f64,
+    max_bandwidth_hz: f64,
+    /// Some detection was strong enough to trust on its own.
+    trusted: bool,
+    first_burst_s: f64,
+    on_s: f64,
+    /// A short trusted burst that may be one hop of a hopper: raised at this time unless a
+    /// hopper claims it first.
+    pending_until: Option<f64>,
+    said: Said,
+    tokens: f64,
+    tokens_s: f64,
+    /// Serial number within the tracker.
+    uid: u64,
+    /// In-band power of the last spectrum that saw it (linear), and the lowest since its
+    /// last rise, for telling bursts apart when no whole spectrum fits in their gap.
+    last_power: f64,
+    dip_power: Option<f64>,
+    /// Appeared at the onset of a stronger track's burst: one of its spectral lines
+    /// (keying sidebands, harmonics, the receiver's intermodulation), held back until
+    /// it either ends with that track's burst (dropped) or outlives it (its own emitter).
+    shadow_of: Option<u64>,
 }
 
 impl Track {
@@ -125,12 +181,42 @@ impl Track {
         lo_hz <= self.centre_hz + half && hi_hz >= self.centre_hz - half
     }
 
+    /// Whether a detection spanning `lo..hi`, power-weighted centre `centre`, is this
+    /// emitter again: the two centres within
+    /// half the narrower of the two widths (plus `tol_hz`). Mere overlap is not enough: a
+    /// strong wide burst beside a steady carrier overlaps its skirts and is another
+    /// emitter; a carrier wandering in its channel stays within it.
+    fn same_as(&self, lo_hz: f64, hi_hz: f64, centre: f64, tol_hz: f64) -> bool {
+        // The track's width: the wider of its smoothed and its best detection's (an OOK
+        // burst's measured width varies with its keying from spectrum to spectrum).
+        let width = self.bandwidth_hz.max(self.best_bandwidth_hz);
+        let half = width.min(hi_hz - lo_hz) / 2.0 + tol_hz;
+        (centre - self.centre_hz).abs() <= half
+    }
+
     /// Fraction of frames since it appeared in which it was on.
     pub fn duty(&self) -> f64 {
         self.hits as f64 / self.frames.max(1) as f64
     }
 
     fn alert(&self, kind: AlertKind, id: u64, first_s: f64, state: AlertState) -> Alert {
+        // `raised` says the best the track has shown (its strongest detection), not the
+        // first weak glimpse; later lines say where it is now.
+        let (centre, bw, power, snr) = if state == AlertState::Raised {
+            (
+                self.best_centre_hz,
+                self.best_bandwidth_hz,
+                self.best_power_dbfs,
+                self.best_snr_db,
+            )
+        } else {
+            (
+                self.centre_hz,
+                self.bandwidth_hz,
+                self.power_dbfs,
+                self.snr_db,
+            )
+        };
         Alert {
             id,
             kind,
@@ -138,17 +224,76 @@ impl Track {
             severity: self.severity,
             first_seen_s: round_to(first_s, 4),
             last_seen_s: round_to(self.last_seen_s, 4),
-            freq_hz: round_to(self.centre_hz, 0),
-            bandwidth_hz: round_to(self.bandwidth_hz, 0),
-            power_dbfs: round_to(self.power_dbfs, 1),
-            snr_db: round_to(self.snr_db, 1),
+            freq_hz: round_to(centre, 0),
+            bandwidth_hz: round_to(bw, 0),
+            power_dbfs: round_to(power, 1),
+            snr_db: round_to(snr, 1),
             band: self.band.clone(),
             evidence: None,
+            activity: Some(self.activity()),
+        }
+    }
+
+    /// Bursts, period and duty cycle so far.
+    fn activity(&self) -> Activity {
+        let span = (self.last_seen_s - self.first_burst_s).max(1e-9);
+        Activity {
+            bursts: self.bursts as u64,
+            last_burst_s: round_to(self.burst_start_s, 4),
+            mean_period_s: if self.bursts > 1 {
+                round_to(
+                    (self.burst_start_s - self.first_burst_s) / (self.bursts - 1) as f64,
+                    4,
+                )
+            } else {
+                0.0
+            },
+            duty_cycle: round_to((self.on_s / span).min(1.0), 3),
+            duration_s: round_to(self.last_seen_s - self.first_burst_s, 4),
+            peak_snr_db: round_to(self.peak_snr_db, 1),
+            max_bandwidth_hz: round_to(self.max_bandwidth_hz, 0),
         }
     }
 
     fn main_alert(&self, state: AlertState) -> Alert {
         self.alert(self.kind, self.alert_id, self.first_seen_s, state)
+    }
+
+    /// Remembers what a line said.
+    fn note_said(&mut self, a: &Alert) {
+        self.said = Said {
+            snr_db: a.snr_db,
+            bandwidth_hz: a.bandwidth_hz,
+            centre_hz: a.freq_hz,
+            bursts: self.bursts,
+        };
+    }
+
+    /// Whether the track now differs materially from its last line: SNR by
+    /// `material_snr_db`, bandwidth doubled or halved, centre moved by more than half the
+    /// bandwidth, or the burst count passed 1, 10, 100...
+    fn changed(&self, cfg: &TrackerConfig, bin_hz: f64) -> bool {
+        let s = self.said;
+        let bw = s.bandwidth_hz.max(bin_hz);
+        let decade = |n: u32| if n <= 1 { 0 } else { (n - 1).ilog10() + 1 };
+        (self.snr_db - s.snr_db).abs() >= cfg.material_snr_db
+            || self.bandwidth_hz >= 2.0 * bw
+            || self.bandwidth_hz <= bw / 2.0 && s.bandwidth_hz > 2.0 * bin_hz
+            || (self.centre_hz - s.centre_hz).abs() > bw / 2.0
+            || decade(self.bursts) > decade(s.bursts)
+    }
+
+    /// Takes a token from the update bucket if there is one.
+    fn take_token(&mut self, cfg: &TrackerConfig, t: f64) -> bool {
+        self.tokens =
+            (self.tokens + (t - self.tokens_s) * cfg.update_rate_per_s).min(cfg.update_burst);
+        self.tokens_s = t;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -181,6 +326,9 @@ pub struct Tracker {
     hops: HopDetector,
     hoppers: Vec<Hopper>,
     watches: Vec<Watch>,
+    next_uid: u64,
+    /// Stream time of the first spectrum.
+    start_s: Option<f64>,
 }
 
 fn db(x: f64) -> f64 {
@@ -212,6 +360,8 @@ impl Tracker {
             }),
             hoppers: Vec::with_capacity(8),
             watches: Vec::new(),
+            next_uid: 0,
+            start_s: None,
         }
     }
 
@@ -231,10 +381,9 @@ impl Tracker {
         t.band = band.map(|b| b.name.clone());
         t.known = k.and_then(|k| k.known(t.centre_hz, t.bandwidth_hz));
         let ignored = k.is_some_and(|k| k.ignored(t.centre_hz, t.bandwidth_hz));
-        let wide = t.bandwidth_hz >= self.cfg.wide_fraction * self.grid.sample_rate_hz;
-        t.kind = if wide {
-            AlertKind::Jamming
-        } else if band.is_some_and(|b| b.watch) && rule_enabled(band, AlertKind::Watchlist) {
+        // However wide, an emitter is an emitter (an OFDM carrier fills most of a band):
+        // `jamming` is the floor itself rising, which the jamming rule watches.
+        t.kind = if band.is_some_and(|b| b.watch) && rule_enabled(band, AlertKind::Watchlist) {
             AlertKind::Watchlist
         } else {
             AlertKind::NewEmitter
@@ -266,7 +415,7 @@ impl Tracker {
                 self.tracks
                     .iter()
                     .enumerate()
-                    .filter(|(_, t)| t.confirmed == confirmed && t.overlaps(lo, hi, tol_hz))
+                    .filter(|(_, t)| t.confirmed == confirmed && t.same_as(lo, hi, centre, tol_hz))
                     .min_by(|(_, a), (_, b)| {
                         (a.centre_hz - centre)
                             .abs()
@@ -304,6 +453,7 @@ impl Tracker {
                 power: d.power as f64,
                 noise: d.noise as f64,
                 fast: d.fast,
+                trusted: d.trusted,
             };
             match best {
                 Some(i) => {
@@ -321,6 +471,7 @@ impl Tracker {
                             power: s.power + seen.power,
                             noise: s.noise + seen.noise,
                             fast: s.fast || seen.fast,
+                            trusted: s.trusted || seen.trusted,
                         },
                     });
                 }
@@ -347,11 +498,33 @@ impl Tracker {
                     fast_seen_s: if d.fast { t1 } else { f64::NEG_INFINITY },
                     seen_prev: false,
                     seen: Some(seen),
+                    best_snr_db: f64::NEG_INFINITY,
+                    best_centre_hz: centre,
+                    best_bandwidth_hz: hi - lo,
+                    best_power_dbfs: db(d.power as f64),
+                    peak_snr_db: f64::NEG_INFINITY,
+                    max_bandwidth_hz: 0.0,
+                    trusted: false,
+                    first_burst_s: t0,
+                    on_s: 0.0,
+                    pending_until: None,
+                    said: Said::default(),
+                    tokens: self.cfg.update_burst,
+                    tokens_s: t0,
+                    uid: {
+                        self.next_uid += 1;
+                        self.next_uid
+                    },
+                    shadow_of: None,
+                    last_power: 0.0,
+                    dip_power: None,
                 }),
             }
         }
 
         let cfg = self.cfg;
+        self.shadow_onsets(t0);
+        let bin_hz = self.grid.bin_hz();
         let mut new_hopper = None;
         for i in 0..self.tracks.len() {
             let seen = self.tracks[i].seen.take();
@@ -360,71 +533,153 @@ impl Tracker {
                 let t = &mut self.tracks[i];
                 if t.seen_prev {
                     t.seen_prev = false;
-                    if !t.confirmed {
-                        let b = Burst {
-                            start_s: t.burst_start_s,
-                            end_s: t.last_seen_s,
-                            freq_hz: t.centre_hz,
-                            bandwidth_hz: t.bandwidth_hz,
-                            power_dbfs: t.power_dbfs,
-                            snr_db: t.snr_db,
-                        };
+                    let b = Burst {
+                        start_s: t.burst_start_s,
+                        end_s: t.last_seen_s,
+                        freq_hz: t.centre_hz,
+                        bandwidth_hz: t.bandwidth_hz,
+                        power_dbfs: t.power_dbfs,
+                        snr_db: t.snr_db,
+                    };
+                    let short = b.end_s - b.start_s <= cfg.hop.max_burst_s;
+                    // A lone short burst may be one hop of a hopper; the hop detector hears
+                    // of it while the track has not been reported (or was reported on this
+                    // one burst: a hopper's first hop can be).
+                    let hop_candidate =
+                        short && (!t.confirmed || t.bursts <= 1) && t.shadow_of.is_none();
+                    let recent_other = short && self.hops.has_recent_other(&b);
+                    if hop_candidate {
                         if let Some(h) = self.hops.record(b) {
                             new_hopper = Some(h);
                         }
                     }
+                    let t = &self.tracks[i];
+                    if !t.confirmed && t.trusted && t.pending_until.is_none() {
+                        // Raised when the burst ends (its figures then are the burst's
+                        // best), unless other short bursts at other frequencies are about:
+                        // then it waits for the hop window, and a hopper forming in it
+                        // claims it. A burst as wide as a jammer's rise waits for the
+                        // jamming rule to have had its look.
+                        let wide = t.bandwidth_hz >= cfg.wide_fraction * self.grid.sample_rate_hz;
+                        // A short burst of a hop's width while a hopper is active is one
+                        // more of its hops, wherever it lands (the first channels seen
+                        // rarely span the whole set): the hopper grows to cover it.
+                        let r = cfg.hop.width_ratio;
+                        let mut in_hopper = false;
+                        for h in self.hoppers.iter_mut() {
+                            // Up to twice a hop's width: two hops caught in one spectrum.
+                            if b.bandwidth_hz <= 2.0 * h.hop_bandwidth_hz * r
+                                && b.bandwidth_hz >= h.hop_bandwidth_hz / r
+                            {
+                                h.lo_hz = h.lo_hz.min(b.freq_hz - b.bandwidth_hz / 2.0);
+                                h.hi_hz = h.hi_hz.max(b.freq_hz + b.bandwidth_hz / 2.0);
+                                in_hopper = true;
+                            }
+                        }
+                        let t = &mut self.tracks[i];
+                        t.pending_until = if short && (in_hopper || new_hopper.is_some()) {
+                            t.trusted = false;
+                            None
+                        } else {
+                            Some(if recent_other {
+                                t1 + cfg.hop.window_s
+                            } else if wide {
+                                t1.max(t.first_seen_s + cfg.wide_hold_s)
+                            } else {
+                                t1
+                            })
+                        };
+                    }
                 }
+                self.raise_if_due(i, t1, ctx, next_id, emit);
                 continue;
             };
             let t = &mut self.tracks[i];
-            if !t.seen_prev {
+            // A gap shorter than a spectrum shows as a dip: a spectrum with half the power
+            // or less (the gap filled at least half of it), then the power back: a new
+            // burst as much as after a spectrum without the emitter.
+            let rebound = t.dip_power.is_some_and(|d| s.power >= 2.0 * d);
+            if t.seen_prev && s.power <= 0.5 * t.last_power {
+                t.dip_power = Some(t.dip_power.map_or(s.power, |d| d.min(s.power)));
+            } else if rebound || !t.seen_prev {
+                t.dip_power = None;
+            }
+            t.last_power = s.power;
+            let new_burst = !t.seen_prev || rebound;
+            if new_burst {
                 t.bursts += 1;
                 t.burst_start_s = t0;
+                if t.bursts == 1 {
+                    t.first_burst_s = t0;
+                }
             }
             t.seen_prev = true;
+            t.on_s += cfg.frame_s;
             if s.fast {
                 t.fast_seen_s = t1;
             }
+            t.trusted |= s.trusted;
             let centre = s.centre_weighted / s.power.max(1e-30);
             let bw = s.hi_hz - s.lo_hz;
+            let snr = db(s.power / s.noise);
             if t.hits == 0 {
                 t.centre_hz = centre;
                 t.bandwidth_hz = bw;
                 t.power_dbfs = db(s.power);
-                t.snr_db = db(s.power / s.noise);
+                t.snr_db = snr;
             } else {
                 // Smooth over frames: a voice FM carrier wanders inside its channel.
                 const A: f64 = 0.2;
                 t.centre_hz += A * (centre - t.centre_hz);
                 t.bandwidth_hz += A * (bw - t.bandwidth_hz);
                 t.power_dbfs += A * (db(s.power) - t.power_dbfs);
-                t.snr_db += A * (db(s.power / s.noise) - t.snr_db);
+                t.snr_db += A * (snr - t.snr_db);
             }
+            if snr > t.best_snr_db {
+                t.best_snr_db = snr;
+                t.best_centre_hz = centre;
+                t.best_bandwidth_hz = bw;
+                t.best_power_dbfs = db(s.power);
+            }
+            t.peak_snr_db = t.peak_snr_db.max(snr);
+            t.max_bandwidth_hz = t.max_bandwidth_hz.max(bw);
             t.hits += 1;
             t.last_seen_s = t1;
-            // Confirmed only once seen for longer than a hop can last: a hop channel's
-            // burst ends (and the hop detector hears of it) before it could be reported.
-            if !t.confirmed
-                && t.hits >= cfg.confirm_hits
-                && t1 - t.first_seen_s > cfg.hop.max_burst_s
-            {
-                let mut tr = self.tracks[i].clone();
-                self.classify(&mut tr, ctx.knowledge);
-                tr.confirmed = true;
-                tr.last_report_s = t1;
-                if !tr.silent {
-                    *next_id += 1;
-                    tr.alert_id = *next_id;
-                    emit(tr.main_alert(AlertState::Raised));
+            // Confirmed once seen for longer than a hop can last (a hop channel's burst
+            // ends, and the hop detector hears of it, before it could be reported), or on
+            // a detection strong enough to trust alone when no hop activity is about.
+            if !t.confirmed {
+                // Only what some detection showed trustworthy is reported: a fast one
+                // strong on its own, or the slow mean's integrated evidence; a run of weak
+                // crossings is not evidence enough (under 6 dB they are mostly the floor's
+                // own structure).
+                let long = t.hits >= cfg.confirm_hits && t1 - t.first_seen_s > cfg.hop.max_burst_s;
+                if long && t.trusted {
+                    // Longer than a hop: an emitter, reported now (a signal as wide as a
+                    // jammer's rise waits for the jamming rule to have had its look).
+                    let wide = t.bandwidth_hz >= cfg.wide_fraction * self.grid.sample_rate_hz;
+                    let at = if wide {
+                        t.first_seen_s + cfg.wide_hold_s
+                    } else {
+                        t1
+                    };
+                    t.pending_until = Some(t.pending_until.map_or(at, |p| p.min(at)));
                 }
-                self.tracks[i] = tr;
-            } else if t.confirmed && !t.silent && t1 - t.last_report_s >= cfg.update_every_s {
-                t.last_report_s = t1;
-                emit(t.main_alert(AlertState::Updated));
+                self.raise_if_due(i, t1, ctx, next_id, emit);
+            } else if !t.silent {
+                let due = t1 - t.last_report_s >= cfg.update_every_s;
+                let material = (new_burst && t.bursts > 1) || t.changed(&cfg, bin_hz);
+                if due || (material && t.take_token(&cfg, t1)) {
+                    t.last_report_s = t1;
+                    let a = t.main_alert(AlertState::Updated);
+                    t.note_said(&a);
+                    emit(a);
+                }
             }
             self.power_change_rule(i, t1, next_id, emit);
         }
 
+        self.resolve_shadows(t1);
         if let Some(f) = new_hopper.filter(|f| {
             // More channels of a hopper we already follow: grow it, do not report it again.
             match self
@@ -504,10 +759,113 @@ impl Tracker {
                 }
                 true
             } else {
-                quiet < cfg.tentative_s
+                quiet < cfg.tentative_s || t.pending_until.is_some()
             }
         });
         self.lost_rule(ctx, next_id, emit);
+    }
+
+    /// Tracks born as a stronger track switches on, or while it is on (in a burst seen to
+    /// begin, at most the hop window ago: a keyed transmission, not a carrier that was on
+    /// before the stream started) if far weaker, are held as its lines: the spectrum of one keyed transmission holds many (sidebands
+    /// at the keying rate, harmonics, a front end's intermodulation) that come and go with
+    /// its keying. What ends with it (or before) was its; what outlives it, or stays on
+    /// longer than `hold_s`, is an emitter of its own and is reported then.
+    fn shadow_onsets(&mut self, t0: f64) {
+        let window_s = self.cfg.hop.window_s;
+        let stream_start_s = *self.start_s.get_or_insert(t0);
+        let onset_s = 1.5 * self.cfg.frame_s;
+        let snr = |t: &Track| {
+            t.seen
+                .map_or(f64::NEG_INFINITY, |s| s.power / s.noise.max(1e-30))
+        };
+        for i in 0..self.tracks.len() {
+            let t = &self.tracks[i];
+            if t.hits != 0 || t.seen.is_none() || t.shadow_of.is_some() {
+                continue;
+            }
+            let mine = snr(t);
+            let owner = self
+                .tracks
+                .iter()
+                .enumerate()
+                .filter(|&(j, o)| {
+                    // Switched on with it (within one spectrum of its burst's start), or
+                    // during it and a tenth of its strength or less: sidebands, harmonics
+                    // and intermodulation products sit that far down; an independent
+                    // transmitter beside a carrier is usually not, and is not held.
+                    // Nothing is seen switching on in the stream's first spectrum.
+                    let onset = t0 > stream_start_s
+                        && (o.hits == 0 || !o.seen_prev || o.burst_start_s >= t0 - onset_s);
+                    let during = o.burst_start_s > stream_start_s
+                        && o.burst_start_s >= t0 - window_s
+                        && snr(o) > 10.0 * mine;
+                    j != i
+                        && o.shadow_of.is_none()
+                        && o.seen.is_some()
+                        && snr(o) > mine
+                        && (onset || during)
+                })
+                .max_by(|a, b| snr(a.1).total_cmp(&snr(b.1)))
+                .map(|(_, o)| o.uid);
+            self.tracks[i].shadow_of = owner;
+        }
+    }
+
+    /// Ends the shadows whose owner is off: a line that went off with it (or before) was
+    /// the owner's and is dropped; one still on is an emitter of its own.
+    fn resolve_shadows(&mut self, t1: f64) {
+        for i in 0..self.tracks.len() {
+            let Some(uid) = self.tracks[i].shadow_of else {
+                continue;
+            };
+            // On = seen by the fast test this spectrum: the slow mean holds a burst (and
+            // its lines) for a while after it ends, which is not being on.
+            let owner_on = self
+                .tracks
+                .iter()
+                .any(|o| o.uid == uid && o.fast_seen_s >= t1);
+            if owner_on && t1 - self.tracks[i].first_seen_s <= self.cfg.hold_s {
+                continue;
+            }
+            let t = &mut self.tracks[i];
+            if t.fast_seen_s >= t1 || owner_on {
+                t.shadow_of = None;
+            } else {
+                // Forgotten below, with nothing said.
+                t.pending_until = None;
+                t.last_seen_s = f64::NEG_INFINITY;
+            }
+        }
+    }
+
+    /// Reports track `i` if its time has come (see `pending_until`): classified, then
+    /// `raised` with its best figures so far.
+    fn raise_if_due(
+        &mut self,
+        i: usize,
+        t1: f64,
+        ctx: &FrameCtx<'_>,
+        next_id: &mut u64,
+        emit: &mut dyn FnMut(Alert),
+    ) {
+        let t = &self.tracks[i];
+        if t.confirmed || t.shadow_of.is_some() || !t.pending_until.is_some_and(|p| p <= t1) {
+            return;
+        }
+        let mut tr = t.clone();
+        self.classify(&mut tr, ctx.knowledge);
+        tr.confirmed = true;
+        tr.pending_until = None;
+        tr.last_report_s = t1;
+        if !tr.silent {
+            *next_id += 1;
+            tr.alert_id = *next_id;
+            let a = tr.main_alert(AlertState::Raised);
+            tr.note_said(&a);
+            emit(a);
+        }
+        self.tracks[i] = tr;
     }
 
     /// A known emitter far from its baseline level raises `power_change` (once it has been
@@ -586,6 +944,7 @@ impl Tracker {
                 snr_db: 0.0,
                 band: band.map(|b| b.name.clone()),
                 evidence: None,
+                activity: None,
             };
             if on {
                 if let Some(id) = w.lost.take() {
@@ -603,8 +962,40 @@ impl Tracker {
         }
     }
 
+    /// Forgets the unreported tracks overlapping `lo_hz..hi_hz`: the floor there has just
+    /// risen as a whole (the jamming rule's business), so what was seen rising is that.
+    pub fn forget_unconfirmed(&mut self, lo_hz: f64, hi_hz: f64) {
+        self.tracks
+            .retain(|t| t.confirmed || !t.overlaps(lo_hz, hi_hz, 0.0));
+    }
+
     /// Ends the stream: every open alert is cleared.
-    pub fn finish(&mut self, emit: &mut dyn FnMut(Alert)) {
+    pub fn finish(
+        &mut self,
+        knowledge: Option<&dyn Knowledge>,
+        next_id: &mut u64,
+        emit: &mut dyn FnMut(Alert),
+    ) {
+        // The stream's end ends every burst: what was waiting to be reported (a wide
+        // signal in a capture shorter than the jamming rule's look, a burst in the hop
+        // window) and was trusted is reported now, then cleared.
+        let t_end = self
+            .tracks
+            .iter()
+            .map(|t| t.last_seen_s)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let ctx = FrameCtx {
+            t0: t_end,
+            t1: t_end,
+            knowledge,
+            exclude: &[],
+        };
+        for i in 0..self.tracks.len() {
+            if self.tracks[i].trusted && self.tracks[i].shadow_of.is_none() {
+                self.tracks[i].pending_until = Some(f64::NEG_INFINITY);
+                self.raise_if_due(i, t_end, &ctx, next_id, emit);
+            }
+        }
         for t in self.tracks.drain(..) {
             if !t.confirmed {
                 continue;
@@ -638,5 +1029,6 @@ fn hopper_alert(h: &Hopper, state: AlertState) -> Alert {
         snr_db: round_to(h.snr_db, 1),
         band: h.band.clone(),
         evidence: None,
+        activity: None,
     }
 }

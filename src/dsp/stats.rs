@@ -72,6 +72,40 @@ pub fn threshold_factor(k: f64, pfa: f64) -> f64 {
     gamma_mean1_quantile(k, 1.0 - pfa)
 }
 
+/// ln Γ(x) for x > 0 (Stirling's series after shifting x above 7; |ε| < 1e-10).
+pub fn ln_gamma(x: f64) -> f64 {
+    let mut shift = 0.0;
+    let mut x = x;
+    while x < 7.0 {
+        shift -= x.ln();
+        x += 1.0;
+    }
+    let inv = 1.0 / x;
+    let inv2 = inv * inv;
+    let series = inv * (1.0 / 12.0 - inv2 * (1.0 / 360.0 - inv2 * (1.0 / 1260.0 - inv2 / 1680.0)));
+    shift + (x - 0.5) * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI).ln() + series
+}
+
+/// Density of Gamma(K, 1/K) (mean 1) at `x`.
+pub fn gamma_mean1_pdf(k: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    (k * k.ln() + (k - 1.0) * x.ln() - k * x - ln_gamma(k)).exp()
+}
+
+/// Degrees of freedom (in frames, as for a mean) of the natural log of the `p` sample
+/// quantile of `n` independent Gamma(K) values: the quantile's asymptotic variance
+/// p(1−p) / (n f(x_p)²), taken to the log domain by dividing by x_p², inverted. An
+/// order statistic is a less efficient estimate of the level than a mean; this says by
+/// how much, so a threshold set against it can allow for its scatter.
+pub fn quantile_dof(k: f64, p: f64, n: f64) -> f64 {
+    let x = gamma_mean1_quantile(k, p);
+    let f = gamma_mean1_pdf(k, x);
+    let var_ln = p * (1.0 - p) / (n.max(1.0) * (x * f).powi(2));
+    1.0 / var_ln.max(1e-12)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +115,43 @@ mod tests {
         assert!((normal_quantile(0.5)).abs() < 1e-9);
         assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-5);
         assert!((normal_quantile(1e-6) + 4.753_424).abs() < 1e-5);
+    }
+
+    #[test]
+    fn ln_gamma_known_values() {
+        assert!(ln_gamma(1.0).abs() < 1e-9);
+        assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-9);
+        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn quantile_dof_matches_simulation() {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, Gamma};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let (k, n, p) = (4.0, 32usize, 0.25);
+        let g = Gamma::new(k, 1.0 / k).unwrap();
+        let r = ((n as f64 - 1.0) * p).round() as usize;
+        let trials = 20_000;
+        let mut xs = vec![0.0f64; n];
+        let (mut s, mut s2) = (0.0, 0.0);
+        for _ in 0..trials {
+            for x in xs.iter_mut() {
+                *x = g.sample(&mut rng);
+            }
+            xs.sort_by(f64::total_cmp);
+            let l = xs[r].ln();
+            s += l;
+            s2 += l * l;
+        }
+        let var = s2 / trials as f64 - (s / trials as f64).powi(2);
+        let dof = quantile_dof(k, (r as f64 + 1.0) / (n as f64 + 1.0), n as f64);
+        // Asymptotic: within a quarter at n = 32.
+        assert!(
+            (1.0 / var / dof - 1.0).abs() < 0.25,
+            "{} vs {dof}",
+            1.0 / var
+        );
     }
 
     #[test]

@@ -375,6 +375,7 @@ mod tests {
             snr_db: 10.0,
             band: None,
             evidence: None,
+            activity: None,
         }
     }
 

@@ -11,7 +11,8 @@ use std::path::Path;
 use hdf5::types::VarLenUnicode;
 use hdf5::H5Type;
 
-use crate::error::{Error, Result};
+use super::h5guard;
+use crate::error::{CaptureProblem, Error, Result};
 use crate::types::{Baseline, KnownEmitter};
 
 /// Value of the root attribute `format`.
@@ -30,6 +31,52 @@ struct EmitterRow {
 }
 
 const DATASETS: [&str; 4] = ["occupancy", "power_db_mean", "power_db_std", "floor_db"];
+
+/// The most bins a baseline has: the largest FFT the spectrum stage accepts.
+const MAX_BINS: u64 = 1 << 20;
+/// The most known emitters read: a bound on what a crafted table can make kuzet allocate
+/// (a learned baseline has at most one per few bins).
+const MAX_EMITTERS: u64 = 1 << 20;
+
+/// Opens one of the baseline's one-dimensional datasets after checking that its data is
+/// in the file and that it holds `want` rows (exactly, or at most with `at_most`), so the
+/// read that follows allocates only what the file really stores.
+fn checked_dataset(
+    file: &hdf5::File,
+    path: &Path,
+    name: &'static str,
+    want: u64,
+    at_most: bool,
+) -> Result<hdf5::Dataset, String> {
+    let ds = file
+        .dataset(name)
+        .map_err(|e| format!("dataset `{name}`: {e}"))?;
+    let check = || -> Result<(), CaptureProblem> {
+        h5guard::refuse_outside_storage(&ds, name)?;
+        let declared = ds.size() as u64;
+        let fits = if at_most {
+            declared <= want
+        } else {
+            declared == want
+        };
+        if ds.ndim() != 1 || !fits {
+            return Err(CaptureProblem::BadField {
+                field: "dataset",
+                why: format!(
+                    "`{name}` has {declared} values of shape {:?}, expected {}{want}",
+                    ds.shape(),
+                    if at_most { "at most " } else { "one per bin: " }
+                ),
+            });
+        }
+        match h5guard::readable_rows(&ds, name, path, "values")? {
+            (_, None) => Ok(()),
+            (_, Some(overstated)) => Err(CaptureProblem::Truncated(overstated)),
+        }
+    };
+    check().map_err(|e| e.to_string())?;
+    Ok(ds)
+}
 
 impl Baseline {
     /// Writes the baseline as HDF5 (truncating).
@@ -115,10 +162,11 @@ impl Baseline {
             ));
         }
         let file = hdf5::File::open(path).map_err(|e| invalid(format!("HDF5: {e}")))?;
-        Self::read(&file).map_err(invalid)
+        Self::read(&file, path).map_err(invalid)
     }
 
-    fn read(file: &hdf5::File) -> Result<Baseline, String> {
+    fn read(file: &hdf5::File, path: &Path) -> Result<Baseline, String> {
+        h5guard::refuse_external_links(file).map_err(|e| e.to_string())?;
         let format = super::kuzet::reader::read_string(file, "format")
             .map_err(|e| format!("attribute `format`: {e}"))?;
         match format.as_deref() {
@@ -157,11 +205,13 @@ impl Baseline {
                 "sample_rate_hz ({sample_rate_hz}) and bins ({bins}) must be positive"
             ));
         }
+        if bins as u64 > MAX_BINS {
+            return Err(format!("bins ({bins}) is more than {MAX_BINS}"));
+        }
         let mut columns = Vec::with_capacity(DATASETS.len());
         for name in DATASETS {
-            let v: Vec<f32> = file
-                .dataset(name)
-                .and_then(|d| d.read_raw())
+            let v: Vec<f32> = checked_dataset(file, path, name, bins as u64, false)?
+                .read_raw()
                 .map_err(|e| h5(&format!("dataset `{name}`"), e))?;
             if v.len() != bins {
                 return Err(format!(
@@ -171,9 +221,8 @@ impl Baseline {
             }
             columns.push(v);
         }
-        let rows: Vec<EmitterRow> = file
-            .dataset("emitters")
-            .and_then(|d| d.read_raw())
+        let rows: Vec<EmitterRow> = checked_dataset(file, path, "emitters", MAX_EMITTERS, true)?
+            .read_raw()
             .map_err(|e| h5("dataset `emitters`", e))?;
         let mut it = columns.into_iter();
         let mut next = || it.next().unwrap_or_default();

@@ -20,6 +20,7 @@
 pub mod baseline;
 pub mod convert;
 pub mod export;
+pub mod h5guard;
 mod h5raw;
 pub mod known;
 pub mod kuzet;
@@ -30,6 +31,54 @@ pub mod sm2117;
 pub mod wav;
 
 pub use kuzet::{CaptureReader, CaptureWriter, WriterOptions};
+
+/// What every recording reader offers: complex floats from any sample, as
+/// `source::recording` streams them.
+pub trait SampleReader: Send + std::fmt::Debug {
+    /// Reads up to `out.len()` samples from the position; 0 at the end.
+    ///
+    /// # Errors
+    /// A read error naming the file.
+    fn read(&mut self, out: &mut [num_complex::Complex32]) -> crate::Result<usize>;
+    /// Samples in the recording.
+    fn len(&self) -> u64;
+    /// True for a recording of no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Index of the next sample `read` returns.
+    fn position(&self) -> u64;
+    /// Moves the position to `index`, clamped to the length.
+    fn seek(&mut self, index: u64);
+    /// Samples read as zero because they were NaN or infinite.
+    fn non_finite_samples(&self) -> u64;
+}
+
+macro_rules! sample_reader {
+    ($t:ty) => {
+        impl SampleReader for $t {
+            fn read(&mut self, out: &mut [num_complex::Complex32]) -> crate::Result<usize> {
+                <$t>::read(self, out)
+            }
+            fn len(&self) -> u64 {
+                <$t>::len(self)
+            }
+            fn position(&self) -> u64 {
+                <$t>::position(self)
+            }
+            fn seek(&mut self, index: u64) {
+                <$t>::seek(self, index)
+            }
+            fn non_finite_samples(&self) -> u64 {
+                <$t>::non_finite_samples(self)
+            }
+        }
+    };
+}
+
+sample_reader!(raw::SpanReader);
+sample_reader!(sm2117::Sm2117Reader);
+sample_reader!(kuzet::CaptureReader);
 
 /// Refuses what is not a regular file (a FIFO, a device, a socket, a directory) before it
 /// is opened: opening a FIFO with no writer blocks for ever, and a device never ends.
@@ -56,6 +105,29 @@ pub fn require_regular(path: &std::path::Path) -> std::io::Result<()> {
         std::io::ErrorKind::InvalidInput,
         format!("is {what}, not a recording file"),
     ))
+}
+
+/// Reads a settings file (band plan, scenario, exercise, known emitters) as text, refusing
+/// what is not a regular file or is larger than any settings file could be.
+///
+/// # Errors
+/// [`crate::Error::Io`] naming the file.
+pub fn read_settings(path: &std::path::Path) -> crate::Result<String> {
+    /// Far beyond any hand-written settings file; a larger one is a mistake or an attack.
+    const MAX_BYTES: u64 = 16 << 20;
+    let io = |source| crate::Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    require_regular(path).map_err(io)?;
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_BYTES {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("is {len} bytes; a settings file holds at most {MAX_BYTES}"),
+        )));
+    }
+    std::fs::read_to_string(path).map_err(io)
 }
 
 /// Bytes an unprivileged writer can still put on the file system holding `path` (a file

@@ -19,8 +19,8 @@ use hdf5::types::{CompoundField, CompoundType, FloatSize, TypeDescriptor, VarLen
 use hdf5::{Dataset, Datatype, H5Type};
 use num_complex::Complex32;
 
-use super::h5raw;
 use super::kuzet::schema::AnnotationRow;
+use super::{h5guard, h5raw};
 use crate::error::{CaptureProblem, Error, Result};
 use crate::types::Annotation;
 use crate::types::StreamMeta;
@@ -51,6 +51,21 @@ pub mod attr {
     pub const TIME_COARSE: &str = "Timestamp coarse (s)";
     /// Nanoseconds to add to the coarse timestamp.
     pub const TIME_FINE: &str = "Timestamp fine (ns)";
+    /// Every attribute above, the ones kuzet reads.
+    pub const ALL: [&str; 12] = [
+        CLASS,
+        RECOMMENDATION,
+        CARRIER,
+        SAMPLING,
+        INTERPRETATION,
+        UNIT,
+        SCALING,
+        COMMENT,
+        DEVICE,
+        BANDWIDTH,
+        TIME_COARSE,
+        TIME_FINE,
+    ];
 }
 
 /// The Recommendation's text for "Data set type interpretation".
@@ -200,14 +215,13 @@ fn read_attr(ds: &Dataset, name: &str) -> hdf5::Result<AttrValue> {
                 AttrValue::Other(format!("an array of {}", a.size()))
             }
         }
-        TypeDescriptor::VarLenUnicode if a.is_scalar() => {
-            AttrValue::Text(a.read_scalar::<VarLenUnicode>()?.as_str().to_string())
+        // Not through the library's conversion: see h5guard::read_vlen_string.
+        TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii if a.is_scalar() => {
+            match h5guard::read_vlen_string(&a) {
+                Ok(bytes) => AttrValue::Text(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(why) => AttrValue::Other(format!("a damaged string ({why})")),
+            }
         }
-        TypeDescriptor::VarLenAscii if a.is_scalar() => AttrValue::Text(
-            a.read_scalar::<hdf5::types::VarLenAscii>()?
-                .as_str()
-                .to_string(),
-        ),
         TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n)
             if a.is_scalar() && n <= 4096 =>
         {
@@ -280,7 +294,7 @@ fn find_dataset(file: &hdf5::File) -> hdf5::Result<Option<Dataset>> {
             let mut ds = g.datasets()?;
             ds.sort_by_key(|d| d.name());
             for d in ds {
-                if d.attr_names()?.iter().any(|n| n == attr::SAMPLING) {
+                if h5raw::attr_exists(&d, attr::SAMPLING)? {
                     return Ok(Some(d));
                 }
             }
@@ -333,20 +347,28 @@ impl Sm2117Reader {
     }
 
     fn inner(path: &Path, file: hdf5::File) -> Result<Self, CaptureProblem> {
+        // Before the search below opens anything through a link.
+        h5guard::refuse_external_links(&file)?;
         let ds = find_dataset(&file)?.ok_or(CaptureProblem::BadField {
             field: "HDF5 content",
             why: "has neither a kuzet `/iq` nor an ITU-R SM.2117 dataset (with \"Sampling \
                   frequency (Hz)\")"
                 .into(),
         })?;
+        // The attributes kuzet reads, each looked up by name: listing them all would open
+        // every one, damaged or not.
         let mut attrs = Vec::new();
-        for n in ds.attr_names()?.into_iter().take(1024) {
-            let v = read_attr(&ds, &n).unwrap_or_else(|e| AttrValue::Other(e.to_string()));
-            attrs.push((n, v));
+        for n in attr::ALL {
+            if h5raw::attr_exists(&ds, n)? {
+                let v = read_attr(&ds, n).unwrap_or_else(|e| AttrValue::Other(e.to_string()));
+                attrs.push((n.to_string(), v));
+            }
         }
         let mut meta = interpret(&attrs)?;
         let desc = ds.dtype()?.to_descriptor()?;
-        let wrong = |why: String| CaptureProblem::NotIq(format!("dataset {}: {why}", ds.name()));
+        let wrong = |why: String| {
+            CaptureProblem::NotIq(format!("dataset {}: {why}", h5guard::shown(&ds.name())))
+        };
         let TypeDescriptor::Compound(c) = &desc else {
             return Err(wrong(
                 "is not a compound of {Real, Imag} channels (real-valued data?)".into(),
@@ -378,12 +400,15 @@ impl Sm2117Reader {
                 "has shape {shape:?}, expected one dimension"
             )));
         }
-        let len = shape[0] as u64;
-        if len == 0 {
+        if shape[0] == 0 {
             return Err(CaptureProblem::Empty);
         }
+        let name = h5guard::shown(&ds.name());
+        h5guard::refuse_outside_storage(&ds, &name)?;
+        let (len, overstated) = h5guard::readable_rows(&ds, &name, path, "samples")?;
+        meta.warnings.extend(overstated);
         let mem_type = channel_mem_type(&first.name)?;
-        let annotations = read_annotations(&file);
+        let annotations = read_annotations(&file, path);
         Ok(Sm2117Reader {
             path: path.to_path_buf(),
             _file: file,
@@ -467,13 +492,20 @@ impl Sm2117Reader {
     }
 }
 
-fn read_annotations(file: &hdf5::File) -> Vec<Annotation> {
+fn read_annotations(file: &hdf5::File, path: &Path) -> Vec<Annotation> {
     if !file.link_exists(ANNOTATIONS) {
         return Vec::new();
     }
     let rows = || -> hdf5::Result<Vec<AnnotationRow>> {
         let ds = file.dataset(ANNOTATIONS)?;
-        if ds.dtype()?.to_descriptor()? != AnnotationRow::type_descriptor() || ds.size() > 1_000_000
+        if h5guard::refuse_outside_storage(&ds, ANNOTATIONS).is_err()
+            || ds.dtype()?.to_descriptor()? != AnnotationRow::type_descriptor()
+            || ds.size() > 1_000_000
+            // read_raw allocates the declared size: it must be stored.
+            || !matches!(
+                h5guard::readable_rows(&ds, ANNOTATIONS, path, "rows"),
+                Ok((_, None))
+            )
         {
             return Ok(Vec::new());
         }

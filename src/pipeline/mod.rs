@@ -857,6 +857,7 @@ mod tests {
             snr_db: 30.0,
             band: None,
             evidence: None,
+            activity: None,
         };
         let marked = running.mark_known(&earlier, &entry, "2026-01-01T00:00:00.000Z");
         go.send(()).unwrap();

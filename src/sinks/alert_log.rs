@@ -282,6 +282,7 @@ mod tests {
             snr_db: 18.25,
             band: None,
             evidence: None,
+            activity: None,
         }
     }
 

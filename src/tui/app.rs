@@ -1177,6 +1177,7 @@ pub(crate) mod tests {
             snr_db: 18.2,
             band: None,
             evidence: None,
+            activity: None,
         }
     }
 

@@ -171,6 +171,7 @@ mod tests {
             snr_db: 20.0,
             band: band.map(Arc::from),
             evidence: None,
+            activity: None,
         }
     }
 

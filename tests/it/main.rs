@@ -9,6 +9,7 @@ mod e2e;
 mod evidence;
 mod formats;
 mod hardening;
+mod hostile;
 mod layout;
 mod live;
 mod replay;

@@ -4,20 +4,24 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 use hdf5::{Dataset, Datatype, H5Type};
 use num_complex::Complex32;
 
 use super::schema::{self, attr, AnnotationRow};
 use crate::error::{CaptureProblem, Error, Result};
-use crate::formats::h5raw;
 use crate::formats::samples::{self as simd, zero_non_finite};
 use crate::formats::SampleFormat;
+use crate::formats::{h5guard, h5raw};
 use crate::types::Annotation;
 use crate::types::StreamMeta;
 
 /// The HDF5 superblock signature, searched at 0, 512, 1024, ... (user blocks).
 const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// The most annotation rows read (each is 160 bytes in memory): far more than a recording
+/// collects, and a bound on what a crafted table can make kuzet allocate.
+const MAX_ANNOTATIONS: u64 = 1_000_000;
 
 const EXPECTED_IQ: &str =
     "complex64 {r: f32, i: f32} of shape [N], or int8/int16 of shape [N, 2] with a `scale` attribute";
@@ -53,6 +57,8 @@ pub struct CaptureReader {
     source_first_sample: Option<u64>,
     /// Whole-chunk reads, when `/iq` allows them (see [`Direct`]).
     direct: Option<Direct>,
+    /// Problems found at open that did not stop it (a length the file does not store).
+    warnings: Vec<String>,
 }
 
 /// Reading `/iq` chunk by chunk with positioned reads of the file at each chunk's address,
@@ -174,7 +180,7 @@ fn is_complex_compound(desc: &TypeDescriptor) -> bool {
 
 /// Reads a numeric scalar attribute as f64, if present.
 fn read_f64(loc: &hdf5::Location, name: &'static str) -> Result<Option<f64>, CaptureProblem> {
-    if !loc.attr_names()?.iter().any(|n| n == name) {
+    if !h5raw::attr_exists(loc, name)? {
         return Ok(None);
     }
     let a = loc.attr(name)?;
@@ -188,10 +194,17 @@ fn read_f64(loc: &hdf5::Location, name: &'static str) -> Result<Option<f64>, Cap
             })
         }
     }
+    // h5py sometimes stores one-element arrays; read_raw would allocate whatever size a
+    // damaged dataspace declares, so only one element is read.
+    if a.size() != 1 {
+        return Err(CaptureProblem::BadAttribute {
+            name,
+            why: format!("has {} values, expected one", a.size()),
+        });
+    }
     let v: f64 = if a.is_scalar() {
         a.read_scalar()?
     } else {
-        // h5py sometimes stores one-element arrays; take the first value.
         let v: Vec<f64> = a.read_raw()?;
         *v.first().ok_or_else(|| CaptureProblem::BadAttribute {
             name,
@@ -206,14 +219,18 @@ pub(crate) fn read_string(
     loc: &hdf5::Location,
     name: &'static str,
 ) -> Result<Option<String>, CaptureProblem> {
-    if !loc.attr_names()?.iter().any(|n| n == name) {
+    if !h5raw::attr_exists(loc, name)? {
         return Ok(None);
     }
     let a = loc.attr(name)?;
     let desc = a.dtype()?.to_descriptor()?;
     let s = match desc {
-        TypeDescriptor::VarLenUnicode => a.read_scalar::<VarLenUnicode>()?.as_str().to_string(),
-        TypeDescriptor::VarLenAscii => a.read_scalar::<VarLenAscii>()?.as_str().to_string(),
+        // Not through the library's conversion: see h5guard::read_vlen_string.
+        TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii => {
+            let bytes = h5guard::read_vlen_string(&a)
+                .map_err(|why| CaptureProblem::BadAttribute { name, why })?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
         TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
             let bytes = h5raw::read_fixed_string_attr(&a)?;
             // Fixed strings are NUL- or space-padded.
@@ -276,7 +293,7 @@ impl CaptureReader {
             Ok(f) => (f, false),
             // A recording whose writer died is still marked open for SWMR writing; SWMR
             // read mode opens it up to its last flush.
-            Err(plain) => match hdf5::File::open_as(path, hdf5::file::OpenMode::ReadSWMR) {
+            Err(plain) => match h5guard::open_swmr(path) {
                 Ok(f) => (f, true),
                 Err(_) => return Err(err(CaptureProblem::Hdf5(plain))),
             },
@@ -290,6 +307,7 @@ impl CaptureReader {
         opened_swmr: bool,
         no_user_block: bool,
     ) -> Result<Self, CaptureProblem> {
+        h5guard::refuse_external_links(&file)?;
         if let Some(format) = read_string(&file, attr::FORMAT)? {
             if format != schema::FORMAT {
                 return Err(CaptureProblem::BadAttribute {
@@ -312,6 +330,7 @@ impl CaptureReader {
         let iq = file
             .dataset(schema::IQ)
             .map_err(|_| CaptureProblem::MissingDataset(schema::IQ))?;
+        h5guard::refuse_outside_storage(&iq, "/iq")?;
         let sample_rate_hz =
             read_f64(&file, attr::SAMPLE_RATE_HZ)?.ok_or(CaptureProblem::BadAttribute {
                 name: attr::SAMPLE_RATE_HZ,
@@ -350,10 +369,10 @@ impl CaptureReader {
             ([_, 2], TypeDescriptor::Float(FloatSize::U4)) => Layout::PairsF32,
             (_, d) => return Err(wrong(format!("{} of shape {shape_text}", describe(d)))),
         };
-        let len = shape[0] as u64;
-        if len == 0 {
+        if shape[0] == 0 {
             return Err(CaptureProblem::Empty);
         }
+        let (len, overstated) = h5guard::readable_rows(&iq, "/iq", path, "samples")?;
         let mem_type = match layout {
             Layout::Complex => Datatype::from_type::<Complex32>()?,
             Layout::PairsI8 { .. } => Datatype::from_type::<i8>()?,
@@ -408,6 +427,7 @@ impl CaptureReader {
             opened_swmr,
             non_finite: 0,
             source_first_sample,
+            warnings: overstated.into_iter().collect(),
         })
     }
 
@@ -468,6 +488,12 @@ impl CaptureReader {
     /// Moves the read position (clamped to the end).
     pub fn seek(&mut self, index: u64) {
         self.pos = index.min(self.len);
+    }
+
+    /// Problems found at open that did not stop it, for the operator (a `/iq` longer
+    /// than the data the file stores, read only as far as that data).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// True when the file had to be opened in SWMR read mode (a writer died or is live).
@@ -688,12 +714,25 @@ impl CaptureReader {
         }
         let read = || -> Result<Vec<Annotation>, CaptureProblem> {
             let ds = file.dataset(schema::ANNOTATIONS)?;
+            h5guard::refuse_outside_storage(&ds, "/annotations")?;
             let desc = ds.dtype()?.to_descriptor()?;
             if desc != AnnotationRow::type_descriptor() {
                 return Err(CaptureProblem::WrongType {
                     dataset: schema::ANNOTATIONS,
                     found: describe(&desc),
                     expected: "the kuzet annotation table",
+                });
+            }
+            // read_raw allocates the declared size: check it against what is stored.
+            let (rows, overstated) =
+                h5guard::readable_rows(&ds, "/annotations", &self.path, "rows")?;
+            if overstated.is_some() || ds.ndim() != 1 || rows > MAX_ANNOTATIONS {
+                return Err(CaptureProblem::BadField {
+                    field: "`/annotations`",
+                    why: format!(
+                        "declares {} rows; the file stores {rows} (at most {MAX_ANNOTATIONS} read)",
+                        ds.size()
+                    ),
                 });
             }
             let rows: Vec<AnnotationRow> = ds.read_raw()?;

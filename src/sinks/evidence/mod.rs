@@ -419,6 +419,7 @@ mod tests {
             snr_db: 20.0,
             band: None,
             evidence: None,
+            activity: None,
         }
     }
 

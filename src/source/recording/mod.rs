@@ -16,8 +16,7 @@
 //! metadata, while the recording is opened.
 
 pub mod kuzet;
-pub mod sm2117;
-pub mod span;
+pub mod plain;
 
 use std::fs::File;
 use std::io::Read;
@@ -32,8 +31,7 @@ use crate::source::SeekableSource;
 use crate::types::{Annotation, StreamMeta};
 
 pub use kuzet::KuzetSource;
-pub use sm2117::Sm2117Source;
-pub use span::SpanSource;
+pub use plain::PlainSource;
 
 /// What the operator says about a recording (flags), overriding the file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -139,7 +137,7 @@ pub fn detect(path: &Path, opts: &OpenOptions) -> Result<InputKind> {
 /// says clearly when it is neither).
 fn hdf5_kind(path: &Path) -> InputKind {
     let kuzet = hdf5::File::open(path)
-        .or_else(|_| hdf5::File::open_as(path, hdf5::file::OpenMode::ReadSWMR))
+        .or_else(|_| crate::formats::h5guard::open_swmr(path))
         .map(|f| f.link_exists(crate::formats::kuzet::schema::IQ))
         // Unopenable: the kuzet reader gives the best message (and handles SWMR files).
         .unwrap_or(true);
@@ -279,8 +277,8 @@ pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Recording> {
     let meta = found.meta;
     let source: Box<dyn SeekableSource> = match reader {
         Reader::Kuzet(r) => Box::new(KuzetSource::new(r, meta)),
-        Reader::Span(r) => Box::new(SpanSource::new(r, meta)),
-        Reader::Sm2117(r) => Box::new(Sm2117Source::new(r, meta)),
+        Reader::Span(r) => Box::new(PlainSource::new(r, meta)),
+        Reader::Sm2117(r) => Box::new(PlainSource::new(r, meta)),
     };
     Ok(Recording {
         source,
@@ -296,9 +294,13 @@ pub fn open(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<Recording> {
 fn open_kuzet(path: &Path) -> Result<(Reader, Found)> {
     let reader = CaptureReader::open(path)?;
     // A damaged annotation table must not stop a replay of the samples.
-    let (annotations, warnings) = match reader.annotations() {
-        Ok(a) => (a, Vec::new()),
-        Err(e) => (Vec::new(), vec![format!("annotations ignored: {e}")]),
+    let mut warnings = reader.warnings().to_vec();
+    let annotations = match reader.annotations() {
+        Ok(a) => a,
+        Err(e) => {
+            warnings.push(format!("annotations ignored: {e}"));
+            Vec::new()
+        }
     };
     let found = Found {
         meta: reader.meta().clone(),

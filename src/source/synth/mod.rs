@@ -176,12 +176,7 @@ impl Scene {
     /// [`Error::InvalidFile`] with the line and field for syntax errors, unknown fields
     /// and out-of-range values.
     pub fn load(path: &Path) -> Result<Scene> {
-        let text = crate::formats::require_regular(path)
-            .and_then(|()| std::fs::read_to_string(path))
-            .map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let text = crate::formats::read_settings(path)?;
         let invalid = |msg: String| Error::InvalidFile {
             path: path.to_path_buf(),
             msg,

@@ -1,26 +1,26 @@
-//! A recording whose samples are encoded bytes in spans of one file: raw IQ, a WAV `data`
-//! chunk, SigMF data (also inside an archive).
+//! A recording read as complex floats through any [`SampleReader`]: raw IQ, a WAV `data`
+//! chunk, SigMF data (also inside an archive), ITU-R SM.2117-0.
 
 use crate::error::Result;
-use crate::formats::raw::SpanReader;
+use crate::formats::SampleReader;
 use crate::source::{IqSource, ReadOutcome, SampleBuf, SeekableSource};
 use crate::types::StreamMeta;
 
-/// Raw, WAV or SigMF samples as a source.
+/// A recording's reader as a source.
 #[derive(Debug)]
-pub struct SpanSource {
-    reader: SpanReader,
+pub struct PlainSource<R> {
+    reader: R,
     meta: StreamMeta,
 }
 
-impl SpanSource {
-    /// Streams `reader`, described by `meta`.
-    pub fn new(reader: SpanReader, meta: StreamMeta) -> Self {
-        SpanSource { reader, meta }
+impl<R: SampleReader> PlainSource<R> {
+    /// Streams `reader`, described by `meta` (the file's, with flags applied).
+    pub fn new(reader: R, meta: StreamMeta) -> Self {
+        PlainSource { reader, meta }
     }
 }
 
-impl IqSource for SpanSource {
+impl<R: SampleReader> IqSource for PlainSource<R> {
     fn meta(&self) -> &StreamMeta {
         &self.meta
     }
@@ -37,7 +37,7 @@ impl IqSource for SpanSource {
     }
 }
 
-impl SeekableSource for SpanSource {
+impl<R: SampleReader> SeekableSource for PlainSource<R> {
     fn len_samples(&self) -> u64 {
         self.reader.len()
     }
