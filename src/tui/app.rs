@@ -527,9 +527,10 @@ impl App {
     /// come back to the desk), and the bell may ring.
     pub fn on_tick(&mut self, now: DateTime<Utc>) -> Option<Effect> {
         self.now = now;
-        let before = self.suppressions.len();
-        self.suppressions.retain(|s| s.active(now));
-        if self.suppressions.len() != before {
+        if let Some(over) = self.suppressions.iter().find(|s| !s.active(now)) {
+            // Its alerts are back on the desk: say why they appeared.
+            self.notice = Some(format!("suppression over: {}", over.scope.describe()));
+            self.suppressions.retain(|s| s.active(now));
             self.refresh_hidden();
         }
         let alerts = &self.alerts;
@@ -545,6 +546,18 @@ impl App {
         let due = self.bell.due(now, wanted)?;
         // The latest figures, for the command's JSON.
         let latest = self.entry_by_id(due.id).map_or(due, |e| e.alert.clone());
+        // A bell in a noisy room goes unheard: the screen says what rang until the next
+        // key.
+        let at = if latest.freq_hz > 0.0 {
+            format!(" {:.4} MHz", latest.freq_hz / 1e6)
+        } else {
+            String::new()
+        };
+        self.notice = Some(format!(
+            "BELL critical #{} {}{at}",
+            latest.id,
+            latest.kind.as_str()
+        ));
         Some(Effect::Ring(latest))
     }
 
@@ -570,6 +583,10 @@ impl App {
     /// Applies an operator action; returns what the outside must do.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         use Action as A;
+        // A notice answers the operator's last key; the next key has been read, so it
+        // gives way to whatever this one says (on a narrow screen it costs the status
+        // line its file position).
+        self.notice = None;
         match action {
             A::Quit => {
                 self.quit = true;
@@ -772,6 +789,9 @@ impl App {
                 }
             }
             NoteFor::Known => {
+                // Known is a verdict on the alert: it no longer waits for the operator
+                // (nor rings), and the desk says `known` rather than `ack`.
+                self.alerts[i].acknowledged = true;
                 let a = self.alerts[i].alert.clone();
                 let entry = KnownEntry {
                     freq_hz: a.freq_hz,
@@ -1386,6 +1406,10 @@ pub(crate) mod tests {
         assert_eq!(ids(&app), [4, 2]);
         app.on_tick(at(3600));
         assert_eq!(ids(&app), [5, 4, 3, 2, 1]);
+        assert_eq!(
+            app.notice.as_deref(),
+            Some("suppression over: new_emitter at 433.5000 MHz")
+        );
         assert!(app.suppressions.is_empty());
     }
 

@@ -329,15 +329,19 @@ impl UiLoop<'_> {
             }
             (Effect::MarkedKnown(a, entry), _) => {
                 let m = self.running.mark_known(&a, &entry, &utc_now())?;
+                // The file's name only: the operator gave the path, and a notice must fit
+                // an 80-column status line.
                 let saved = match &m.saved {
                     Some(Ok(p)) => format!(
                         "saved to {}",
-                        crate::units::one_line(&p.display().to_string())
+                        crate::units::one_line(
+                            &p.file_name().unwrap_or(p.as_os_str()).to_string_lossy()
+                        )
                     ),
                     Some(Err(e)) => {
                         format!("NOT saved: {}", crate::units::one_line(&e.to_string()))
                     }
-                    None => "for this run only (no --known FILE)".into(),
+                    None => "for this run only (no --known)".into(),
                 };
                 app.notice = Some(format!(
                     "#{} {:.4} MHz known{}, {saved}",
@@ -358,11 +362,13 @@ impl UiLoop<'_> {
                     until_utc: &until,
                 };
                 let logged = self.running.log_action(&s.alert, &action, &since)?;
+                // How long rather than until when: the list (`u`) has the end time, and
+                // this must fit an 80-column status line.
                 app.notice = Some(logged_or_not(
                     format!(
-                        "suppressed {} until {} UTC",
+                        "suppressed {} for {}",
                         s.scope.describe(),
-                        s.until.format("%H:%M")
+                        s.duration_label()
                     ),
                     logged,
                 ));
@@ -407,12 +413,8 @@ impl UiLoop<'_> {
         // The terminal is ours and shows the console; a bell it cannot take is no reason
         // to stop watching.
         let _ = out.write_all(b"\x07").and_then(|()| out.flush());
-        let mut notice = format!(
-            "BELL critical #{} {} {:.4} MHz",
-            a.id,
-            a.kind.as_str(),
-            a.freq_hz / 1e6
-        );
+        // The state has said what rang; the hook's fate is added to it.
+        let mut notice = app.notice.take().unwrap_or_default();
         if let Some(h) = self.hook.as_mut() {
             let ran = serde_json::to_vec(a)
                 .map_err(std::io::Error::other)
@@ -801,9 +803,22 @@ mod tests {
         app.update(Action::Suppress(super::suppress::ScopeKind::Emitter));
         let lines = text(&screen(&app, 80, 24));
         let last = lines.last().unwrap();
-        assert!(
-            last.contains("suppress new_emitter at 434.2000 MHz for  1 15 min  2 1 h  3 8 h"),
-            "{last}"
+        assert_eq!(
+            last.trim_end(),
+            " suppress new_emitter at 434.2000 MHz for  1 15 min  2 1 h  3 8 h  (Esc cancels)"
+        );
+        // By kind in a band with a long name: the name gives way, the keys stay.
+        let mut long = app.clone();
+        let mut a = alert(3, 434.3e6, Severity::Warning);
+        a.band = Some("UHF land mobile, customs and border police channels".into());
+        long.on_alert(a);
+        long.update(Action::SelectNewest);
+        long.update(Action::Suppress(super::suppress::ScopeKind::KindInBand));
+        let lines = text(&screen(&long, 80, 24));
+        let last = lines.last().unwrap();
+        assert_eq!(
+            last.trim_end(),
+            " suppress new_emitter in UHF land mo… for  1 15 min  2 1 h  3 8 h  (Esc cancels)"
         );
         app.update(Action::SuppressFor(2));
         let lines = text(&screen(&app, 80, 24));
@@ -887,6 +902,137 @@ mod tests {
                 b.what
             );
         }
+    }
+
+    #[test]
+    fn a_notice_fits_the_status_line_at_80x24() {
+        let mut app = busy_app();
+        app.info.origin = "/srv/captures/north-post/2026-12-02/night-shift-433.h5".into();
+        let lines = text(&screen(&app, 80, 24));
+        // The name (keeping its end) and the RBW give way to the help hint.
+        assert!(
+            lines[0].contains(" …-shift-433.h5 │ 433.92 MHz")
+                && lines[0].trim_end().ends_with("FFT 1024   ? help"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].contains("file 00:"), "{}", lines[1]);
+        let said = "suppressed new_emitter at 434.2000 MHz for 1 h (logged)";
+        app.notice = Some(said.into());
+        let lines = text(&screen(&app, 80, 24));
+        // The notice in full; the file position, the throughput and the (zero) drop count
+        // made room for it; transport and stream time stay.
+        assert!(lines[1].contains(said), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with(" ▶ 1× │ t 00:00.0 │ suppressed"),
+            "{}",
+            lines[1]
+        );
+        // Drops are news: they stay.
+        app.on_stats(
+            Stats {
+                dropped: 7,
+                ..app.stats
+            },
+            None,
+        );
+        let lines = text(&screen(&app, 80, 24));
+        assert!(
+            lines[1].contains("dropped 7 │ t 00:00.0 │ suppressed"),
+            "{}",
+            lines[1]
+        );
+        // One too long for any screen is cut, never wrapped onto the spectrum.
+        app.notice = Some(format!("NOT saved: {}", "x".repeat(200)));
+        let lines = text(&screen(&app, 80, 24));
+        assert!(lines[1].trim_end().ends_with("x…"), "{}", lines[1]);
+        assert!(!lines[2].contains('x'), "{}", lines[2]);
+        // Wide enough, nothing gives way.
+        app.notice = Some(said.into());
+        let lines = text(&screen(&app, 160, 48));
+        assert!(lines[1].contains(said), "{}", lines[1]);
+        assert!(lines[1].contains("file 00:") && lines[1].contains("MS/s"));
+    }
+
+    #[test]
+    fn the_bell_says_what_rang_until_the_next_key() {
+        let mut app = busy_app();
+        // Alert 2 (434.2 MHz) is critical.
+        let rang = app.on_tick(super::app::tests::at(0));
+        assert!(
+            matches!(&rang, Some(Effect::Ring(a)) if a.id == 2),
+            "{rang:?}"
+        );
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        assert!(
+            lines[1].contains("BELL critical #2 new_emitter 434.2000 MHz"),
+            "{}",
+            lines[1]
+        );
+        let x = lines[1].chars().position(|c| c == 'B').unwrap() as u16;
+        assert_eq!(buf[(x, 1)].fg, Color::Cyan);
+        app.update(Action::SelectOlder);
+        assert!(!text(&screen(&app, 80, 24))[1].contains("BELL"));
+    }
+
+    #[test]
+    fn an_emitter_marked_known_is_known_on_the_desk_and_marked_on_the_spectrum() {
+        let mut app = busy_app();
+        app.plot_cols = 80 - widgets::GUTTER;
+        let before = text(&screen(&app, 80, 24));
+        let (_, title) = row_with(&before, "ALERTS");
+        assert!(title.contains("2 new"), "{title}");
+        // The warning at 433.5 MHz: K, a note, Enter.
+        app.update(Action::SelectOlder);
+        app.update(Action::MarkKnown);
+        for c in "our mast".chars() {
+            app.update(Action::Type(c));
+        }
+        assert!(matches!(
+            app.update(Action::Submit),
+            Some(Effect::MarkedKnown(..))
+        ));
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        let (_, row) = row_with(&lines, "433.5000");
+        assert!(row.trim_end().ends_with("known"), "{row}");
+        let (_, title) = row_with(&lines, "ALERTS");
+        assert!(title.contains("1 new"), "{title}");
+        // Its mark, labelled with the note (a mark made here has no label).
+        let [_, spectrum, _, _] = layout(buf.area);
+        let c = widgets::column_of(&app.view, 80 - widgets::GUTTER, 433.5e6).unwrap();
+        let x = widgets::GUTTER + c;
+        assert_eq!(buf[(x, spectrum.y)].symbol(), "▼");
+        let top: String = (0..80).map(|x| buf[(x, spectrum.y)].symbol()).collect();
+        assert!(top.contains("▼our mast"), "{top}");
+    }
+
+    #[test]
+    fn acknowledging_with_a_note_shows_the_note_line_then_ack() {
+        let mut app = busy_app();
+        app.update(Action::AcknowledgeWithNote);
+        for c in "van at gate".chars() {
+            app.update(Action::Type(c));
+        }
+        let lines = text(&screen(&app, 80, 24));
+        let last = lines.last().unwrap();
+        assert!(
+            last.starts_with(" ack #2 434.2000 MHz, note (Enter saves, Esc cancels): van at gate▏"),
+            "{last}"
+        );
+        let e = app.update(Action::Submit);
+        assert!(
+            matches!(&e, Some(Effect::AcknowledgedWithNote(a, n)) if a.id == 2 && n == "van at gate"),
+            "{e:?}"
+        );
+        let lines = text(&screen(&app, 80, 24));
+        let (_, row) = row_with(&lines, "434.2000");
+        assert!(row.trim_end().ends_with("ack"), "{row}");
+        assert!(
+            !lines.last().unwrap().contains("note ("),
+            "the prompt closed"
+        );
     }
 
     #[test]

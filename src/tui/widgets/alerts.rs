@@ -1,5 +1,6 @@
 //! The alert desk: a title line with counts per severity, then one row per alert, newest
 //! first, in its severity colour; the selected row is reversed; cleared alerts are dimmed.
+//! STATE is `new`, `ack`, `known` (acknowledged by marking the emitter known) or `cleared`.
 //! Alerts a suppression hides are left out (the title counts them).
 
 use ratatui::buffer::Buffer;
@@ -9,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::clock;
-use crate::alert::Severity;
+use crate::alert::{AlertKind, Severity};
 use crate::tui::app::{App, DeskState};
 use crate::tui::theme::Theme;
 
@@ -56,6 +57,13 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             },
             match e.state() {
                 DeskState::New => "new",
+                // Marked known on this desk (or the emitter is known by now).
+                DeskState::Acknowledged
+                    if a.kind == AlertKind::NewEmitter
+                        && app.known_at(a.freq_hz, a.bandwidth_hz).is_some() =>
+                {
+                    "known"
+                }
                 DeskState::Acknowledged => "ack",
                 DeskState::Cleared => "cleared",
             },
