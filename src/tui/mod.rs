@@ -583,6 +583,22 @@ mod tests {
         let lines = text(&screen(&app, 80, 24));
         let title = lines.iter().find(|l| l.contains("ALERTS")).unwrap();
         assert!(title.contains("● 2 evidence clips"), "{title}");
+        // With a suppression as well (hiding alerts 5 and 4, 10 kHz apart: one emitter),
+        // the total and then the long severity names give way at 80 columns.
+        app.update(Action::Suppress(super::suppress::ScopeKind::Emitter));
+        app.update(Action::SuppressFor(0));
+        let lines = text(&screen(&app, 80, 24));
+        let title = lines.iter().find(|l| l.contains("ALERTS")).unwrap();
+        assert!(
+            title.contains(" 1 crit  2 warn  0 info  │ 3 new │ 1 suppressed │ ● 2 evidence clips"),
+            "{title}"
+        );
+        let wide = text(&screen(&app, 160, 48));
+        let title = wide.iter().find(|l| l.contains("ALERTS")).unwrap();
+        assert!(
+            title.contains(" 1 critical  2 warning  0 info  │ 3 new, 5 total │ 1 suppressed"),
+            "{title}"
+        );
     }
 
     #[test]

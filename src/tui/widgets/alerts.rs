@@ -105,8 +105,21 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
 }
 
 fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    // Full, then without the total (the rows show it), then with short severity names:
+    // the first that fits, so the suppressed and evidence counts show at 80 columns.
+    let line = (0..3)
+        .map(|compact| title_line(app, theme, compact))
+        .find(|l| l.width() <= usize::from(area.width))
+        .unwrap_or_else(|| title_line(app, theme, 2));
+    let row = Rect { height: 1, ..area };
+    buf.set_style(row, Style::new().add_modifier(Modifier::UNDERLINED));
+    line.render(row, buf);
+}
+
+fn title_line(app: &App, theme: &Theme, compact: u8) -> Line<'static> {
     let (crit, warn, info) = app.active_counts();
-    let count = |n: usize, what: &'static str, s: Severity| {
+    let count = |n: usize, what: &'static str, short: &'static str, s: Severity| {
+        let what = if compact >= 2 { short } else { what };
         Span::styled(format!(" {n} {what} "), Style::new().fg(theme.severity(s)))
     };
     let unacked = app
@@ -121,15 +134,17 @@ fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .collect();
     clips.sort_unstable();
     clips.dedup();
+    let tally = if compact >= 1 {
+        format!(" │ {unacked} new")
+    } else {
+        format!(" │ {unacked} new, {} total", app.alerts.len())
+    };
     let mut spans = vec![
         Span::styled(" ALERTS ", theme.title().add_modifier(Modifier::REVERSED)),
-        count(crit, "critical", Severity::Critical),
-        count(warn, "warning", Severity::Warning),
-        count(info, "info", Severity::Info),
-        Span::styled(
-            format!(" │ {unacked} new, {} total", app.alerts.len()),
-            theme.axis(),
-        ),
+        count(crit, "critical", "crit", Severity::Critical),
+        count(warn, "warning", "warn", Severity::Warning),
+        count(info, "info", "info", Severity::Info),
+        Span::styled(tally, theme.axis()),
     ];
     if !app.suppressions.is_empty() {
         // The list (`u`) says how many alerts each one hides; the title has little room.
@@ -148,10 +163,7 @@ fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Style::new().fg(Color::LightRed),
         ));
     }
-    let line = Line::from(spans);
-    let row = Rect { height: 1, ..area };
-    buf.set_style(row, Style::new().add_modifier(Modifier::UNDERLINED));
-    line.render(row, buf);
+    Line::from(spans)
 }
 
 /// Bandwidth with a unit: `12.5k`, `1.20M`, `850`.
