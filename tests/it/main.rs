@@ -10,6 +10,7 @@ mod evidence;
 mod formats;
 mod hardening;
 mod hostile;
+mod known;
 mod layout;
 mod live;
 mod replay;
