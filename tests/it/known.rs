@@ -163,7 +163,7 @@ fn every_detecting_command_loads_the_known_file_and_names_a_bad_line() {
 
     // A missing file is a mistyped name wherever no console could create it.
     let missing = path(&dir, "nknown.toml");
-    for cmd in [&commands[0][..], &commands[1][..]] {
+    for cmd in [commands[0], commands[1]] {
         let out = kuzet(&[cmd, &["--known", missing.to_str().unwrap()][..]].concat());
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
