@@ -13,6 +13,7 @@ mod hostile;
 mod known;
 mod layout;
 mod live;
+mod readers;
 mod replay;
 mod score;
 mod signals;
