@@ -1415,7 +1415,7 @@ pub(crate) mod tests {
         app.on_alert(alert(3, 433.5e6 + 1_000.0, Severity::Warning));
         app.on_alert(alert(4, 433.7e6, Severity::Warning));
         assert_eq!(ids(&app), [4, 2]);
-        assert_eq!(app.alerts.len(), 4, "hidden, not deleted");
+        assert_eq!(app.desk.entries().len(), 4, "hidden, not deleted");
         assert_eq!(app.active_counts(), (0, 2, 0));
         // Nothing rings for a suppressed critical alert.
         let mut crit = alert(5, 433.5e6, Severity::Critical);
@@ -1504,7 +1504,7 @@ pub(crate) mod tests {
             matches!(&e, Some(Effect::AcknowledgedWithNote(a, n)) if a.id == 1 && n == "van, seen"),
             "{e:?}"
         );
-        assert_eq!(app.alerts[0].state(), DeskState::Acknowledged);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Acknowledged);
         // A note on an acknowledged alert adds to it; an empty one adds nothing.
         app.update(Action::AcknowledgeWithNote);
         assert_eq!(app.update(Action::Submit), None);
@@ -1519,7 +1519,7 @@ pub(crate) mod tests {
         app.update(Action::AcknowledgeWithNote);
         app.update(Action::Type('z'));
         assert_eq!(app.update(Action::Cancel), None);
-        assert_eq!(app.alerts[1].state(), DeskState::New);
+        assert_eq!(app.desk.entries()[1].state(), DeskState::New);
         app.update(Action::AcknowledgeWithNote);
         assert!(matches!(app.update(Action::Submit), Some(Effect::Acknowledged(a)) if a.id == 2));
         // Notes are bounded.
