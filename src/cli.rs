@@ -135,6 +135,11 @@ pub struct DetectArgs {
     /// Band plan (TOML; see docs/bandplan.md) [default: the built-in border-post plan]
     #[arg(long, value_name = "FILE")]
     pub bandplan: Option<PathBuf>,
+    /// Known emitters (TOML; see docs/known.md): treated like baseline emitters, never
+    /// new_emitter; the console appends the emitters marked on it (and creates the file)
+    /// [default: none]
+    #[arg(long, value_name = "FILE")]
+    pub known: Option<PathBuf>,
 }
 
 /// Spectrum and detection.
@@ -307,6 +312,11 @@ pub struct ConsoleArgs {
     /// [default: the console]
     #[arg(long)]
     pub headless: bool,
+    /// Run this shell command for each critical alert the console rings the bell for, the
+    /// alert as one JSON line on its stdin (rate-limited like the bell; its output is
+    /// discarded) [default: none]
+    #[arg(long, value_name = "CMD", conflicts_with = "headless")]
+    pub on_critical: Option<String>,
 }
 
 /// On-disk sample format for written captures.

@@ -104,6 +104,25 @@ pub struct KnownEmitter {
     pub duty: f64,
 }
 
+/// One entry of the known-emitters file (`--known FILE`, docs/known.md): a transmitter the
+/// operator has said is expected here. The detector treats it as it treats a baseline
+/// emitter; the file format lives in `formats::known`, the matching in `detect::knowledge`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownEntry {
+    /// Centre frequency.
+    pub freq_hz: f64,
+    /// Occupied bandwidth.
+    pub bandwidth_hz: f64,
+    /// Short name shown beside its mark on the spectrum.
+    pub label: Option<String>,
+    /// Free text: who marked it and why.
+    pub note: Option<String>,
+    /// Its usual in-band power, dBFS; without it, `power_change` cannot apply.
+    pub power_dbfs: Option<f64>,
+    /// Normally always on: going silent raises `emitter_lost`.
+    pub always_on: bool,
+}
+
 /// A learned baseline: per-bin statistics on the learning grid, and the emitters seen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Baseline {

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{
-    AnalyzeArgs, BaselineCommand, BenchArgs, BrokerArgs, Cli, Command, ConvertArgs, DetectArgs,
-    DeviceArgs, DevicesArgs, DspArgs, EvidenceArgs, FormatArg, HqArgs, InputArgs, LearnArgs,
-    LimitArgs, MqttArgs, RecordArgs, ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs, SweepArgs,
-    SynthArgs, TuneArgs, WatchArgs,
+    AnalyzeArgs, BaselineCommand, BenchArgs, BrokerArgs, Cli, Command, ConsoleArgs, ConvertArgs,
+    DetectArgs, DeviceArgs, DevicesArgs, DspArgs, EvidenceArgs, FormatArg, HqArgs, InputArgs,
+    LearnArgs, LimitArgs, MqttArgs, RecordArgs, ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs,
+    SweepArgs, SynthArgs, TuneArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::Baseline;
@@ -31,7 +31,7 @@ use crate::source::soapy::{DeviceSettings, Gain};
 use crate::source::synth::{EmitterKind, EmitterSpec, Scene};
 use crate::source::OpenOptions;
 use crate::tui::app::SPEEDS;
-use crate::types::StreamMeta;
+use crate::types::{KnownEntry, StreamMeta};
 use crate::units::{self, Hz};
 
 /// The bundled demo capture, relative to the repository root.
@@ -164,12 +164,15 @@ impl Spectrum {
     }
 }
 
-/// Detection settings, with the band plan and baseline files already loaded.
+/// Detection settings, with the band plan, baseline and known-emitters files already
+/// loaded.
 #[derive(Clone)]
 pub struct Detect {
     pfa: f64,
     bandplan: Arc<BandPlan>,
     baseline: Option<Arc<Baseline>>,
+    /// `--known FILE` and what it held at start.
+    known: Option<(PathBuf, Arc<[KnownEntry]>)>,
 }
 
 impl std::fmt::Debug for Detect {
@@ -178,6 +181,7 @@ impl std::fmt::Debug for Detect {
             .field("pfa", &self.pfa)
             .field("bandplan", &self.bandplan.origin)
             .field("baseline", &self.baseline.is_some())
+            .field("known", &self.known.as_ref().map(|(p, k)| (p, k.len())))
             .finish()
     }
 }
@@ -189,6 +193,7 @@ impl Default for Detect {
             pfa: DetectorConfig::default().pfa,
             bandplan: Arc::new(BandPlan::default_border()),
             baseline: None,
+            known: None,
         }
     }
 }
@@ -197,6 +202,11 @@ impl Detect {
     /// The band plan in use.
     pub fn bandplan(&self) -> &Arc<BandPlan> {
         &self.bandplan
+    }
+
+    /// The known emitters loaded from `--known` (empty without it).
+    pub fn known(&self) -> &[KnownEntry] {
+        self.known.as_ref().map_or(&[], |(_, k)| k)
     }
 }
 
@@ -243,11 +253,15 @@ impl Dsp {
             ..DetectorConfig::default()
         };
         cfg.detector.validate().map_err(flagged)?;
+        // Known emitters match as the baseline's do: two bins of slack, on this run's grid.
+        let bin_hz = meta.sample_rate_hz / cfg.spectrum.fft_len as f64;
         let prior = Prior::new(
             Some(self.detect.bandplan.clone()),
             self.detect.baseline.clone(),
-        );
+        )
+        .with_known(self.detect.known().to_vec(), 2.0 * bin_hz);
         cfg.knowledge = Some(Arc::new(prior) as Arc<dyn Knowledge>);
+        cfg.known_file = self.detect.known.as_ref().map(|(p, _)| p.clone());
         cfg.workers = self.spectrum.workers;
         // Only once every setting is valid: an invalid run prints its one error line.
         if let Some(note) = note {
@@ -285,6 +299,8 @@ pub struct Replay {
     pub looping: bool,
     /// JSON lines instead of the console.
     pub headless: bool,
+    /// The console's command for critical alerts (`--on-critical`).
+    pub on_critical: Option<String>,
     /// Stream seconds to take, across loops and seeks.
     pub limit_s: Option<f64>,
     /// The alert log.
@@ -304,6 +320,8 @@ pub struct Watch {
     pub device: DeviceSettings,
     /// JSON lines instead of the console.
     pub headless: bool,
+    /// The console's command for critical alerts (`--on-critical`).
+    pub on_critical: Option<String>,
     /// Stream seconds to run for.
     pub limit_s: Option<f64>,
     /// The alert log.
@@ -531,6 +549,7 @@ impl Settings {
                 speed: Some(default::REPLAY_SPEED),
                 looping: true,
                 headless: false,
+                on_critical: None,
                 limit_s: None,
                 alerts: None,
                 dsp: Dsp::default(),
@@ -688,7 +707,9 @@ pub fn load_bandplan(path: &Path) -> Result<BandPlan> {
     })
 }
 
-fn detect(a: &DetectArgs) -> Result<Detect> {
+/// `console`: the command runs the console, which creates a missing `--known` file on
+/// the first mark; anywhere else a missing file is a mistyped name.
+fn detect(a: &DetectArgs, console: bool) -> Result<Detect> {
     let d = Detect::default();
     let det = Detect {
         pfa: a.pfa.unwrap_or(d.pfa),
@@ -701,6 +722,11 @@ fn detect(a: &DetectArgs) -> Result<Detect> {
             .as_deref()
             .map(|p| Baseline::load(p).map(Arc::new))
             .transpose()?,
+        known: a
+            .known
+            .as_ref()
+            .map(|p| crate::formats::known::load(p, console).map(|k| (p.clone(), Arc::from(k))))
+            .transpose()?,
     };
     DetectorConfig {
         pfa: det.pfa,
@@ -711,10 +737,11 @@ fn detect(a: &DetectArgs) -> Result<Detect> {
     Ok(det)
 }
 
-fn dsp(a: &DspArgs) -> Result<Dsp> {
+/// `console`: see [`detect`].
+fn dsp(a: &DspArgs, console: bool) -> Result<Dsp> {
     Ok(Dsp {
         spectrum: spectrum(&a.spectrum)?,
-        detect: detect(&a.detect)?,
+        detect: detect(&a.detect, console)?,
     })
 }
 
@@ -763,6 +790,17 @@ fn evidence(args: &EvidenceArgs) -> Result<Option<EvidenceConfig>> {
     Ok(Some(c))
 }
 
+/// `--on-critical CMD`: a command line for `sh -c`.
+fn on_critical(c: &ConsoleArgs) -> Result<Option<String>> {
+    match c.on_critical.as_deref().map(str::trim) {
+        Some("") => Err(Error::Config(
+            "--on-critical: give a command, e.g. --on-critical 'logger -t kuzet'".into(),
+        )),
+        Some(cmd) => Ok(Some(cmd.to_string())),
+        None => Ok(None),
+    }
+}
+
 /// `--headless`, or stdout is not a terminal.
 fn headless(flag: bool) -> bool {
     flag || !std::io::stdout().is_terminal()
@@ -776,7 +814,7 @@ fn analyze(a: &AnalyzeArgs) -> Result<Analyze> {
         limit_s: limit(l)?,
         alerts,
         evidence: evidence(&a.evidence)?,
-        dsp: dsp(&a.dsp)?,
+        dsp: dsp(&a.dsp, false)?,
         mqtt,
     })
 }
@@ -930,15 +968,17 @@ fn speed(text: Option<&str>) -> Result<Option<f64>> {
 fn replay(a: &ReplayArgs) -> Result<Replay> {
     let RunArgs { limit: l, alerts } = &a.run;
     let (mqtt, alerts) = mqtt(&a.mqtt, alerts)?;
+    let headless = headless(a.console.headless);
     Ok(Replay {
         mqtt,
         speed: speed(a.speed.as_deref())?,
         input: input(&a.file, &a.input)?,
         looping: a.looping,
-        headless: headless(a.console.headless),
+        headless,
+        on_critical: on_critical(&a.console)?,
         limit_s: limit(l)?,
         alerts,
-        dsp: dsp(&a.dsp)?,
+        dsp: dsp(&a.dsp, !headless)?,
         evidence: evidence(&a.evidence)?,
     })
 }
@@ -1006,14 +1046,16 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
         }
         None => None,
     };
+    let headless = headless(a.console.headless);
     Ok(Watch {
         evidence: evidence(&a.evidence)?,
         device: device(&a.radio, a.sweep.sweep.is_some())?,
-        headless: headless(a.console.headless),
+        headless,
+        on_critical: on_critical(&a.console)?,
         limit_s: limit(l)?,
         alerts,
         record,
-        dsp: dsp(&a.dsp)?,
+        dsp: dsp(&a.dsp, !headless)?,
         mqtt,
         sweep: sweep(&a.sweep, &a.radio.tune)?,
     })
@@ -1221,7 +1263,7 @@ fn score(a: &ScoreArgs) -> Result<Score> {
         target,
         limit_s: limit(&a.limit)?,
         json: a.json,
-        dsp: dsp(&a.dsp)?,
+        dsp: dsp(&a.dsp, false)?,
     })
 }
 
@@ -1239,7 +1281,7 @@ fn learn(a: &LearnArgs) -> Result<Learn> {
         limit_s: limit(&a.limit)?,
         output: a.output.clone(),
         force: a.force.force,
-        dsp: dsp(&a.dsp)?,
+        dsp: dsp(&a.dsp, false)?,
     })
 }
 
@@ -1298,13 +1340,61 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert_eq!(e, "--fft must be between 8 and 1048576, got 4");
-        let e = detect(&DetectArgs {
-            pfa: Some(2.0),
-            ..DetectArgs::default()
-        })
+        let e = detect(
+            &DetectArgs {
+                pfa: Some(2.0),
+                ..DetectArgs::default()
+            },
+            false,
+        )
         .unwrap_err()
         .to_string();
         assert_eq!(e, "--pfa must be in (0, 0.1), got 2");
+    }
+
+    #[test]
+    fn a_known_file_is_loaded_and_a_missing_one_is_fine_only_for_the_console() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("known.toml");
+        let args = DetectArgs {
+            known: Some(p.clone()),
+            ..DetectArgs::default()
+        };
+        assert!(detect(&args, true).unwrap().known().is_empty());
+        assert_eq!(detect(&args, false).unwrap_err().exit_code(), 2);
+        std::fs::write(
+            &p,
+            "[[known]]\nfreq_hz = \"433.92M\"\nbandwidth_hz = \"zz\"\n",
+        )
+        .unwrap();
+        let e = detect(&args, true).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("known.toml: line 3"), "{e}");
+        std::fs::write(
+            &p,
+            "[[known]]\nfreq_hz = \"433.92M\"\nbandwidth_hz = \"25k\"\n",
+        )
+        .unwrap();
+        let d = Dsp {
+            detect: detect(&args, false).unwrap(),
+            ..Dsp::default()
+        };
+        assert_eq!(d.detect.known().len(), 1);
+        let meta = StreamMeta {
+            sample_rate_hz: 2.4e6,
+            center_freq_hz: 433.92e6,
+            start_time_utc: None,
+            gain_db: None,
+            device: String::new(),
+            description: String::new(),
+            origin: "t".into(),
+            total_samples: None,
+            live: false,
+        };
+        let cfg = d.pipeline(&meta).unwrap();
+        assert_eq!(cfg.known_file.as_deref(), Some(p.as_path()));
+        let k = cfg.knowledge.unwrap();
+        assert!(k.known(433.92e6, 10e3).is_some() && k.known(433.0e6, 10e3).is_none());
     }
 
     #[test]

@@ -340,6 +340,13 @@ impl Detector {
         self.slow_count = 0;
     }
 
+    /// Switches to new knowledge mid-stream (the operator marked an emitter as known):
+    /// emitters confirmed from now on are classified against it; those already reported
+    /// keep their alert until it clears.
+    pub fn set_knowledge(&mut self, knowledge: Option<Arc<dyn Knowledge>>) {
+        self.knowledge = knowledge;
+    }
+
     /// Learns a baseline (per-bin occupancy and levels, the emitters seen) from here on.
     pub fn start_learning(&mut self) {
         self.learner = Some(baseline::BaselineLearner::new(&self.grid));

@@ -1,7 +1,8 @@
 //! Every byte kuzet reads from or writes to disk: kuzet's own HDF5 capture format
 //! ([`kuzet`]), raw IQ encodings ([`raw`]), SigMF ([`sigmf`]), WAV IQ ([`wav`]), ITU-R
-//! SM.2117-0 HDF5 ([`sm2117`]), the baseline file ([`baseline`]) and the convert sinks
-//! ([`export`]). Imports only the shared types: sources and sinks build on it.
+//! SM.2117-0 HDF5 ([`sm2117`]), the baseline file ([`baseline`]), the known-emitters file
+//! ([`known`]) and the convert sinks ([`export`]). Imports only the shared types: sources
+//! and sinks build on it.
 //!
 //! kuzet's HDF5 capture layout, as DESIGN.md specifies it:
 //! - `/iq`: one-dimensional, chunked, extendible complex64 stored as the compound
@@ -21,6 +22,7 @@ pub mod convert;
 pub mod export;
 pub mod h5guard;
 mod h5raw;
+pub mod known;
 pub mod kuzet;
 pub mod raw;
 pub mod samples;

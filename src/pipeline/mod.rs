@@ -30,8 +30,9 @@ mod stages;
 pub mod stats;
 mod sweep;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -41,12 +42,13 @@ use num_complex::Complex32;
 use crate::alert::Alert;
 use crate::detect::baseline::BaselineLearner;
 use crate::detect::sweep::{StepStats, SweepDetector, SweepPlan};
-use crate::detect::{Detector, DetectorConfig, Knowledge};
+use crate::detect::{Detector, DetectorConfig, Knowledge, Prior};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
-use crate::sinks::alert_log::SharedLog;
+use crate::sinks::alert_log::{OperatorAction, SharedLog};
 use crate::sinks::evidence::{ClipSample, EvidenceConfig, ReadAt};
 use crate::source::{IqSource, ReadOutcome, SampleBuf, SampleKind, SeekableSource};
+use crate::types::KnownEntry;
 
 use federation::Publisher;
 pub use federation::{FederationConfig, LinkCounters, LinkSummary};
@@ -83,6 +85,9 @@ pub struct PipelineConfig {
     /// The source sweeps this plan: its blocks are tagged with their step, detection runs
     /// per step, display frames are the panorama.
     pub sweep: Option<Arc<SweepPlan>>,
+    /// The known-emitters file (`--known`) that emitters marked on the console are
+    /// appended to; without it a mark lasts for the run.
+    pub known_file: Option<PathBuf>,
 }
 
 /// Where the detect stage sends display frames, and how often.
@@ -93,6 +98,44 @@ pub(crate) struct UiTap {
     pub frames: Sender<UiFrame>,
     /// Minimum wall time between frames (1/30 s for a 30 fps console).
     pub period: Duration,
+    /// Knowledge the console hands the detector when the operator marks an emitter.
+    pub knowledge: Arc<KnowledgeSlot>,
+}
+
+/// A hand-over point for new detector knowledge: the console puts, the detect stage takes
+/// between batches. Only the latest counts, so a put never waits and none is queued;
+/// the flag keeps the detect stage's check to one atomic read per batch.
+#[derive(Default)]
+pub(crate) struct KnowledgeSlot {
+    next: Mutex<Option<Arc<dyn Knowledge>>>,
+    ready: AtomicBool,
+}
+
+impl KnowledgeSlot {
+    fn put(&self, k: Arc<dyn Knowledge>) {
+        *self
+            .next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(k);
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The knowledge put since the last take, if any.
+    pub(crate) fn take(&self) -> Option<Arc<dyn Knowledge>> {
+        if !self.ready.swap(false, std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        self.next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl std::fmt::Debug for KnowledgeSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KnowledgeSlot")
+    }
 }
 
 impl PipelineConfig {
@@ -110,6 +153,7 @@ impl PipelineConfig {
             record: None,
             federation: None,
             sweep: None,
+            known_file: None,
         }
     }
 
@@ -227,6 +271,21 @@ pub struct Running {
     failed: Arc<AtomicBool>,
     handle: JoinHandle<Result<RunStats>>,
     publisher: Option<Publisher>,
+    /// What the detector knows now, and where a mark reaches it (with a display only).
+    knowledge: Mutex<Option<Arc<dyn Knowledge>>>,
+    slot: Option<Arc<KnowledgeSlot>>,
+    known_file: Option<PathBuf>,
+}
+
+/// What became of an emitter the operator marked as known ([`Running::mark_known`]).
+#[derive(Debug)]
+pub struct Marked {
+    /// The detector was told (only a run with a display can be).
+    pub detector: bool,
+    /// The known-emitters file it was appended to, or why it could not be.
+    pub saved: Option<Result<PathBuf>>,
+    /// Written to the alert log (a run without one has nowhere to write).
+    pub logged: bool,
 }
 
 /// Starts the pipeline on `input` on its own threads; with `display`, the detect stage
@@ -246,13 +305,21 @@ pub fn start(
     let input = input.into();
     let counters = Arc::new(Counters::default());
     // Drop policy (see UiTap): a few frames of slack, then the DSP drops them.
-    let (ui, frames) = match display {
-        Some(period) => {
+    let slot = display.map(|_| Arc::new(KnowledgeSlot::default()));
+    let (ui, frames) = match (display, &slot) {
+        (Some(period), Some(slot)) => {
             let (tx, rx) = bounded::<UiFrame>(4);
-            (Some(UiTap { frames: tx, period }), Some(rx))
+            let tap = UiTap {
+                frames: tx,
+                period,
+                knowledge: slot.clone(),
+            };
+            (Some(tap), Some(rx))
         }
-        None => (None, None),
+        _ => (None, None),
     };
+    let knowledge = Mutex::new(cfg.knowledge.clone());
+    let known_file = cfg.known_file.clone();
     // Block, large: events are rare and must not be lost; the caller drains them.
     let (tx, events) = bounded::<Event>(1024);
     let failed = Arc::new(AtomicBool::new(false));
@@ -291,6 +358,9 @@ pub fn start(
         failed,
         handle,
         publisher,
+        knowledge,
+        slot,
+        known_file,
     })
 }
 
@@ -333,6 +403,76 @@ impl Running {
         log.write_acknowledged(alert, at_utc)
             .map_err(Error::AlertSink)?;
         Ok(true)
+    }
+
+    /// Logs what an operator did about `alert` at `at_utc` (a note, a suppression, its
+    /// lifting) in the run's alert log; false when the run has none.
+    ///
+    /// # Errors
+    /// [`Error::AlertSink`] when the log cannot be written.
+    pub fn log_action(
+        &self,
+        alert: &Alert,
+        action: &OperatorAction<'_>,
+        at_utc: &str,
+    ) -> Result<bool> {
+        let Some(log) = &self.log else {
+            return Ok(false);
+        };
+        log.write_action(alert, action, at_utc)
+            .map_err(Error::AlertSink)?;
+        Ok(true)
+    }
+
+    /// The operator marked `alert`'s emitter as known (`entry`) at `at_utc`: the detector
+    /// treats it as a baseline emitter from its next batch on, the entry is appended to
+    /// the known-emitters file (when the run has one) and the mark is logged. A file that
+    /// cannot be written does not stop the mark; [`Marked::saved`] says why.
+    ///
+    /// # Errors
+    /// [`Error::AlertSink`] when the alert log cannot be written.
+    pub fn mark_known(&self, alert: &Alert, entry: &KnownEntry, at_utc: &str) -> Result<Marked> {
+        let detector = match &self.slot {
+            Some(slot) => {
+                let mut current = self
+                    .knowledge
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let next = match current.as_ref() {
+                    Some(k) => k.with_marked(entry),
+                    None => Prior::default().with_marked(entry),
+                };
+                match next {
+                    Some(k) => {
+                        slot.put(k.clone());
+                        *current = Some(k);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            None => false,
+        };
+        let saved = self.known_file.as_ref().map(|path| {
+            let comment = format!(
+                "marked on the console {at_utc} from alert #{} ({}, {:.1} dBFS)",
+                alert.id,
+                alert.kind.as_str(),
+                alert.power_dbfs
+            );
+            crate::formats::known::append(path, entry, &comment).map(|()| path.clone())
+        });
+        let file = self.known_file.as_ref().map(|p| p.display().to_string());
+        let action = OperatorAction::MarkedKnown {
+            note: entry.note.as_deref(),
+            file: file.as_deref().filter(|_| matches!(saved, Some(Ok(_)))),
+        };
+        let logged = self.log_action(alert, &action, at_utc)?;
+        Ok(Marked {
+            detector,
+            saved,
+            logged,
+        })
     }
 
     /// Waits for the run to end (the source's end, or `stop`) and returns its summary.
@@ -719,6 +859,110 @@ mod tests {
         let blocked = running.finish().unwrap();
         assert_eq!(blocked.samples, 1_000_000);
         assert_eq!(blocked.dropped, 0);
+    }
+
+    /// Holds every read until released, so a test can act before the first sample.
+    struct Gate {
+        inner: Box<dyn IqSource>,
+        open: crossbeam_channel::Receiver<()>,
+        opened: bool,
+    }
+
+    impl IqSource for Gate {
+        fn meta(&self) -> &crate::types::StreamMeta {
+            self.inner.meta()
+        }
+        fn read(&mut self, buf: SampleBuf<'_>) -> Result<ReadOutcome> {
+            if !self.opened {
+                // Disconnected counts as open too: the test is over either way.
+                let _ = self.open.recv();
+                self.opened = true;
+            }
+            self.inner.read(buf)
+        }
+    }
+
+    /// A mark made on the console reaches the detect stage through the real threads (the
+    /// marked carrier raises nothing, the other one does), the known-emitters file and
+    /// the alert log.
+    #[test]
+    fn a_marked_emitter_reaches_the_detector_the_file_and_the_log() {
+        let scene = Scene {
+            sample_rate_hz: Hz(1e6),
+            center_freq_hz: Hz(100e6),
+            duration_s: 1.0,
+            noise_dbfs: -50.0,
+            seed: 1,
+            description: String::new(),
+            emitters: vec![
+                EmitterSpec::new(EmitterKind::Cw, 250e3, 30.0),
+                EmitterSpec::new(EmitterKind::Cw, -250e3, 30.0),
+            ],
+        };
+        let (go, open) = crossbeam_channel::bounded::<()>(1);
+        let source = Gate {
+            inner: Box::new(SynthSource::new(&scene).unwrap()),
+            open,
+            opened: false,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (known, log) = (dir.path().join("known.toml"), dir.path().join("a.jsonl"));
+        let mut cfg = config();
+        cfg.knowledge = Some(Arc::new(Prior::default()));
+        cfg.known_file = Some(known.clone());
+        cfg.alert_log = Some(SharedLog::open(&log).unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let running = start(Box::new(source), cfg, stop, Some(Duration::ZERO)).unwrap();
+        let entry = KnownEntry {
+            freq_hz: 100.25e6,
+            bandwidth_hz: 2_000.0,
+            label: Some("beacon".into()),
+            note: None,
+            power_dbfs: None,
+            always_on: false,
+        };
+        // The alert the operator had selected (from an earlier loop of the capture).
+        let earlier = Alert {
+            id: 9,
+            kind: crate::alert::AlertKind::NewEmitter,
+            state: crate::alert::AlertState::Cleared,
+            severity: crate::alert::Severity::Warning,
+            first_seen_s: 0.1,
+            last_seen_s: 0.9,
+            freq_hz: 100.25e6,
+            bandwidth_hz: 2_000.0,
+            power_dbfs: -20.0,
+            snr_db: 30.0,
+            band: None,
+            evidence: None,
+            activity: None,
+        };
+        let marked = running.mark_known(&earlier, &entry, "2026-01-01T00:00:00.000Z");
+        go.send(()).unwrap();
+        let marked = marked.unwrap();
+        assert!(marked.detector && marked.logged);
+        assert_eq!(marked.saved.unwrap().unwrap(), known);
+        let raised: Vec<Alert> = running
+            .events()
+            .iter()
+            .filter_map(|e| match e {
+                Event::Alert(a) if a.state == crate::alert::AlertState::Raised => Some(a),
+                _ => None,
+            })
+            .collect();
+        running.finish().unwrap();
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert!((raised[0].freq_hz - 99.75e6).abs() < 2e3, "{raised:?}");
+        assert_eq!(
+            crate::formats::known::load(&known, false).unwrap(),
+            vec![entry]
+        );
+        let logged = std::fs::read_to_string(&log).unwrap();
+        let first: serde_json::Value =
+            serde_json::from_str(logged.lines().next().unwrap()).unwrap();
+        assert_eq!(first["id"], 9);
+        assert_eq!(first["marked_known"], true);
+        assert_eq!(first["known_file"], known.display().to_string());
     }
 
     /// Alerts reach the alert log before the caller, each as one line, and finishing a run

@@ -479,6 +479,9 @@ pub(super) trait Analysis {
     fn finish(&mut self, emit: &mut dyn FnMut(Alert));
     /// The baseline learned, if learning.
     fn take_learner(&mut self) -> Option<BaselineLearner>;
+    /// Takes the knowledge the console put since the last call (an emitter marked known),
+    /// if any.
+    fn poll_knowledge(&mut self);
 }
 
 /// A fixed tune: one detector over whole spectra.
@@ -518,6 +521,11 @@ impl Analysis for FixedTune {
     fn take_learner(&mut self) -> Option<BaselineLearner> {
         self.detector.take_learner()
     }
+    fn poll_knowledge(&mut self) {
+        if let Some(k) = self.ui.as_ref().and_then(|u| u.tap.knowledge.take()) {
+            self.detector.set_knowledge(Some(k));
+        }
+    }
 }
 
 /// The detection stage: puts batches back in stream order and runs the analysis; hands
@@ -551,6 +559,9 @@ pub(super) fn detect_stage<A: Analysis>(
         let slot = (batch.seq as usize) % reorder_slots;
         slots[slot] = Some(batch);
         while let Some(b) = slots[(next_seq as usize) % reorder_slots].take() {
+            // An emitter the operator marked as known on the console: one atomic read
+            // per batch when there is none.
+            analysis.poll_knowledge();
             if b.dropped > 0 {
                 analysis.note_dropped(b.dropped, b.start, &mut emit);
             }

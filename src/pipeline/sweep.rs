@@ -144,4 +144,9 @@ impl Analysis for SweepAnalysis {
         // A baseline is learned on one grid; a sweep has many.
         None
     }
+    fn poll_knowledge(&mut self) {
+        if let Some(k) = self.ui.as_ref().and_then(|u| u.tap.knowledge.take()) {
+            self.detector.set_knowledge(Some(k));
+        }
+    }
 }

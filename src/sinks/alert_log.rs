@@ -81,6 +81,22 @@ impl SharedLog {
         Ok(())
     }
 
+    /// [`JsonLinesSink::write_action`].
+    ///
+    /// # Errors
+    /// The file's error.
+    pub fn write_action(
+        &self,
+        alert: &Alert,
+        action: &OperatorAction<'_>,
+        at_utc: &str,
+    ) -> std::io::Result<()> {
+        let mut l = self.lock();
+        l.sink.write_action(alert, action, at_utc)?;
+        l.notified();
+        Ok(())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Logged> {
         // A writer that panicked mid-line left at worst a torn line; keep logging.
         self.0
@@ -95,6 +111,66 @@ impl Logged {
             n();
         }
     }
+}
+
+/// What an operator did about an alert on the console, as the log records it: the
+/// alert's latest line written again with fields added (docs/alerts.md), so a reader that
+/// does not know them sees a repeat of the alert and the schema only grows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OperatorAction<'a> {
+    /// Acknowledged (`acknowledged`, `acknowledged_utc`), with an optional `note`.
+    Acknowledged {
+        /// The operator's note.
+        note: Option<&'a str>,
+    },
+    /// Hidden from the desk and the bell until `until_utc` (`suppressed: true`,
+    /// `suppressed_utc`, `suppressed_until_utc`, `suppressed_scope`).
+    Suppressed {
+        /// `emitter` or `kind_in_band`.
+        scope: &'a str,
+        /// When it ends by itself (ISO 8601).
+        until_utc: &'a str,
+    },
+    /// A suppression lifted before it ended (`suppressed: false`,
+    /// `suppression_lifted_utc`); the line is the alert the suppression was made from.
+    Lifted,
+    /// Marked as a known emitter (`marked_known: true`, `marked_known_utc`, `note`,
+    /// `known_file`).
+    MarkedKnown {
+        /// The operator's note.
+        note: Option<&'a str>,
+        /// The known-emitters file it was added to, if any.
+        file: Option<&'a str>,
+    },
+}
+
+/// The fields an [`OperatorAction`] adds to the alert's line.
+#[derive(Serialize)]
+struct ActionLine<'a> {
+    #[serde(flatten)]
+    alert: &'a Alert,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledged: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledged_utc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed_utc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed_until_utc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed_scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppression_lifted_utc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marked_known: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marked_known_utc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    known_file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
 }
 
 /// Writes alerts as JSON lines.
@@ -141,6 +217,57 @@ impl<W: Write> JsonLinesSink<W> {
             acknowledged: true,
             acknowledged_utc: at_utc,
         })
+    }
+
+    /// Writes what an operator did about `alert` at `at_utc` and flushes (see
+    /// [`OperatorAction`]).
+    ///
+    /// # Errors
+    /// The writer's error.
+    pub fn write_action(
+        &mut self,
+        alert: &Alert,
+        action: &OperatorAction<'_>,
+        at_utc: &str,
+    ) -> std::io::Result<()> {
+        let mut line = ActionLine {
+            alert,
+            acknowledged: None,
+            acknowledged_utc: None,
+            suppressed: None,
+            suppressed_utc: None,
+            suppressed_until_utc: None,
+            suppressed_scope: None,
+            suppression_lifted_utc: None,
+            marked_known: None,
+            marked_known_utc: None,
+            known_file: None,
+            note: None,
+        };
+        match *action {
+            OperatorAction::Acknowledged { note } => {
+                line.acknowledged = Some(true);
+                line.acknowledged_utc = Some(at_utc);
+                line.note = note;
+            }
+            OperatorAction::Suppressed { scope, until_utc } => {
+                line.suppressed = Some(true);
+                line.suppressed_utc = Some(at_utc);
+                line.suppressed_until_utc = Some(until_utc);
+                line.suppressed_scope = Some(scope);
+            }
+            OperatorAction::Lifted => {
+                line.suppressed = Some(false);
+                line.suppression_lifted_utc = Some(at_utc);
+            }
+            OperatorAction::MarkedKnown { note, file } => {
+                line.marked_known = Some(true);
+                line.marked_known_utc = Some(at_utc);
+                line.known_file = file;
+                line.note = note;
+            }
+        }
+        self.write_line(&line)
     }
 
     fn write_line(&mut self, value: &impl Serialize) -> std::io::Result<()> {
@@ -211,5 +338,60 @@ mod tests {
         assert_eq!(w["acknowledged"], true);
         assert_eq!(w["acknowledged_utc"], "2026-01-01T00:00:00.000Z");
         assert_eq!(serde_json::from_str::<Alert>(&ack).unwrap(), a);
+    }
+
+    #[test]
+    fn operator_actions_add_their_fields_and_keep_the_alert() {
+        let a = alert();
+        let at = "2026-01-01T00:00:00.000Z";
+        let until = "2026-01-01T01:00:00.000Z";
+        let actions = [
+            (
+                OperatorAction::Acknowledged {
+                    note: Some("seen, a delivery van"),
+                },
+                serde_json::json!({"acknowledged": true, "acknowledged_utc": at,
+                    "note": "seen, a delivery van"}),
+            ),
+            (
+                OperatorAction::Acknowledged { note: None },
+                serde_json::json!({"acknowledged": true, "acknowledged_utc": at}),
+            ),
+            (
+                OperatorAction::Suppressed {
+                    scope: "kind_in_band",
+                    until_utc: until,
+                },
+                serde_json::json!({"suppressed": true, "suppressed_utc": at,
+                    "suppressed_until_utc": until, "suppressed_scope": "kind_in_band"}),
+            ),
+            (
+                OperatorAction::Lifted,
+                serde_json::json!({"suppressed": false, "suppression_lifted_utc": at}),
+            ),
+            (
+                OperatorAction::MarkedKnown {
+                    note: None,
+                    file: Some("known.toml"),
+                },
+                serde_json::json!({"marked_known": true, "marked_known_utc": at,
+                    "known_file": "known.toml"}),
+            ),
+        ];
+        let mut sink = JsonLinesSink::new(Writes::default());
+        for (action, _) in &actions {
+            sink.write_action(&a, action, at).unwrap();
+        }
+        let writes = sink.into_inner().0;
+        assert_eq!(writes.len(), actions.len(), "one write per line");
+        let plain = serde_json::to_value(&a).unwrap();
+        for (w, (_, added)) in writes.iter().zip(&actions) {
+            let line = String::from_utf8(w.clone()).unwrap();
+            assert_eq!(serde_json::from_str::<Alert>(&line).unwrap(), a);
+            let mut want = plain.as_object().unwrap().clone();
+            want.extend(added.as_object().unwrap().clone());
+            let got: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(got, serde_json::Value::Object(want), "{line}");
+        }
     }
 }

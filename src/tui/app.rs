@@ -4,12 +4,20 @@
 //! write an acknowledgement) comes back as an [`Effect`].
 
 use std::collections::VecDeque;
+use std::ops::RangeInclusive;
 
 use super::desk::{Desk, DeskEntry};
-use crate::alert::{Alert, Severity};
+use chrono::{DateTime, Utc};
+
+use super::bell::Bell;
+use super::measure::{self, Markers};
+use super::occupancy::Occupancy;
+use super::suppress::{self, Scope, ScopeKind, Suppression};
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::detect::bandplan::Band;
 use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::pipeline::UiFrame;
-use crate::types::{SampleIndex, StreamMeta};
+use crate::types::{KnownEntry, SampleIndex, StreamMeta};
 
 /// Replay speeds the speed keys step through; `None` is as fast as the pipeline goes.
 pub const SPEEDS: [Option<f64>; 8] = [
@@ -36,6 +44,9 @@ pub const FRAMES_PER_ROW: u32 = 3;
 
 /// Alerts kept on the desk; beyond this the oldest cleared ones go first.
 const DESK_MAX: usize = 500;
+
+/// Longest note the operator can type (it goes into the alert log and the known file).
+pub const NOTE_MAX: usize = 120;
 
 /// What an operator asks for (after [`super::keymap`] has read the key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +107,93 @@ pub enum Action {
     NextBand,
     /// Sweep: show the previous band of the sweep.
     PrevBand,
+    /// Acknowledge the selected alert with a note (opens the note line).
+    AcknowledgeWithNote,
+    /// Mark the selected alert's emitter as known, with an optional note (opens the note
+    /// line).
+    MarkKnown,
+    /// Suppress the selected alert's emitter or kind in band (opens the duration menu).
+    Suppress(ScopeKind),
+    /// Duration menu: the n-th of [`suppress::CHOICES`].
+    SuppressFor(usize),
+    /// The suppressions list in place of the alert desk, or back.
+    ToggleSuppressions,
+    /// Lift the selected suppression (suppressions list).
+    Lift,
+    /// The peak table in place of the alert desk, or back.
+    TogglePeaks,
+    /// Occupancy in place of the waterfall, or back.
+    ToggleOccupancy,
+    /// The band strip on or off.
+    ToggleBands,
+    /// Toggle the min-hold trace (restarts it).
+    ToggleMinHold,
+    /// Marker 1 (`0`) or the delta marker (`1`) on or off.
+    ToggleMarker(usize),
+    /// The arrow keys move the other marker.
+    SwitchMarker,
+    /// Note line: a character typed.
+    Type(char),
+    /// Note line: delete the last character.
+    Backspace,
+    /// Note line: done.
+    Submit,
+    /// Close the note line or menu; otherwise turn the markers off.
+    Cancel,
+}
+
+/// How keys are read: the keymap asks the state which mode it is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputMode {
+    /// Keys are commands.
+    Normal,
+    /// The help overlay is open: any key closes it.
+    Help,
+    /// A note is being typed: keys are text.
+    Text,
+    /// The suppression menu is open: a number chooses.
+    Menu,
+}
+
+/// What a note being typed is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteFor {
+    /// An acknowledgement.
+    Acknowledge,
+    /// Marking the emitter as known.
+    Known,
+}
+
+/// A one-line prompt over the bottom of the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    /// A note being typed for the alert with this id.
+    Note {
+        /// What it is for.
+        purpose: NoteFor,
+        /// The alert.
+        alert_id: u64,
+        /// Typed so far.
+        text: String,
+    },
+    /// Choosing how long to suppress the alert with this id.
+    SuppressMenu {
+        /// Emitter or kind in band.
+        scope: ScopeKind,
+        /// The alert.
+        alert_id: u64,
+    },
+}
+
+/// What the bottom pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lower {
+    /// The alert desk.
+    Alerts,
+    /// The strongest peaks of the spectrum in view.
+    Peaks,
+    /// The suppressions in force.
+    Suppressions,
 }
 
 /// What the console loop must do on the state's behalf.
@@ -117,6 +215,17 @@ pub enum Effect {
     Loop(bool),
     /// Write this acknowledgement to the alert log.
     Acknowledged(Alert),
+    /// Write this acknowledgement, with the operator's note, to the alert log.
+    AcknowledgedWithNote(Alert, String),
+    /// The operator marked this alert's emitter as known: tell the detector, append the
+    /// entry to the known-emitters file, log it.
+    MarkedKnown(Alert, KnownEntry),
+    /// A new suppression: log it.
+    Suppressed(Suppression),
+    /// A suppression lifted before its time: log it.
+    Lifted(Suppression),
+    /// Ring the terminal bell (and run `--on-critical`) for this critical alert.
+    Ring(Alert),
 }
 
 /// The stream being watched, for the status line.
@@ -318,6 +427,36 @@ pub struct App {
     pub quit: bool,
     /// A sweep's panorama, bands and the step being measured.
     pub sweep: Option<SweepView>,
+    /// Wall clock (UTC) as of the last tick: suppressions and the bell run on it.
+    pub now: DateTime<Utc>,
+    /// Band-plan bands, drawn along the frequency axis.
+    pub bands: Vec<Band>,
+    /// Draw the band strip.
+    pub show_bands: bool,
+    /// Known emitters (`--known` and those marked here), marked on the spectrum.
+    pub known: Vec<KnownEntry>,
+    /// Minimum of every trace since min-hold was (re)started.
+    pub min_hold: Vec<f32>,
+    /// Draw the min-hold trace.
+    pub show_min_hold: bool,
+    /// Marker 1 and the delta marker.
+    pub markers: Markers,
+    /// Plot columns on screen (the loop sets it from the terminal): a marker step.
+    pub plot_cols: u16,
+    /// What the bottom pane shows.
+    pub lower: Lower,
+    /// Occupancy in place of the waterfall.
+    pub show_occupancy: bool,
+    /// Share of time above the threshold per bin.
+    pub occupancy: Occupancy,
+    /// Suppressions in force, oldest first.
+    pub suppressions: Vec<Suppression>,
+    /// Selected suppression in the list, counted from the newest.
+    pub suppression_selected: usize,
+    /// The note line or suppression menu, when open.
+    pub modal: Option<Modal>,
+    /// Which critical alerts ring, and when.
+    pub bell: Bell,
 }
 
 impl App {
@@ -351,6 +490,21 @@ impl App {
             stats: Stats::default(),
             notice: None,
             quit: false,
+            now: DateTime::<Utc>::UNIX_EPOCH,
+            bands: Vec::new(),
+            show_bands: true,
+            known: Vec::new(),
+            min_hold: Vec::new(),
+            show_min_hold: false,
+            markers: Markers::default(),
+            plot_cols: 93,
+            lower: Lower::Alerts,
+            show_occupancy: false,
+            occupancy: Occupancy::default(),
+            suppressions: Vec::new(),
+            suppression_selected: 0,
+            modal: None,
+            bell: Bell::default(),
             sweep: None,
         }
     }
@@ -365,9 +519,94 @@ impl App {
         self
     }
 
+    /// The same console with the band plan's bands and the known emitters to draw.
+    pub fn with_prior(mut self, bands: Vec<Band>, known: Vec<KnownEntry>) -> Self {
+        self.bands = bands;
+        self.known = known;
+        self
+    }
+
+    /// How the keymap should read keys now.
+    pub fn input_mode(&self) -> InputMode {
+        match &self.modal {
+            _ if self.help => InputMode::Help,
+            Some(Modal::Note { .. }) => InputMode::Text,
+            Some(Modal::SuppressMenu { .. }) => InputMode::Menu,
+            None => InputMode::Normal,
+        }
+    }
+
+    /// The desk's rows, newest first: the alerts no suppression hides.
+    pub fn desk_rows(&self) -> impl Iterator<Item = &DeskEntry> {
+        self.desk.rows()
+    }
+
+    fn entry_by_id(&self, id: u64) -> Option<&DeskEntry> {
+        self.desk.find(id, None)
+    }
+
+    /// Advances the wall clock to `now`: suppressions that have run out end (their alerts
+    /// come back to the desk), and the bell may ring.
+    pub fn on_tick(&mut self, now: DateTime<Utc>) -> Option<Effect> {
+        self.now = now;
+        if let Some(over) = self.suppressions.iter().find(|s| !s.active(now)) {
+            // Its alerts are back on the desk: say why they appeared.
+            self.notice = Some(format!("suppression over: {}", over.scope.describe()));
+            self.suppressions.retain(|s| s.active(now));
+            self.refresh_hidden();
+        }
+        let desk = &self.desk;
+        let wanted = |a: &Alert| {
+            desk.find(a.id, None).is_some_and(|e| {
+                !e.hidden && !e.acknowledged && e.alert.state != AlertState::Cleared
+            })
+        };
+        let due = self.bell.due(now, wanted)?;
+        // The latest figures, for the command's JSON.
+        let latest = self.entry_by_id(due.id).map_or(due, |e| e.alert.clone());
+        // A bell in a noisy room goes unheard: the screen says what rang until the next
+        // key.
+        let at = if latest.freq_hz > 0.0 {
+            format!(" {:.4} MHz", latest.freq_hz / 1e6)
+        } else {
+            String::new()
+        };
+        self.notice = Some(format!(
+            "BELL critical #{} {}{at}",
+            latest.id,
+            latest.kind.as_str()
+        ));
+        Some(Effect::Ring(latest))
+    }
+
+    /// True when a suppression in force covers `a`.
+    fn suppressed(&self, a: &Alert) -> bool {
+        self.suppressions
+            .iter()
+            .any(|s| s.active(self.now) && s.scope.matches(a))
+    }
+
+    /// Recomputes which alerts the suppressions hide, keeping the selections in range.
+    fn refresh_hidden(&mut self) {
+        let (suppressions, now) = (&self.suppressions, self.now);
+        self.desk.refresh_hidden(|a| {
+            suppressions
+                .iter()
+                .any(|s| s.active(now) && s.scope.matches(a))
+        });
+        self.desk.suppressions = self.suppressions.len();
+        self.suppression_selected = self
+            .suppression_selected
+            .min(self.suppressions.len().saturating_sub(1));
+    }
+
     /// Applies an operator action; returns what the outside must do.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         use Action as A;
+        // A notice answers the operator's last key; the next key has been read, so it
+        // gives way to whatever this one says (on a narrow screen it costs the status
+        // line its file position).
+        self.notice = None;
         match action {
             A::Quit => {
                 self.quit = true;
@@ -375,16 +614,23 @@ impl App {
             }
             A::ToggleHelp => self.help = !self.help,
             A::FreezeDisplay => self.frozen = !self.frozen,
+            A::SelectNewer if self.lower == Lower::Suppressions => {
+                self.suppression_selected = self.suppression_selected.saturating_sub(1);
+            }
+            A::SelectOlder if self.lower == Lower::Suppressions => {
+                self.suppression_selected =
+                    (self.suppression_selected + 1).min(self.suppressions.len().saturating_sub(1));
+            }
             A::SelectNewer => self.desk.select_newer(),
             A::SelectOlder => self.desk.select_older(),
             A::SelectNewest => self.desk.select_newest(),
-            A::Acknowledge => {
-                let e = self.desk.acknowledge_selected()?;
-                return Some(Effect::Acknowledged(e.alert.clone()));
-            }
+            A::Acknowledge => return self.acknowledge(),
             A::JumpToAlert => self.jump_to_alert(),
             A::ZoomIn => self.zoom(0.5),
             A::ZoomOut => self.zoom(2.0),
+            // While a marker is on, the arrows move it.
+            A::PanLeft if self.markers.any() => self.move_marker(-1),
+            A::PanRight if self.markers.any() => self.move_marker(1),
             A::PanLeft => self.pan(-0.25),
             A::PanRight => self.pan(0.25),
             A::FullSpan => self.view = full_view(&self.grid),
@@ -442,6 +688,43 @@ impl App {
             }
             A::NextBand => self.show_band(1),
             A::PrevBand => self.show_band(-1),
+            A::AcknowledgeWithNote => self.open_note(NoteFor::Acknowledge),
+            A::MarkKnown => self.open_note(NoteFor::Known),
+            A::Suppress(scope) => self.open_suppress(scope),
+            A::SuppressFor(i) => return self.suppress(i),
+            A::ToggleSuppressions => self.toggle_lower(Lower::Suppressions),
+            A::Lift => return self.lift(),
+            A::TogglePeaks => self.toggle_lower(Lower::Peaks),
+            A::ToggleOccupancy => self.show_occupancy = !self.show_occupancy,
+            A::ToggleBands => self.show_bands = !self.show_bands,
+            A::ToggleMinHold => {
+                self.show_min_hold = !self.show_min_hold;
+                self.min_hold.clear();
+            }
+            A::ToggleMarker(i) => self.toggle_marker(i.min(1)),
+            A::SwitchMarker => {
+                if self.markers.bins.iter().all(Option::is_some) {
+                    self.markers.active ^= 1;
+                }
+            }
+            A::Type(c) => {
+                if let Some(Modal::Note { text, .. }) = self.modal.as_mut() {
+                    if !c.is_control() && text.chars().count() < NOTE_MAX {
+                        text.push(c);
+                    }
+                }
+            }
+            A::Backspace => {
+                if let Some(Modal::Note { text, .. }) = self.modal.as_mut() {
+                    text.pop();
+                }
+            }
+            A::Submit => return self.submit_note(),
+            A::Cancel => {
+                if self.modal.take().is_none() {
+                    self.markers = Markers::default();
+                }
+            }
         }
         None
     }
@@ -468,9 +751,208 @@ impl App {
         self.view = self.clamp_view(lo, hi);
     }
 
+    /// The selected alert for an alert key, or `None` (with the desk brought back when
+    /// another view hid it, so the operator sees what the next key acts on).
+    fn alert_for_key(&mut self) -> Option<Alert> {
+        if self.lower != Lower::Alerts {
+            self.lower = Lower::Alerts;
+            return None;
+        }
+        self.selected_entry().map(|e| e.alert.clone())
+    }
+
+    fn open_note(&mut self, purpose: NoteFor) {
+        let Some(a) = self.alert_for_key() else {
+            return;
+        };
+        if purpose == NoteFor::Acknowledge && a.state == AlertState::Cleared {
+            self.notice = Some(format!("#{} has cleared: nothing to acknowledge", a.id));
+            return;
+        }
+        if purpose == NoteFor::Known {
+            // What the detector can treat as known: a transmitter it would call new.
+            if a.kind != AlertKind::NewEmitter || a.freq_hz <= 0.0 {
+                self.notice = Some(format!(
+                    "#{} is {}: only a new_emitter can be marked known",
+                    a.id,
+                    a.kind.as_str()
+                ));
+                return;
+            }
+            if let Some(k) = self.known_at(a.freq_hz, a.bandwidth_hz) {
+                self.notice = Some(format!(
+                    "already known{}",
+                    k.label
+                        .as_deref()
+                        .map(|l| format!(": {}", crate::units::one_line(l)))
+                        .unwrap_or_default()
+                ));
+                return;
+            }
+        }
+        self.modal = Some(Modal::Note {
+            purpose,
+            alert_id: a.id,
+            text: String::new(),
+        });
+    }
+
+    /// The known emitter an alert at `freq_hz`, `bandwidth_hz` wide, is (as the detector
+    /// matches them, with two bins of slack).
+    pub fn known_at(&self, freq_hz: f64, bandwidth_hz: f64) -> Option<&KnownEntry> {
+        known_match(&self.known, freq_hz, bandwidth_hz, 2.0 * self.grid.bin_hz())
+    }
+
+    fn submit_note(&mut self) -> Option<Effect> {
+        let Some(Modal::Note {
+            purpose,
+            alert_id,
+            text,
+        }) = self.modal.take()
+        else {
+            return None;
+        };
+        let note = text.trim().to_string();
+        match purpose {
+            NoteFor::Acknowledge => {
+                let e = self.desk.find_mut(alert_id, None)?;
+                let was = e.acknowledged;
+                e.acknowledged = true;
+                if !note.is_empty() {
+                    Some(Effect::AcknowledgedWithNote(e.alert.clone(), note))
+                } else if !was {
+                    Some(Effect::Acknowledged(e.alert.clone()))
+                } else {
+                    None
+                }
+            }
+            NoteFor::Known => {
+                // Known is a verdict on the alert: it no longer waits for the operator
+                // (nor rings), and the desk says `known` rather than `ack`.
+                let e = self.desk.find_mut(alert_id, None)?;
+                e.acknowledged = true;
+                e.known = true;
+                let a = e.alert.clone();
+                let entry = KnownEntry {
+                    freq_hz: a.freq_hz,
+                    // Never narrower than a bin: a carrier measured one bin wide must
+                    // still match when it next measures two.
+                    bandwidth_hz: a.bandwidth_hz.max(self.grid.bin_hz()),
+                    label: None,
+                    note: (!note.is_empty()).then_some(note),
+                    power_dbfs: Some(a.power_dbfs),
+                    always_on: false,
+                };
+                self.known.push(entry.clone());
+                let (known, tol) = (&self.known, 2.0 * self.grid.bin_hz());
+                self.desk
+                    .mark_known(|a| known_match(known, a.freq_hz, a.bandwidth_hz, tol).is_some());
+                Some(Effect::MarkedKnown(a, entry))
+            }
+        }
+    }
+
+    fn open_suppress(&mut self, scope: ScopeKind) {
+        let Some(a) = self.alert_for_key() else {
+            return;
+        };
+        if Scope::for_alert(scope, &a, 0.0).is_none() {
+            self.notice = Some(format!(
+                "#{} ({}) has no frequency: S suppresses its kind",
+                a.id,
+                a.kind.as_str()
+            ));
+            return;
+        }
+        self.modal = Some(Modal::SuppressMenu {
+            scope,
+            alert_id: a.id,
+        });
+    }
+
+    fn suppress(&mut self, choice: usize) -> Option<Effect> {
+        let (_, minutes) = *suppress::CHOICES.get(choice)?;
+        let Some(Modal::SuppressMenu { scope, alert_id }) = self.modal.take() else {
+            return None;
+        };
+        let a = self.entry_by_id(alert_id)?.alert.clone();
+        let scope = Scope::for_alert(scope, &a, 2.0 * self.grid.bin_hz())?;
+        let s = Suppression::new(scope, a, self.now, minutes);
+        self.suppressions.push(s.clone());
+        self.refresh_hidden();
+        Some(Effect::Suppressed(s))
+    }
+
+    fn lift(&mut self) -> Option<Effect> {
+        if self.lower != Lower::Suppressions || self.suppressions.is_empty() {
+            return None;
+        }
+        let n = self.suppressions.len();
+        let i = n - 1 - self.suppression_selected.min(n - 1);
+        let s = self.suppressions.remove(i);
+        self.refresh_hidden();
+        Some(Effect::Lifted(s))
+    }
+
+    fn toggle_lower(&mut self, pane: Lower) {
+        self.lower = if self.lower == pane {
+            Lower::Alerts
+        } else {
+            pane
+        };
+    }
+
+    /// FFT bins whose centres are in view.
+    pub fn view_bins(&self) -> RangeInclusive<usize> {
+        let last = self.grid.bins.saturating_sub(1) as f64;
+        let lo = self.grid.bin_of(self.view.lo_hz).ceil().clamp(0.0, last);
+        let hi = self.grid.bin_of(self.view.hi_hz).floor().clamp(lo, last);
+        lo as usize..=hi as usize
+    }
+
+    fn toggle_marker(&mut self, i: usize) {
+        if self.markers.bins[i].take().is_some() {
+            let other = 1 - i;
+            if self.markers.bins[other].is_some() {
+                self.markers.active = other;
+            }
+            return;
+        }
+        // Marker 1 starts on the strongest signal in view, the delta marker on marker 1.
+        let bin = match (i, self.markers.bins[0]) {
+            (1, Some(b)) => Some(b),
+            _ => measure::strongest(&self.trace, self.view_bins()),
+        };
+        if let Some(b) = bin.or_else(|| Some(*self.view_bins().start())) {
+            self.markers.bins[i] = Some(b);
+            self.markers.active = i;
+        }
+    }
+
+    /// Moves the active marker by about one screen column, within the view.
+    fn move_marker(&mut self, dir: i64) {
+        let Some(b) = self.markers.bins[self.markers.active] else {
+            return;
+        };
+        let per_col = self.view.span_hz() / f64::from(self.plot_cols.max(1)) / self.grid.bin_hz();
+        let step = per_col.round().max(1.0) as i64;
+        let range = self.view_bins();
+        let next = (b as i64 + dir * step).clamp(*range.start() as i64, *range.end() as i64);
+        self.markers.bins[self.markers.active] = Some(next as usize);
+    }
+
     /// The selected desk entry (the desk is drawn newest first).
     pub fn selected_entry(&self) -> Option<&DeskEntry> {
         self.desk.selected_entry()
+    }
+
+    fn acknowledge(&mut self) -> Option<Effect> {
+        if self.lower != Lower::Alerts {
+            self.lower = Lower::Alerts;
+            return None;
+        }
+        let e = self.desk.acknowledge_selected()?;
+        Some(Effect::Acknowledged(e.alert.clone()))
     }
 
     fn jump_to_alert(&mut self) {
@@ -541,6 +1023,21 @@ impl App {
                 self.max_hold.clone_from(&frame.power_db);
             }
         }
+        if self.show_min_hold {
+            if self.min_hold.len() == frame.power_db.len() {
+                for (m, &p) in self.min_hold.iter_mut().zip(&frame.power_db) {
+                    *m = m.min(p);
+                }
+            } else {
+                self.min_hold.clone_from(&frame.power_db);
+            }
+        }
+        self.occupancy.add(
+            &frame.power_db,
+            &frame.floor_db,
+            frame.threshold_over_floor_db,
+            frame.end as f64 / self.info.sample_rate_hz,
+        );
         let acc = &mut self.row_acc;
         if self.row_frames == 0 || acc.power_db.len() != frame.power_db.len() {
             acc.power_db.clone_from(&frame.power_db);
@@ -620,8 +1117,10 @@ impl App {
     /// Takes an alert state change: a new entry when raised (marked on the waterfall),
     /// else updates its entry.
     pub fn on_alert(&mut self, alert: Alert) {
+        let hidden = self.suppressed(&alert);
+        self.bell.on_alert(&alert, hidden);
         let mark = (alert.freq_hz, alert.severity);
-        if self.desk.take(alert, None, false) && mark.0 > 0.0 {
+        if self.desk.take_hidden(alert, None, false, hidden) && mark.0 > 0.0 && !hidden {
             self.row_acc.marks.push(mark);
         }
     }
@@ -639,10 +1138,24 @@ impl App {
         }
     }
 
-    /// Alerts per severity among those not cleared: (critical, warning, info).
+    /// Alerts per severity among those on the desk and not cleared: (critical, warning,
+    /// info).
     pub fn active_counts(&self) -> (usize, usize, usize) {
         self.desk.active_counts()
     }
+}
+
+/// The known emitter an alert at `freq_hz`, `bandwidth_hz` wide, is (as the detector
+/// matches them, with `tol` of slack).
+fn known_match(
+    known: &[KnownEntry],
+    freq_hz: f64,
+    bandwidth_hz: f64,
+    tol: f64,
+) -> Option<&KnownEntry> {
+    known
+        .iter()
+        .find(|k| (k.freq_hz - freq_hz).abs() <= (k.bandwidth_hz + bandwidth_hz) / 2.0 + tol)
 }
 
 /// The whole band the spectra cover.
@@ -865,6 +1378,303 @@ pub(crate) mod tests {
         app.update(Action::DbUp);
         assert!(!app.auto_scale, "a manual dB change stops auto-scale");
         assert_eq!(app.db_lo, -85.0);
+    }
+
+    /// The wall clock at `s` seconds into a shift.
+    pub(crate) fn at(s: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH
+            + chrono::TimeDelta::days(20_000)
+            + chrono::TimeDelta::seconds(s)
+    }
+
+    fn ids(app: &App) -> Vec<u64> {
+        app.desk_rows().map(|e| e.alert.id).collect()
+    }
+
+    #[test]
+    fn suppressing_an_emitter_hides_it_until_it_expires() {
+        let mut app = App::new(info(), grid(), None);
+        app.on_tick(at(0));
+        app.on_alert(alert(1, 433.5e6, Severity::Warning));
+        app.on_alert(alert(2, 434.0e6, Severity::Warning));
+        app.update(Action::SelectOlder);
+        assert_eq!(app.update(Action::Suppress(ScopeKind::Emitter)), None);
+        assert_eq!(app.input_mode(), InputMode::Menu);
+        let Some(Effect::Suppressed(s)) = app.update(Action::SuppressFor(1)) else {
+            panic!("no suppression");
+        };
+        assert_eq!(app.input_mode(), InputMode::Normal);
+        assert_eq!((s.alert.id, s.scope.log_name()), (1, "emitter"));
+        assert_eq!(s.until, at(3600), "1 h");
+        assert_eq!(ids(&app), [2]);
+        assert_eq!(app.selected_entry().map(|e| e.alert.id), Some(2));
+        // Its updates, and the same emitter raised again, stay hidden; others do not.
+        let mut upd = alert(1, 433.5e6, Severity::Warning);
+        upd.state = AlertState::Updated;
+        app.on_alert(upd);
+        app.on_alert(alert(3, 433.5e6 + 1_000.0, Severity::Warning));
+        app.on_alert(alert(4, 433.7e6, Severity::Warning));
+        assert_eq!(ids(&app), [4, 2]);
+        assert_eq!(app.desk.entries().len(), 4, "hidden, not deleted");
+        assert_eq!(app.active_counts(), (0, 2, 0));
+        // Nothing rings for a suppressed critical alert.
+        let mut crit = alert(5, 433.5e6, Severity::Critical);
+        crit.kind = AlertKind::NewEmitter;
+        app.on_alert(crit);
+        assert_eq!(app.on_tick(at(60)), None);
+        // Expired: everything is back on the desk.
+        assert_eq!(app.on_tick(at(3599)), None);
+        assert_eq!(ids(&app), [4, 2]);
+        app.on_tick(at(3600));
+        assert_eq!(ids(&app), [5, 4, 3, 2, 1]);
+        assert_eq!(
+            app.notice.as_deref(),
+            Some("suppression over: new_emitter at 433.5000 MHz")
+        );
+        assert!(app.suppressions.is_empty());
+    }
+
+    #[test]
+    fn suppressing_a_kind_in_a_band_and_lifting_it() {
+        let mut app = App::new(info(), grid(), None);
+        app.on_tick(at(0));
+        let in_band = |id, f| {
+            let mut a = alert(id, f, Severity::Warning);
+            a.band = Some("LPD433".into());
+            a
+        };
+        app.on_alert(in_band(1, 433.5e6));
+        app.on_alert(alert(2, 433.6e6, Severity::Warning));
+        app.update(Action::SelectOlder);
+        app.update(Action::Suppress(ScopeKind::KindInBand));
+        // Any other key closes the menu without suppressing.
+        assert_eq!(app.update(Action::Cancel), None);
+        assert!(app.modal.is_none() && app.suppressions.is_empty());
+        app.update(Action::Suppress(ScopeKind::KindInBand));
+        let e = app.update(Action::SuppressFor(0));
+        assert!(matches!(&e, Some(Effect::Suppressed(s)) if s.until == at(15 * 60)));
+        app.on_alert(in_band(3, 434.5e6));
+        assert_eq!(ids(&app), [2]);
+        // Lifting needs the list open; it lifts the selected one and logs it.
+        assert_eq!(app.update(Action::Lift), None);
+        app.update(Action::ToggleSuppressions);
+        assert_eq!(app.lower, Lower::Suppressions);
+        let Some(Effect::Lifted(l)) = app.update(Action::Lift) else {
+            panic!("not lifted");
+        };
+        assert_eq!(l.scope.describe(), "new_emitter in LPD433");
+        assert_eq!(ids(&app), [3, 2, 1]);
+        // An alert key on another view brings the desk back first.
+        assert_eq!(app.update(Action::Acknowledge), None);
+        assert_eq!(app.lower, Lower::Alerts);
+        assert!(matches!(
+            app.update(Action::Acknowledge),
+            Some(Effect::Acknowledged(_))
+        ));
+    }
+
+    #[test]
+    fn a_health_alert_can_only_be_suppressed_by_kind() {
+        let mut app = App::new(info(), grid(), None);
+        let mut a = alert(1, 0.0, Severity::Warning);
+        a.kind = AlertKind::Overrun;
+        app.on_alert(a);
+        app.update(Action::Suppress(ScopeKind::Emitter));
+        assert!(app.modal.is_none());
+        assert!(app
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("S suppresses")));
+    }
+
+    #[test]
+    fn acknowledge_with_a_note() {
+        let mut app = App::new(info(), grid(), None);
+        app.on_alert(alert(1, 433.5e6, Severity::Warning));
+        app.update(Action::AcknowledgeWithNote);
+        assert_eq!(app.input_mode(), InputMode::Text);
+        for c in "van, seen xq".chars() {
+            app.update(Action::Type(c));
+        }
+        app.update(Action::Backspace);
+        app.update(Action::Backspace);
+        app.update(Action::Type('\u{7}'));
+        let e = app.update(Action::Submit);
+        assert!(
+            matches!(&e, Some(Effect::AcknowledgedWithNote(a, n)) if a.id == 1 && n == "van, seen"),
+            "{e:?}"
+        );
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Acknowledged);
+        // A note on an acknowledged alert adds to it; an empty one adds nothing.
+        app.update(Action::AcknowledgeWithNote);
+        assert_eq!(app.update(Action::Submit), None);
+        app.update(Action::AcknowledgeWithNote);
+        app.update(Action::Type('x'));
+        assert!(matches!(
+            app.update(Action::Submit),
+            Some(Effect::AcknowledgedWithNote(..))
+        ));
+        // Esc gives up; an empty note on a new alert is a plain acknowledgement.
+        app.on_alert(alert(2, 433.6e6, Severity::Warning));
+        app.update(Action::AcknowledgeWithNote);
+        app.update(Action::Type('z'));
+        assert_eq!(app.update(Action::Cancel), None);
+        assert_eq!(app.desk.entries()[1].state(), DeskState::New);
+        app.update(Action::AcknowledgeWithNote);
+        assert!(matches!(app.update(Action::Submit), Some(Effect::Acknowledged(a)) if a.id == 2));
+        // Notes are bounded.
+        app.update(Action::AcknowledgeWithNote);
+        for _ in 0..NOTE_MAX + 10 {
+            app.update(Action::Type('w'));
+        }
+        let Some(Effect::AcknowledgedWithNote(_, n)) = app.update(Action::Submit) else {
+            panic!("no note");
+        };
+        assert_eq!(n.chars().count(), NOTE_MAX);
+    }
+
+    #[test]
+    fn marking_an_emitter_known() {
+        let mut app = App::new(info(), grid(), None);
+        let mut jam = alert(1, 433.2e6, Severity::Critical);
+        jam.kind = AlertKind::Jamming;
+        app.on_alert(jam);
+        app.update(Action::MarkKnown);
+        assert!(app.modal.is_none(), "a jammer is not a known emitter");
+        app.on_alert(alert(2, 433.5e6, Severity::Warning));
+        app.update(Action::MarkKnown);
+        for c in "gate".chars() {
+            app.update(Action::Type(c));
+        }
+        let Some(Effect::MarkedKnown(a, k)) = app.update(Action::Submit) else {
+            panic!("not marked");
+        };
+        assert_eq!(a.id, 2);
+        assert_eq!((k.freq_hz, k.bandwidth_hz), (433.5e6, 12_500.0));
+        assert_eq!(k.power_dbfs, Some(-41.5));
+        assert_eq!(
+            (k.note.as_deref(), k.label.as_deref()),
+            (Some("gate"), None)
+        );
+        assert_eq!(app.known, vec![k]);
+        // Marked once; asking again says so.
+        app.update(Action::MarkKnown);
+        assert!(app.modal.is_none());
+        assert!(app
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.starts_with("already known")));
+        // A cleared alert can be marked: it will be back.
+        let mut c = alert(3, 434.0e6, Severity::Warning);
+        c.state = AlertState::Cleared;
+        app.on_alert(alert(3, 434.0e6, Severity::Warning));
+        app.on_alert(c);
+        app.update(Action::MarkKnown);
+        assert!(matches!(
+            app.update(Action::Submit),
+            Some(Effect::MarkedKnown(..))
+        ));
+    }
+
+    #[test]
+    fn the_bell_rings_once_per_critical_alert_at_a_bounded_rate() {
+        let mut app = App::new(info(), grid(), None);
+        app.on_tick(at(0));
+        app.on_alert(alert(1, 433.5e6, Severity::Warning));
+        assert_eq!(app.on_tick(at(1)), None);
+        app.on_alert(alert(2, 433.6e6, Severity::Critical));
+        app.on_alert(alert(3, 433.7e6, Severity::Critical));
+        let mut upd = alert(2, 433.6e6, Severity::Critical);
+        upd.state = AlertState::Updated;
+        upd.snr_db = 30.0;
+        app.on_alert(upd);
+        let r = app.on_tick(at(2));
+        assert!(
+            matches!(&r, Some(Effect::Ring(a)) if a.id == 2 && a.snr_db == 30.0),
+            "rings with the latest figures: {r:?}"
+        );
+        assert_eq!(app.on_tick(at(3)), None, "rate-limited");
+        assert!(matches!(app.on_tick(at(12)), Some(Effect::Ring(a)) if a.id == 3));
+        assert_eq!(app.on_tick(at(100)), None, "once per alert");
+        // Acknowledged before its turn: no ring.
+        app.on_alert(alert(4, 433.8e6, Severity::Critical));
+        app.on_alert(alert(5, 433.9e6, Severity::Critical));
+        assert!(matches!(app.on_tick(at(200)), Some(Effect::Ring(a)) if a.id == 4));
+        app.update(Action::SelectNewest);
+        app.update(Action::Acknowledge);
+        assert_eq!(app.on_tick(at(300)), None);
+    }
+
+    #[test]
+    fn markers_read_the_trace_and_move_with_the_arrows() {
+        let mut app = App::new(info(), grid(), None);
+        app.plot_cols = 64; // 16 bins a column over the whole band
+        let mut f = frame(24_000, 800);
+        f.power_db[300] = -50.0;
+        app.on_frame(f);
+        app.update(Action::ToggleMarker(0));
+        assert_eq!(app.markers.bins, [Some(800), None], "on the strongest bin");
+        app.update(Action::PanRight);
+        assert_eq!(app.markers.bins[0], Some(816), "one column");
+        assert_eq!(app.view, full_view(&app.grid), "the view does not pan");
+        app.update(Action::ToggleMarker(1));
+        assert_eq!((app.markers.bins[1], app.markers.active), (Some(816), 1));
+        for _ in 0..32 {
+            app.update(Action::PanLeft);
+        }
+        assert_eq!(app.markers.bins, [Some(816), Some(304)]);
+        app.update(Action::SwitchMarker);
+        app.update(Action::PanLeft);
+        assert_eq!(app.markers.bins, [Some(800), Some(304)]);
+        // Never out of the view.
+        for _ in 0..100 {
+            app.update(Action::PanRight);
+        }
+        assert_eq!(app.markers.bins[0], Some(1023));
+        // Zoomed in, a column is a bin.
+        app.update(Action::FullSpan);
+        for _ in 0..6 {
+            app.update(Action::ZoomIn);
+        }
+        app.update(Action::PanLeft);
+        assert_eq!(app.markers.bins[0], Some(*app.view_bins().end()));
+        // Off: marker 1 off leaves the delta marker active; Esc turns both off.
+        app.update(Action::ToggleMarker(0));
+        assert_eq!(app.markers.active, 1);
+        app.update(Action::Cancel);
+        assert!(!app.markers.any());
+        let before = app.view;
+        app.update(Action::PanLeft);
+        assert!(app.view.lo_hz < before.lo_hz, "the arrows pan again");
+    }
+
+    #[test]
+    fn min_hold_keeps_the_lowest_level_and_restarts() {
+        let mut app = App::new(info(), grid(), None);
+        app.on_frame(frame(24_000, 100));
+        assert!(app.min_hold.is_empty(), "off by default");
+        app.update(Action::ToggleMinHold);
+        app.on_frame(frame(48_000, 100));
+        app.on_frame(frame(72_000, 200));
+        assert_eq!((app.min_hold[100], app.min_hold[200]), (-80.0, -80.0));
+        assert_eq!(app.max_hold[100], -30.0);
+        app.update(Action::ToggleMinHold);
+        assert!(!app.show_min_hold && app.min_hold.is_empty());
+    }
+
+    #[test]
+    fn views_toggle() {
+        let mut app = App::new(info(), grid(), None);
+        assert!(app.show_bands && !app.show_occupancy);
+        app.update(Action::ToggleBands);
+        app.update(Action::ToggleOccupancy);
+        assert!(!app.show_bands && app.show_occupancy);
+        app.update(Action::TogglePeaks);
+        assert_eq!(app.lower, Lower::Peaks);
+        app.update(Action::ToggleSuppressions);
+        assert_eq!(app.lower, Lower::Suppressions);
+        app.update(Action::ToggleSuppressions);
+        assert_eq!(app.lower, Lower::Alerts);
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! and HQ's ([`super::hq::HqApp`]) each own a [`Desk`], and
 //! [`super::widgets::alerts::render`] draws either. Entries are kept oldest first and drawn
 //! newest first; the selection is counted from the newest, so it stays on its alert as new
-//! ones arrive on top. Pure: no terminal, no clock.
+//! ones arrive on top. Alerts a suppression covers stay in the desk but are hidden: not
+//! drawn, not selectable, not counted as active (the post console's `s`/`S`); an entry
+//! acknowledged by marking its emitter known shows as `known`. Pure: no terminal, no
+//! clock.
 
 use std::sync::Arc;
 
-use crate::alert::{Alert, AlertState, Severity};
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
 
 /// How an alert stands on the desk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +31,10 @@ pub struct DeskEntry {
     pub acknowledged: bool,
     /// The post it came from (HQ's desk); `None` on a post's own console.
     pub post: Option<Arc<str>>,
+    /// A suppression covers it: not on the desk, never rings.
+    pub hidden: bool,
+    /// Acknowledged by marking its emitter known (drawn as `known`).
+    pub known: bool,
 }
 
 impl DeskEntry {
@@ -52,6 +59,8 @@ pub struct Desk {
     selected: usize,
     /// Entries kept; beyond this the oldest cleared ones go first.
     max: usize,
+    /// Suppressions in force (the title says so; set by the console that owns them).
+    pub suppressions: usize,
 }
 
 impl Desk {
@@ -61,6 +70,7 @@ impl Desk {
             entries: Vec::new(),
             selected: 0,
             max: max.max(1),
+            suppressions: 0,
         }
     }
 
@@ -74,10 +84,69 @@ impl Desk {
         self.selected
     }
 
+    /// The rows drawn, newest first: the entries no suppression hides.
+    pub fn rows(&self) -> impl Iterator<Item = &DeskEntry> {
+        self.entries.iter().rev().filter(|e| !e.hidden)
+    }
+
+    /// Rows drawn.
+    pub fn visible(&self) -> usize {
+        self.entries.iter().filter(|e| !e.hidden).count()
+    }
+
+    /// Index in the entries of the selected row.
+    fn selected_index(&self) -> Option<usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, e)| !e.hidden)
+            .nth(self.selected)
+            .map(|(i, _)| i)
+    }
+
     /// The selected entry.
     pub fn selected_entry(&self) -> Option<&DeskEntry> {
-        let n = self.entries.len();
-        (self.selected < n).then(|| &self.entries[n - 1 - self.selected])
+        self.selected_index().map(|i| &self.entries[i])
+    }
+
+    /// The newest entry of alert `id` from `post`, hidden or not.
+    pub fn find(&self, id: u64, post: Option<&str>) -> Option<&DeskEntry> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.alert.id == id && e.post.as_deref() == post)
+    }
+
+    /// [`Self::find`], to change.
+    pub fn find_mut(&mut self, id: u64, post: Option<&str>) -> Option<&mut DeskEntry> {
+        self.entries
+            .iter_mut()
+            .rev()
+            .find(|e| e.alert.id == id && e.post.as_deref() == post)
+    }
+
+    /// Marks as `known` the acknowledged `new_emitter` entries `is_known` accepts (the
+    /// emitter was marked known here, or is known by now).
+    pub fn mark_known(&mut self, is_known: impl Fn(&Alert) -> bool) {
+        for e in &mut self.entries {
+            if e.acknowledged && e.alert.kind == AlertKind::NewEmitter && is_known(&e.alert) {
+                e.known = true;
+            }
+        }
+    }
+
+    /// Recomputes which entries are hidden (`hide`: a suppression covers the alert),
+    /// keeping the selection in range.
+    pub fn refresh_hidden(&mut self, hide: impl Fn(&Alert) -> bool) {
+        for e in &mut self.entries {
+            e.hidden = hide(&e.alert);
+        }
+        self.clamp();
+    }
+
+    fn clamp(&mut self) {
+        self.selected = self.selected.min(self.visible().saturating_sub(1));
     }
 
     /// Selects the next newer entry.
@@ -87,7 +156,7 @@ impl Desk {
 
     /// Selects the next older entry (stops at the oldest).
     pub fn select_older(&mut self) {
-        self.selected = (self.selected + 1).min(self.entries.len().saturating_sub(1));
+        self.selected = (self.selected + 1).min(self.visible().saturating_sub(1));
     }
 
     /// Selects the newest entry.
@@ -98,8 +167,8 @@ impl Desk {
     /// Marks the selected entry acknowledged and returns it, unless there is none, it is
     /// cleared, or it was already acknowledged.
     pub fn acknowledge_selected(&mut self) -> Option<&DeskEntry> {
-        let n = self.entries.len();
-        let e = self.entries.get_mut(n.checked_sub(1 + self.selected)?)?;
+        let i = self.selected_index()?;
+        let e = &mut self.entries[i];
         if e.acknowledged || e.alert.state == AlertState::Cleared {
             return None;
         }
@@ -114,6 +183,18 @@ impl Desk {
     /// to update (it was trimmed, or came before this desk started) starts one. Returns
     /// true when it started an entry.
     pub fn take(&mut self, alert: Alert, post: Option<Arc<str>>, acknowledged: bool) -> bool {
+        self.take_hidden(alert, post, acknowledged, false)
+    }
+
+    /// [`Self::take`], the alert `hidden` by a suppression (a hidden entry is not drawn,
+    /// and a new one does not move the selection).
+    pub fn take_hidden(
+        &mut self,
+        alert: Alert,
+        post: Option<Arc<str>>,
+        acknowledged: bool,
+        hidden: bool,
+    ) -> bool {
         if alert.state != AlertState::Raised || acknowledged {
             if let Some(e) = self
                 .entries
@@ -126,6 +207,10 @@ impl Desk {
                 } else {
                     e.alert = alert;
                 }
+                if e.hidden != hidden {
+                    e.hidden = hidden;
+                    self.clamp();
+                }
                 return false;
             }
         }
@@ -133,9 +218,11 @@ impl Desk {
             alert,
             acknowledged,
             post,
+            hidden,
+            known: false,
         });
         // Keep the operator's selection on the same alert as new ones arrive on top.
-        if self.selected > 0 {
+        if self.selected > 0 && !hidden {
             self.selected += 1;
         }
         if self.entries.len() > self.max {
@@ -146,7 +233,7 @@ impl Desk {
                 .unwrap_or(0);
             self.entries.remove(drop);
         }
-        self.selected = self.selected.min(self.entries.len().saturating_sub(1));
+        self.clamp();
         true
     }
 
@@ -156,7 +243,7 @@ impl Desk {
         for e in self
             .entries
             .iter()
-            .filter(|e| e.state() != DeskState::Cleared)
+            .filter(|e| !e.hidden && e.state() != DeskState::Cleared)
         {
             match e.alert.severity {
                 Severity::Critical => c.0 += 1,
@@ -171,7 +258,6 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::AlertKind;
 
     fn alert(id: u64, state: AlertState, severity: Severity) -> Alert {
         Alert {
@@ -252,5 +338,40 @@ mod tests {
         d.select_older();
         assert_eq!(d.acknowledge_selected().map(|e| e.alert.id), Some(1));
         assert!(d.acknowledge_selected().is_none(), "once");
+    }
+
+    #[test]
+    fn hidden_entries_are_not_rows_nor_selected_nor_counted() {
+        let mut d = Desk::new(10);
+        d.take(
+            alert(1, AlertState::Raised, Severity::Critical),
+            None,
+            false,
+        );
+        d.take_hidden(
+            alert(2, AlertState::Raised, Severity::Info),
+            None,
+            false,
+            true,
+        );
+        d.take(alert(3, AlertState::Raised, Severity::Info), None, false);
+        let rows: Vec<u64> = d.rows().map(|e| e.alert.id).collect();
+        assert_eq!(rows, [3, 1]);
+        assert_eq!(d.active_counts(), (1, 0, 1));
+        d.select_older();
+        d.select_older();
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(1));
+        assert_eq!(d.acknowledge_selected().map(|e| e.alert.id), Some(1));
+        // Lifted: the entry is back, the selection stays in range.
+        d.refresh_hidden(|_| false);
+        assert_eq!(d.visible(), 3);
+        d.refresh_hidden(|a| a.id != 3);
+        assert_eq!(d.selected(), 0);
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(3));
+        // Known marks only acknowledged new_emitter entries.
+        d.refresh_hidden(|_| false);
+        d.mark_known(|_| true);
+        let known: Vec<u64> = d.rows().filter(|e| e.known).map(|e| e.alert.id).collect();
+        assert_eq!(known, [1]);
     }
 }

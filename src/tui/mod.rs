@@ -2,12 +2,15 @@
 //!
 //! ```text
 //! ┌ status (2 rows): source, frequency, rate, gain, FFT/RBW · transport, MS/s, drops, time ┐
-//! │  dBFS │ spectrum: trace bars, max-hold ·, threshold ╌, floor ─                          │
+//! │  dBFS │ ▼known  spectrum: trace bars, max/min-hold, threshold ╌, floor ─, markers 1 2 │
 //! │   MHz ╵433.0      ╵433.5      ╵434.0                                                   │
+//! │  band │├UHF land mobile─┤├LPD433──────────┤   band strip (b), coloured by priority     │
 //! │  time │ waterfall: ▀ two spectra per cell, newest on top, ◆ where an alert was raised   │
-//! │ ALERTS  n critical  n warning  n info │ n new                                          │
+//! │       │   or occupancy (o): share of time above the threshold per column              │
+//! │ ALERTS  n critical  n warning  n info │ n new │ n suppressed                           │
 //! │ SEV TIME KIND BAND FREQ MHz BW dBFS SNR STATE   (newest first, selected reversed)      │
-//! └─────────────────────────────────────────────── `?` overlays the key list ──────────────┘
+//! │   or the peak table (t) or the suppressions list (u)                                  │
+//! └ a note or the suppression menu on the last row ─── `?` overlays the key list ──────────┘
 //! ```
 //!
 //! Threads: the pipeline runs on its own threads (a [`Running`] pipeline, started by the
@@ -20,10 +23,15 @@
 //! on panic (ratatui's panic hook, and a guard that also stops the pipeline).
 
 pub mod app;
+pub mod bell;
 pub mod desk;
 pub mod event;
+pub mod hook;
 pub mod hq;
 pub mod keymap;
+pub mod measure;
+pub mod occupancy;
+pub mod suppress;
 pub mod theme;
 pub mod widgets;
 
@@ -36,13 +44,18 @@ use crossbeam_channel::{bounded, select, Receiver, TryRecvError};
 use ratatui::layout::Rect;
 use ratatui::{DefaultTerminal, Frame};
 
+use crate::alert::Alert;
+use crate::detect::bandplan::Band;
 use crate::dsp::FreqGrid;
 use crate::error::{Error, Result};
 use crate::pipeline::{Event, RunStats, Running};
+use crate::sinks::alert_log::OperatorAction;
 use crate::source::paced::PaceControl;
+use crate::types::KnownEntry;
 
-use app::{App, Effect, LinkState, ReplayState, SourceInfo, Stats, SPEEDS};
+use app::{App, Effect, LinkState, Lower, ReplayState, SourceInfo, Stats, SPEEDS};
 use event::UiEvent;
+use hook::{CommandHook, Started};
 use theme::Theme;
 
 /// The console's redraw period, and the pipeline's minimum gap between display frames.
@@ -60,6 +73,17 @@ pub struct Console {
     pub sweep: Option<app::SweepInfo>,
 }
 
+/// What the console knows beyond the stream, for the operator's tools.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// The band plan's bands, drawn along the frequency axis.
+    pub bands: Vec<Band>,
+    /// Known emitters at start (`--known`), marked on the spectrum.
+    pub known: Vec<KnownEntry>,
+    /// `--on-critical`: a shell command run with each critical alert the bell rings for.
+    pub on_critical: Option<String>,
+}
+
 /// Runs the console on a started pipeline (started with [`FRAME_PERIOD`] as its display
 /// period) until the operator quits, `stop` is set or the pipeline fails; then stops the
 /// pipeline and returns its summary.
@@ -68,6 +92,19 @@ pub struct Console {
 /// The terminal could not be set up or drawn on, an acknowledgement could not be logged,
 /// or a pipeline stage failed.
 pub fn run(running: Running, console: Console, stop: &AtomicBool) -> Result<RunStats> {
+    run_with(running, console, Setup::default(), stop)
+}
+
+/// [`run`] with bands, known emitters and a command for critical alerts.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with(
+    running: Running,
+    console: Console,
+    setup: Setup,
+    stop: &AtomicBool,
+) -> Result<RunStats> {
     let Console {
         info,
         replay,
@@ -82,7 +119,8 @@ pub fn run(running: Running, console: Console, stop: &AtomicBool) -> Result<RunS
             center_freq_hz: info.center_freq_hz,
         },
     };
-    let mut app = App::new(info, grid, replay.as_deref().map(replay_state));
+    let mut app = App::new(info, grid, replay.as_deref().map(replay_state))
+        .with_prior(setup.bands, setup.known);
     if let Some(s) = sweep {
         app = app.with_sweep(s);
     }
@@ -117,6 +155,7 @@ pub fn run(running: Running, console: Console, stop: &AtomicBool) -> Result<RunS
             ctl: replay.as_deref(),
             recording,
             meter: (Instant::now(), 0, 0),
+            hook: setup.on_critical.map(CommandHook::new),
         };
         ui.run(&mut term.0, &mut app, &theme)
     });
@@ -192,6 +231,8 @@ struct UiLoop<'a> {
     /// Wall time and samples at the last throughput reading.
     /// When the rates were last read, with the samples processed and the stream position.
     meter: (Instant, u64, u64),
+    /// `--on-critical`.
+    hook: Option<CommandHook>,
 }
 
 impl UiLoop<'_> {
@@ -201,7 +242,7 @@ impl UiLoop<'_> {
             select! {
                 recv(self.keys) -> ev => match ev {
                     Ok(UiEvent::Key(k)) => {
-                        if let Some(effect) = keymap::action_for(k, app.help)
+                        if let Some(effect) = keymap::action_in(k, app.input_mode())
                             .and_then(|a| app.update(a))
                         {
                             self.apply(effect, app)?;
@@ -216,6 +257,14 @@ impl UiLoop<'_> {
                 },
                 recv(tick) -> _ => {
                     self.take_data(app);
+                    if let Some(h) = self.hook.as_mut() {
+                        h.reap();
+                    }
+                    if let Some(effect) = app.on_tick(chrono::Utc::now()) {
+                        self.apply(effect, app)?;
+                    }
+                    let cols = term.size().map_err(Error::Terminal)?.width;
+                    app.plot_cols = cols.saturating_sub(widgets::GUTTER).max(1);
                     term.draw(|f| draw(f, app, theme)).map_err(Error::Terminal)?;
                 }
             }
@@ -293,10 +342,113 @@ impl UiLoop<'_> {
                     format!("ack #{} (no log: --alerts FILE)", a.id)
                 });
             }
+            (Effect::AcknowledgedWithNote(a, note), _) => {
+                let action = OperatorAction::Acknowledged { note: Some(&note) };
+                let logged = self.running.log_action(&a, &action, &utc_now())?;
+                app.notice = Some(logged_or_not(format!("ack #{} with note", a.id), logged));
+            }
+            (Effect::MarkedKnown(a, entry), _) => {
+                let m = self.running.mark_known(&a, &entry, &utc_now())?;
+                // The file's name only: the operator gave the path, and a notice must fit
+                // an 80-column status line.
+                let saved = match &m.saved {
+                    Some(Ok(p)) => format!(
+                        "saved to {}",
+                        crate::units::one_line(
+                            &p.file_name().unwrap_or(p.as_os_str()).to_string_lossy()
+                        )
+                    ),
+                    Some(Err(e)) => {
+                        format!("NOT saved: {}", crate::units::one_line(&e.to_string()))
+                    }
+                    None => "for this run only (no --known)".into(),
+                };
+                app.notice = Some(format!(
+                    "#{} {:.4} MHz known{}, {saved}",
+                    a.id,
+                    a.freq_hz / 1e6,
+                    if m.detector {
+                        ""
+                    } else {
+                        " on the display only"
+                    }
+                ));
+            }
+            (Effect::Suppressed(s), _) => {
+                let until = s.until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let since = s.since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let action = OperatorAction::Suppressed {
+                    scope: s.scope.log_name(),
+                    until_utc: &until,
+                };
+                let logged = self.running.log_action(&s.alert, &action, &since)?;
+                // How long rather than until when: the list (`u`) has the end time, and
+                // this must fit an 80-column status line.
+                app.notice = Some(logged_or_not(
+                    format!(
+                        "suppressed {} for {}",
+                        s.scope.describe(),
+                        s.duration_label()
+                    ),
+                    logged,
+                ));
+            }
+            (Effect::Lifted(s), _) => {
+                let logged =
+                    self.running
+                        .log_action(&s.alert, &OperatorAction::Lifted, &utc_now())?;
+                app.notice = Some(logged_or_not(
+                    format!("lifted: {}", s.scope.describe()),
+                    logged,
+                ));
+            }
+            (Effect::Ring(a), _) => self.ring(&a, app),
             // Transport effects without a paced source (live): nothing to drive.
             (_, None) => {}
         }
         Ok(())
+    }
+}
+
+/// The wall clock as the alert log writes it.
+fn utc_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A notice that says whether the action reached the alert log.
+fn logged_or_not(what: String, logged: bool) -> String {
+    if logged {
+        format!("{what} (logged)")
+    } else {
+        format!("{what} (no log: --alerts FILE)")
+    }
+}
+
+impl UiLoop<'_> {
+    /// The bell for a critical alert: the terminal's bell character (the terminal, or
+    /// tmux, turns it into a sound or a flash), and `--on-critical` with the alert.
+    fn ring(&mut self, a: &Alert, app: &mut App) {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        // The terminal is ours and shows the console; a bell it cannot take is no reason
+        // to stop watching.
+        let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+        // The state has said what rang; the hook's fate is added to it.
+        let mut notice = app.notice.take().unwrap_or_default();
+        if let Some(h) = self.hook.as_mut() {
+            let ran = serde_json::to_vec(a)
+                .map_err(std::io::Error::other)
+                .and_then(|line| h.run(&line));
+            match ran {
+                Ok(Started::Yes) => {}
+                Ok(Started::Busy) => notice.push_str(" · --on-critical still busy, not run"),
+                Err(e) => notice.push_str(&format!(
+                    " · --on-critical failed: {}",
+                    crate::units::one_line(&e.to_string())
+                )),
+            }
+        }
+        app.notice = Some(notice);
     }
 }
 
@@ -319,31 +471,50 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         );
         return;
     }
-    let [status, spectrum, waterfall, alerts] = layout(area);
+    let [status, spectrum, mut waterfall, lower] = layout(area);
     widgets::status::render(app, theme, status, buf);
     widgets::spectrum::render(app, theme, spectrum, buf);
-    widgets::waterfall::render(app, theme, waterfall, buf);
-    match app.sweep.as_ref() {
+    // The band strip takes the waterfall's top row, right under the frequency axis.
+    if app.show_bands && waterfall.height > 3 && widgets::bands::any_in_view(app) {
+        let strip = Rect {
+            height: 1,
+            ..waterfall
+        };
+        widgets::bands::render(app, theme, strip, buf);
+        waterfall.y += 1;
+        waterfall.height -= 1;
+    }
+    if app.show_occupancy {
+        widgets::occupancy::render(app, theme, waterfall, buf);
+    } else {
+        widgets::waterfall::render(app, theme, waterfall, buf);
+    }
+    if app.sweep.is_some() {
+        widgets::sweep::mark_step(app, theme, spectrum, buf);
+    }
+    match (app.lower, app.sweep.as_ref()) {
         // A sweep shares the desk's rows with its bands' revisit times and intercept odds.
-        Some(_) => {
+        (Lower::Alerts, Some(_)) => {
             let poi_w = (area.width * 2 / 5).clamp(30, 56).min(area.width / 2);
             let (desk, poi) = (
                 Rect {
                     width: area.width - poi_w,
-                    ..alerts
+                    ..lower
                 },
                 Rect {
-                    x: alerts.x + area.width - poi_w,
+                    x: lower.x + area.width - poi_w,
                     width: poi_w,
-                    ..alerts
+                    ..lower
                 },
             );
             widgets::alerts::render(&app.desk, theme, desk, buf);
             widgets::sweep::render(app, theme, poi, buf);
-            widgets::sweep::mark_step(app, theme, spectrum, buf);
         }
-        None => widgets::alerts::render(&app.desk, theme, alerts, buf),
+        (Lower::Alerts, None) => widgets::alerts::render(&app.desk, theme, lower, buf),
+        (Lower::Peaks, _) => widgets::peaks::render(app, theme, lower, buf),
+        (Lower::Suppressions, _) => widgets::suppressions::render(app, theme, lower, buf),
     }
+    widgets::prompt::render(app, theme, area, buf);
     if app.help {
         widgets::help::render(app, theme, area, buf);
     }
@@ -452,6 +623,22 @@ mod tests {
         let lines = text(&screen(&app, 80, 24));
         let title = lines.iter().find(|l| l.contains("ALERTS")).unwrap();
         assert!(title.contains("● 2 evidence clips"), "{title}");
+        // With a suppression as well (hiding alerts 5 and 4, 10 kHz apart: one emitter),
+        // the total and then the long severity names give way at 80 columns.
+        app.update(Action::Suppress(super::suppress::ScopeKind::Emitter));
+        app.update(Action::SuppressFor(0));
+        let lines = text(&screen(&app, 80, 24));
+        let title = lines.iter().find(|l| l.contains("ALERTS")).unwrap();
+        assert!(
+            title.contains(" 1 crit  2 warn  0 info  │ 3 new │ 1 suppressed │ ● 2 evidence clips"),
+            "{title}"
+        );
+        let wide = text(&screen(&app, 160, 48));
+        let title = wide.iter().find(|l| l.contains("ALERTS")).unwrap();
+        assert!(
+            title.contains(" 1 critical  2 warning  0 info  │ 3 new, 5 total │ 1 suppressed"),
+            "{title}"
+        );
     }
 
     #[test]
@@ -492,7 +679,7 @@ mod tests {
         for (w, h) in [(80, 24), (160, 48)] {
             let all = text(&screen(&app, w, h)).join("\n");
             assert!(all.contains("Keys"), "{all}");
-            assert!(all.contains("acknowledge the selected alert"));
+            assert!(all.contains("acknowledge the alert"));
             assert!(all.contains("seek −10 s / +10 s"), "{all}");
         }
         // Live: no replay keys.
@@ -555,6 +742,372 @@ mod tests {
         assert!(
             line.contains("MQTT ● connected") && line.contains("3 lost"),
             "{line}"
+        );
+    }
+
+    /// `busy_app` with the default border plan's bands and one known emitter at the
+    /// carrier (bin 800).
+    fn operator_app() -> App {
+        let plan = crate::detect::bandplan::BandPlan::default_border();
+        let known = crate::types::KnownEntry {
+            freq_hz: grid().freq_of(800.0),
+            bandwidth_hz: 10e3,
+            label: Some("gate remote".into()),
+            note: None,
+            power_dbfs: None,
+            always_on: false,
+        };
+        let mut app = busy_app().with_prior(plan.bands, vec![known]);
+        app.plot_cols = 80 - widgets::GUTTER;
+        app
+    }
+
+    fn row_with<'a>(lines: &'a [String], what: &str) -> (usize, &'a String) {
+        lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}` on screen:\n{}", lines.join("\n")))
+    }
+
+    #[test]
+    fn the_band_strip_sits_under_the_frequency_axis_at_80x24() {
+        let mut app = operator_app();
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        let axis = lines.iter().position(|l| l.starts_with(" MHz ")).unwrap();
+        let (strip, line) = row_with(&lines, "  band│");
+        assert_eq!(strip, axis + 1, "right under the axis");
+        assert!(line.contains("├LPD433") && line.contains("UHF"), "{line}");
+        let x = line.chars().position(|c| c == 'L').unwrap() as u16;
+        assert_eq!(
+            buf[(x, strip as u16)].fg,
+            Color::Yellow,
+            "LPD433 is a warning band"
+        );
+        // The waterfall gave up the row; the desk is where it was.
+        let (alerts, _) = row_with(&lines, "ALERTS");
+        assert_eq!(alerts, layout(buf.area)[3].y as usize);
+        // `b` hides it.
+        app.update(Action::ToggleBands);
+        assert!(!text(&screen(&app, 80, 24)).join("\n").contains("  band│"));
+    }
+
+    #[test]
+    fn known_emitters_are_labelled_marks_on_the_spectrum() {
+        let app = operator_app();
+        let buf = screen(&app, 80, 24);
+        let [_, spectrum, _, _] = layout(buf.area);
+        let top: String = (0..80).map(|x| buf[(x, spectrum.y)].symbol()).collect();
+        let c = widgets::column_of(&app.view, 80 - widgets::GUTTER, grid().freq_of(800.0));
+        let x = widgets::GUTTER + c.unwrap();
+        assert_eq!(buf[(x, spectrum.y)].symbol(), "▼", "{top}");
+        assert_eq!(buf[(x, spectrum.y)].fg, Color::LightGreen);
+        assert!(top.contains("▼gate remote"), "{top}");
+    }
+
+    #[test]
+    fn markers_read_frequency_level_and_difference_at_80x24() {
+        let mut app = operator_app();
+        app.update(Action::ToggleMarker(0));
+        let lines = text(&screen(&app, 80, 24));
+        let f = grid().freq_of(800.0) / 1e6;
+        let (_, top) = row_with(&lines, " M1 ");
+        assert!(top.contains(&format!("M1 {f:.5} MHz -30.0 dBFS")), "{top}");
+        // The delta marker, moved two columns left onto the noise.
+        app.update(Action::ToggleMarker(1));
+        app.update(Action::PanLeft);
+        app.update(Action::PanLeft);
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        let (y, top) = row_with(&lines, " M1 ");
+        let df = (grid().freq_of(app.markers.bins[1].unwrap() as f64) - f * 1e6) / 1e3;
+        assert!(top.contains(&format!("Δ {df:+.2} kHz -50.0 dB")), "{top}");
+        assert!(top.ends_with(' '), "inside the screen: {top}");
+        let x = top.chars().position(|c| c == 'M').unwrap() as u16;
+        assert_eq!(buf[(x, y as u16)].bg, Color::LightYellow);
+        // The digits sit over the trace in their columns, in the marker colours.
+        let [_, spectrum, _, _] = layout(buf.area);
+        for (i, digit) in ["1", "2"].into_iter().enumerate() {
+            let f = grid().freq_of(app.markers.bins[i].unwrap() as f64);
+            let x = widgets::GUTTER + widgets::column_of(&app.view, 73, f).unwrap();
+            let on = (spectrum.y..spectrum.bottom()).find(|&y| buf[(x, y)].symbol() == digit);
+            let y = on.unwrap_or_else(|| panic!("marker {digit}:\n{}", lines.join("\n")));
+            assert_eq!(buf[(x, y)].bg, Color::LightYellow);
+        }
+    }
+
+    #[test]
+    fn the_peak_table_replaces_the_desk_at_80x24() {
+        let mut app = operator_app();
+        app.update(Action::TogglePeaks);
+        let lines = text(&screen(&app, 80, 24));
+        let (title, _) = row_with(&lines, "PEAKS");
+        assert!(!lines.join("\n").contains("ALERTS"));
+        let first = &lines[title + 2];
+        let f = format!("{:.4}", grid().freq_of(800.0) / 1e6);
+        assert!(first.starts_with("1 ") && first.contains(&f), "{first}");
+        assert!(
+            first.contains("LPD433") && first.contains("gate remote"),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn occupancy_replaces_the_waterfall_at_80x24() {
+        let mut app = operator_app();
+        app.update(Action::ToggleOccupancy);
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        let (y, _) = row_with(&lines, " occ %│");
+        assert!(lines[y].contains("above the detection threshold"));
+        assert!(lines.iter().any(|l| l.starts_with("   100┤")));
+        // The carrier was on in every frame: a full bar in its column, to the desk.
+        let c = widgets::column_of(&app.view, 80 - widgets::GUTTER, grid().freq_of(800.0));
+        let x = widgets::GUTTER + c.unwrap();
+        let (alerts, _) = row_with(&lines, "ALERTS");
+        assert_eq!(buf[(x, (alerts - 1) as u16)].symbol(), "█");
+        assert_eq!(buf[(x, (y + 1) as u16)].symbol(), "█");
+        assert!(!lines.iter().any(|l| l.contains('▀')), "no waterfall");
+    }
+
+    #[test]
+    fn a_suppression_hides_the_alert_and_is_listed_at_80x24() {
+        let mut app = operator_app();
+        app.on_tick(super::app::tests::at(0));
+        // The critical alert at 434.2 MHz is the newest and selected.
+        app.update(Action::Suppress(super::suppress::ScopeKind::Emitter));
+        let lines = text(&screen(&app, 80, 24));
+        let last = lines.last().unwrap();
+        assert_eq!(
+            last.trim_end(),
+            " suppress new_emitter at 434.2000 MHz for  1 15 min  2 1 h  3 8 h  (Esc cancels)"
+        );
+        // By kind in a band with a long name: the name gives way, the keys stay.
+        let mut long = app.clone();
+        let mut a = alert(3, 434.3e6, Severity::Warning);
+        a.band = Some("UHF land mobile, customs and border police channels".into());
+        long.on_alert(a);
+        long.update(Action::SelectNewest);
+        long.update(Action::Suppress(super::suppress::ScopeKind::KindInBand));
+        let lines = text(&screen(&long, 80, 24));
+        let last = lines.last().unwrap();
+        assert_eq!(
+            last.trim_end(),
+            " suppress new_emitter in UHF land mo… for  1 15 min  2 1 h  3 8 h  (Esc cancels)"
+        );
+        app.update(Action::SuppressFor(2));
+        let lines = text(&screen(&app, 80, 24));
+        let all = lines.join("\n");
+        assert!(
+            !all.contains("434.2000") && all.contains("433.5000"),
+            "{all}"
+        );
+        let (_, title) = row_with(&lines, "ALERTS");
+        assert!(
+            title.contains("0 critical") && title.contains("1 suppressed"),
+            "{title}"
+        );
+        app.update(Action::ToggleSuppressions);
+        let lines = text(&screen(&app, 80, 24));
+        let (t, _) = row_with(&lines, "SUPPRESSED");
+        let row = &lines[t + 2];
+        assert!(row.starts_with("▶new_emitter at 434.2000 MHz"), "{row}");
+        assert!(
+            row.contains("8:00:00") && row.trim_end().ends_with('1'),
+            "{row}"
+        );
+    }
+
+    #[test]
+    fn the_note_line_shows_what_is_typed() {
+        let mut app = operator_app();
+        app.update(Action::SelectOlder);
+        app.update(Action::MarkKnown);
+        for c in "our mast".chars() {
+            app.update(Action::Type(c));
+        }
+        let lines = text(&screen(&app, 80, 24));
+        let last = lines.last().unwrap();
+        assert!(
+            last.starts_with(" known #1 433.5000 MHz, note (Enter saves, Esc cancels): our mast▏"),
+            "{last}"
+        );
+    }
+
+    #[test]
+    fn min_hold_is_drawn_through_the_bars() {
+        let mut app = operator_app();
+        app.update(Action::ToggleMinHold);
+        // Noise dipping 6 dB under the floor: the min-hold sits a row below it.
+        for i in 43..=45 {
+            let mut f = frame(i * 24_000, 800);
+            for v in f.power_db.iter_mut().filter(|v| **v == -80.0) {
+                *v = -86.0;
+            }
+            app.on_frame(f);
+        }
+        let buf = screen(&app, 160, 48);
+        let [_, spectrum, _, _] = layout(buf.area);
+        let cells = || {
+            (spectrum.y..spectrum.bottom())
+                .flat_map(|y| (widgets::GUTTER..160).map(move |x| (x, y)))
+                .filter(|&p| buf[p].symbol() == "∙")
+        };
+        let dots = cells().count();
+        assert!(dots > 140, "a dotted line across the plot: {dots}");
+        let p = cells().next().unwrap();
+        assert_eq!(buf[p].fg, Color::LightCyan);
+        // Under the floor (where the max-hold of the earlier frames lies), through the
+        // bars.
+        let floor_y = (spectrum.y..spectrum.bottom())
+            .find(|&y| matches!(buf[(widgets::GUTTER + 1, y)].symbol(), "─" | "·"))
+            .unwrap();
+        assert!(p.1 > floor_y, "{p:?} {floor_y}");
+    }
+
+    #[test]
+    fn help_at_80x24_lists_every_key() {
+        let mut app = operator_app();
+        app.update(Action::ToggleHelp);
+        let all = text(&screen(&app, 80, 24)).join("\n");
+        for b in keymap::BINDINGS {
+            assert!(
+                all.contains(b.what),
+                "`{}` missing at 80×24:\n{all}",
+                b.what
+            );
+        }
+    }
+
+    #[test]
+    fn a_notice_fits_the_status_line_at_80x24() {
+        let mut app = busy_app();
+        app.info.origin = "/srv/captures/north-post/2026-12-02/night-shift-433.h5".into();
+        let lines = text(&screen(&app, 80, 24));
+        // The name (keeping its end) and the RBW give way to the help hint.
+        assert!(
+            lines[0].contains(" …-shift-433.h5 │ 433.92 MHz")
+                && lines[0].trim_end().ends_with("FFT 1024   ? help"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].contains("file 00:"), "{}", lines[1]);
+        let said = "suppressed new_emitter at 434.2000 MHz for 1 h (logged)";
+        app.notice = Some(said.into());
+        let lines = text(&screen(&app, 80, 24));
+        // The notice in full; the file position, the throughput and the (zero) drop count
+        // made room for it; transport and stream time stay.
+        assert!(lines[1].contains(said), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with(" ▶ 1× │ t 00:00.0 │ suppressed"),
+            "{}",
+            lines[1]
+        );
+        // Drops are news: they stay.
+        app.on_stats(
+            Stats {
+                dropped: 7,
+                ..app.stats
+            },
+            None,
+        );
+        let lines = text(&screen(&app, 80, 24));
+        assert!(
+            lines[1].contains("dropped 7 │ t 00:00.0 │ suppressed"),
+            "{}",
+            lines[1]
+        );
+        // One too long for any screen is cut, never wrapped onto the spectrum.
+        app.notice = Some(format!("NOT saved: {}", "x".repeat(200)));
+        let lines = text(&screen(&app, 80, 24));
+        assert!(lines[1].trim_end().ends_with("x…"), "{}", lines[1]);
+        assert!(!lines[2].contains('x'), "{}", lines[2]);
+        // Wide enough, nothing gives way.
+        app.notice = Some(said.into());
+        let lines = text(&screen(&app, 160, 48));
+        assert!(lines[1].contains(said), "{}", lines[1]);
+        assert!(lines[1].contains("file 00:") && lines[1].contains("MS/s"));
+    }
+
+    #[test]
+    fn the_bell_says_what_rang_until_the_next_key() {
+        let mut app = busy_app();
+        // Alert 2 (434.2 MHz) is critical.
+        let rang = app.on_tick(super::app::tests::at(0));
+        assert!(
+            matches!(&rang, Some(Effect::Ring(a)) if a.id == 2),
+            "{rang:?}"
+        );
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        assert!(
+            lines[1].contains("BELL critical #2 new_emitter 434.2000 MHz"),
+            "{}",
+            lines[1]
+        );
+        let x = lines[1].chars().position(|c| c == 'B').unwrap() as u16;
+        assert_eq!(buf[(x, 1)].fg, Color::Cyan);
+        app.update(Action::SelectOlder);
+        assert!(!text(&screen(&app, 80, 24))[1].contains("BELL"));
+    }
+
+    #[test]
+    fn an_emitter_marked_known_is_known_on_the_desk_and_marked_on_the_spectrum() {
+        let mut app = busy_app();
+        app.plot_cols = 80 - widgets::GUTTER;
+        let before = text(&screen(&app, 80, 24));
+        let (_, title) = row_with(&before, "ALERTS");
+        assert!(title.contains("2 new"), "{title}");
+        // The warning at 433.5 MHz: K, a note, Enter.
+        app.update(Action::SelectOlder);
+        app.update(Action::MarkKnown);
+        for c in "our mast".chars() {
+            app.update(Action::Type(c));
+        }
+        assert!(matches!(
+            app.update(Action::Submit),
+            Some(Effect::MarkedKnown(..))
+        ));
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        let (_, row) = row_with(&lines, "433.5000");
+        assert!(row.trim_end().ends_with("known"), "{row}");
+        let (_, title) = row_with(&lines, "ALERTS");
+        assert!(title.contains("1 new"), "{title}");
+        // Its mark, labelled with the note (a mark made here has no label).
+        let [_, spectrum, _, _] = layout(buf.area);
+        let c = widgets::column_of(&app.view, 80 - widgets::GUTTER, 433.5e6).unwrap();
+        let x = widgets::GUTTER + c;
+        assert_eq!(buf[(x, spectrum.y)].symbol(), "▼");
+        let top: String = (0..80).map(|x| buf[(x, spectrum.y)].symbol()).collect();
+        assert!(top.contains("▼our mast"), "{top}");
+    }
+
+    #[test]
+    fn acknowledging_with_a_note_shows_the_note_line_then_ack() {
+        let mut app = busy_app();
+        app.update(Action::AcknowledgeWithNote);
+        for c in "van at gate".chars() {
+            app.update(Action::Type(c));
+        }
+        let lines = text(&screen(&app, 80, 24));
+        let last = lines.last().unwrap();
+        assert!(
+            last.starts_with(" ack #2 434.2000 MHz, note (Enter saves, Esc cancels): van at gate▏"),
+            "{last}"
+        );
+        let e = app.update(Action::Submit);
+        assert!(
+            matches!(&e, Some(Effect::AcknowledgedWithNote(a, n)) if a.id == 2 && n == "van at gate"),
+            "{e:?}"
+        );
+        let lines = text(&screen(&app, 80, 24));
+        let (_, row) = row_with(&lines, "434.2000");
+        assert!(row.trim_end().ends_with("ack"), "{row}");
+        assert!(
+            !lines.last().unwrap().contains("note ("),
+            "the prompt closed"
         );
     }
 

@@ -61,6 +61,24 @@ impl Theme {
         Style::new().fg(Color::Magenta)
     }
 
+    /// The min-hold trace.
+    pub fn min_hold(&self) -> Style {
+        Style::new().fg(Color::LightCyan)
+    }
+
+    /// Known emitters' marks and labels on the spectrum.
+    pub fn known(&self) -> Style {
+        Style::new().fg(Color::LightGreen)
+    }
+
+    /// The markers and their read-out.
+    pub fn marker(&self) -> Style {
+        Style::new()
+            .fg(Color::Black)
+            .bg(Color::LightYellow)
+            .add_modifier(Modifier::BOLD)
+    }
+
     /// The noise floor.
     pub fn floor(&self) -> Style {
         Style::new().fg(Color::Blue)

@@ -11,6 +11,7 @@ mod federation;
 mod formats;
 mod hardening;
 mod hostile;
+mod known;
 mod layout;
 mod live;
 mod readers;

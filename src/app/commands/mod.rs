@@ -64,6 +64,17 @@ pub fn refuse_existing(outputs: &[std::path::PathBuf], force: bool) -> Result<()
     }
 }
 
+/// `--on-critical` belongs to the console: say so when stdout is not a terminal and the
+/// run has none (an explicit `--headless` with it is refused by the parser).
+pub fn no_console_for(on_critical: Option<&str>) {
+    if on_critical.is_some() {
+        super::report::warnings(
+            "--on-critical",
+            &["runs from the console; stdout is not a terminal, so it is not used".into()],
+        );
+    }
+}
+
 /// Adds the alert log named on the command line to `cfg`, and with `--mqtt` the
 /// publisher over it (the log is the outbox); `quiet` when a console owns the terminal.
 ///

@@ -12,6 +12,15 @@ use crate::error::Result;
 use crate::source::paced::{PaceControl, PacedSource};
 use crate::tui::{self, app::SourceInfo, Console};
 
+/// What the console shows from the settings: bands, known emitters, the critical command.
+pub(super) fn setup(dsp: &crate::app::config::Dsp, on_critical: Option<&str>) -> tui::Setup {
+    tui::Setup {
+        bands: dsp.detect.bandplan().bands.clone(),
+        known: dsp.detect.known().to_vec(),
+        on_critical: on_critical.map(str::to_string),
+    }
+}
+
 /// Runs `kuzet replay`.
 ///
 /// # Errors
@@ -37,6 +46,7 @@ pub fn run(s: &Replay, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     let source = super::limited(Box::new(paced), s.limit_s);
     let meta = source.meta().clone();
     if s.headless {
+        super::no_console_for(s.on_critical.as_deref());
         let running = crate::pipeline::start(source, cfg.clone(), stop.clone(), None)?;
         let stats = super::to_stdout(running, stop)?;
         report::summary(&meta, &cfg, &stats);
@@ -52,7 +62,12 @@ pub fn run(s: &Replay, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
         recording: false,
         sweep: None,
     };
-    let stats = tui::run(running, console, stop)?;
+    let stats = tui::run_with(
+        running,
+        console,
+        setup(&s.dsp, s.on_critical.as_deref()),
+        stop,
+    )?;
     report::summary(&meta, &cfg, &stats);
     if let Some(end) = ctl.ended() {
         // The run's wall time includes the time spent looking at the paused end; this is

@@ -61,6 +61,7 @@ pub fn run(s: &Watch, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
         rc
     });
     let stats = if s.headless {
+        super::no_console_for(s.on_critical.as_deref());
         let running = crate::pipeline::start(Box::new(src), cfg.clone(), stop.clone(), None)?;
         super::to_stdout(running, stop)?
     } else {
@@ -78,7 +79,8 @@ pub fn run(s: &Watch, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
             stop.clone(),
             Some(tui::FRAME_PERIOD),
         );
-        let r = running.and_then(|r| tui::run(r, console, stop));
+        let setup = super::replay::setup(&s.dsp, s.on_critical.as_deref());
+        let r = running.and_then(|r| tui::run_with(r, console, setup, stop));
         soapy::LOG_QUIET.store(false, Relaxed);
         r?
     };

@@ -199,7 +199,36 @@ impl std::fmt::Debug for SweepDetector {
     }
 }
 
+/// What step `i` of `plan` knows: `knowledge`, its expected emitters cut to the step's own
+/// range.
+fn step_knowledge(
+    plan: &SweepPlan,
+    i: usize,
+    knowledge: &Option<Arc<dyn Knowledge>>,
+) -> Option<Arc<dyn Knowledge>> {
+    let s = &plan.steps[i];
+    knowledge.clone().map(|inner| {
+        let expected = inner
+            .expected()
+            .iter()
+            .filter(|e| s.own_lo_hz <= e.freq_hz && e.freq_hz < s.own_hi_hz)
+            .copied()
+            .collect();
+        Arc::new(StepKnowledge { inner, expected }) as Arc<dyn Knowledge>
+    })
+}
+
 impl SweepDetector {
+    /// Switches every step to new knowledge mid-stream (an emitter marked known on the
+    /// console): see [`Detector::set_knowledge`].
+    pub fn set_knowledge(&mut self, knowledge: Option<Arc<dyn Knowledge>>) {
+        for (i, st) in self.steps.iter_mut().enumerate() {
+            st.det
+                .set_knowledge(step_knowledge(&self.plan, i, &knowledge));
+        }
+        self.knowledge = knowledge;
+    }
+
     /// Detection for `plan`'s steps, each spectrum made with `spectrum` from the stream
     /// `meta`, classified against `knowledge`.
     pub fn new(
@@ -211,16 +240,7 @@ impl SweepDetector {
     ) -> Self {
         let steps = (0..plan.steps.len())
             .map(|i| {
-                let s = &plan.steps[i];
-                let k = knowledge.clone().map(|inner| {
-                    let expected = inner
-                        .expected()
-                        .iter()
-                        .filter(|e| s.own_lo_hz <= e.freq_hz && e.freq_hz < s.own_hi_hz)
-                        .copied()
-                        .collect();
-                    Arc::new(StepKnowledge { inner, expected }) as Arc<dyn Knowledge>
-                });
+                let k = step_knowledge(&plan, i, &knowledge);
                 StepDetector {
                     det: Detector::for_grid(
                         plan.step_config(i, &cfg),

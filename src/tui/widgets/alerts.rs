@@ -2,6 +2,8 @@
 //! first, in its severity colour; the selected row is reversed; cleared alerts are dimmed.
 //! A post's console and HQ's draw their [`Desk`] with this one widget; HQ's entries carry
 //! the post they came from, and the desk then has a POST column.
+//! STATE is `new`, `ack`, `known` (acknowledged by marking the emitter known) or `cleared`.
+//! Alerts a suppression hides are left out (the title counts the suppressions).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -34,8 +36,16 @@ pub fn render(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
         height: area.height - 1,
         ..area
     };
-    if entries.is_empty() {
-        Line::styled("  no alerts", theme.axis()).render(body, buf);
+    if desk.rows().next().is_none() {
+        let msg = if entries.is_empty() {
+            "  no alerts".to_string()
+        } else {
+            format!(
+                "  no alerts on the desk: {} hidden by suppressions (u lists them)",
+                entries.len()
+            )
+        };
+        Line::styled(msg, theme.axis()).render(body, buf);
         return;
     }
     let mut names = vec![
@@ -48,7 +58,7 @@ pub fn render(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
     let header = Row::new(names.into_iter().map(Cell::from))
         .style(theme.axis().add_modifier(Modifier::BOLD));
-    let rows = entries.iter().rev().map(|e| {
+    let rows = desk.rows().map(|e| {
         let a = &e.alert;
         let (sev, state) = (
             match a.severity {
@@ -58,6 +68,8 @@ pub fn render(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
             },
             match e.state() {
                 DeskState::New => "new",
+                // Marked known on this desk (or the emitter is known by now).
+                DeskState::Acknowledged if e.known => "known",
                 DeskState::Acknowledged => "ack",
                 DeskState::Cleared => "cleared",
             },
@@ -103,15 +115,25 @@ pub fn render(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
 }
 
 fn title(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    // Full, then without the total (the rows show it), then with short severity names:
+    // the first that fits, so the suppressed and evidence counts show at 80 columns.
+    let line = (0..3)
+        .map(|compact| title_line(desk, theme, compact))
+        .find(|l| l.width() <= usize::from(area.width))
+        .unwrap_or_else(|| title_line(desk, theme, 2));
+    let row = Rect { height: 1, ..area };
+    buf.set_style(row, Style::new().add_modifier(Modifier::UNDERLINED));
+    line.render(row, buf);
+}
+
+fn title_line(desk: &Desk, theme: &Theme, compact: u8) -> Line<'static> {
     let entries = desk.entries();
     let (crit, warn, info) = desk.active_counts();
-    let count = |n: usize, what: &'static str, s: Severity| {
+    let count = |n: usize, what: &'static str, short: &'static str, s: Severity| {
+        let what = if compact >= 2 { short } else { what };
         Span::styled(format!(" {n} {what} "), Style::new().fg(theme.severity(s)))
     };
-    let unacked = entries
-        .iter()
-        .filter(|e| e.state() == DeskState::New)
-        .count();
+    let unacked = desk.rows().filter(|e| e.state() == DeskState::New).count();
     // Evidence clips the alerts name (`--evidence`): several alerts can share one.
     let mut clips: Vec<&str> = entries
         .iter()
@@ -119,16 +141,25 @@ fn title(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .collect();
     clips.sort_unstable();
     clips.dedup();
+    let tally = if compact >= 1 {
+        format!(" │ {unacked} new")
+    } else {
+        format!(" │ {unacked} new, {} total", entries.len())
+    };
     let mut spans = vec![
         Span::styled(" ALERTS ", theme.title().add_modifier(Modifier::REVERSED)),
-        count(crit, "critical", Severity::Critical),
-        count(warn, "warning", Severity::Warning),
-        count(info, "info", Severity::Info),
-        Span::styled(
-            format!(" │ {unacked} new, {} total", entries.len()),
-            theme.axis(),
-        ),
+        count(crit, "critical", "crit", Severity::Critical),
+        count(warn, "warning", "warn", Severity::Warning),
+        count(info, "info", "info", Severity::Info),
+        Span::styled(tally, theme.axis()),
     ];
+    if desk.suppressions > 0 {
+        // The list (`u`) says how many alerts each one hides; the title has little room.
+        spans.push(Span::styled(
+            format!(" │ {} suppressed", desk.suppressions),
+            Style::new().fg(Color::Magenta),
+        ));
+    }
     if !clips.is_empty() {
         spans.push(Span::styled(
             format!(
@@ -139,10 +170,7 @@ fn title(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Style::new().fg(Color::LightRed),
         ));
     }
-    let line = Line::from(spans);
-    let row = Rect { height: 1, ..area };
-    buf.set_style(row, Style::new().add_modifier(Modifier::UNDERLINED));
-    line.render(row, buf);
+    Line::from(spans)
 }
 
 /// Bandwidth with a unit: `12.5k`, `1.20M`, `850`.
