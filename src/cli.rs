@@ -40,7 +40,7 @@ pub enum Command {
     /// List the radios SoapySDR finds, or probe one's ranges and formats.
     Devices(DevicesArgs),
     /// Watch a band live from a radio: alerts as JSON lines on stdout, a summary on stderr.
-    Watch(WatchArgs),
+    Watch(Box<WatchArgs>),
     /// Record IQ from a radio to a capture file (HDF5, crash-safe).
     Record(RecordArgs),
     /// Measure throughput on this machine (no input file needed): a table, or JSON.
@@ -48,6 +48,10 @@ pub enum Command {
     /// Convert a recording between kuzet HDF5, SigMF, ITU-R SM.2117-0 HDF5 and raw IQ,
     /// carrying metadata and annotations.
     Convert(ConvertArgs),
+    /// Headquarters: every post's alerts from an MQTT broker, repeats dropped, in one
+    /// console (the alert desk with a post column and a panel per post), or as JSON lines
+    /// with --headless. See docs/federation.md.
+    Hq(HqArgs),
     /// Training exercises: a recording with injected emitters, the trainee's calls
     /// logged and scored (see docs/exercises.md).
     #[command(subcommand)]
@@ -240,6 +244,81 @@ pub struct DeviceArgs {
     pub channel: Option<usize>,
 }
 
+/// How to reach an MQTT broker (posts and HQ alike).
+#[derive(Debug, Clone, Default, Args)]
+pub struct BrokerArgs {
+    /// With an mqtts:// broker: PEM file of the CA that signed its certificate
+    /// [default: none; mqtts:// needs it]
+    #[arg(long, value_name = "FILE", requires = "mqtt")]
+    pub mqtt_ca: Option<PathBuf>,
+    /// File whose first line is `user:password` for the broker (never on the command
+    /// line) [default: KUZET_MQTT_USER and KUZET_MQTT_PASSWORD from the environment, else
+    /// no login]
+    #[arg(long, value_name = "FILE", requires = "mqtt")]
+    pub mqtt_auth: Option<PathBuf>,
+    /// Where the outbox cursor, the default outbox and HQ's memory of what it has shown
+    /// are kept [default: $XDG_STATE_HOME/kuzet, else ~/.local/state/kuzet]
+    #[arg(long, value_name = "DIR", requires = "mqtt")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Federation: publish this post's alerts to an MQTT broker (see docs/federation.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct MqttArgs {
+    /// Publish alerts, status and health to this MQTT broker, mqtt://HOST[:PORT] or
+    /// mqtts://HOST[:PORT]; the alert log is the outbox, so nothing is lost while the
+    /// broker is away [default: no federation]
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// With --mqtt: this post's id, the second level of its topics (kuzet/ID/alerts)
+    /// [default: the host name]
+    #[arg(long, value_name = "ID", requires = "mqtt")]
+    pub post: Option<String>,
+    /// With --mqtt: most alert lines waiting for the broker; past it the oldest info
+    /// lines are given up first, then warnings, and the loss is reported
+    /// [default: 100000]
+    #[arg(long, value_name = "N", requires = "mqtt")]
+    pub mqtt_quota: Option<usize>,
+    /// With --mqtt: how long the end of a run waits for the broker to acknowledge the
+    /// backlog; what is left goes out on the next run [default: 10s]
+    #[arg(long, value_name = "TIME", requires = "mqtt")]
+    pub mqtt_drain: Option<String>,
+    /// The broker's TLS, login and state.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+}
+
+/// Sweeping: one radio stepped across many bands (see docs/sweep.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SweepArgs {
+    /// Step the radio across every band of the band plan it can tune, or across these
+    /// ranges (e.g. 430M-440M,2.4G-2.5G), instead of watching --freq; prints each band's
+    /// revisit time and probability of intercept [default: no sweep]
+    #[arg(
+        long,
+        value_name = "RANGES",
+        num_args = 0..=1,
+        conflicts_with_all = ["freq", "record", "evidence"]
+    )]
+    pub sweep: Option<Option<String>>,
+    /// With --sweep: stream time looked at per visit of a step, in whole spectra
+    /// [default: 20ms]
+    #[arg(long, value_name = "TIME", requires = "sweep")]
+    pub dwell: Option<String>,
+    /// With --sweep: stream time discarded after every retune, which may still come from
+    /// the old frequency [default: the driver's buffers plus its tuner's lock time]
+    #[arg(long, value_name = "TIME", requires = "sweep")]
+    pub settle: Option<String>,
+    /// With --sweep: percent of the band cropped from its edges, where the tuner's filter
+    /// rolls off [default: per driver, 20 to 30]
+    #[arg(long, value_name = "PCT", requires = "sweep")]
+    pub crop: Option<f64>,
+    /// With --sweep: the pulse train the probability of intercept is stated for,
+    /// WIDTH/PERIOD [default: 0.5ms/150ms]
+    #[arg(long, value_name = "WIDTH/PERIOD", requires = "sweep")]
+    pub poi: Option<String>,
+}
+
 /// Whether an output file may replace an existing one.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ForceArgs {
@@ -287,6 +366,9 @@ pub struct AnalyzeArgs {
     /// Run length and alert log.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Federation over MQTT.
+    #[command(flatten)]
+    pub mqtt: MqttArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
@@ -317,6 +399,9 @@ pub struct ReplayArgs {
     /// Run length and alert log.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Federation over MQTT.
+    #[command(flatten)]
+    pub mqtt: MqttArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
@@ -337,6 +422,9 @@ pub struct WatchArgs {
     /// Run length and alert log.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Federation over MQTT.
+    #[command(flatten)]
+    pub mqtt: MqttArgs,
     /// Record everything continuously into this directory, one file per --rollover
     /// [default: no recording]
     #[arg(long, value_name = "DIR")]
@@ -348,6 +436,9 @@ pub struct WatchArgs {
     /// (e.g. 2G) [default: no size limit]
     #[arg(long, value_name = "SIZE", requires = "record")]
     pub rollover_size: Option<String>,
+    /// Sweeping.
+    #[command(flatten)]
+    pub sweep: SweepArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
@@ -465,6 +556,24 @@ pub struct ConvertArgs {
     /// How to read the input.
     #[command(flatten)]
     pub input_args: InputArgs,
+}
+
+/// `kuzet hq`.
+#[derive(Debug, Args)]
+pub struct HqArgs {
+    /// The broker the posts publish to: mqtt://HOST[:PORT] or mqtts://HOST[:PORT]
+    #[arg(long, value_name = "URL")]
+    pub mqtt: String,
+    /// HQ's client id: the broker keeps HQ's session (and the messages that arrive while
+    /// HQ is away) under it, so keep it fixed [default: kuzet-hq-<host name>]
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// The broker's TLS, login and state.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// Console or JSON lines.
+    #[command(flatten)]
+    pub console: ConsoleArgs,
 }
 
 /// `kuzet exercise check`.

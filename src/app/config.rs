@@ -8,22 +8,26 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{
-    AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConsoleArgs, ConvertArgs, DetectArgs,
-    DeviceArgs, DevicesArgs, DspArgs, EvidenceArgs, ExerciseCommand, ExerciseReportArgs,
-    ExerciseRunArgs, FormatArg, InputArgs, LearnArgs, LimitArgs, RecordArgs, ReplayArgs, RunArgs,
-    ScoreArgs, SpectrumArgs, SynthArgs, TuneArgs, WatchArgs,
+    AnalyzeArgs, BaselineCommand, BenchArgs, BrokerArgs, Cli, Command, ConsoleArgs, ConvertArgs,
+    DetectArgs, DeviceArgs, DevicesArgs, DspArgs, EvidenceArgs, ExerciseCommand,
+    ExerciseReportArgs, ExerciseRunArgs, FormatArg, HqArgs, InputArgs, LearnArgs, LimitArgs,
+    MqttArgs, RecordArgs, ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs, SweepArgs, SynthArgs,
+    TuneArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::Baseline;
+use crate::detect::sweep::{Pulse, SweepSpec};
 use crate::detect::{DetectorConfig, Knowledge, Prior};
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
 use crate::formats::convert::OutputKind;
 use crate::formats::raw::RawFormat;
 use crate::formats::SampleFormat;
+use crate::pipeline::mqtt::BrokerConfig;
 use crate::pipeline::recorder::{RecorderConfig, Target};
-use crate::pipeline::PipelineConfig;
+use crate::pipeline::{FederationConfig, PipelineConfig};
 use crate::sinks::evidence::EvidenceConfig;
+use crate::sinks::federation::{check_post, Broker, Status};
 use crate::source::soapy::{DeviceSettings, Gain};
 use crate::source::synth::{EmitterKind, EmitterSpec, Scene};
 use crate::source::OpenOptions;
@@ -57,6 +61,24 @@ mod default {
     pub const SESSION_DIR: &str = ".";
     /// Width of the waterfall in the after-action picture, in time columns.
     pub const PICTURE_COLUMNS: usize = 1200;
+    /// Alert lines an outbox holds for the broker: days of a busy post's alerts.
+    pub const MQTT_QUOTA: usize = 100_000;
+    pub const MQTT_DRAIN: &str = "10s";
+    pub const MQTT_HEALTH_S: u64 = 10;
+    /// A post id or HQ id when the host has no name.
+    pub const HOST: &str = "kuzet";
+    /// A sweep looks at each step for two 10 ms spectra: long enough for the detector's
+    /// averaging, short enough to come back soon.
+    pub const SWEEP_DWELL_S: f64 = 0.020;
+    /// A sweep's sample rate without --rate: the radio's fastest, up to this; wider steps
+    /// mean fewer retunes.
+    pub const SWEEP_MAX_RATE_SPS: f64 = 20e6;
+    /// The pulse train a sweep states its probability of intercept for: a keyfob or
+    /// remote trigger's short burst, 0.5 ms every 150 ms.
+    pub const SWEEP_POI: crate::detect::sweep::Pulse = crate::detect::sweep::Pulse {
+        width_s: 0.5e-3,
+        period_s: 0.150,
+    };
 }
 
 /// One command's settings.
@@ -67,7 +89,7 @@ pub enum Settings {
     /// `kuzet replay` (and the demo on a terminal).
     Replay(Replay),
     /// `kuzet watch`.
-    Watch(Watch),
+    Watch(Box<Watch>),
     /// `kuzet record`.
     Record(Record),
     /// `kuzet synth`.
@@ -84,6 +106,8 @@ pub enum Settings {
     Convert(Convert),
     /// `kuzet exercise ...`.
     Exercise(Exercise),
+    /// `kuzet hq`.
+    Hq(Hq),
 }
 
 /// A recording to read, and how.
@@ -104,6 +128,14 @@ pub struct Spectrum {
     window: WindowKind,
     /// Spectrum worker threads.
     pub workers: usize,
+}
+
+impl Spectrum {
+    /// The same settings with `n` FFT frames averaged into each spectrum (`--avg N`).
+    pub fn with_averages(mut self, n: usize) -> Self {
+        self.averages = Some(n);
+        self
+    }
 }
 
 impl Default for Spectrum {
@@ -259,6 +291,8 @@ pub struct Analyze {
     pub dsp: Dsp,
     /// Evidence clips.
     pub evidence: Option<EvidenceConfig>,
+    /// Federation.
+    pub mqtt: Option<Mqtt>,
 }
 
 /// `kuzet replay`.
@@ -282,6 +316,8 @@ pub struct Replay {
     pub dsp: Dsp,
     /// Evidence clips.
     pub evidence: Option<EvidenceConfig>,
+    /// Federation.
+    pub mqtt: Option<Mqtt>,
 }
 
 /// `kuzet watch`.
@@ -303,6 +339,47 @@ pub struct Watch {
     pub dsp: Dsp,
     /// Evidence clips.
     pub evidence: Option<EvidenceConfig>,
+    /// Federation.
+    pub mqtt: Option<Mqtt>,
+    /// Step the radio across bands instead of watching one frequency.
+    pub sweep: Option<Sweep>,
+}
+
+/// `kuzet watch --sweep`: what is known before the radio is opened. The rate, settle and
+/// crop defaults depend on the radio and are resolved once it is (`None` here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// What to sweep.
+    pub spec: SweepSpec,
+    /// `--rate`, when given.
+    pub rate_sps: Option<f64>,
+    /// The radio's fastest rate is used up to this.
+    pub max_rate_sps: f64,
+    /// Stream time per visit (rounded to whole spectra).
+    pub dwell_s: f64,
+    /// Stream time discarded after a retune, when given.
+    pub settle_s: Option<f64>,
+    /// Fraction of the band kept after cropping, when given.
+    pub keep_fraction: Option<f64>,
+    /// The pulse train the probability of intercept is stated for.
+    pub poi: Pulse,
+}
+
+impl Sweep {
+    /// A sweep of `spec` with every other setting at its default (the radio's fastest
+    /// rate up to 20 MS/s, 20 ms dwells, the driver's settle and crop, the POI stated for
+    /// 0.5 ms pulses every 150 ms).
+    pub fn new(spec: SweepSpec) -> Sweep {
+        Sweep {
+            spec,
+            rate_sps: None,
+            max_rate_sps: default::SWEEP_MAX_RATE_SPS,
+            dwell_s: default::SWEEP_DWELL_S,
+            settle_s: None,
+            keep_fraction: None,
+            poi: default::SWEEP_POI,
+        }
+    }
 }
 
 /// `kuzet record`.
@@ -384,6 +461,63 @@ pub struct Bench {
     pub json: bool,
 }
 
+/// Federation settings of a post (`--mqtt` and its companions).
+#[derive(Debug, Clone)]
+pub struct Mqtt {
+    /// The broker.
+    pub broker: BrokerConfig,
+    /// This post's id.
+    pub post: String,
+    /// Cursor and default outbox.
+    pub state_dir: PathBuf,
+    /// Most alert lines waiting.
+    pub quota: usize,
+    /// End-of-run wait for the backlog.
+    pub drain: std::time::Duration,
+    /// No `--alerts` was given: the outbox is [`Mqtt::default_outbox`].
+    pub outbox_defaulted: bool,
+}
+
+impl Mqtt {
+    /// The outbox used when `--alerts` is not given: one per post under the state dir.
+    pub fn default_outbox(&self) -> PathBuf {
+        self.state_dir
+            .join("outbox")
+            .join(format!("{}.jsonl", self.post))
+    }
+
+    /// The publisher's configuration for the alert log `outbox`, announcing `status`.
+    pub fn federation(&self, outbox: &Path, status: Status, quiet: bool) -> FederationConfig {
+        FederationConfig {
+            broker: self.broker.clone(),
+            post: self.post.clone(),
+            outbox: outbox.to_path_buf(),
+            cursor: self
+                .state_dir
+                .join("cursor")
+                .join(format!("{}.json", self.post)),
+            quota: self.quota,
+            drain: self.drain,
+            health_every: std::time::Duration::from_secs(default::MQTT_HEALTH_S),
+            status,
+            quiet,
+        }
+    }
+}
+
+/// `kuzet hq`.
+#[derive(Debug)]
+pub struct Hq {
+    /// The broker.
+    pub broker: BrokerConfig,
+    /// HQ's fixed client id.
+    pub client_id: String,
+    /// HQ's memory of what it has shown (high-water marks per post).
+    pub state: PathBuf,
+    /// JSON lines instead of the console.
+    pub headless: bool,
+}
+
 /// `kuzet convert`.
 #[derive(Debug)]
 pub struct Convert {
@@ -457,7 +591,7 @@ impl Settings {
         Ok(match cli.command {
             Some(Command::Analyze(a)) => Settings::Analyze(analyze(&a)?),
             Some(Command::Replay(a)) => Settings::Replay(replay(&a)?),
-            Some(Command::Watch(a)) => Settings::Watch(watch(&a)?),
+            Some(Command::Watch(a)) => Settings::Watch(Box::new(watch(&a)?)),
             Some(Command::Record(a)) => Settings::Record(record(&a)?),
             Some(Command::Synth(a)) => Settings::Synth(synth(&a)?),
             Some(Command::Score(a)) => Settings::Score(score(&a)?),
@@ -466,6 +600,7 @@ impl Settings {
             Some(Command::Bench(BenchArgs { json })) => Settings::Bench(Bench { json }),
             Some(Command::Convert(a)) => Settings::Convert(convert(&a)?),
             Some(Command::Exercise(c)) => Settings::Exercise(exercise(c)?),
+            Some(Command::Hq(a)) => Settings::Hq(hq(&a)?),
             // First minute with no radio: the demo on the console, looping.
             None if std::io::stdout().is_terminal() => Settings::Replay(Replay {
                 input: demo(),
@@ -477,6 +612,7 @@ impl Settings {
                 alerts: None,
                 dsp: Dsp::default(),
                 evidence: None,
+                mqtt: None,
             }),
             None => Settings::Analyze(Analyze {
                 input: demo(),
@@ -484,6 +620,7 @@ impl Settings {
                 alerts: None,
                 dsp: Dsp::default(),
                 evidence: None,
+                mqtt: None,
             }),
         })
     }
@@ -519,6 +656,12 @@ const FLAGS: &[(&str, &str)] = &[
     ("post_s", "--evidence-post"),
     ("max_s", "--evidence-max"),
     ("kinds", "--evidence-kinds"),
+    ("url", "--mqtt"),
+    ("ca_file", "--mqtt-ca"),
+    ("post", "--post"),
+    ("sweep", "--sweep"),
+    ("crop", "--crop"),
+    ("dwell", "--dwell"),
 ];
 
 /// A library's [`Error::Invalid`] in the operator's terms: the flag instead of the field.
@@ -723,12 +866,135 @@ fn headless(flag: bool) -> bool {
 
 fn analyze(a: &AnalyzeArgs) -> Result<Analyze> {
     let RunArgs { limit: l, alerts } = &a.run;
+    let (mqtt, alerts) = mqtt(&a.mqtt, alerts)?;
     Ok(Analyze {
         input: input(&a.file, &a.input)?,
         limit_s: limit(l)?,
-        alerts: alerts.clone(),
+        alerts,
         evidence: evidence(&a.evidence)?,
         dsp: dsp(&a.dsp, false)?,
+        mqtt,
+    })
+}
+
+/// The host's name: the default post id.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| default::HOST.to_string())
+}
+
+/// `--state-dir`, else the XDG state directory.
+fn state_dir(flag: Option<&Path>) -> PathBuf {
+    if let Some(d) = flag {
+        return d.to_path_buf();
+    }
+    let xdg = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state"));
+    xdg.or(home)
+        .unwrap_or_else(|| PathBuf::from(".kuzet-state"))
+        .join("kuzet")
+}
+
+/// User and password from `--mqtt-auth FILE` (`user:password` on the first line), else
+/// from KUZET_MQTT_USER / KUZET_MQTT_PASSWORD; never from the command line, where every
+/// user of the machine could read them.
+fn credentials(file: Option<&Path>) -> Result<Option<(String, String)>> {
+    if let Some(f) = file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Error::Config(format!("--mqtt-auth {}: {e}", f.display())))?;
+        let first = text.lines().next().unwrap_or("");
+        let (u, p) = first.split_once(':').ok_or_else(|| {
+            Error::Config(format!(
+                "--mqtt-auth {}: the first line must be `user:password`",
+                f.display()
+            ))
+        })?;
+        if u.is_empty() {
+            return Err(Error::Config(format!(
+                "--mqtt-auth {}: the user name is empty",
+                f.display()
+            )));
+        }
+        return Ok(Some((u.to_string(), p.to_string())));
+    }
+    Ok(std::env::var("KUZET_MQTT_USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|u| (u, std::env::var("KUZET_MQTT_PASSWORD").unwrap_or_default())))
+}
+
+/// `--mqtt URL` with `--mqtt-ca` and the login: checked now, so that a bad URL or TLS
+/// file stops the command before it starts (an unreachable broker does not).
+fn broker(url: &str, b: &BrokerArgs) -> Result<BrokerConfig> {
+    let parsed = Broker::parse(url).map_err(flagged)?;
+    BrokerConfig::new(
+        parsed,
+        b.mqtt_ca.as_deref(),
+        credentials(b.mqtt_auth.as_deref())?,
+    )
+    .map_err(flagged)
+}
+
+/// Resolves `--mqtt*`; with federation and no `--alerts`, the alert log is the post's
+/// default outbox.
+fn mqtt(a: &MqttArgs, alerts: &Option<PathBuf>) -> Result<(Option<Mqtt>, Option<PathBuf>)> {
+    let Some(url) = &a.mqtt else {
+        return Ok((None, alerts.clone()));
+    };
+    let post = a.post.clone().unwrap_or_else(host_name);
+    check_post(&post).map_err(flagged)?;
+    let quota = a.mqtt_quota.unwrap_or(default::MQTT_QUOTA);
+    if quota == 0 {
+        return Err(Error::Config("--mqtt-quota must be at least 1".into()));
+    }
+    let drain = flag(
+        "--mqtt-drain",
+        units::parse_duration(a.mqtt_drain.as_deref().unwrap_or(default::MQTT_DRAIN)),
+    )?;
+    let m = Mqtt {
+        broker: broker(url, &a.broker)?,
+        post,
+        state_dir: state_dir(a.broker.state_dir.as_deref()),
+        quota,
+        drain,
+        outbox_defaulted: alerts.is_none(),
+    };
+    let log = alerts.clone().unwrap_or_else(|| m.default_outbox());
+    Ok((Some(m), Some(log)))
+}
+
+fn hq(a: &HqArgs) -> Result<Hq> {
+    let client_id =
+        a.id.clone()
+            .unwrap_or_else(|| format!("kuzet-hq-{}", host_name()));
+    if client_id.is_empty() || client_id.len() > 128 {
+        return Err(Error::Config(
+            "--id must be 1 to 128 bytes (the broker keeps HQ's session under it)".into(),
+        ));
+    }
+    let dir = state_dir(a.broker.state_dir.as_deref());
+    // One memory per HQ id: two HQs on one machine each drop their own repeats.
+    let safe: String = client_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(Hq {
+        broker: broker(&a.mqtt, &a.broker)?,
+        state: dir.join("hq").join(format!("{safe}.json")),
+        client_id,
+        headless: headless(a.console.headless),
     })
 }
 
@@ -759,15 +1025,17 @@ fn speed(text: Option<&str>) -> Result<Option<f64>> {
 
 fn replay(a: &ReplayArgs) -> Result<Replay> {
     let RunArgs { limit: l, alerts } = &a.run;
+    let (mqtt, alerts) = mqtt(&a.mqtt, alerts)?;
     let headless = headless(a.console.headless);
     Ok(Replay {
+        mqtt,
         speed: speed(a.speed.as_deref())?,
         input: input(&a.file, &a.input)?,
         looping: a.looping,
         headless,
         on_critical: on_critical(&a.console)?,
         limit_s: limit(l)?,
-        alerts: alerts.clone(),
+        alerts,
         dsp: dsp(&a.dsp, !headless)?,
         evidence: evidence(&a.evidence)?,
     })
@@ -792,9 +1060,9 @@ fn tune(t: &TuneArgs, needs_freq: Option<&str>) -> Result<(f64, f64)> {
 }
 
 /// Resolves `--device/--freq/--rate/...` (units parsed, not yet checked against the
-/// device).
-fn device(a: &DeviceArgs) -> Result<DeviceSettings> {
-    let (freq_hz, rate_sps) = tune(&a.tune, Some("the radio"))?;
+/// device). `--freq` is required unless the radio will be swept.
+fn device(a: &DeviceArgs, sweep: bool) -> Result<DeviceSettings> {
+    let (freq_hz, rate_sps) = tune(&a.tune, (!sweep).then_some("the radio"))?;
     Ok(DeviceSettings {
         args: a.device.clone(),
         freq_hz,
@@ -816,6 +1084,7 @@ fn device(a: &DeviceArgs) -> Result<DeviceSettings> {
 
 fn watch(a: &WatchArgs) -> Result<Watch> {
     let RunArgs { limit: l, alerts } = &a.run;
+    let (mqtt, alerts) = mqtt(&a.mqtt, alerts)?;
     let record = match &a.record {
         Some(dir) => {
             let max_s = seconds(
@@ -838,14 +1107,80 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
     let headless = headless(a.console.headless);
     Ok(Watch {
         evidence: evidence(&a.evidence)?,
-        device: device(&a.radio)?,
+        device: device(&a.radio, a.sweep.sweep.is_some())?,
         headless,
         on_critical: on_critical(&a.console)?,
         limit_s: limit(l)?,
-        alerts: alerts.clone(),
+        alerts,
         record,
         dsp: dsp(&a.dsp, !headless)?,
+        mqtt,
+        sweep: sweep(&a.sweep, &a.radio.tune)?,
     })
+}
+
+/// Resolves `--sweep` and its settings (`None` without `--sweep`).
+fn sweep(a: &SweepArgs, t: &TuneArgs) -> Result<Option<Sweep>> {
+    let Some(spec) = &a.sweep else {
+        return Ok(None);
+    };
+    let spec = match spec {
+        None => SweepSpec::Plan,
+        Some(text) => flag("--sweep", SweepSpec::parse(text))?,
+    };
+    let dwell_s = match a.dwell.as_deref() {
+        Some(d) => seconds("--dwell", d)?,
+        None => default::SWEEP_DWELL_S,
+    };
+    if dwell_s <= 0.0 {
+        return Err(Error::Config("--dwell must be longer than 0".into()));
+    }
+    let keep_fraction = match a.crop {
+        Some(pct) if (0.0..100.0).contains(&pct) => Some(1.0 - pct / 100.0),
+        Some(pct) => {
+            return Err(Error::Config(format!(
+                "--crop must be a percentage in 0..100, got {pct}"
+            )))
+        }
+        None => None,
+    };
+    Ok(Some(Sweep {
+        rate_sps: t.rate.as_deref().map(|r| rate("--rate", r)).transpose()?,
+        dwell_s,
+        settle_s: a
+            .settle
+            .as_deref()
+            .map(|s| seconds("--settle", s))
+            .transpose()?,
+        keep_fraction,
+        poi: a
+            .poi
+            .as_deref()
+            .map(pulse)
+            .transpose()?
+            .unwrap_or(default::SWEEP_POI),
+        ..Sweep::new(spec)
+    }))
+}
+
+/// Parses `--poi WIDTH/PERIOD` (`0.5ms/150ms`).
+fn pulse(text: &str) -> Result<Pulse> {
+    let bad = |why: &str| Error::Config(format!("--poi `{text}`: {why}"));
+    let (w, t) = text
+        .split_once('/')
+        .ok_or_else(|| bad("expected WIDTH/PERIOD, e.g. 0.5ms/150ms"))?;
+    let secs = |s: &str| {
+        units::parse_duration(s)
+            .map(|d| d.as_secs_f64())
+            .map_err(|e| bad(&e))
+    };
+    let (width_s, period_s) = (secs(w)?, secs(t)?);
+    if !(width_s > 0.0 && period_s > width_s) {
+        return Err(bad(
+            "the pulse must be shorter than its period, and longer than 0",
+        ));
+    }
+    Ok(Pulse { width_s, period_s })
 }
 
 fn record(a: &RecordArgs) -> Result<Record> {
@@ -865,7 +1200,7 @@ fn record(a: &RecordArgs) -> Result<Record> {
             .as_deref()
             .map(|s| flag("--size", units::parse_size(s)))
             .transpose()?,
-        device: device(&a.radio)?,
+        device: device(&a.radio, false)?,
         limit_s: limit(&a.limit)?,
         recorder,
     })

@@ -1,10 +1,11 @@
 //! The application: arguments to settings ([`config`]), one small file per command
-//! ([`commands`]), what is said on stderr ([`report`]). The only part of kuzet that knows
+//! ([`commands`]), what is said on stderr ([`report`]), opening a sweep ([`sweep`]). The only part of kuzet that knows
 //! about flags and the process (signals, exit status).
 
 pub mod commands;
 pub mod config;
 pub mod report;
+pub mod sweep;
 
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Settings::Bench(s) => commands::bench::run(s),
         Settings::Convert(s) => commands::convert::run(s, &stop),
         Settings::Exercise(s) => commands::exercise::run(s, &stop),
+        Settings::Hq(s) => commands::hq::run(s, &stop),
     };
     // A setting found out of range only once the stream was known (a pre-trigger too
     // large for memory at this rate) is named by its flag too.

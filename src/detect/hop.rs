@@ -22,6 +22,10 @@ pub struct HopConfig {
     pub min_snr_db: f64,
     /// Bursts narrower than this many Hz are not counted (a lone noise bin).
     pub min_bandwidth_hz: f64,
+    /// Bursts further than this from the median level (dB) are not the same hopper: one
+    /// transmitter's hops arrive at about one level (fading spreads it by a few dB), while
+    /// a strong transmission's spurs and tones sit tens of dB apart.
+    pub level_spread_db: f64,
 }
 
 impl Default for HopConfig {
@@ -33,6 +37,7 @@ impl Default for HopConfig {
             width_ratio: 2.5,
             min_snr_db: 3.0,
             min_bandwidth_hz: 0.0,
+            level_spread_db: 10.0,
         }
     }
 }
@@ -175,13 +180,23 @@ impl HopDetector {
         let (_, median, _) = self.widths.select_nth_unstable_by(mid, f64::total_cmp);
         let median = *median;
         let r = self.cfg.width_ratio;
-        self.freqs.clear();
-        self.freqs.extend(
+        let similar_width =
+            |o: &&Burst| o.bandwidth_hz <= median * r && o.bandwidth_hz >= median / r;
+        self.widths.clear();
+        self.widths.extend(
             self.recent
                 .iter()
-                .filter(|o| o.bandwidth_hz <= median * r && o.bandwidth_hz >= median / r)
-                .map(|o| o.freq_hz),
+                .filter(similar_width)
+                .map(|o| o.power_dbfs),
         );
+        let mid = self.widths.len() / 2;
+        let (_, level, _) = self.widths.select_nth_unstable_by(mid, f64::total_cmp);
+        let level = *level;
+        let spread = self.cfg.level_spread_db;
+        let similar = move |o: &&Burst| similar_width(o) && (o.power_dbfs - level).abs() <= spread;
+        self.freqs.clear();
+        self.freqs
+            .extend(self.recent.iter().filter(similar).map(|o| o.freq_hz));
         self.freqs.sort_by(f64::total_cmp);
         // Distinct: centres at least one hop width apart.
         let mut channels = 0usize;
@@ -195,11 +210,7 @@ impl HopDetector {
         if channels < self.cfg.min_channels {
             return None;
         }
-        let members = || {
-            self.recent
-                .iter()
-                .filter(move |o| o.bandwidth_hz <= median * r && o.bandwidth_hz >= median / r)
-        };
+        let members = || self.recent.iter().filter(similar);
         let first = members().map(|o| o.start_s).fold(f64::INFINITY, f64::min);
         let lo = members()
             .map(|o| o.freq_hz - o.bandwidth_hz / 2.0)
@@ -275,5 +286,23 @@ mod tests {
             b.end_s = b.start_s + 1.0;
             assert!(h.record(b).is_none());
         }
+    }
+
+    #[test]
+    fn a_strong_transmissions_spurs_at_other_levels_are_not_a_hopper() {
+        let mut d = HopDetector::new(HopConfig::default());
+        // Two tones of one strong FSK transmitter and three spurs 20-30 dB under it: five
+        // distinct frequencies of one width, but not one transmitter's hops.
+        let levels = [-10.0, -12.0, -35.0, -38.0, -40.0, -11.0, -36.0];
+        let freqs = [25e3, 96e3, -344e3, 396e3, 161e3, 25e3, -250e3];
+        let mut found = None;
+        for (i, (&p, &f)) in levels.iter().zip(&freqs).enumerate() {
+            let b = Burst {
+                power_dbfs: p,
+                ..burst(0.02 * i as f64, f)
+            };
+            found = found.or(d.record(b));
+        }
+        assert!(found.is_none(), "{found:?}");
     }
 }

@@ -70,6 +70,9 @@ pub struct JammingMonitor {
     reported: bool,
     quiet_since_s: Option<f64>,
     rise_ln: f32,
+    /// Power of the signals standing above the floor while the reference was learnt: what
+    /// was on the air before a rise cannot have made it.
+    signal_ref: f64,
 }
 
 impl JammingMonitor {
@@ -88,6 +91,7 @@ impl JammingMonitor {
             reported: false,
             quiet_since_s: None,
             rise_ln: (cfg.rise_db / 10.0 * std::f64::consts::LN_10) as f32,
+            signal_ref: 0.0,
         }
     }
 
@@ -107,6 +111,24 @@ impl JammingMonitor {
         self.active
     }
 
+    /// Whether a signal of `signal_power` accounts for the rise: a strong transmission's
+    /// broadband spill (keying splatter, the front end's intermodulation and reciprocal
+    /// mixing, an ADC near its clip) raises the floor flatly across the band while it is
+    /// on, but is always a fraction of the power of the signal that makes it. A jammer's
+    /// power is the rise itself, and outweighs whatever it covers.
+    pub fn explained_by(&self, now_ln: &[f32], seg_bins: usize, signal_power: f64) -> bool {
+        let rise: f64 = self
+            .jammed
+            .iter()
+            .zip(now_ln)
+            .zip(&self.reference_ln)
+            .filter(|((&j, _), _)| j)
+            .map(|((_, &now), &r)| ((now as f64).exp() - (r as f64).exp()).max(0.0))
+            .sum::<f64>()
+            * seg_bins as f64;
+        rise > 0.0 && signal_power >= rise
+    }
+
     /// Mean rise over the jammed segments, dB.
     pub fn mean_rise_db(&self, now_ln: &[f32]) -> f64 {
         let (mut sum, mut n) = (0.0f64, 0usize);
@@ -123,11 +145,20 @@ impl JammingMonitor {
         }
     }
 
-    /// Folds in this frame's per-segment floor estimates (natural log of power) at stream
-    /// time `t_s`.
-    pub fn update(&mut self, now_ln: &[f32], t_s: f64) -> JamChange {
+    /// Folds in this frame's per-segment floor estimates (natural log of power, each
+    /// segment `seg_bins` bins wide) at stream time `t_s`. `signal_power` is the power (per-bin
+    /// units, summed over bins) of what stands well above this frame's floor: a rise it
+    /// outweighs is its spill, never jamming (see [`Self::explained_by`]).
+    pub fn update(
+        &mut self,
+        now_ln: &[f32],
+        t_s: f64,
+        seg_bins: usize,
+        signal_power: f64,
+    ) -> JamChange {
         if !self.initialised {
             self.reference_ln.copy_from_slice(now_ln);
+            self.signal_ref = signal_power;
             self.initialised = true;
             return JamChange::None;
         }
@@ -150,7 +181,10 @@ impl JammingMonitor {
             sd_db <= self.cfg.max_rise_spread_db
         };
         let wide = fraction >= self.cfg.min_fraction;
-        if wide && flat {
+        // Only what came on with the rise can have made it: a beacon on all along is not
+        // the spill of a jammer that switched on beside it.
+        let explained = wide && self.explained_by(now_ln, seg_bins, signal_power - self.signal_ref);
+        if wide && flat && !explained {
             self.flat_streak += 1;
         } else {
             self.flat_streak = 0;
@@ -191,6 +225,7 @@ impl JammingMonitor {
             for (r, &now) in self.reference_ln.iter_mut().zip(now_ln) {
                 *r += self.alpha * (now - *r);
             }
+            self.signal_ref += self.alpha as f64 * (signal_power - self.signal_ref);
         }
         change
     }
@@ -210,14 +245,14 @@ mod tests {
         }
         let mut t = 0.0;
         for _ in 0..100 {
-            assert_eq!(m.update(&quiet, t), JamChange::None);
+            assert_eq!(m.update(&quiet, t, 1, 0.0), JamChange::None);
             t += 0.01;
         }
         // The floor snaps after three frames; jamming is reported once the rise has
         // lasted `persist_s` (100 ms: ten frames), not before.
         let mut seen = Vec::new();
         for _ in 0..10 {
-            seen.push(m.update(&jammed, t));
+            seen.push(m.update(&jammed, t, 1, 0.0));
             t += 0.01;
         }
         assert_eq!(seen[2], JamChange::Started, "{seen:?}");
@@ -226,7 +261,7 @@ mod tests {
         assert!((m.mean_rise_db(&jammed) - 10.0).abs() < 0.1);
         for _ in 0..500 {
             assert_eq!(
-                m.update(&jammed, t),
+                m.update(&jammed, t, 1, 0.0),
                 JamChange::None,
                 "the reference must not learn the jammer"
             );
@@ -234,7 +269,7 @@ mod tests {
         }
         let mut ended = false;
         for _ in 0..150 {
-            ended |= m.update(&quiet, t) == JamChange::Ended;
+            ended |= m.update(&quiet, t, 1, 0.0) == JamChange::Ended;
             t += 0.01;
         }
         assert!(ended);
@@ -252,10 +287,13 @@ mod tests {
                 db.max(0.0) / 10.0 * std::f32::consts::LN_10
             })
             .collect();
-        m.update(&quiet, 0.0);
+        m.update(&quiet, 0.0, 1, 0.0);
         for i in 0..100 {
             // The floor may snap to the skirts; it is never reported.
-            assert_ne!(m.update(&skirts, 0.01 * i as f64), JamChange::Confirmed);
+            assert_ne!(
+                m.update(&skirts, 0.01 * i as f64, 1, 0.0),
+                JamChange::Confirmed
+            );
         }
     }
 
@@ -267,9 +305,47 @@ mod tests {
         for v in &mut one[10..14] {
             *v = 4.6;
         }
-        m.update(&quiet, 0.0);
+        m.update(&quiet, 0.0, 1, 0.0);
         for i in 0..100 {
-            assert_eq!(m.update(&one, 0.01 * i as f64), JamChange::None);
+            assert_eq!(m.update(&one, 0.01 * i as f64, 1, 0.0), JamChange::None);
         }
+    }
+
+    #[test]
+    fn a_rise_outweighed_by_a_signal_on_the_air_is_its_spill() {
+        let mut m = JammingMonitor::new(JammingConfig::default(), 32, 0.01);
+        let quiet = vec![0.0f32; 32];
+        // +10 dB over 20 segments of 8 bins: 9 × 160 = 1,440 units of rise.
+        let mut raised = quiet.clone();
+        for v in &mut raised[4..24] {
+            *v = std::f32::consts::LN_10;
+        }
+        m.update(&quiet, 0.0, 8, 0.0);
+        for i in 1..100 {
+            // A keyed transmitter carrying twice the rise's power is on: its spill.
+            let c = m.update(&raised, 0.01 * i as f64, 8, 2880.0);
+            assert_ne!(c, JamChange::Confirmed, "frame {i}");
+        }
+        // The transmitter goes and the rise stays: the floor itself, now jamming.
+        let confirmed =
+            (100..120).any(|i| m.update(&raised, 0.01 * i as f64, 8, 0.0) == JamChange::Confirmed);
+        assert!(confirmed);
+    }
+
+    #[test]
+    fn a_signal_on_before_the_rise_does_not_explain_it() {
+        let mut m = JammingMonitor::new(JammingConfig::default(), 32, 0.01);
+        let quiet = vec![0.0f32; 32];
+        let mut raised = quiet.clone();
+        for v in &mut raised[4..24] {
+            *v = std::f32::consts::LN_10;
+        }
+        // A strong beacon, on from the start, carries more power than the jammer's rise.
+        for i in 0..50 {
+            m.update(&quiet, 0.01 * i as f64, 8, 1e5);
+        }
+        let confirmed =
+            (50..80).any(|i| m.update(&raised, 0.01 * i as f64, 8, 1e5) == JamChange::Confirmed);
+        assert!(confirmed, "a jammer beside a beacon is jamming");
     }
 }

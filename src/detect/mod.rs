@@ -24,6 +24,7 @@ pub mod health;
 pub mod hop;
 pub mod jamming;
 pub mod knowledge;
+pub mod sweep;
 pub mod tracker;
 
 use std::sync::Arc;
@@ -52,6 +53,11 @@ pub struct DetectorConfig {
     /// False alerts an hour that one detection, reported on its own strength (a single
     /// burst), may cause: sets how strong such a detection must be.
     pub false_alerts_per_hour: f64,
+    /// In-band SNR (dB) below which one spectrum's detection is not trusted alone, however
+    /// wide: on a real front end a weak, wide patch in one spectrum is far more often a
+    /// strong transmission's splatter or the floor model's error than a transmitter. Such a
+    /// signal is reported once integrated evidence (the slow mean) passes the same bound.
+    pub min_alone_snr_db: f64,
     /// Frames averaged by the slow test.
     pub slow_frames: usize,
     /// CFAR guard cells on each side of the bin under test.
@@ -71,6 +77,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             pfa: 1e-6,
             false_alerts_per_hour: 0.5,
+            min_alone_snr_db: 6.0,
             slow_frames: 16,
             cfar_guard: 3,
             cfar_train: 24,
@@ -216,12 +223,25 @@ impl std::fmt::Debug for Detector {
 impl Detector {
     /// A detector for spectra made with `spectrum` from the stream `meta`.
     pub fn new(cfg: DetectorConfig, spectrum: &SpectrumConfig, meta: &StreamMeta) -> Self {
-        let bins = spectrum.fft_len;
         let grid = FreqGrid {
-            bins,
+            bins: spectrum.fft_len,
             sample_rate_hz: meta.sample_rate_hz,
             center_freq_hz: meta.center_freq_hz,
         };
+        Self::for_grid(cfg, spectrum, meta, grid)
+    }
+
+    /// A detector for a run of bins of each spectrum, which `grid` describes: a sweep step
+    /// keeps the middle of its spectra and drops the edges the tuner's filter rolls off.
+    /// `meta` gives the stream's clock (its sample rate); the window's noise bandwidth is
+    /// that of the whole FFT.
+    pub fn for_grid(
+        cfg: DetectorConfig,
+        spectrum: &SpectrumConfig,
+        meta: &StreamMeta,
+        grid: FreqGrid,
+    ) -> Self {
+        let bins = grid.bins;
         let k = spectrum.equivalent_averages();
         // A spectrum's frames cover its span plus the overlap into the next one.
         let frame_samples = (spectrum.span() + spectrum.history()) as u64;
@@ -229,7 +249,7 @@ impl Detector {
         Detector {
             cfg,
             grid,
-            enbw_bins: spectrum.window.enbw_bins(bins) as f32,
+            enbw_bins: spectrum.window.enbw_bins(spectrum.fft_len) as f32,
             frame_samples,
             rate: meta.sample_rate_hz,
             floor: NoiseFloor::with_bin_dof(
@@ -237,12 +257,12 @@ impl Detector {
                 bins,
                 k,
                 frame_s,
-                1.0 / spectrum.window.enbw_bins(bins),
+                1.0 / spectrum.window.enbw_bins(spectrum.fft_len),
             ),
             t_fast: f32::INFINITY,
             t_slow: f32::INFINITY,
             k,
-            bin_dof: 1.0 / spectrum.window.enbw_bins(bins),
+            bin_dof: 1.0 / spectrum.window.enbw_bins(spectrum.fft_len),
             misfit: Misfit::default(),
             ratio: vec![0.0; bins],
             fast_age: vec![u16::MAX; bins],
@@ -271,7 +291,7 @@ impl Detector {
                 cfg.cfar_train,
                 k,
                 cfg.pfa,
-                1.0 / spectrum.window.enbw_bins(bins),
+                1.0 / spectrum.window.enbw_bins(spectrum.fft_len),
                 bins,
             ),
             cfar_threshold: vec![0.0; bins],
@@ -291,6 +311,7 @@ impl Detector {
                     frame_s: spectrum.span() as f64 / meta.sample_rate_hz,
                     wide_hold_s: (cfg.jamming.snap_frames + 1) as f64 * spectrum.span() as f64
                         / meta.sample_rate_hz,
+                    min_alone_snr_db: cfg.min_alone_snr_db,
                     ..cfg.tracker
                 },
                 grid,
@@ -308,6 +329,15 @@ impl Detector {
     pub fn with_knowledge(mut self, knowledge: Option<Arc<dyn Knowledge>>) -> Self {
         self.knowledge = knowledge;
         self
+    }
+
+    /// The stream jumped (a sweep retuned away and back): the slow test's moving mean
+    /// starts over, so spectra from before the jump are not mixed with those after it.
+    pub fn restart(&mut self) {
+        self.slow_ring.fill(0.0);
+        self.slow_acc.fill(0.0);
+        self.slow_pos = 0;
+        self.slow_count = 0;
     }
 
     /// Switches to new knowledge mid-stream (the operator marked an emitter as known):
@@ -375,7 +405,7 @@ impl Detector {
         let t0 = start as f64 / self.rate;
         let t1 = (start + self.frame_samples) as f64 / self.rate;
         self.floor.update(power);
-        self.jamming_rule(t1, emit);
+        self.jamming_rule(power, t1, emit);
         self.cfar.thresholds(power, &mut self.cfar_threshold);
         let n = self.grid.bins;
         let slot = &mut self.slow_ring[self.slow_pos * n..(self.slow_pos + 1) * n];
@@ -469,6 +499,7 @@ impl Detector {
         // threshold does not; a burst spread over many bins needs little SNR per bin.
         // A slow-only detection is integrated evidence: its power is the slow mean's, worth
         // K_slow per bin, tested at the slow test's share of the same bound.
+        let min_alone = 10f64.powf(self.cfg.min_alone_snr_db / 10.0);
         for d in self.detections.iter_mut() {
             let w = ((d.hi_bin + 1 - d.lo_bin) as f64 * self.bin_dof).max(1.0);
             let ratio = (d.power + d.noise) as f64 / (d.noise as f64).max(1e-30);
@@ -477,7 +508,25 @@ impl Detector {
             } else {
                 (ks, self.pfa_trust / SLOW_PFA_FACTOR)
             };
-            d.trusted = ratio > f_quantile(2.0 * k * w, 2.0 * k_floor, pfa);
+            let passes = ratio > f_quantile(2.0 * k * w, 2.0 * k_floor, pfa);
+            d.trusted = if d.fast && ratio - 1.0 < min_alone {
+                // Too weak alone: trusted on the slow mean's evidence over the same bins.
+                let slow: f64 = self.slow_mean[d.lo_bin..=d.hi_bin]
+                    .iter()
+                    .map(|&v| v as f64)
+                    .sum();
+                let slow_ratio = slow / (d.noise as f64).max(1e-30);
+                passes
+                    && slow_on
+                    && slow_ratio
+                        > f_quantile(
+                            2.0 * ks * w,
+                            2.0 * k_floor,
+                            self.pfa_trust / SLOW_PFA_FACTOR,
+                        )
+            } else {
+                passes
+            };
         }
         let ctx = FrameCtx {
             t0,
@@ -589,11 +638,23 @@ impl Detector {
 
     /// The floor-rise rule: reports jamming, snaps the floor to the jammed level (and
     /// back), and keeps the jammed region's edges out of emitter detection.
-    fn jamming_rule(&mut self, t1: f64, emit: &mut dyn FnMut(Alert)) {
+    fn jamming_rule(&mut self, power: &[f32], t1: f64, emit: &mut dyn FnMut(Alert)) {
         let (now, seg) = self.floor.segments_now();
         self.seg_now_ln.clear();
         self.seg_now_ln.extend(now.iter().map(|v| v.ln()));
-        let change = self.jam.update(&self.seg_now_ln, t1);
+        // What stands 10 dB or more above this frame's (possibly raised) floor: emitters,
+        // whose power a floor rise is weighed against.
+        let signal_power: f64 = power
+            .chunks(seg)
+            .zip(now)
+            .map(|(bins, &level)| {
+                bins.iter()
+                    .filter(|&&p| p > 10.0 * level)
+                    .map(|&p| (p - level) as f64)
+                    .sum::<f64>()
+            })
+            .sum();
+        let change = self.jam.update(&self.seg_now_ln, t1, seg, signal_power);
         let seg_hz = seg as f64 * self.grid.bin_hz();
         match change {
             JamChange::Started => {

@@ -49,6 +49,10 @@ pub struct TrackerConfig {
     pub update_rate_per_s: f64,
     /// An SNR change this large (either way) since the last line is worth an `updated`.
     pub material_snr_db: f64,
+    /// In-band SNR (dB) a spectrum's merged view of a track must reach for a fast detection
+    /// in it to make the track trusted: a strong fragment inside a wide, weak patch (a
+    /// strong transmission's splatter, a floor step after it) does not vouch for the patch.
+    pub min_alone_snr_db: f64,
     /// Hop detection.
     pub hop: HopConfig,
 }
@@ -70,6 +74,7 @@ impl Default for TrackerConfig {
             update_burst: 16.0,
             update_rate_per_s: 2.0,
             material_snr_db: 6.0,
+            min_alone_snr_db: 6.0,
             hop: HopConfig::default(),
         }
     }
@@ -547,6 +552,7 @@ impl Tracker {
                     // one burst: a hopper's first hop can be).
                     let hop_candidate =
                         short && (!t.confirmed || t.bursts <= 1) && t.shadow_of.is_none();
+                    let hop_candidate = hop_candidate && !self.inside_stronger(i, &b);
                     let recent_other = short && self.hops.has_recent_other(&b);
                     if hop_candidate {
                         if let Some(h) = self.hops.record(b) {
@@ -618,10 +624,10 @@ impl Tracker {
             if s.fast {
                 t.fast_seen_s = t1;
             }
-            t.trusted |= s.trusted;
             let centre = s.centre_weighted / s.power.max(1e-30);
             let bw = s.hi_hz - s.lo_hz;
             let snr = db(s.power / s.noise);
+            t.trusted |= s.trusted && (!s.fast || snr >= cfg.min_alone_snr_db);
             if t.hits == 0 {
                 t.centre_hz = centre;
                 t.bandwidth_hz = bw;
@@ -763,6 +769,20 @@ impl Tracker {
             }
         });
         self.lost_rule(ctx, next_id, emit);
+    }
+
+    /// Whether burst `b` of track `i` lay inside the band of a stronger emitter on the air
+    /// at the same time: a peak of that emitter's own spectrum (an FSK tone, an OOK
+    /// carrier's keying lines), which comes and goes with its modulation, not a hop.
+    fn inside_stronger(&self, i: usize, b: &Burst) -> bool {
+        self.tracks.iter().enumerate().any(|(j, o)| {
+            j != i
+                && o.shadow_of.is_none()
+                && o.snr_db > b.snr_db
+                && (o.centre_hz - b.freq_hz).abs() <= o.bandwidth_hz / 2.0
+                && o.last_seen_s >= b.start_s
+                && o.first_seen_s <= b.end_s
+        })
     }
 
     /// Tracks born as a stronger track switches on, or while it is on (in a burst seen to

@@ -157,15 +157,10 @@ pub fn parse(text: &str) -> std::result::Result<Vec<KnownEntry>, String> {
 /// # Errors
 /// [`Error::Io`] when it cannot be read; [`Error::InvalidFile`] naming the line and field.
 pub fn load(path: &Path, allow_missing: bool) -> Result<Vec<KnownEntry>> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     if allow_missing && !path.exists() {
         return Ok(Vec::new());
     }
-    super::require_regular(path).map_err(io)?;
-    let text = std::fs::read_to_string(path).map_err(io)?;
+    let text = super::read_settings(path)?;
     parse(&text).map_err(|msg| Error::InvalidFile {
         path: path.to_path_buf(),
         msg,

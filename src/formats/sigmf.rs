@@ -103,8 +103,11 @@ pub fn parse_datatype(s: &str) -> Result<RawFormat, CaptureProblem> {
         "u32" => RawFormat::Cu32(endian),
         "u16" => RawFormat::Cu16(endian),
         "i8" => RawFormat::Cs8,
-        // SigMF maps cu8 onto [-1, 1) with zero at 128 (the numpy reader subtracts 2^7).
-        "u8" => RawFormat::Cu8 { zero_x2: 256 },
+        // cu8 recordings are rtl_sdr's, whose converter's mid-scale is 127.5 (rtl_sdr and
+        // GNU Radio's osmosdr source subtract 127.4-127.5); the same bytes read as raw
+        // `.cu8` and as SigMF must be the same samples, and zero at 128 would put a half-LSB
+        // line at DC into every such recording.
+        "u8" => super::raw::CU8_RTL,
         _ => {
             return Err(bad(
                 "core:datatype",

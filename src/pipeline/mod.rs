@@ -21,10 +21,14 @@
 //! sender, each stage drains and drops its own, and the caller's loop ends.
 
 mod evidence;
+pub mod federation;
+pub mod hq;
+pub mod mqtt;
 pub mod msg;
 pub mod recorder;
 mod stages;
 pub mod stats;
+mod sweep;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -37,6 +41,7 @@ use num_complex::Complex32;
 
 use crate::alert::Alert;
 use crate::detect::baseline::BaselineLearner;
+use crate::detect::sweep::{StepStats, SweepDetector, SweepPlan};
 use crate::detect::{Detector, DetectorConfig, Knowledge, Prior};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
@@ -46,6 +51,8 @@ use crate::sinks::session_log::{SharedSessionLog, Verdict};
 use crate::source::{IqSource, ReadOutcome, SampleBuf, SampleKind, SeekableSource};
 use crate::types::KnownEntry;
 
+use federation::Publisher;
+pub use federation::{FederationConfig, LinkCounters, LinkSummary};
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
 use recorder::{Recorder, RecorderConfig, TeeSource};
 use stages::*;
@@ -76,6 +83,12 @@ pub struct PipelineConfig {
     /// An exercise's session log: every alert is written there too (after the alert
     /// log), and [`Running::acknowledge_verdict`] writes the trainee's calls.
     pub session_log: Option<SharedSessionLog>,
+    /// Publish the alert log to an MQTT broker ([`start`] only; needs [`Self::alert_log`]
+    /// open on the same file).
+    pub federation: Option<FederationConfig>,
+    /// The source sweeps this plan: its blocks are tagged with their step, detection runs
+    /// per step, display frames are the panorama.
+    pub sweep: Option<Arc<SweepPlan>>,
     /// The known-emitters file (`--known`) that emitters marked on the console are
     /// appended to; without it a mark lasts for the run.
     pub known_file: Option<PathBuf>,
@@ -143,6 +156,8 @@ impl PipelineConfig {
             alert_log: None,
             record: None,
             session_log: None,
+            federation: None,
+            sweep: None,
             known_file: None,
         }
     }
@@ -263,6 +278,7 @@ pub struct Running {
     sample_rate_hz: f64,
     failed: Arc<AtomicBool>,
     handle: JoinHandle<Result<RunStats>>,
+    publisher: Option<Publisher>,
     /// What the detector knows now, and where a mark reaches it (with a display only).
     knowledge: Mutex<Option<Arc<dyn Knowledge>>>,
     slot: Option<Arc<KnowledgeSlot>>,
@@ -282,9 +298,12 @@ pub struct Marked {
 
 /// Starts the pipeline on `input` on its own threads; with `display`, the detect stage
 /// also sends a display frame at most once per that period (see [`Running::frames`]).
+/// With [`PipelineConfig::federation`], the publisher thread starts first, so that the
+/// outbox is resumed (and a torn last line ended) before the first new alert lands in it.
 ///
 /// # Errors
-/// [`Error::StagePanicked`] when its thread cannot be started.
+/// [`Error::StagePanicked`] when its thread cannot be started; the outbox or its cursor
+/// cannot be opened; federation without an alert log.
 pub fn start(
     input: impl Into<Input>,
     cfg: PipelineConfig,
@@ -315,6 +334,16 @@ pub fn start(
     let log = cfg.alert_log.clone();
     let session = cfg.session_log.clone();
     let sample_rate_hz = input.source.meta().sample_rate_hz;
+    let publisher = match (&cfg.federation, &log) {
+        (Some(f), Some(l)) => Some(Publisher::start(f.clone(), l, counters.clone())?),
+        (Some(_), None) => {
+            return Err(Error::invalid(
+                "federation",
+                "needs an alert log: the log is the outbox",
+            ))
+        }
+        (None, _) => None,
+    };
     let handle = thread::Builder::new()
         .name("pipeline".into())
         .spawn({
@@ -340,6 +369,7 @@ pub fn start(
         sample_rate_hz,
         failed,
         handle,
+        publisher,
         knowledge,
         slot,
         known_file,
@@ -361,6 +391,11 @@ impl Running {
     /// Live counters.
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// The MQTT link's live state, when the run publishes.
+    pub fn link(&self) -> Option<&Arc<LinkCounters>> {
+        self.publisher.as_ref().map(Publisher::counters)
     }
 
     /// True once a stage has failed (the error comes from [`Running::finish`]).
@@ -490,7 +525,8 @@ impl Running {
     }
 
     /// Waits for the run to end (the source's end, or `stop`) and returns its summary.
-    /// Events not yet taken are dropped (they are in the alert log).
+    /// Events not yet taken are dropped (they are in the alert log). A publisher then
+    /// drains the outbox for its drain period and closes.
     ///
     /// # Errors
     /// The first error of any stage.
@@ -498,9 +534,17 @@ impl Running {
         // Unblocks an alerts stage waiting to hand over an event nobody will take.
         drop(self.events);
         drop(self.frames);
-        self.handle
+        let ran = self
+            .handle
             .join()
-            .map_err(|_| Error::StagePanicked("pipeline"))?
+            .map_err(|_| Error::StagePanicked("pipeline"))
+            .and_then(|r| r);
+        // Every line of the run is in the log now (or the run failed: what is there still
+        // goes out).
+        let link = self.publisher.map(Publisher::finish).transpose();
+        let mut stats = ran?;
+        stats.federation = link?;
+        Ok(stats)
     }
 }
 
@@ -635,7 +679,7 @@ fn run_typed<T: BlockSample>(
     prime_send(&event_tx, &event_rx, 1, || Out::Progress(0));
 
     let started = Instant::now();
-    let ran = thread::scope(|scope| -> Result<(u64, u64)> {
+    let ran = thread::scope(|scope| -> Result<(u64, u64, Option<Vec<StepStats>>)> {
         let spawn_err = |_| Error::StagePanicked("spawn");
         let src = thread::Builder::new()
             .name("source".into())
@@ -654,6 +698,8 @@ fn run_typed<T: BlockSample>(
                         seq: 0,
                         dropped: 0,
                         event: None,
+                        tune: None,
+                        fresh: false,
                     };
                     let r = framer.run(source.as_mut(), stop);
                     (r, source.non_finite_samples())
@@ -683,25 +729,55 @@ fn run_typed<T: BlockSample>(
             .name("detect".into())
             .spawn_scoped(scope, {
                 let counters = counters.clone();
-                let mut detector =
-                    Detector::new(cfg.detector, &spec, &meta).with_knowledge(cfg.knowledge.clone());
-                if cfg.learn {
-                    detector.start_learning();
-                }
                 let event_tx = event_tx.clone();
-                let ui = ui.map(UiDecimator::new);
-                move || {
-                    detect_stage(
-                        detector,
-                        spec,
-                        spec_rx,
-                        spec_pool_tx,
-                        event_tx,
-                        ui,
-                        progress,
-                        iq_buffers + spec_buffers,
-                        &counters,
-                    )
+                let slots = iq_buffers + spec_buffers;
+                let meta = &meta;
+                move || match &cfg.sweep {
+                    Some(plan) => {
+                        let analysis = sweep::SweepAnalysis {
+                            detector: SweepDetector::new(
+                                cfg.detector,
+                                &spec,
+                                meta,
+                                plan.clone(),
+                                cfg.knowledge.clone(),
+                            ),
+                            ui: ui.map(|u| sweep::PanoramaTap::new(u, plan.clone())),
+                        };
+                        let done = detect_stage(
+                            analysis,
+                            spec,
+                            spec_rx,
+                            spec_pool_tx,
+                            event_tx,
+                            progress,
+                            slots,
+                            &counters,
+                        );
+                        Some(done.stats())
+                    }
+                    None => {
+                        let mut detector = Detector::new(cfg.detector, &spec, meta)
+                            .with_knowledge(cfg.knowledge.clone());
+                        if cfg.learn {
+                            detector.start_learning();
+                        }
+                        let fixed = FixedTune {
+                            detector,
+                            ui: ui.map(UiDecimator::new),
+                        };
+                        detect_stage(
+                            fixed,
+                            spec,
+                            spec_rx,
+                            spec_pool_tx,
+                            event_tx,
+                            progress,
+                            slots,
+                            &counters,
+                        );
+                        None
+                    }
                 }
             })
             .map_err(spawn_err)?;
@@ -750,16 +826,16 @@ fn run_typed<T: BlockSample>(
         for h in dsp {
             h.join().map_err(|_| Error::StagePanicked("dsp"))?;
         }
-        det.join().map_err(|_| Error::StagePanicked("detect"))?;
+        let swept = det.join().map_err(|_| Error::StagePanicked("detect"))?;
         if let Some(e) = caller_err {
             return Err(e);
         }
-        Ok((src_result?, non_finite))
+        Ok((src_result?, non_finite, swept))
     });
     // The workers are gone (and with them the blocks): the evidence thread writes what it holds
     // and closes every clip, whether the run ended well or not.
     let evidence = evidence.map(evidence::Evidence::finish).transpose()?;
-    let (end, non_finite) = ran?;
+    let (end, non_finite, sweep) = ran?;
     let (samples, dropped, spectra, alerts) = counters.snapshot();
     Ok(RunStats {
         samples,
@@ -771,6 +847,8 @@ fn run_typed<T: BlockSample>(
         stream_s: meta.seconds(end),
         evidence,
         recording: None,
+        federation: None,
+        sweep,
     })
 }
 

@@ -53,6 +53,10 @@ pub struct RunStats {
     pub evidence: Option<crate::sinks::evidence::EvidenceSummary>,
     /// What was recorded (with a recorder).
     pub recording: Option<super::recorder::RecordSummary>,
+    /// What was published (with federation).
+    pub federation: Option<super::federation::LinkSummary>,
+    /// A sweep's steps as detection saw them (visits and when), by step.
+    pub sweep: Option<Vec<crate::detect::sweep::StepStats>>,
 }
 
 impl RunStats {

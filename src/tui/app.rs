@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::ops::RangeInclusive;
 
+use super::desk::{Desk, DeskEntry};
 use chrono::{DateTime, Utc};
 
 use super::bell::Bell;
@@ -103,6 +104,10 @@ pub enum Action {
     SeekForward,
     /// Replay: toggle looping.
     ToggleLoop,
+    /// Sweep: show the next band of the sweep.
+    NextBand,
+    /// Sweep: show the previous band of the sweep.
+    PrevBand,
     /// Acknowledge the selected alert with a note (opens the note line).
     AcknowledgeWithNote,
     /// Mark the selected alert's emitter as known, with an optional note (opens the note
@@ -276,6 +281,47 @@ impl SourceInfo {
     }
 }
 
+/// One band of a sweep as the console lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepBand {
+    /// Its name in the band plan.
+    pub name: String,
+    /// The swept part of it.
+    pub lo_hz: f64,
+    /// Upper edge of the swept part.
+    pub hi_hz: f64,
+    /// Its priority.
+    pub priority: Severity,
+    /// Mean revisit time of its worst-placed step, s.
+    pub revisit_s: f64,
+    /// Probability that one visit sees the stated pulse train.
+    pub per_visit: f64,
+    /// When nine in ten such trains are reported, if within the model's horizon, s.
+    pub t90_s: Option<f64>,
+}
+
+/// A sweep, for the console: the panorama it draws and what each band can promise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepInfo {
+    /// The panorama's bins (what spectra and waterfall rows hold).
+    pub panorama: FreqGrid,
+    /// What is swept, for the status line.
+    pub summary: String,
+    /// Swept bands, in band-plan order.
+    pub bands: Vec<SweepBand>,
+}
+
+/// The console's sweep state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepView {
+    /// The sweep.
+    pub info: SweepInfo,
+    /// The frequency range of the step being measured now.
+    pub measuring: Option<(f64, f64)>,
+    /// The band shown by the band keys, if one is.
+    pub band: Option<usize>,
+}
+
 /// Replay transport state, mirrored from the paced source.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayState {
@@ -298,6 +344,9 @@ pub struct ReplayState {
 pub struct Stats {
     /// Input processed, million samples per second of wall time.
     pub msps: f64,
+    /// Stream time per wall time, as million samples of stream per second: the same as
+    /// `msps` for a fixed tune without drops; a sweep's settle samples count here, not there.
+    pub stream_msps: f64,
     /// Samples lost.
     pub dropped: u64,
     /// Stream index of the newest sample read.
@@ -306,41 +355,19 @@ pub struct Stats {
     pub recording: bool,
     /// The pipeline has finished (end of stream or error).
     pub ended: bool,
+    /// The MQTT link, when the run publishes.
+    pub link: Option<LinkState>,
 }
 
-/// How an alert stands on the desk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeskState {
-    /// Active, not yet acknowledged.
-    New,
-    /// Active and acknowledged.
-    Acknowledged,
-    /// Over.
-    Cleared,
-}
-
-/// One alert on the desk: its latest report and whether it was acknowledged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeskEntry {
-    /// The latest state change received.
-    pub alert: Alert,
-    /// Acknowledged by the operator.
-    pub acknowledged: bool,
-    /// A suppression covers it: not on the desk, never rings.
-    pub hidden: bool,
-}
-
-impl DeskEntry {
-    /// New, acknowledged or cleared.
-    pub fn state(&self) -> DeskState {
-        if self.alert.state == AlertState::Cleared {
-            DeskState::Cleared
-        } else if self.acknowledged {
-            DeskState::Acknowledged
-        } else {
-            DeskState::New
-        }
-    }
+/// The MQTT link as the status line shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkState {
+    /// Connected to the broker.
+    pub connected: bool,
+    /// Alert lines not yet acknowledged.
+    pub backlog: u64,
+    /// Alert lines given up to the outbox quota in this run.
+    pub lost: u64,
 }
 
 /// One waterfall row: a spectrum in dB and the alerts raised while it was taken.
@@ -400,10 +427,8 @@ pub struct App {
     /// The waterfall row being folded, and how many frames it holds.
     row_acc: WaterfallRow,
     row_frames: u32,
-    /// Oldest first (the desk draws newest first).
-    pub alerts: Vec<DeskEntry>,
-    /// Selected alert, counted from the newest (0 = newest).
-    pub selected: usize,
+    /// The alert desk.
+    pub desk: Desk,
     /// Not taking new spectra.
     pub frozen: bool,
     /// Key list shown.
@@ -416,6 +441,8 @@ pub struct App {
     pub notice: Option<String>,
     /// The operator asked to leave.
     pub quit: bool,
+    /// A sweep's panorama, bands and the step being measured.
+    pub sweep: Option<SweepView>,
     /// Wall clock (UTC) as of the last tick: suppressions and the bell run on it.
     pub now: DateTime<Utc>,
     /// Band-plan bands, drawn along the frequency axis.
@@ -474,8 +501,7 @@ impl App {
                 marks: Vec::new(),
             },
             row_frames: 0,
-            alerts: Vec::new(),
-            selected: 0,
+            desk: Desk::new(DESK_MAX),
             frozen: false,
             help: false,
             replay,
@@ -498,6 +524,7 @@ impl App {
             modal: None,
             bell: Bell::default(),
             verdicts: false,
+            sweep: None,
         }
     }
 
@@ -505,6 +532,16 @@ impl App {
     /// asks for the trainee's verdict in one key, then an optional note.
     pub fn with_verdicts(mut self) -> Self {
         self.verdicts = true;
+        self
+    }
+
+    /// The console of a sweep (its `grid` is the panorama's).
+    pub fn with_sweep(mut self, info: SweepInfo) -> Self {
+        self.sweep = Some(SweepView {
+            info,
+            measuring: None,
+            band: None,
+        });
         self
     }
 
@@ -528,50 +565,44 @@ impl App {
 
     /// The desk's rows, newest first: the alerts no suppression hides.
     pub fn desk_rows(&self) -> impl Iterator<Item = &DeskEntry> {
-        self.alerts.iter().rev().filter(|e| !e.hidden)
-    }
-
-    fn desk_len(&self) -> usize {
-        self.alerts.iter().filter(|e| !e.hidden).count()
-    }
-
-    /// Index in `alerts` of the selected desk row.
-    fn selected_index(&self) -> Option<usize> {
-        self.alerts
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(_, e)| !e.hidden)
-            .nth(self.selected)
-            .map(|(i, _)| i)
+        self.desk.rows()
     }
 
     fn entry_by_id(&self, id: u64) -> Option<&DeskEntry> {
-        self.alerts.iter().rev().find(|e| e.alert.id == id)
+        self.desk.find(id, None)
     }
 
     /// Advances the wall clock to `now`: suppressions that have run out end (their alerts
     /// come back to the desk), and the bell may ring.
     pub fn on_tick(&mut self, now: DateTime<Utc>) -> Option<Effect> {
         self.now = now;
-        let before = self.suppressions.len();
-        self.suppressions.retain(|s| s.active(now));
-        if self.suppressions.len() != before {
+        if let Some(over) = self.suppressions.iter().find(|s| !s.active(now)) {
+            // Its alerts are back on the desk: say why they appeared.
+            self.notice = Some(format!("suppression over: {}", over.scope.describe()));
+            self.suppressions.retain(|s| s.active(now));
             self.refresh_hidden();
         }
-        let alerts = &self.alerts;
+        let desk = &self.desk;
         let wanted = |a: &Alert| {
-            alerts
-                .iter()
-                .rev()
-                .find(|e| e.alert.id == a.id)
-                .is_some_and(|e| {
-                    !e.hidden && !e.acknowledged && e.alert.state != AlertState::Cleared
-                })
+            desk.find(a.id, None).is_some_and(|e| {
+                !e.hidden && !e.acknowledged && e.alert.state != AlertState::Cleared
+            })
         };
         let due = self.bell.due(now, wanted)?;
         // The latest figures, for the command's JSON.
         let latest = self.entry_by_id(due.id).map_or(due, |e| e.alert.clone());
+        // A bell in a noisy room goes unheard: the screen says what rang until the next
+        // key.
+        let at = if latest.freq_hz > 0.0 {
+            format!(" {:.4} MHz", latest.freq_hz / 1e6)
+        } else {
+            String::new()
+        };
+        self.notice = Some(format!(
+            "BELL critical #{} {}{at}",
+            latest.id,
+            latest.kind.as_str()
+        ));
         Some(Effect::Ring(latest))
     }
 
@@ -584,11 +615,13 @@ impl App {
 
     /// Recomputes which alerts the suppressions hide, keeping the selections in range.
     fn refresh_hidden(&mut self) {
-        for i in 0..self.alerts.len() {
-            let hidden = self.suppressed(&self.alerts[i].alert);
-            self.alerts[i].hidden = hidden;
-        }
-        self.selected = self.selected.min(self.desk_len().saturating_sub(1));
+        let (suppressions, now) = (&self.suppressions, self.now);
+        self.desk.refresh_hidden(|a| {
+            suppressions
+                .iter()
+                .any(|s| s.active(now) && s.scope.matches(a))
+        });
+        self.desk.suppressions = self.suppressions.len();
         self.suppression_selected = self
             .suppression_selected
             .min(self.suppressions.len().saturating_sub(1));
@@ -597,6 +630,10 @@ impl App {
     /// Applies an operator action; returns what the outside must do.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         use Action as A;
+        // A notice answers the operator's last key; the next key has been read, so it
+        // gives way to whatever this one says (on a narrow screen it costs the status
+        // line its file position).
+        self.notice = None;
         match action {
             A::Quit => {
                 self.quit = true;
@@ -611,11 +648,9 @@ impl App {
                 self.suppression_selected =
                     (self.suppression_selected + 1).min(self.suppressions.len().saturating_sub(1));
             }
-            A::SelectNewer => self.selected = self.selected.saturating_sub(1),
-            A::SelectOlder => {
-                self.selected = (self.selected + 1).min(self.desk_len().saturating_sub(1));
-            }
-            A::SelectNewest => self.selected = 0,
+            A::SelectNewer => self.desk.select_newer(),
+            A::SelectOlder => self.desk.select_older(),
+            A::SelectNewest => self.desk.select_newest(),
             A::Acknowledge | A::AcknowledgeWithNote if self.verdicts => self.open_verdict(),
             A::Acknowledge => return self.acknowledge(),
             A::JumpToAlert => self.jump_to_alert(),
@@ -679,6 +714,8 @@ impl App {
                 r.looping = !r.looping;
                 return Some(Effect::Loop(r.looping));
             }
+            A::NextBand => self.show_band(1),
+            A::PrevBand => self.show_band(-1),
             A::AcknowledgeWithNote => self.open_note(NoteFor::Acknowledge),
             A::MarkKnown => self.open_note(NoteFor::Known),
             A::Suppress(scope) => self.open_suppress(scope),
@@ -729,6 +766,28 @@ impl App {
         None
     }
 
+    /// Zooms to the next (`step` 1) or previous (-1) band of a sweep, in band-plan order.
+    fn show_band(&mut self, step: isize) {
+        let Some(sw) = self.sweep.as_mut() else {
+            return;
+        };
+        let n = sw.info.bands.len() as isize;
+        if n == 0 {
+            return;
+        }
+        let i = match sw.band {
+            Some(i) => (i as isize + step).rem_euclid(n),
+            None if step > 0 => 0,
+            None => n - 1,
+        } as usize;
+        sw.band = Some(i);
+        let b = &sw.info.bands[i];
+        // A little of the floor either side, so the band's edges show.
+        let margin = (b.hi_hz - b.lo_hz) * 0.05;
+        let (lo, hi) = (b.lo_hz - margin, b.hi_hz + margin);
+        self.view = self.clamp_view(lo, hi);
+    }
+
     /// The selected alert for an alert key, or `None` (with the desk brought back when
     /// another view hid it, so the operator sees what the next key acts on).
     fn alert_for_key(&mut self) -> Option<Alert> {
@@ -746,9 +805,16 @@ impl App {
         let Some(a) = self.alert_for_key() else {
             return;
         };
-        if self.entry_by_id(a.id).is_some_and(|e| e.acknowledged) {
-            self.notice = Some(format!("#{} already has your verdict", a.id));
-            return;
+        match self.entry_by_id(a.id) {
+            Some(e) if e.known => {
+                self.notice = Some(format!("#{} was marked known: your verdict, benign", a.id));
+                return;
+            }
+            Some(e) if e.acknowledged => {
+                self.notice = Some(format!("#{} already has your verdict", a.id));
+                return;
+            }
+            _ => {}
         }
         self.modal = Some(Modal::Verdict { alert_id: a.id });
     }
@@ -792,10 +858,7 @@ impl App {
     /// The known emitter an alert at `freq_hz`, `bandwidth_hz` wide, is (as the detector
     /// matches them, with two bins of slack).
     pub fn known_at(&self, freq_hz: f64, bandwidth_hz: f64) -> Option<&KnownEntry> {
-        let tol = 2.0 * self.grid.bin_hz();
-        self.known
-            .iter()
-            .find(|k| (k.freq_hz - freq_hz).abs() <= (k.bandwidth_hz + bandwidth_hz) / 2.0 + tol)
+        known_match(&self.known, freq_hz, bandwidth_hz, 2.0 * self.grid.bin_hz())
     }
 
     fn submit_note(&mut self) -> Option<Effect> {
@@ -808,10 +871,9 @@ impl App {
             return None;
         };
         let note = text.trim().to_string();
-        let i = self.alerts.iter().rposition(|e| e.alert.id == alert_id)?;
         match purpose {
             NoteFor::Acknowledge => {
-                let e = &mut self.alerts[i];
+                let e = self.desk.find_mut(alert_id, None)?;
                 let was = e.acknowledged;
                 e.acknowledged = true;
                 if !note.is_empty() {
@@ -823,7 +885,7 @@ impl App {
                 }
             }
             NoteFor::Verdict(v) => {
-                let e = &mut self.alerts[i];
+                let e = self.desk.find_mut(alert_id, None)?;
                 e.acknowledged = true;
                 Some(Effect::Verdict(
                     e.alert.clone(),
@@ -832,7 +894,12 @@ impl App {
                 ))
             }
             NoteFor::Known => {
-                let a = self.alerts[i].alert.clone();
+                // Known is a verdict on the alert: it no longer waits for the operator
+                // (nor rings), and the desk says `known` rather than `ack`.
+                let e = self.desk.find_mut(alert_id, None)?;
+                e.acknowledged = true;
+                e.known = true;
+                let a = e.alert.clone();
                 let entry = KnownEntry {
                     freq_hz: a.freq_hz,
                     // Never narrower than a bin: a carrier measured one bin wide must
@@ -844,6 +911,9 @@ impl App {
                     always_on: false,
                 };
                 self.known.push(entry.clone());
+                let (known, tol) = (&self.known, 2.0 * self.grid.bin_hz());
+                self.desk
+                    .mark_known(|a| known_match(known, a.freq_hz, a.bandwidth_hz, tol).is_some());
                 Some(Effect::MarkedKnown(a, entry))
             }
         }
@@ -940,7 +1010,7 @@ impl App {
 
     /// The selected desk entry (the desk is drawn newest first).
     pub fn selected_entry(&self) -> Option<&DeskEntry> {
-        self.desk_rows().nth(self.selected)
+        self.desk.selected_entry()
     }
 
     fn acknowledge(&mut self) -> Option<Effect> {
@@ -948,12 +1018,7 @@ impl App {
             self.lower = Lower::Alerts;
             return None;
         }
-        let i = self.selected_index()?;
-        let e = &mut self.alerts[i];
-        if e.acknowledged || e.alert.state == AlertState::Cleared {
-            return None;
-        }
-        e.acknowledged = true;
+        let e = self.desk.acknowledge_selected()?;
         Some(Effect::Acknowledged(e.alert.clone()))
     }
 
@@ -1012,6 +1077,9 @@ impl App {
     pub fn on_frame(&mut self, frame: UiFrame) {
         if self.frozen {
             return;
+        }
+        if let Some(sw) = self.sweep.as_mut() {
+            sw.measuring = frame.step;
         }
         if self.show_max_hold {
             if self.max_hold.len() == frame.power_db.len() {
@@ -1082,10 +1150,16 @@ impl App {
     /// Fits the dB range to the floor (10 dB of noise visible below it) and the peaks,
     /// in 5 dB steps and with hysteresis so the scale does not flicker.
     fn autoscale(&mut self) {
-        if self.floor.is_empty() {
+        // A sweep's panorama has bins nothing measured (NaN): they say nothing of the floor.
+        let mut f: Vec<f32> = self
+            .floor
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        if f.is_empty() {
             return;
         }
-        let mut f = self.floor.clone();
         let mid = f.len() / 2;
         let (_, &mut median, _) = f.select_nth_unstable_by(mid, f32::total_cmp);
         let peak = self
@@ -1107,44 +1181,15 @@ impl App {
         }
     }
 
-    /// Takes an alert state change: a new entry when raised, else updates its entry.
+    /// Takes an alert state change: a new entry when raised (marked on the waterfall),
+    /// else updates its entry.
     pub fn on_alert(&mut self, alert: Alert) {
         let hidden = self.suppressed(&alert);
         self.bell.on_alert(&alert, hidden);
-        if let Some(e) = self
-            .alerts
-            .iter_mut()
-            .rev()
-            .find(|e| e.alert.id == alert.id)
-        {
-            e.alert = alert;
-            if e.hidden != hidden {
-                e.hidden = hidden;
-                self.selected = self.selected.min(self.desk_len().saturating_sub(1));
-            }
-            return;
+        let mark = (alert.freq_hz, alert.severity);
+        if self.desk.take_hidden(alert, None, false, hidden) && mark.0 > 0.0 && !hidden {
+            self.row_acc.marks.push(mark);
         }
-        if alert.freq_hz > 0.0 && !hidden {
-            self.row_acc.marks.push((alert.freq_hz, alert.severity));
-        }
-        self.alerts.push(DeskEntry {
-            alert,
-            acknowledged: false,
-            hidden,
-        });
-        // Keep the operator's selection on the same alert as new ones arrive on top.
-        if self.selected > 0 && !hidden {
-            self.selected += 1;
-        }
-        if self.alerts.len() > DESK_MAX {
-            let drop = self
-                .alerts
-                .iter()
-                .position(|e| e.alert.state == AlertState::Cleared)
-                .unwrap_or(0);
-            self.alerts.remove(drop);
-        }
-        self.selected = self.selected.min(self.desk_len().saturating_sub(1));
     }
 
     /// Takes fresh counters (and, on a replay, the transport state).
@@ -1163,20 +1208,21 @@ impl App {
     /// Alerts per severity among those on the desk and not cleared: (critical, warning,
     /// info).
     pub fn active_counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for e in self
-            .alerts
-            .iter()
-            .filter(|e| !e.hidden && e.state() != DeskState::Cleared)
-        {
-            match e.alert.severity {
-                Severity::Critical => c.0 += 1,
-                Severity::Warning => c.1 += 1,
-                Severity::Info => c.2 += 1,
-            }
-        }
-        c
+        self.desk.active_counts()
     }
+}
+
+/// The known emitter an alert at `freq_hz`, `bandwidth_hz` wide, is (as the detector
+/// matches them, with `tol` of slack).
+fn known_match(
+    known: &[KnownEntry],
+    freq_hz: f64,
+    bandwidth_hz: f64,
+    tol: f64,
+) -> Option<&KnownEntry> {
+    known
+        .iter()
+        .find(|k| (k.freq_hz - freq_hz).abs() <= (k.bandwidth_hz + bandwidth_hz) / 2.0 + tol)
 }
 
 /// The whole band the spectra cover.
@@ -1190,7 +1236,8 @@ pub fn full_view(grid: &FreqGrid) -> View {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::alert::AlertKind;
+    use crate::alert::{AlertKind, AlertState};
+    use crate::tui::desk::DeskState;
 
     pub(crate) fn grid() -> FreqGrid {
         FreqGrid {
@@ -1251,6 +1298,7 @@ pub(crate) mod tests {
             power_db,
             floor_db: vec![-80.0; 1024],
             threshold_over_floor_db: 12.0,
+            step: None,
         }
     }
 
@@ -1263,7 +1311,7 @@ pub(crate) mod tests {
         app.update(Action::SelectOlder);
         assert_eq!(app.selected_entry().map(|e| e.alert.id), Some(1));
         app.update(Action::SelectOlder);
-        assert_eq!(app.selected, 1, "stops at the oldest");
+        assert_eq!(app.desk.selected(), 1, "stops at the oldest");
         app.on_alert(alert(3, 434.1e6, Severity::Info));
         assert_eq!(app.selected_entry().map(|e| e.alert.id), Some(1));
         app.update(Action::SelectNewest);
@@ -1273,7 +1321,7 @@ pub(crate) mod tests {
         upd.state = AlertState::Updated;
         upd.snr_db = 25.0;
         app.on_alert(upd);
-        assert_eq!(app.alerts.len(), 3);
+        assert_eq!(app.desk.entries().len(), 3);
         assert_eq!(app.selected_entry().map(|e| e.alert.snr_db), Some(25.0));
         assert_eq!(app.active_counts(), (1, 1, 1));
     }
@@ -1285,7 +1333,7 @@ pub(crate) mod tests {
         app.on_alert(alert(1, 433.5e6, Severity::Warning));
         let e = app.update(Action::Acknowledge);
         assert!(matches!(e, Some(Effect::Acknowledged(a)) if a.id == 1));
-        assert_eq!(app.alerts[0].state(), DeskState::Acknowledged);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Acknowledged);
         assert_eq!(
             app.update(Action::Acknowledge),
             None,
@@ -1294,7 +1342,7 @@ pub(crate) mod tests {
         let mut c = alert(1, 433.5e6, Severity::Warning);
         c.state = AlertState::Cleared;
         app.on_alert(c);
-        assert_eq!(app.alerts[0].state(), DeskState::Cleared);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Cleared);
         app.on_alert(alert(2, 433.6e6, Severity::Info));
         let mut c = alert(2, 433.6e6, Severity::Info);
         c.state = AlertState::Cleared;
@@ -1434,7 +1482,7 @@ pub(crate) mod tests {
         app.on_alert(alert(3, 433.5e6 + 1_000.0, Severity::Warning));
         app.on_alert(alert(4, 433.7e6, Severity::Warning));
         assert_eq!(ids(&app), [4, 2]);
-        assert_eq!(app.alerts.len(), 4, "hidden, not deleted");
+        assert_eq!(app.desk.entries().len(), 4, "hidden, not deleted");
         assert_eq!(app.active_counts(), (0, 2, 0));
         // Nothing rings for a suppressed critical alert.
         let mut crit = alert(5, 433.5e6, Severity::Critical);
@@ -1446,6 +1494,10 @@ pub(crate) mod tests {
         assert_eq!(ids(&app), [4, 2]);
         app.on_tick(at(3600));
         assert_eq!(ids(&app), [5, 4, 3, 2, 1]);
+        assert_eq!(
+            app.notice.as_deref(),
+            Some("suppression over: new_emitter at 433.5000 MHz")
+        );
         assert!(app.suppressions.is_empty());
     }
 
@@ -1519,7 +1571,7 @@ pub(crate) mod tests {
             matches!(&e, Some(Effect::AcknowledgedWithNote(a, n)) if a.id == 1 && n == "van, seen"),
             "{e:?}"
         );
-        assert_eq!(app.alerts[0].state(), DeskState::Acknowledged);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Acknowledged);
         // A note on an acknowledged alert adds to it; an empty one adds nothing.
         app.update(Action::AcknowledgeWithNote);
         assert_eq!(app.update(Action::Submit), None);
@@ -1534,7 +1586,7 @@ pub(crate) mod tests {
         app.update(Action::AcknowledgeWithNote);
         app.update(Action::Type('z'));
         assert_eq!(app.update(Action::Cancel), None);
-        assert_eq!(app.alerts[1].state(), DeskState::New);
+        assert_eq!(app.desk.entries()[1].state(), DeskState::New);
         app.update(Action::AcknowledgeWithNote);
         assert!(matches!(app.update(Action::Submit), Some(Effect::Acknowledged(a)) if a.id == 2));
         // Notes are bounded.
@@ -1556,7 +1608,7 @@ pub(crate) mod tests {
         assert_eq!(app.modal, Some(Modal::Verdict { alert_id: 1 }));
         assert_eq!(app.input_mode(), InputMode::Verdict);
         assert_eq!(
-            app.alerts[0].state(),
+            app.desk.entries()[0].state(),
             DeskState::New,
             "not until the verdict"
         );
@@ -1570,7 +1622,7 @@ pub(crate) mod tests {
             matches!(&e, Some(Effect::Verdict(a, Verdict::Threat, Some(n))) if a.id == 1 && n == "drone"),
             "{e:?}"
         );
-        assert_eq!(app.alerts[0].state(), DeskState::Acknowledged);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Acknowledged);
         // Only the first call is scored: a second is refused, and says why.
         assert_eq!(app.update(Action::AcknowledgeWithNote), None);
         assert!(app.modal.is_none());
@@ -1596,7 +1648,20 @@ pub(crate) mod tests {
         app.update(Action::Verdict(Verdict::Unsure));
         assert_eq!(app.update(Action::Cancel), None);
         assert!(app.modal.is_none());
-        assert_eq!(app.alerts[2].state(), DeskState::New);
+        assert_eq!(app.desk.entries()[2].state(), DeskState::New);
+        // Marking an emitter known is a verdict too (the console logs it as benign).
+        app.on_alert(alert(4, 433.8e6, Severity::Warning));
+        app.update(Action::MarkKnown);
+        assert!(matches!(
+            app.update(Action::Submit),
+            Some(Effect::MarkedKnown(a, _)) if a.id == 4
+        ));
+        app.update(Action::Acknowledge);
+        assert!(app.modal.is_none());
+        assert!(app
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("#4 was marked known")));
         // A verdict key with no prompt open does nothing; outside an exercise `a` is a
         // plain acknowledgement.
         assert_eq!(app.update(Action::Verdict(Verdict::Threat)), None);

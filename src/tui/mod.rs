@@ -24,8 +24,10 @@
 
 pub mod app;
 pub mod bell;
+pub mod desk;
 pub mod event;
 pub mod hook;
+pub mod hq;
 pub mod keymap;
 pub mod measure;
 pub mod occupancy;
@@ -48,10 +50,11 @@ use crate::dsp::FreqGrid;
 use crate::error::{Error, Result};
 use crate::pipeline::{Event, RunStats, Running};
 use crate::sinks::alert_log::OperatorAction;
+use crate::sinks::session_log::Verdict;
 use crate::source::paced::PaceControl;
 use crate::types::KnownEntry;
 
-use app::{App, Effect, Lower, ReplayState, SourceInfo, Stats, SPEEDS};
+use app::{App, Effect, LinkState, Lower, ReplayState, SourceInfo, Stats, SPEEDS};
 use event::UiEvent;
 use hook::{CommandHook, Started};
 use theme::Theme;
@@ -67,6 +70,8 @@ pub struct Console {
     pub replay: Option<Arc<PaceControl>>,
     /// A recorder is writing the stream's IQ to disk (the status line's `● REC`).
     pub recording: bool,
+    /// The source sweeps: the spectrum and waterfall are its panorama.
+    pub sweep: Option<app::SweepInfo>,
 }
 
 /// What the console knows beyond the stream, for the operator's tools.
@@ -108,16 +113,23 @@ pub fn run_with(
         info,
         replay,
         recording,
+        sweep,
     } = console;
-    let grid = FreqGrid {
-        bins: info.fft_len,
-        sample_rate_hz: info.sample_rate_hz,
-        center_freq_hz: info.center_freq_hz,
+    let grid = match &sweep {
+        Some(s) => s.panorama,
+        None => FreqGrid {
+            bins: info.fft_len,
+            sample_rate_hz: info.sample_rate_hz,
+            center_freq_hz: info.center_freq_hz,
+        },
     };
     let mut app = App::new(info, grid, replay.as_deref().map(replay_state))
         .with_prior(setup.bands, setup.known);
     if setup.verdicts {
         app = app.with_verdicts();
+    }
+    if let Some(s) = sweep {
+        app = app.with_sweep(s);
     }
     let theme = Theme::detect();
     let mut term = match TerminalGuard::new() {
@@ -149,7 +161,7 @@ pub fn run_with(
             stop,
             ctl: replay.as_deref(),
             recording,
-            meter: (Instant::now(), 0),
+            meter: (Instant::now(), 0, 0),
             hook: setup.on_critical.map(CommandHook::new),
         };
         ui.run(&mut term.0, &mut app, &theme)
@@ -224,7 +236,8 @@ struct UiLoop<'a> {
     ctl: Option<&'a PaceControl>,
     recording: bool,
     /// Wall time and samples at the last throughput reading.
-    meter: (Instant, u64),
+    /// When the rates were last read, with the samples processed and the stream position.
+    meter: (Instant, u64, u64),
     /// `--on-critical`.
     hook: Option<CommandHook>,
 }
@@ -286,20 +299,28 @@ impl UiLoop<'_> {
         }
         let counters = self.running.counters();
         let samples = counters.samples_in.load(Relaxed);
-        let (t0, n0) = self.meter;
+        let pos = counters.stream_pos.load(Relaxed);
+        let (t0, n0, p0) = self.meter;
         let dt = t0.elapsed().as_secs_f64();
-        let mut msps = app.stats.msps;
+        let (mut msps, mut stream_msps) = (app.stats.msps, app.stats.stream_msps);
         // Half-second readings: steady digits, still quick to follow a speed change.
         if dt >= 0.5 {
             msps = (samples - n0) as f64 / dt / 1e6;
-            self.meter = (Instant::now(), samples);
+            stream_msps = pos.saturating_sub(p0) as f64 / dt / 1e6;
+            self.meter = (Instant::now(), samples, pos);
         }
         let stats = Stats {
             msps,
+            stream_msps,
             dropped: counters.dropped.load(Relaxed),
-            stream_pos: counters.stream_pos.load(Relaxed),
+            stream_pos: pos,
             recording: self.recording,
             ended: !self.alerts_open,
+            link: self.running.link().map(|l| LinkState {
+                connected: l.connected.load(Relaxed),
+                backlog: l.backlog.load(Relaxed),
+                lost: l.lost.load(Relaxed),
+            }),
         };
         app.on_stats(stats, self.ctl.map(replay_state));
     }
@@ -349,15 +370,29 @@ impl UiLoop<'_> {
             }
             (Effect::MarkedKnown(a, entry), _) => {
                 let m = self.running.mark_known(&a, &entry, &utc_now())?;
+                // In an exercise every acknowledgement carries a verdict, and marking an
+                // emitter known is the trainee's call that it is benign.
+                if app.verdicts {
+                    self.running.acknowledge_verdict(
+                        &a,
+                        Verdict::Benign,
+                        entry.note.as_deref(),
+                        &utc_now(),
+                    )?;
+                }
+                // The file's name only: the operator gave the path, and a notice must fit
+                // an 80-column status line.
                 let saved = match &m.saved {
                     Some(Ok(p)) => format!(
                         "saved to {}",
-                        crate::units::one_line(&p.display().to_string())
+                        crate::units::one_line(
+                            &p.file_name().unwrap_or(p.as_os_str()).to_string_lossy()
+                        )
                     ),
                     Some(Err(e)) => {
                         format!("NOT saved: {}", crate::units::one_line(&e.to_string()))
                     }
-                    None => "for this run only (no --known FILE)".into(),
+                    None => "for this run only (no --known)".into(),
                 };
                 app.notice = Some(format!(
                     "#{} {:.4} MHz known{}, {saved}",
@@ -378,11 +413,13 @@ impl UiLoop<'_> {
                     until_utc: &until,
                 };
                 let logged = self.running.log_action(&s.alert, &action, &since)?;
+                // How long rather than until when: the list (`u`) has the end time, and
+                // this must fit an 80-column status line.
                 app.notice = Some(logged_or_not(
                     format!(
-                        "suppressed {} until {} UTC",
+                        "suppressed {} for {}",
                         s.scope.describe(),
-                        s.until.format("%H:%M")
+                        s.duration_label()
                     ),
                     logged,
                 ));
@@ -427,12 +464,8 @@ impl UiLoop<'_> {
         // The terminal is ours and shows the console; a bell it cannot take is no reason
         // to stop watching.
         let _ = out.write_all(b"\x07").and_then(|()| out.flush());
-        let mut notice = format!(
-            "BELL critical #{} {} {:.4} MHz",
-            a.id,
-            a.kind.as_str(),
-            a.freq_hz / 1e6
-        );
+        // The state has said what rang; the hook's fate is added to it.
+        let mut notice = app.notice.take().unwrap_or_default();
         if let Some(h) = self.hook.as_mut() {
             let ran = serde_json::to_vec(a)
                 .map_err(std::io::Error::other)
@@ -487,10 +520,30 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     } else {
         widgets::waterfall::render(app, theme, waterfall, buf);
     }
-    match app.lower {
-        Lower::Alerts => widgets::alerts::render(app, theme, lower, buf),
-        Lower::Peaks => widgets::peaks::render(app, theme, lower, buf),
-        Lower::Suppressions => widgets::suppressions::render(app, theme, lower, buf),
+    if app.sweep.is_some() {
+        widgets::sweep::mark_step(app, theme, spectrum, buf);
+    }
+    match (app.lower, app.sweep.as_ref()) {
+        // A sweep shares the desk's rows with its bands' revisit times and intercept odds.
+        (Lower::Alerts, Some(_)) => {
+            let poi_w = (area.width * 2 / 5).clamp(30, 56).min(area.width / 2);
+            let (desk, poi) = (
+                Rect {
+                    width: area.width - poi_w,
+                    ..lower
+                },
+                Rect {
+                    x: lower.x + area.width - poi_w,
+                    width: poi_w,
+                    ..lower
+                },
+            );
+            widgets::alerts::render(&app.desk, theme, desk, buf);
+            widgets::sweep::render(app, theme, poi, buf);
+        }
+        (Lower::Alerts, None) => widgets::alerts::render(&app.desk, theme, lower, buf),
+        (Lower::Peaks, _) => widgets::peaks::render(app, theme, lower, buf),
+        (Lower::Suppressions, _) => widgets::suppressions::render(app, theme, lower, buf),
     }
     widgets::prompt::render(app, theme, area, buf);
     if app.help {
@@ -601,6 +654,22 @@ mod tests {
         let lines = text(&screen(&app, 80, 24));
         let title = lines.iter().find(|l| l.contains("ALERTS")).unwrap();
         assert!(title.contains("● 2 evidence clips"), "{title}");
+        // With a suppression as well (hiding alerts 5 and 4, 10 kHz apart: one emitter),
+        // the total and then the long severity names give way at 80 columns.
+        app.update(Action::Suppress(super::suppress::ScopeKind::Emitter));
+        app.update(Action::SuppressFor(0));
+        let lines = text(&screen(&app, 80, 24));
+        let title = lines.iter().find(|l| l.contains("ALERTS")).unwrap();
+        assert!(
+            title.contains(" 1 crit  2 warn  0 info  │ 3 new │ 1 suppressed │ ● 2 evidence clips"),
+            "{title}"
+        );
+        let wide = text(&screen(&app, 160, 48));
+        let title = wide.iter().find(|l| l.contains("ALERTS")).unwrap();
+        assert!(
+            title.contains(" 1 critical  2 warning  0 info  │ 3 new, 5 total │ 1 suppressed"),
+            "{title}"
+        );
     }
 
     #[test]
@@ -664,10 +733,16 @@ mod tests {
         app.on_stats(
             Stats {
                 msps: 4.8,
+                stream_msps: 4.8,
                 dropped: 1200,
                 stream_pos: 24_000_000,
                 recording: true,
                 ended: false,
+                link: Some(LinkState {
+                    connected: false,
+                    backlog: 1234,
+                    lost: 0,
+                }),
             },
             Some(ReplayState {
                 paused: true,
@@ -685,6 +760,20 @@ mod tests {
         );
         let x = line.chars().position(|c| c == '●').unwrap() as u16;
         assert_eq!(buf[(x, 1)].fg, Color::LightRed);
+        assert!(line.contains("MQTT ○ backlog 1,234"), "{line}");
+        let x = line.chars().position(|c| c == '○').unwrap() as u16;
+        assert_eq!(buf[(x, 1)].fg, Color::LightRed);
+        app.stats.link = Some(LinkState {
+            connected: true,
+            backlog: 0,
+            lost: 3,
+        });
+        let buf = screen(&app, 160, 48);
+        let line = text(&buf)[1].clone();
+        assert!(
+            line.contains("MQTT ● connected") && line.contains("3 lost"),
+            "{line}"
+        );
     }
 
     /// `busy_app` with the default border plan's bands and one known emitter at the
@@ -755,7 +844,7 @@ mod tests {
         let lines = text(&screen(&app, 80, 24));
         let f = grid().freq_of(800.0) / 1e6;
         let (_, top) = row_with(&lines, " M1 ");
-        assert!(top.contains(&format!("M1 {f:.5} MHz -30.0 dB")), "{top}");
+        assert!(top.contains(&format!("M1 {f:.5} MHz -30.0 dBFS")), "{top}");
         // The delta marker, moved two columns left onto the noise.
         app.update(Action::ToggleMarker(1));
         app.update(Action::PanLeft);
@@ -803,7 +892,7 @@ mod tests {
         let lines = text(&buf);
         let (y, _) = row_with(&lines, " occ %│");
         assert!(lines[y].contains("above the detection threshold"));
-        assert!(lines.iter().any(|l| l.starts_with("  100┤")));
+        assert!(lines.iter().any(|l| l.starts_with("   100┤")));
         // The carrier was on in every frame: a full bar in its column, to the desk.
         let c = widgets::column_of(&app.view, 80 - widgets::GUTTER, grid().freq_of(800.0));
         let x = widgets::GUTTER + c.unwrap();
@@ -821,9 +910,22 @@ mod tests {
         app.update(Action::Suppress(super::suppress::ScopeKind::Emitter));
         let lines = text(&screen(&app, 80, 24));
         let last = lines.last().unwrap();
-        assert!(
-            last.contains("suppress new_emitter at 434.2000 MHz for  1 15 min  2 1 h  3 8 h"),
-            "{last}"
+        assert_eq!(
+            last.trim_end(),
+            " suppress new_emitter at 434.2000 MHz for  1 15 min  2 1 h  3 8 h  (Esc cancels)"
+        );
+        // By kind in a band with a long name: the name gives way, the keys stay.
+        let mut long = app.clone();
+        let mut a = alert(3, 434.3e6, Severity::Warning);
+        a.band = Some("UHF land mobile, customs and border police channels".into());
+        long.on_alert(a);
+        long.update(Action::SelectNewest);
+        long.update(Action::Suppress(super::suppress::ScopeKind::KindInBand));
+        let lines = text(&screen(&long, 80, 24));
+        let last = lines.last().unwrap();
+        assert_eq!(
+            last.trim_end(),
+            " suppress new_emitter in UHF land mo… for  1 15 min  2 1 h  3 8 h  (Esc cancels)"
         );
         app.update(Action::SuppressFor(2));
         let lines = text(&screen(&app, 80, 24));
@@ -932,6 +1034,137 @@ mod tests {
                 b.what
             );
         }
+    }
+
+    #[test]
+    fn a_notice_fits_the_status_line_at_80x24() {
+        let mut app = busy_app();
+        app.info.origin = "/srv/captures/north-post/2026-12-02/night-shift-433.h5".into();
+        let lines = text(&screen(&app, 80, 24));
+        // The name (keeping its end) and the RBW give way to the help hint.
+        assert!(
+            lines[0].contains(" …-shift-433.h5 │ 433.92 MHz")
+                && lines[0].trim_end().ends_with("FFT 1024   ? help"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].contains("file 00:"), "{}", lines[1]);
+        let said = "suppressed new_emitter at 434.2000 MHz for 1 h (logged)";
+        app.notice = Some(said.into());
+        let lines = text(&screen(&app, 80, 24));
+        // The notice in full; the file position, the throughput and the (zero) drop count
+        // made room for it; transport and stream time stay.
+        assert!(lines[1].contains(said), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with(" ▶ 1× │ t 00:00.0 │ suppressed"),
+            "{}",
+            lines[1]
+        );
+        // Drops are news: they stay.
+        app.on_stats(
+            Stats {
+                dropped: 7,
+                ..app.stats
+            },
+            None,
+        );
+        let lines = text(&screen(&app, 80, 24));
+        assert!(
+            lines[1].contains("dropped 7 │ t 00:00.0 │ suppressed"),
+            "{}",
+            lines[1]
+        );
+        // One too long for any screen is cut, never wrapped onto the spectrum.
+        app.notice = Some(format!("NOT saved: {}", "x".repeat(200)));
+        let lines = text(&screen(&app, 80, 24));
+        assert!(lines[1].trim_end().ends_with("x…"), "{}", lines[1]);
+        assert!(!lines[2].contains('x'), "{}", lines[2]);
+        // Wide enough, nothing gives way.
+        app.notice = Some(said.into());
+        let lines = text(&screen(&app, 160, 48));
+        assert!(lines[1].contains(said), "{}", lines[1]);
+        assert!(lines[1].contains("file 00:") && lines[1].contains("MS/s"));
+    }
+
+    #[test]
+    fn the_bell_says_what_rang_until_the_next_key() {
+        let mut app = busy_app();
+        // Alert 2 (434.2 MHz) is critical.
+        let rang = app.on_tick(super::app::tests::at(0));
+        assert!(
+            matches!(&rang, Some(Effect::Ring(a)) if a.id == 2),
+            "{rang:?}"
+        );
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        assert!(
+            lines[1].contains("BELL critical #2 new_emitter 434.2000 MHz"),
+            "{}",
+            lines[1]
+        );
+        let x = lines[1].chars().position(|c| c == 'B').unwrap() as u16;
+        assert_eq!(buf[(x, 1)].fg, Color::Cyan);
+        app.update(Action::SelectOlder);
+        assert!(!text(&screen(&app, 80, 24))[1].contains("BELL"));
+    }
+
+    #[test]
+    fn an_emitter_marked_known_is_known_on_the_desk_and_marked_on_the_spectrum() {
+        let mut app = busy_app();
+        app.plot_cols = 80 - widgets::GUTTER;
+        let before = text(&screen(&app, 80, 24));
+        let (_, title) = row_with(&before, "ALERTS");
+        assert!(title.contains("2 new"), "{title}");
+        // The warning at 433.5 MHz: K, a note, Enter.
+        app.update(Action::SelectOlder);
+        app.update(Action::MarkKnown);
+        for c in "our mast".chars() {
+            app.update(Action::Type(c));
+        }
+        assert!(matches!(
+            app.update(Action::Submit),
+            Some(Effect::MarkedKnown(..))
+        ));
+        let buf = screen(&app, 80, 24);
+        let lines = text(&buf);
+        let (_, row) = row_with(&lines, "433.5000");
+        assert!(row.trim_end().ends_with("known"), "{row}");
+        let (_, title) = row_with(&lines, "ALERTS");
+        assert!(title.contains("1 new"), "{title}");
+        // Its mark, labelled with the note (a mark made here has no label).
+        let [_, spectrum, _, _] = layout(buf.area);
+        let c = widgets::column_of(&app.view, 80 - widgets::GUTTER, 433.5e6).unwrap();
+        let x = widgets::GUTTER + c;
+        assert_eq!(buf[(x, spectrum.y)].symbol(), "▼");
+        let top: String = (0..80).map(|x| buf[(x, spectrum.y)].symbol()).collect();
+        assert!(top.contains("▼our mast"), "{top}");
+    }
+
+    #[test]
+    fn acknowledging_with_a_note_shows_the_note_line_then_ack() {
+        let mut app = busy_app();
+        app.update(Action::AcknowledgeWithNote);
+        for c in "van at gate".chars() {
+            app.update(Action::Type(c));
+        }
+        let lines = text(&screen(&app, 80, 24));
+        let last = lines.last().unwrap();
+        assert!(
+            last.starts_with(" ack #2 434.2000 MHz, note (Enter saves, Esc cancels): van at gate▏"),
+            "{last}"
+        );
+        let e = app.update(Action::Submit);
+        assert!(
+            matches!(&e, Some(Effect::AcknowledgedWithNote(a, n)) if a.id == 2 && n == "van at gate"),
+            "{e:?}"
+        );
+        let lines = text(&screen(&app, 80, 24));
+        let (_, row) = row_with(&lines, "434.2000");
+        assert!(row.trim_end().ends_with("ack"), "{row}");
+        assert!(
+            !lines.last().unwrap().contains("note ("),
+            "the prompt closed"
+        );
     }
 
     #[test]

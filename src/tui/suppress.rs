@@ -136,6 +136,15 @@ impl Suppression {
         }
     }
 
+    /// How long it was made for: `1 h` (as the menu says), or `1:30:00`.
+    pub fn duration_label(&self) -> String {
+        let minutes = (self.until - self.since).num_minutes();
+        CHOICES
+            .iter()
+            .find(|c| c.1 == minutes)
+            .map_or_else(|| format_left(self.until - self.since), |c| c.0.to_string())
+    }
+
     /// Still in force at `now`.
     pub fn active(&self, now: DateTime<Utc>) -> bool {
         now < self.until
@@ -228,6 +237,12 @@ mod tests {
         assert!(s.active(t0 + TimeDelta::minutes(59)));
         assert!(!s.active(t0 + TimeDelta::minutes(60)));
         assert_eq!(format_left(s.until - t0), "1:00:00");
+        assert_eq!(s.duration_label(), "1 h");
+        let odd = Suppression {
+            until: t0 + TimeDelta::minutes(90),
+            ..s
+        };
+        assert_eq!(odd.duration_label(), "1:30:00");
         assert_eq!(format_left(TimeDelta::seconds(843)), "14:03");
         assert_eq!(format_left(TimeDelta::seconds(-5)), "0:00");
     }

@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kuzet");
 
+/// How long a test waits for something to show. Generous: the machines that run these
+/// are shared and loaded, and a wait ends as soon as the screen (or file) is right.
+const DEADLINE: Duration = Duration::from_secs(120);
+
 /// A private tmux server (own socket), killed when dropped.
 struct Tmux {
     socket: String,
@@ -41,7 +45,7 @@ impl Tmux {
                 return s;
             }
             assert!(
-                t.elapsed() < Duration::from_secs(30),
+                t.elapsed() < DEADLINE,
                 "timed out waiting for {what}; screen:\n{s}"
             );
             std::thread::sleep(Duration::from_millis(100));
@@ -137,7 +141,7 @@ fn console_shows_alerts_help_acknowledges_and_quits_cleanly_in_tmux() {
 
     tmux.keys(&["?"]);
     let s = tmux.wait("the help overlay", |s| s.contains("Keys"));
-    assert!(s.contains("acknowledge the selected alert") && s.contains("loop on / off"));
+    assert!(s.contains("acknowledge the alert") && s.contains("loop on / off"));
     tmux.keys(&["?"]);
     tmux.wait("the help overlay to close", |s| !s.contains("Keys"));
 
@@ -312,10 +316,7 @@ fn sigterm_restores_the_terminal_in_tmux() {
         if v.starts_with("1:") && v != "1:/" {
             break v;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "kuzet still running: {v}"
-        );
+        assert!(t.elapsed() < DEADLINE, "kuzet still running: {v}");
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(
@@ -327,4 +328,322 @@ fn sigterm_restores_the_terminal_in_tmux() {
     let s = tmux.screen();
     assert!(!s.contains("ALERTS"), "alternate screen left:\n{s}");
     assert!(s.contains("samples ("), "summary printed:\n{s}");
+}
+
+/// A capture whose carrier 200 kHz below centre is on from 1 s to 2.5 s of 6 s: quiet for
+/// longer than the hold time across each loop, so every loop raises it again.
+fn synth_on_off(path: &Path) {
+    let out = Command::new(BIN)
+        .args(["synth", "-o"])
+        .arg(path)
+        .args([
+            "--rate",
+            "1M",
+            "--duration",
+            "6s",
+            "--emitter",
+            "cw:-200k:20:1:2.5",
+        ])
+        .output()
+        .expect("run kuzet synth");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The stream time on the status line (`t 01:23.4`).
+fn stream_time(screen: &str) -> Option<f64> {
+    let at = screen.find("│ t ")? + "│ t ".len();
+    let t = screen[at..].split_whitespace().next()?;
+    let (m, s) = t.split_once(':')?;
+    Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
+/// The alert-log lines that raise an alert for the carrier at 433.72 MHz (operator lines
+/// repeat an alert's figures; they are not raises).
+fn carrier_raises(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            v["state"] == "raised"
+                && v.get("marked_known").is_none()
+                && v.get("acknowledged").is_none()
+                && v.get("suppressed").is_none()
+                && (v["freq_hz"].as_f64().unwrap_or(0.0) - 433.72e6).abs() < 5e3
+        })
+        .collect()
+}
+
+/// Waits for `ok` (on files rather than the screen), with the same generous deadline.
+fn wait_until(tmux: &Tmux, what: &str, ok: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !ok() {
+        assert!(
+            t.elapsed() < DEADLINE,
+            "timed out waiting for {what}; screen:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts `kuzet replay ARGS` in an 80×24 tmux pane (the smallest screen the console
+/// promises to work on); `name` keeps the test's tmux server apart from the others'.
+fn console(name: &str, args: &str) -> Tmux {
+    let tmux = Tmux {
+        socket: format!("kuzet-{name}-{}", std::process::id()),
+    };
+    let run = format!("{BIN} replay {args}; echo KUZET_EXIT=$?; sleep 60");
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "k",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "sh",
+        "-c",
+        &run,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    tmux
+}
+
+/// The alert desk: the screen from the desk's title down (the status line and a
+/// notice may name the same frequency).
+fn desk(screen: &str) -> String {
+    match screen.find(" ALERTS ") {
+        Some(at) => screen[at..].to_string(),
+        None => String::new(),
+    }
+}
+
+/// Waits until the stream has run `loops` more loops of the 6 s capture past `from`.
+fn wait_loops(tmux: &Tmux, from: f64, loops: f64) {
+    tmux.wait("the replay to loop on", |s| {
+        stream_time(s).is_some_and(|t| t > from + loops * 6.0 + 1.0)
+    });
+}
+
+#[test]
+fn marking_an_emitter_known_in_tmux_silences_it_from_the_next_loop() {
+    if !tmux_available() {
+        eprintln!("skipping mark known in tmux: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, log, known) = (
+        dir.path().join("onoff.h5"),
+        dir.path().join("alerts.jsonl"),
+        dir.path().join("known.toml"),
+    );
+    synth_on_off(&capture);
+    let tmux = console(
+        "known",
+        &format!(
+            "'{}' --loop --speed 4 --alerts '{}' --known '{}'",
+            capture.display(),
+            log.display(),
+            known.display()
+        ),
+    );
+    // Unknown, the carrier is raised again on every loop.
+    wait_until(&tmux, "two raises of the carrier", || {
+        carrier_raises(&log).len() >= 2
+    });
+    tmux.wait("its row on the desk", |s| desk(s).contains("433.7200"));
+    // The newest alert is selected: K, a note, Enter.
+    tmux.keys(&["K"]);
+    tmux.wait("the note line for the carrier", |s| {
+        s.contains("known #") && s.contains("433.7200 MHz, note (Enter")
+    });
+    tmux.keys(&["ours", "Enter"]);
+    let s = tmux.wait("the mark on the spectrum", |s| s.contains("▼ours"));
+    assert!(s.contains("known, saved to known.toml"), "{s}");
+    let marked_at = stream_time(&s).unwrap();
+    wait_until(&tmux, "the mark in the alert log", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("\"marked_known\":true"))
+    });
+    let file = std::fs::read_to_string(&known).unwrap();
+    assert!(
+        file.contains("[[known]]") && file.contains("note = \"ours\""),
+        "{file}"
+    );
+    assert!(file.contains("freq_hz = 43371"), "{file}");
+
+    // Two more loops: the carrier came back on each, and nothing was raised for it.
+    wait_loops(&tmux, marked_at, 2.0);
+    let later: Vec<_> = carrier_raises(&log)
+        .into_iter()
+        .filter(|v| v["first_seen_s"].as_f64().unwrap() > marked_at)
+        .collect();
+    assert!(later.is_empty(), "raised after the mark: {later:?}");
+    tmux.keys(&["q"]);
+    let s = tmux.wait("a clean exit", |s| s.contains("KUZET_EXIT="));
+    assert!(s.contains("KUZET_EXIT=0"), "{s}");
+
+    // The file the console wrote is a known-emitters file like any other: a headless run
+    // with it raises nothing for the carrier.
+    let out = Command::new(BIN)
+        .arg("analyze")
+        .arg(&capture)
+        .arg("--known")
+        .arg(&known)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let carrier: Vec<_> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            v["kind"] == "new_emitter"
+                && (v["freq_hz"].as_f64().unwrap_or(0.0) - 433.72e6).abs() < 5e3
+        })
+        .collect();
+    assert!(carrier.is_empty(), "{carrier:?}");
+}
+
+#[test]
+fn suppressing_in_tmux_hides_the_alert_and_the_log_keeps_it() {
+    if !tmux_available() {
+        eprintln!("skipping suppress in tmux: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, log) = (dir.path().join("onoff.h5"), dir.path().join("alerts.jsonl"));
+    synth_on_off(&capture);
+    let tmux = console(
+        "suppress",
+        &format!(
+            "'{}' --loop --speed 4 --alerts '{}'",
+            capture.display(),
+            log.display()
+        ),
+    );
+    tmux.wait("the carrier on the desk", |s| desk(s).contains("433.7200"));
+    // s, then 2: the emitter for an hour.
+    tmux.keys(&["s"]);
+    tmux.wait("the duration menu", |s| {
+        s.contains("suppress new_emitter at 433.7200 MHz for  1 15 min  2 1 h  3 8 h")
+    });
+    tmux.keys(&["2"]);
+    let s = tmux.wait("the desk without it", |s| {
+        desk(s).contains("1 suppressed") && !desk(s).contains("433.7200")
+    });
+    assert!(
+        s.contains("suppressed new_emitter at 433.7200 MHz for 1 h (logged)"),
+        "{s}"
+    );
+    let suppressed_at = stream_time(&s).unwrap();
+    // Two more loops, each raising the carrier again: the desk never shows it.
+    wait_loops(&tmux, suppressed_at, 2.0);
+    let s = tmux.screen();
+    assert!(
+        !desk(&s).contains("433.7200") && desk(&s).contains("1 suppressed"),
+        "{s}"
+    );
+    // Nothing is deleted: the raises go on in the log, beside the suppression.
+    let later = carrier_raises(&log)
+        .into_iter()
+        .filter(|v| v["first_seen_s"].as_f64().unwrap() > suppressed_at)
+        .count();
+    assert!(later >= 1, "the log lost the suppressed alerts");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("\"suppressed\":true")
+            && logged.contains("\"suppressed_scope\":\"emitter\""),
+        "{logged}"
+    );
+
+    // u lists it; Del lifts it and the desk has the carrier again.
+    tmux.keys(&["u"]);
+    tmux.wait("the list", |s| {
+        s.contains("SUPPRESSED") && s.contains("new_emitter at 433.7200 MHz")
+    });
+    tmux.keys(&["DC", "u"]);
+    tmux.wait("the carrier back on the desk", |s| {
+        let d = desk(s);
+        d.contains("433.7200") && !d.contains("suppressed")
+    });
+    wait_until(&tmux, "the lifting in the log", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("suppression_lifted_utc"))
+    });
+    tmux.keys(&["q"]);
+    let s = tmux.wait("a clean exit", |s| s.contains("KUZET_EXIT="));
+    assert!(s.contains("KUZET_EXIT=0"), "{s}");
+}
+
+#[test]
+fn a_critical_alert_rings_and_runs_the_on_critical_command_in_tmux() {
+    if !tmux_available() {
+        eprintln!("skipping the bell in tmux: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, paged, raw) = (
+        dir.path().join("jam.h5"),
+        dir.path().join("paged.jsonl"),
+        dir.path().join("raw.out"),
+    );
+    // A barrage jammer in UHF land mobile, where the default plan makes jamming critical.
+    let out = Command::new(BIN)
+        .args(["synth", "-o"])
+        .arg(&capture)
+        .args(["--rate", "1M", "--freq", "450M", "--duration", "4s"])
+        .args(["--emitter", "jammer:0:15:1:3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tmux = console(
+        "bell",
+        &format!(
+            "'{}' --on-critical 'cat >> {}'",
+            capture.display(),
+            paged.display()
+        ),
+    );
+    // What kuzet writes to the terminal, bytes and all (the jammer starts 1 s in).
+    let piped = tmux.cmd(&[
+        "pipe-pane",
+        "-t",
+        "k",
+        &format!("cat >> '{}'", raw.display()),
+    ]);
+    assert!(piped.status.success(), "{piped:?}");
+    tmux.wait("the critical alert and its bell", |s| {
+        s.contains("CRIT") && s.contains("jamming") && s.contains("BELL critical #")
+    });
+    wait_until(&tmux, "the command's output", || {
+        std::fs::read_to_string(&paged).is_ok_and(|p| p.ends_with('\n'))
+    });
+    let paged = std::fs::read_to_string(&paged).unwrap();
+    let lines: Vec<serde_json::Value> = paged
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "once per alert: {paged}");
+    assert_eq!(lines[0]["kind"], "jamming");
+    assert_eq!(lines[0]["severity"], "critical");
+    // The terminal got the bell character.
+    wait_until(&tmux, "the bell on the terminal", || {
+        std::fs::read(&raw).is_ok_and(|b| b.contains(&0x07))
+    });
+    tmux.keys(&["q"]);
+    let s = tmux.wait("a clean exit", |s| s.contains("KUZET_EXIT="));
+    assert!(s.contains("KUZET_EXIT=0"), "{s}");
 }

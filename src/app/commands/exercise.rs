@@ -291,6 +291,7 @@ fn session(
                 info,
                 replay: Some(ctl),
                 recording: false,
+                sweep: None,
             };
             let setup = tui::Setup {
                 verdicts: true,

@@ -12,8 +12,8 @@ use crate::tui::app::App;
 use crate::tui::keymap::BINDINGS;
 use crate::tui::theme::Theme;
 
-/// Width of the key column (the longest key label and a space).
-const KEYS_W: usize = 10;
+/// Width of the longest key label.
+const KEYS_W: usize = 9;
 
 /// Draws the key list over `area` (the whole screen).
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -28,7 +28,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             lines.push(Line::styled(" replay", theme.title()));
         }
         lines.push(Line::from(vec![
-            Span::styled(format!(" {:<w$}", b.keys, w = KEYS_W - 1), key_style),
+            Span::styled(format!(" {:<KEYS_W$} ", b.keys), key_style),
             Span::raw(b.what),
         ]));
     }

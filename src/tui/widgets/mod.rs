@@ -5,12 +5,15 @@
 pub mod alerts;
 pub mod bands;
 pub mod help;
+pub mod hq_status;
 pub mod occupancy;
 pub mod peaks;
+pub mod posts;
 pub mod prompt;
 pub mod spectrum;
 pub mod status;
 pub mod suppressions;
+pub mod sweep;
 pub mod waterfall;
 
 use super::app::View;

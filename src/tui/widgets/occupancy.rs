@@ -51,7 +51,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         buf.set_string(area.x + GUTTER - 1, plot.y + y, "│", theme.axis());
     }
     let mark = |share: u16, y: u16, buf: &mut Buffer| {
-        buf.set_string(area.x, y, format!("{share:>5}┤"), theme.axis());
+        buf.set_string(area.x, y, format!("{share:>6}┤"), theme.axis());
     };
     mark(100, plot.y, buf);
     mark(0, plot.bottom() - 1, buf);
@@ -116,6 +116,6 @@ mod tests {
             "{top}"
         );
         let labels: String = (0..7).map(|x| buf[(x, 1)].symbol()).collect();
-        assert_eq!(labels, "  100┤│");
+        assert_eq!(labels, "   100┤");
     }
 }

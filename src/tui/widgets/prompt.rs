@@ -34,7 +34,7 @@ pub fn render(app: &App, _theme: &Theme, area: Rect, buf: &mut Buffer) {
     };
     let base = Style::new().fg(Color::Black).bg(Color::LightYellow);
     let key = base.add_modifier(Modifier::BOLD);
-    let alert = |id: u64| app.alerts.iter().rev().find(|e| e.alert.id == id);
+    let alert = |id: u64| app.desk.find(id, None);
     let spans = match modal {
         Modal::Note {
             purpose,
@@ -87,15 +87,28 @@ pub fn render(app: &App, _theme: &Theme, area: Rect, buf: &mut Buffer) {
             let what = alert(*alert_id)
                 .and_then(|e| Scope::for_alert(*scope, &e.alert, 0.0))
                 .map_or_else(|| format!("#{alert_id}"), |s| s.describe());
-            let mut spans = vec![Span::styled(format!(" suppress {what} for "), base)];
+            let mut choices = Vec::with_capacity(2 * CHOICES.len() + 1);
             for (i, (label, _)) in CHOICES.iter().enumerate() {
-                spans.push(Span::styled(format!(" {}", i + 1), key));
-                spans.push(Span::styled(format!(" {label} "), base));
+                choices.push(Span::styled(format!(" {}", i + 1), key));
+                choices.push(Span::styled(format!(" {label} "), base));
             }
-            spans.push(Span::styled(" (Esc cancels)", base));
+            choices.push(Span::styled(" (Esc cancels)", base));
+            // The keys must show whatever the width: a long band name gives way.
+            let fixed = " suppress ".len() + " for ".len();
+            let room = usize::from(row.width)
+                .saturating_sub(fixed + choices.iter().map(Span::width).sum::<usize>())
+                .max(8);
+            let what = if what.chars().count() > room {
+                what.chars().take(room - 1).chain(['…']).collect()
+            } else {
+                what
+            };
+            let mut spans = vec![Span::styled(format!(" suppress {what} for "), base)];
+            spans.extend(choices);
             spans
         }
     };
-    buf.set_style(row, base);
+    // The prompt replaces the row: nothing of the desk underneath may show through.
+    buf.set_string(row.x, row.y, " ".repeat(usize::from(row.width)), base);
     Line::from(spans).render(row, buf);
 }

@@ -184,7 +184,7 @@ fn markers(
     let dec = super::peaks::mhz_decimals(app.grid.bin_hz()) + 1;
     let mut text = String::new();
     if let Some((_, f, level)) = read(0) {
-        text.push_str(&format!(" M1 {:.dec$} MHz {level:.1} dB ", f / 1e6));
+        text.push_str(&format!(" M1 {:.dec$} MHz {level:.1} dBFS ", f / 1e6));
     }
     if let Some((_, f2, l2)) = read(1) {
         match read(0) {
@@ -197,7 +197,7 @@ fn markers(
                 };
                 text.push_str(&format!(" Δ {d} {:+.1} dB ", l2 - l1));
             }
-            None => text.push_str(&format!(" M2 {:.dec$} MHz {l2:.1} dB ", f2 / 1e6)),
+            None => text.push_str(&format!(" M2 {:.dec$} MHz {l2:.1} dBFS ", f2 / 1e6)),
         }
     }
     // Top right, unless that would cover a marker on the top row: then top left.
