@@ -10,8 +10,8 @@
 //!  | soapy (radio)      |X|², average     tracker, rules      evidence,      JSON lines
 //!     │  formats/ reads and writes every byte on disk         recorder
 //!     └──────────────── pipeline/ runs all of it on its threads ──────────────┘
-//!  app/ turns the command line (cli) into settings and runs one command; eval/ scores
-//!  and benchmarks.
+//!  app/ turns the command line (cli) into settings and runs one command; eval/ scores,
+//!  benchmarks and runs training exercises.
 //! ```
 //!
 //! | folder | owns | may import |
@@ -19,12 +19,12 @@
 //! | [`app`], [`cli`] | flags → one validated settings value per command; one file per command; stderr reports | everything |
 //! | [`tui`] | the console: pure state (`App::update → Effect`), one widget per pane, keymap; its input thread | pipeline, sinks, source, dsp, detect, alert |
 //! | [`pipeline`] | every stage thread and channel, the MQTT publisher and HQ threads included; [`pipeline::start`] hands back one [`pipeline::Running`] handle | source, sinks, dsp, detect, formats, alert |
-//! | [`source`] | the narrow [`source::IqSource`]; recordings ([`source::open`]), the radio, the simulator, pacing | formats |
+//! | [`source`] | the narrow [`source::IqSource`]; recordings ([`source::open`]), the radio, the simulator, pacing, an exercise's mix | formats |
 //! | [`formats`] | every byte on disk: kuzet HDF5, raw encodings and int→float kernels, SigMF, WAV, SM.2117, the baseline file, the convert sinks | — |
-//! | [`sinks`] | pure policies with no threads: the alert log, evidence planner and engine, the recorder's files, the MQTT outbox and HQ's de-duplication | formats, alert |
+//! | [`sinks`] | pure policies with no threads: the alert log, evidence planner and engine, the recorder's files, the MQTT outbox and HQ's de-duplication, an exercise's session log | formats, alert |
 //! | [`detect`] | floor, thresholds, grouping, tracker, hop, jamming, band plan, baseline model — pure | dsp, alert |
 //! | [`dsp`] | windows, Welch spectra, SIMD kernels, CFAR, statistics — pure | — |
-//! | [`eval`] | `score` against ground truth, `bench` (its measurement threads) | app's settings, pipeline, source, sinks, dsp, detect, formats, alert |
+//! | [`eval`] | `score` against ground truth, `bench` (its measurement threads), training exercises (scoring the operator, the after-action picture) | app's settings, pipeline, source, sinks, dsp, detect, formats, alert |
 //! | [`alert`] | what an alert says, its kinds and states | — |
 //! | [`types`], [`units`], [`error`] | shared vocabulary: stream metadata, annotations, units, the error type | — |
 //!
