@@ -2,13 +2,14 @@
 # Installs the system packages kuzet needs on Debian/Ubuntu (root or sudo).
 #   scripts/setup.sh          build and run: pkg-config, libsoapysdr-dev, libhdf5-dev, g++
 #   scripts/setup.sh --test   also what the tests drive: h5py/numpy, hdf5-tools,
-#                             soapysdr-tools, tmux, and a Python venv (/opt/kuzet-py) with
+#                             soapysdr-tools, tmux, mosquitto and openssl (federation tests:
+#                             a broker and a test CA), and a Python venv (/opt/kuzet-py) with
 #                             the `sigmf` and `itusm2117` packages for the interop tests
 # Installs only what is missing, so a second run is quick.
 set -euo pipefail
 pkgs=(pkg-config libsoapysdr-dev libhdf5-dev g++)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3 python3-h5py python3-numpy python3-venv hdf5-tools soapysdr-tools tmux)
+  pkgs+=(python3 python3-h5py python3-numpy python3-venv hdf5-tools soapysdr-tools tmux mosquitto openssl)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -48,6 +48,10 @@ pub enum Command {
     /// Convert a recording between kuzet HDF5, SigMF, ITU-R SM.2117-0 HDF5 and raw IQ,
     /// carrying metadata and annotations.
     Convert(ConvertArgs),
+    /// Headquarters: every post's alerts from an MQTT broker, repeats dropped, in one
+    /// console (the alert desk with a post column and a panel per post), or as JSON lines
+    /// with --headless. See docs/federation.md.
+    Hq(HqArgs),
 }
 
 /// `kuzet baseline ...`.
@@ -218,6 +222,50 @@ pub struct DeviceArgs {
     pub channel: Option<usize>,
 }
 
+/// How to reach an MQTT broker (posts and HQ alike).
+#[derive(Debug, Clone, Default, Args)]
+pub struct BrokerArgs {
+    /// With an mqtts:// broker: PEM file of the CA that signed its certificate
+    /// [default: none; mqtts:// needs it]
+    #[arg(long, value_name = "FILE", requires = "mqtt")]
+    pub mqtt_ca: Option<PathBuf>,
+    /// File whose first line is `user:password` for the broker (never on the command
+    /// line) [default: KUZET_MQTT_USER and KUZET_MQTT_PASSWORD from the environment, else
+    /// no login]
+    #[arg(long, value_name = "FILE", requires = "mqtt")]
+    pub mqtt_auth: Option<PathBuf>,
+    /// Where the outbox cursor, the default outbox and HQ's memory of what it has shown
+    /// are kept [default: $XDG_STATE_HOME/kuzet, else ~/.local/state/kuzet]
+    #[arg(long, value_name = "DIR", requires = "mqtt")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Federation: publish this post's alerts to an MQTT broker (see docs/federation.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct MqttArgs {
+    /// Publish alerts, status and health to this MQTT broker, mqtt://HOST[:PORT] or
+    /// mqtts://HOST[:PORT]; the alert log is the outbox, so nothing is lost while the
+    /// broker is away [default: no federation]
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// With --mqtt: this post's id, the second level of its topics (kuzet/ID/alerts)
+    /// [default: the host name]
+    #[arg(long, value_name = "ID", requires = "mqtt")]
+    pub post: Option<String>,
+    /// With --mqtt: most alert lines waiting for the broker; past it the oldest info
+    /// lines are given up first, then warnings, and the loss is reported
+    /// [default: 100000]
+    #[arg(long, value_name = "N", requires = "mqtt")]
+    pub mqtt_quota: Option<usize>,
+    /// With --mqtt: how long the end of a run waits for the broker to acknowledge the
+    /// backlog; what is left goes out on the next run [default: 10s]
+    #[arg(long, value_name = "TIME", requires = "mqtt")]
+    pub mqtt_drain: Option<String>,
+    /// The broker's TLS, login and state.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+}
+
 /// Whether an output file may replace an existing one.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ForceArgs {
@@ -233,6 +281,11 @@ pub struct ConsoleArgs {
     /// [default: the console]
     #[arg(long)]
     pub headless: bool,
+}
+
+/// The post console's bell (not HQ's: a post rings for its own alerts).
+#[derive(Debug, Clone, Default, Args)]
+pub struct BellArgs {
     /// Run this shell command for each critical alert the console rings the bell for, the
     /// alert as one JSON line on its stdin (rate-limited like the bell; its output is
     /// discarded) [default: none]
@@ -265,6 +318,9 @@ pub struct AnalyzeArgs {
     /// Run length and alert log.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Federation over MQTT.
+    #[command(flatten)]
+    pub mqtt: MqttArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
@@ -289,12 +345,18 @@ pub struct ReplayArgs {
     /// Console or JSON lines.
     #[command(flatten)]
     pub console: ConsoleArgs,
+    /// The bell's command.
+    #[command(flatten)]
+    pub bell: BellArgs,
     /// How to read the input.
     #[command(flatten)]
     pub input: InputArgs,
     /// Run length and alert log.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Federation over MQTT.
+    #[command(flatten)]
+    pub mqtt: MqttArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,
@@ -312,9 +374,15 @@ pub struct WatchArgs {
     /// Console or JSON lines.
     #[command(flatten)]
     pub console: ConsoleArgs,
+    /// The bell's command.
+    #[command(flatten)]
+    pub bell: BellArgs,
     /// Run length and alert log.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Federation over MQTT.
+    #[command(flatten)]
+    pub mqtt: MqttArgs,
     /// Record everything continuously into this directory, one file per --rollover
     /// [default: no recording]
     #[arg(long, value_name = "DIR")]
@@ -443,6 +511,24 @@ pub struct ConvertArgs {
     /// How to read the input.
     #[command(flatten)]
     pub input_args: InputArgs,
+}
+
+/// `kuzet hq`.
+#[derive(Debug, Args)]
+pub struct HqArgs {
+    /// The broker the posts publish to: mqtt://HOST[:PORT] or mqtts://HOST[:PORT]
+    #[arg(long, value_name = "URL")]
+    pub mqtt: String,
+    /// HQ's client id: the broker keeps HQ's session (and the messages that arrive while
+    /// HQ is away) under it, so keep it fixed [default: kuzet-hq-<host name>]
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// The broker's TLS, login and state.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// Console or JSON lines.
+    #[command(flatten)]
+    pub console: ConsoleArgs,
 }
 
 /// `kuzet synth`.

@@ -18,10 +18,10 @@
 //! | --- | --- | --- |
 //! | [`app`], [`cli`] | flags → one validated settings value per command; one file per command; stderr reports | everything |
 //! | [`tui`] | the console: pure state (`App::update → Effect`), one widget per pane, keymap; its input thread | pipeline, sinks, source, dsp, detect, alert |
-//! | [`pipeline`] | every stage thread and channel; [`pipeline::start`] hands back one [`pipeline::Running`] handle | source, sinks, dsp, detect, formats, alert |
+//! | [`pipeline`] | every stage thread and channel, the MQTT publisher and HQ threads included; [`pipeline::start`] hands back one [`pipeline::Running`] handle | source, sinks, dsp, detect, formats, alert |
 //! | [`source`] | the narrow [`source::IqSource`]; recordings ([`source::open`]), the radio, the simulator, pacing | formats |
 //! | [`formats`] | every byte on disk: kuzet HDF5, raw encodings and int→float kernels, SigMF, WAV, SM.2117, the baseline file, the convert sinks | — |
-//! | [`sinks`] | pure policies with no threads: the alert log, evidence planner and engine, the recorder's files | formats, alert |
+//! | [`sinks`] | pure policies with no threads: the alert log, evidence planner and engine, the recorder's files, the MQTT outbox and HQ's de-duplication | formats, alert |
 //! | [`detect`] | floor, thresholds, grouping, tracker, hop, jamming, band plan, baseline model — pure | dsp, alert |
 //! | [`dsp`] | windows, Welch spectra, SIMD kernels, CFAR, statistics — pure | — |
 //! | [`eval`] | `score` against ground truth, `bench` (its measurement threads) | app's settings, pipeline, source, sinks, dsp, detect, formats, alert |

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{
-    AnalyzeArgs, BaselineCommand, BenchArgs, Cli, Command, ConsoleArgs, ConvertArgs, DetectArgs,
-    DeviceArgs, DevicesArgs, DspArgs, EvidenceArgs, FormatArg, InputArgs, LearnArgs, LimitArgs,
-    RecordArgs, ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs, SynthArgs, TuneArgs, WatchArgs,
+    AnalyzeArgs, BaselineCommand, BellArgs, BenchArgs, BrokerArgs, Cli, Command, ConvertArgs,
+    DetectArgs, DeviceArgs, DevicesArgs, DspArgs, EvidenceArgs, FormatArg, HqArgs, InputArgs,
+    LearnArgs, LimitArgs, MqttArgs, RecordArgs, ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs,
+    SynthArgs, TuneArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::Baseline;
@@ -20,9 +21,11 @@ use crate::error::{Error, Result};
 use crate::formats::convert::OutputKind;
 use crate::formats::raw::RawFormat;
 use crate::formats::SampleFormat;
+use crate::pipeline::mqtt::BrokerConfig;
 use crate::pipeline::recorder::{RecorderConfig, Target};
-use crate::pipeline::PipelineConfig;
+use crate::pipeline::{FederationConfig, PipelineConfig};
 use crate::sinks::evidence::EvidenceConfig;
+use crate::sinks::federation::{check_post, Broker, Status};
 use crate::source::soapy::{DeviceSettings, Gain};
 use crate::source::synth::{EmitterKind, EmitterSpec, Scene};
 use crate::source::OpenOptions;
@@ -52,6 +55,12 @@ mod default {
     pub const SYNTH_NOISE_DBFS: f64 = -50.0;
     pub const SYNTH_SEED: u64 = 1;
     pub const REPLAY_SPEED: f64 = 1.0;
+    /// Alert lines an outbox holds for the broker: days of a busy post's alerts.
+    pub const MQTT_QUOTA: usize = 100_000;
+    pub const MQTT_DRAIN: &str = "10s";
+    pub const MQTT_HEALTH_S: u64 = 10;
+    /// A post id or HQ id when the host has no name.
+    pub const HOST: &str = "kuzet";
 }
 
 /// One command's settings.
@@ -77,6 +86,8 @@ pub enum Settings {
     Bench(Bench),
     /// `kuzet convert`.
     Convert(Convert),
+    /// `kuzet hq`.
+    Hq(Hq),
 }
 
 /// A recording to read, and how.
@@ -252,6 +263,8 @@ pub struct Analyze {
     pub dsp: Dsp,
     /// Evidence clips.
     pub evidence: Option<EvidenceConfig>,
+    /// Federation.
+    pub mqtt: Option<Mqtt>,
 }
 
 /// `kuzet replay`.
@@ -275,6 +288,8 @@ pub struct Replay {
     pub dsp: Dsp,
     /// Evidence clips.
     pub evidence: Option<EvidenceConfig>,
+    /// Federation.
+    pub mqtt: Option<Mqtt>,
 }
 
 /// `kuzet watch`.
@@ -296,6 +311,8 @@ pub struct Watch {
     pub dsp: Dsp,
     /// Evidence clips.
     pub evidence: Option<EvidenceConfig>,
+    /// Federation.
+    pub mqtt: Option<Mqtt>,
 }
 
 /// `kuzet record`.
@@ -377,6 +394,63 @@ pub struct Bench {
     pub json: bool,
 }
 
+/// Federation settings of a post (`--mqtt` and its companions).
+#[derive(Debug, Clone)]
+pub struct Mqtt {
+    /// The broker.
+    pub broker: BrokerConfig,
+    /// This post's id.
+    pub post: String,
+    /// Cursor and default outbox.
+    pub state_dir: PathBuf,
+    /// Most alert lines waiting.
+    pub quota: usize,
+    /// End-of-run wait for the backlog.
+    pub drain: std::time::Duration,
+    /// No `--alerts` was given: the outbox is [`Mqtt::default_outbox`].
+    pub outbox_defaulted: bool,
+}
+
+impl Mqtt {
+    /// The outbox used when `--alerts` is not given: one per post under the state dir.
+    pub fn default_outbox(&self) -> PathBuf {
+        self.state_dir
+            .join("outbox")
+            .join(format!("{}.jsonl", self.post))
+    }
+
+    /// The publisher's configuration for the alert log `outbox`, announcing `status`.
+    pub fn federation(&self, outbox: &Path, status: Status, quiet: bool) -> FederationConfig {
+        FederationConfig {
+            broker: self.broker.clone(),
+            post: self.post.clone(),
+            outbox: outbox.to_path_buf(),
+            cursor: self
+                .state_dir
+                .join("cursor")
+                .join(format!("{}.json", self.post)),
+            quota: self.quota,
+            drain: self.drain,
+            health_every: std::time::Duration::from_secs(default::MQTT_HEALTH_S),
+            status,
+            quiet,
+        }
+    }
+}
+
+/// `kuzet hq`.
+#[derive(Debug)]
+pub struct Hq {
+    /// The broker.
+    pub broker: BrokerConfig,
+    /// HQ's fixed client id.
+    pub client_id: String,
+    /// HQ's memory of what it has shown (high-water marks per post).
+    pub state: PathBuf,
+    /// JSON lines instead of the console.
+    pub headless: bool,
+}
+
 /// `kuzet convert`.
 #[derive(Debug)]
 pub struct Convert {
@@ -408,6 +482,7 @@ impl Settings {
             Some(Command::Devices(a)) => Settings::Devices(devices(&a)?),
             Some(Command::Bench(BenchArgs { json })) => Settings::Bench(Bench { json }),
             Some(Command::Convert(a)) => Settings::Convert(convert(&a)?),
+            Some(Command::Hq(a)) => Settings::Hq(hq(&a)?),
             // First minute with no radio: the demo on the console, looping.
             None if std::io::stdout().is_terminal() => Settings::Replay(Replay {
                 input: demo(),
@@ -419,6 +494,7 @@ impl Settings {
                 alerts: None,
                 dsp: Dsp::default(),
                 evidence: None,
+                mqtt: None,
             }),
             None => Settings::Analyze(Analyze {
                 input: demo(),
@@ -426,6 +502,7 @@ impl Settings {
                 alerts: None,
                 dsp: Dsp::default(),
                 evidence: None,
+                mqtt: None,
             }),
         })
     }
@@ -461,6 +538,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("post_s", "--evidence-post"),
     ("max_s", "--evidence-max"),
     ("kinds", "--evidence-kinds"),
+    ("url", "--mqtt"),
+    ("ca_file", "--mqtt-ca"),
+    ("post", "--post"),
 ];
 
 /// A library's [`Error::Invalid`] in the operator's terms: the flag instead of the field.
@@ -648,7 +728,7 @@ fn evidence(args: &EvidenceArgs) -> Result<Option<EvidenceConfig>> {
 }
 
 /// `--on-critical CMD`: a command line for `sh -c`.
-fn on_critical(c: &ConsoleArgs) -> Result<Option<String>> {
+fn on_critical(c: &BellArgs) -> Result<Option<String>> {
     match c.on_critical.as_deref().map(str::trim) {
         Some("") => Err(Error::Config(
             "--on-critical: give a command, e.g. --on-critical 'logger -t kuzet'".into(),
@@ -665,12 +745,135 @@ fn headless(flag: bool) -> bool {
 
 fn analyze(a: &AnalyzeArgs) -> Result<Analyze> {
     let RunArgs { limit: l, alerts } = &a.run;
+    let (mqtt, alerts) = mqtt(&a.mqtt, alerts)?;
     Ok(Analyze {
         input: input(&a.file, &a.input)?,
         limit_s: limit(l)?,
-        alerts: alerts.clone(),
+        alerts,
         evidence: evidence(&a.evidence)?,
         dsp: dsp(&a.dsp, false)?,
+        mqtt,
+    })
+}
+
+/// The host's name: the default post id.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| default::HOST.to_string())
+}
+
+/// `--state-dir`, else the XDG state directory.
+fn state_dir(flag: Option<&Path>) -> PathBuf {
+    if let Some(d) = flag {
+        return d.to_path_buf();
+    }
+    let xdg = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state"));
+    xdg.or(home)
+        .unwrap_or_else(|| PathBuf::from(".kuzet-state"))
+        .join("kuzet")
+}
+
+/// User and password from `--mqtt-auth FILE` (`user:password` on the first line), else
+/// from KUZET_MQTT_USER / KUZET_MQTT_PASSWORD; never from the command line, where every
+/// user of the machine could read them.
+fn credentials(file: Option<&Path>) -> Result<Option<(String, String)>> {
+    if let Some(f) = file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Error::Config(format!("--mqtt-auth {}: {e}", f.display())))?;
+        let first = text.lines().next().unwrap_or("");
+        let (u, p) = first.split_once(':').ok_or_else(|| {
+            Error::Config(format!(
+                "--mqtt-auth {}: the first line must be `user:password`",
+                f.display()
+            ))
+        })?;
+        if u.is_empty() {
+            return Err(Error::Config(format!(
+                "--mqtt-auth {}: the user name is empty",
+                f.display()
+            )));
+        }
+        return Ok(Some((u.to_string(), p.to_string())));
+    }
+    Ok(std::env::var("KUZET_MQTT_USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|u| (u, std::env::var("KUZET_MQTT_PASSWORD").unwrap_or_default())))
+}
+
+/// `--mqtt URL` with `--mqtt-ca` and the login: checked now, so that a bad URL or TLS
+/// file stops the command before it starts (an unreachable broker does not).
+fn broker(url: &str, b: &BrokerArgs) -> Result<BrokerConfig> {
+    let parsed = Broker::parse(url).map_err(flagged)?;
+    BrokerConfig::new(
+        parsed,
+        b.mqtt_ca.as_deref(),
+        credentials(b.mqtt_auth.as_deref())?,
+    )
+    .map_err(flagged)
+}
+
+/// Resolves `--mqtt*`; with federation and no `--alerts`, the alert log is the post's
+/// default outbox.
+fn mqtt(a: &MqttArgs, alerts: &Option<PathBuf>) -> Result<(Option<Mqtt>, Option<PathBuf>)> {
+    let Some(url) = &a.mqtt else {
+        return Ok((None, alerts.clone()));
+    };
+    let post = a.post.clone().unwrap_or_else(host_name);
+    check_post(&post).map_err(flagged)?;
+    let quota = a.mqtt_quota.unwrap_or(default::MQTT_QUOTA);
+    if quota == 0 {
+        return Err(Error::Config("--mqtt-quota must be at least 1".into()));
+    }
+    let drain = flag(
+        "--mqtt-drain",
+        units::parse_duration(a.mqtt_drain.as_deref().unwrap_or(default::MQTT_DRAIN)),
+    )?;
+    let m = Mqtt {
+        broker: broker(url, &a.broker)?,
+        post,
+        state_dir: state_dir(a.broker.state_dir.as_deref()),
+        quota,
+        drain,
+        outbox_defaulted: alerts.is_none(),
+    };
+    let log = alerts.clone().unwrap_or_else(|| m.default_outbox());
+    Ok((Some(m), Some(log)))
+}
+
+fn hq(a: &HqArgs) -> Result<Hq> {
+    let client_id =
+        a.id.clone()
+            .unwrap_or_else(|| format!("kuzet-hq-{}", host_name()));
+    if client_id.is_empty() || client_id.len() > 128 {
+        return Err(Error::Config(
+            "--id must be 1 to 128 bytes (the broker keeps HQ's session under it)".into(),
+        ));
+    }
+    let dir = state_dir(a.broker.state_dir.as_deref());
+    // One memory per HQ id: two HQs on one machine each drop their own repeats.
+    let safe: String = client_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(Hq {
+        broker: broker(&a.mqtt, &a.broker)?,
+        state: dir.join("hq").join(format!("{safe}.json")),
+        client_id,
+        headless: headless(a.console.headless),
     })
 }
 
@@ -701,15 +904,17 @@ fn speed(text: Option<&str>) -> Result<Option<f64>> {
 
 fn replay(a: &ReplayArgs) -> Result<Replay> {
     let RunArgs { limit: l, alerts } = &a.run;
+    let (mqtt, alerts) = mqtt(&a.mqtt, alerts)?;
     let headless = headless(a.console.headless);
     Ok(Replay {
+        mqtt,
         speed: speed(a.speed.as_deref())?,
         input: input(&a.file, &a.input)?,
         looping: a.looping,
         headless,
-        on_critical: on_critical(&a.console)?,
+        on_critical: on_critical(&a.bell)?,
         limit_s: limit(l)?,
-        alerts: alerts.clone(),
+        alerts,
         dsp: dsp(&a.dsp, !headless)?,
         evidence: evidence(&a.evidence)?,
     })
@@ -758,6 +963,7 @@ fn device(a: &DeviceArgs) -> Result<DeviceSettings> {
 
 fn watch(a: &WatchArgs) -> Result<Watch> {
     let RunArgs { limit: l, alerts } = &a.run;
+    let (mqtt, alerts) = mqtt(&a.mqtt, alerts)?;
     let record = match &a.record {
         Some(dir) => {
             let max_s = seconds(
@@ -782,11 +988,12 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
         evidence: evidence(&a.evidence)?,
         device: device(&a.radio)?,
         headless,
-        on_critical: on_critical(&a.console)?,
+        on_critical: on_critical(&a.bell)?,
         limit_s: limit(l)?,
-        alerts: alerts.clone(),
+        alerts,
         record,
         dsp: dsp(&a.dsp, !headless)?,
+        mqtt,
     })
 }
 

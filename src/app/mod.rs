@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Settings::Devices(s) => commands::devices::run(s, &stop),
         Settings::Bench(s) => commands::bench::run(s),
         Settings::Convert(s) => commands::convert::run(s, &stop),
+        Settings::Hq(s) => commands::hq::run(s, &stop),
     };
     // A setting found out of range only once the stream was known (a pre-trigger too
     // large for memory at this rate) is named by its flag too.

@@ -90,6 +90,29 @@ pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
     if let Some(r) = &s.recording {
         recording(r);
     }
+    if let Some(f) = &s.federation {
+        let _ = writeln!(
+            err,
+            "kuzet: mqtt: {}: published {}, acknowledged {}, backlog {}, lost {} ({} since the \
+             outbox began){}{}",
+            f.broker,
+            f.published,
+            f.acked,
+            f.backlog,
+            f.lost,
+            f.lost_total,
+            if f.outages > 0 {
+                format!("; {} outage(s)", f.outages)
+            } else {
+                String::new()
+            },
+            if f.unreadable > 0 {
+                format!("; {} torn line(s) skipped", f.unreadable)
+            } else {
+                String::new()
+            },
+        );
+    }
 }
 
 /// What a recorder wrote, and what it did not.

@@ -70,6 +70,9 @@ pub struct JammingMonitor {
     reported: bool,
     quiet_since_s: Option<f64>,
     rise_ln: f32,
+    /// Power of the signals standing above the floor while the reference was learnt: what
+    /// was on the air before a rise cannot have made it.
+    signal_ref: f64,
 }
 
 impl JammingMonitor {
@@ -88,6 +91,7 @@ impl JammingMonitor {
             reported: false,
             quiet_since_s: None,
             rise_ln: (cfg.rise_db / 10.0 * std::f64::consts::LN_10) as f32,
+            signal_ref: 0.0,
         }
     }
 
@@ -154,6 +158,7 @@ impl JammingMonitor {
     ) -> JamChange {
         if !self.initialised {
             self.reference_ln.copy_from_slice(now_ln);
+            self.signal_ref = signal_power;
             self.initialised = true;
             return JamChange::None;
         }
@@ -176,7 +181,9 @@ impl JammingMonitor {
             sd_db <= self.cfg.max_rise_spread_db
         };
         let wide = fraction >= self.cfg.min_fraction;
-        let explained = wide && self.explained_by(now_ln, seg_bins, signal_power);
+        // Only what came on with the rise can have made it: a beacon on all along is not
+        // the spill of a jammer that switched on beside it.
+        let explained = wide && self.explained_by(now_ln, seg_bins, signal_power - self.signal_ref);
         if wide && flat && !explained {
             self.flat_streak += 1;
         } else {
@@ -218,6 +225,7 @@ impl JammingMonitor {
             for (r, &now) in self.reference_ln.iter_mut().zip(now_ln) {
                 *r += self.alpha * (now - *r);
             }
+            self.signal_ref += self.alpha as f64 * (signal_power - self.signal_ref);
         }
         change
     }
@@ -322,5 +330,22 @@ mod tests {
         let confirmed =
             (100..120).any(|i| m.update(&raised, 0.01 * i as f64, 8, 0.0) == JamChange::Confirmed);
         assert!(confirmed);
+    }
+
+    #[test]
+    fn a_signal_on_before_the_rise_does_not_explain_it() {
+        let mut m = JammingMonitor::new(JammingConfig::default(), 32, 0.01);
+        let quiet = vec![0.0f32; 32];
+        let mut raised = quiet.clone();
+        for v in &mut raised[4..24] {
+            *v = std::f32::consts::LN_10;
+        }
+        // A strong beacon, on from the start, carries more power than the jammer's rise.
+        for i in 0..50 {
+            m.update(&quiet, 0.01 * i as f64, 8, 1e5);
+        }
+        let confirmed =
+            (50..80).any(|i| m.update(&raised, 0.01 * i as f64, 8, 1e5) == JamChange::Confirmed);
+        assert!(confirmed, "a jammer beside a beacon is jamming");
     }
 }

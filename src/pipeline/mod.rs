@@ -21,6 +21,9 @@
 //! sender, each stage drains and drops its own, and the caller's loop ends.
 
 mod evidence;
+pub mod federation;
+pub mod hq;
+pub mod mqtt;
 pub mod msg;
 pub mod recorder;
 mod stages;
@@ -45,6 +48,8 @@ use crate::sinks::evidence::{ClipSample, EvidenceConfig, ReadAt};
 use crate::source::{IqSource, ReadOutcome, SampleBuf, SampleKind, SeekableSource};
 use crate::types::KnownEntry;
 
+use federation::Publisher;
+pub use federation::{FederationConfig, LinkCounters, LinkSummary};
 pub use msg::{IqBlock, SpectrumBatch, UiFrame};
 use recorder::{Recorder, RecorderConfig, TeeSource};
 use stages::*;
@@ -75,6 +80,9 @@ pub struct PipelineConfig {
     /// The known-emitters file (`--known`) that emitters marked on the console are
     /// appended to; without it a mark lasts for the run.
     pub known_file: Option<PathBuf>,
+    /// Publish the alert log to an MQTT broker ([`start`] only; needs [`Self::alert_log`]
+    /// open on the same file).
+    pub federation: Option<FederationConfig>,
 }
 
 /// Where the detect stage sends display frames, and how often.
@@ -139,6 +147,7 @@ impl PipelineConfig {
             alert_log: None,
             record: None,
             known_file: None,
+            federation: None,
         }
     }
 
@@ -259,6 +268,7 @@ pub struct Running {
     knowledge: Mutex<Option<Arc<dyn Knowledge>>>,
     slot: Option<Arc<KnowledgeSlot>>,
     known_file: Option<PathBuf>,
+    publisher: Option<Publisher>,
 }
 
 /// What became of an emitter the operator marked as known ([`Running::mark_known`]).
@@ -274,9 +284,12 @@ pub struct Marked {
 
 /// Starts the pipeline on `input` on its own threads; with `display`, the detect stage
 /// also sends a display frame at most once per that period (see [`Running::frames`]).
+/// With [`PipelineConfig::federation`], the publisher thread starts first, so that the
+/// outbox is resumed (and a torn last line ended) before the first new alert lands in it.
 ///
 /// # Errors
-/// [`Error::StagePanicked`] when its thread cannot be started.
+/// [`Error::StagePanicked`] when its thread cannot be started; the outbox or its cursor
+/// cannot be opened; federation without an alert log.
 pub fn start(
     input: impl Into<Input>,
     cfg: PipelineConfig,
@@ -305,6 +318,16 @@ pub fn start(
     let (tx, events) = bounded::<Event>(1024);
     let failed = Arc::new(AtomicBool::new(false));
     let log = cfg.alert_log.clone();
+    let publisher = match (&cfg.federation, &log) {
+        (Some(f), Some(l)) => Some(Publisher::start(f.clone(), l, counters.clone())?),
+        (Some(_), None) => {
+            return Err(Error::invalid(
+                "federation",
+                "needs an alert log: the log is the outbox",
+            ))
+        }
+        (None, _) => None,
+    };
     let handle = thread::Builder::new()
         .name("pipeline".into())
         .spawn({
@@ -331,6 +354,7 @@ pub fn start(
         knowledge,
         slot,
         known_file,
+        publisher,
     })
 }
 
@@ -349,6 +373,11 @@ impl Running {
     /// Live counters.
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// The MQTT link's live state, when the run publishes.
+    pub fn link(&self) -> Option<&Arc<LinkCounters>> {
+        self.publisher.as_ref().map(Publisher::counters)
     }
 
     /// True once a stage has failed (the error comes from [`Running::finish`]).
@@ -441,7 +470,8 @@ impl Running {
     }
 
     /// Waits for the run to end (the source's end, or `stop`) and returns its summary.
-    /// Events not yet taken are dropped (they are in the alert log).
+    /// Events not yet taken are dropped (they are in the alert log). A publisher then
+    /// drains the outbox for its drain period and closes.
     ///
     /// # Errors
     /// The first error of any stage.
@@ -449,9 +479,17 @@ impl Running {
         // Unblocks an alerts stage waiting to hand over an event nobody will take.
         drop(self.events);
         drop(self.frames);
-        self.handle
+        let ran = self
+            .handle
             .join()
-            .map_err(|_| Error::StagePanicked("pipeline"))?
+            .map_err(|_| Error::StagePanicked("pipeline"))
+            .and_then(|r| r);
+        // Every line of the run is in the log now (or the run failed: what is there still
+        // goes out).
+        let link = self.publisher.map(Publisher::finish).transpose();
+        let mut stats = ran?;
+        stats.federation = link?;
+        Ok(stats)
     }
 }
 
@@ -714,6 +752,7 @@ fn run_typed<T: BlockSample>(
         stream_s: meta.seconds(end),
         evidence,
         recording: None,
+        federation: None,
     })
 }
 

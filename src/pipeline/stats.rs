@@ -53,6 +53,8 @@ pub struct RunStats {
     pub evidence: Option<crate::sinks::evidence::EvidenceSummary>,
     /// What was recorded (with a recorder).
     pub recording: Option<super::recorder::RecordSummary>,
+    /// What was published (with federation).
+    pub federation: Option<super::federation::LinkSummary>,
 }
 
 impl RunStats {

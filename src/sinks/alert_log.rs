@@ -16,7 +16,15 @@ use crate::error::{Error, Result};
 /// An alert log file shared by the threads that write to it (the pipeline's alerts,
 /// the console's acknowledgements).
 #[derive(Clone)]
-pub struct SharedLog(Arc<Mutex<JsonLinesSink<File>>>);
+pub struct SharedLog(Arc<Mutex<Logged>>);
+
+/// Called after each line is on disk (the federation outbox reads the log on from there).
+pub type Notify = Box<dyn Fn() + Send>;
+
+struct Logged {
+    sink: JsonLinesSink<File>,
+    notify: Option<Notify>,
+}
 
 impl std::fmt::Debug for SharedLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34,7 +42,12 @@ impl SharedLog {
             .create(true)
             .append(true)
             .open(path)
-            .map(|f| SharedLog(Arc::new(Mutex::new(JsonLinesSink::new(f)))))
+            .map(|f| {
+                SharedLog(Arc::new(Mutex::new(Logged {
+                    sink: JsonLinesSink::new(f),
+                    notify: None,
+                })))
+            })
             .map_err(|source| Error::Io {
                 path: path.to_path_buf(),
                 source,
@@ -46,7 +59,15 @@ impl SharedLog {
     /// # Errors
     /// The file's error.
     pub fn write(&self, alert: &Alert) -> std::io::Result<()> {
-        self.lock().write(alert)
+        let mut l = self.lock();
+        l.sink.write(alert)?;
+        l.notified();
+        Ok(())
+    }
+
+    /// Calls `notify` after every line written from now on, by any clone of this log.
+    pub fn set_notify(&self, notify: Notify) {
+        self.lock().notify = Some(notify);
     }
 
     /// [`JsonLinesSink::write_acknowledged`].
@@ -54,7 +75,10 @@ impl SharedLog {
     /// # Errors
     /// The file's error.
     pub fn write_acknowledged(&self, alert: &Alert, at_utc: &str) -> std::io::Result<()> {
-        self.lock().write_acknowledged(alert, at_utc)
+        let mut l = self.lock();
+        l.sink.write_acknowledged(alert, at_utc)?;
+        l.notified();
+        Ok(())
     }
 
     /// [`JsonLinesSink::write_action`].
@@ -67,14 +91,25 @@ impl SharedLog {
         action: &OperatorAction<'_>,
         at_utc: &str,
     ) -> std::io::Result<()> {
-        self.lock().write_action(alert, action, at_utc)
+        let mut l = self.lock();
+        l.sink.write_action(alert, action, at_utc)?;
+        l.notified();
+        Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, JsonLinesSink<File>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Logged> {
         // A writer that panicked mid-line left at worst a torn line; keep logging.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Logged {
+    fn notified(&self) {
+        if let Some(n) = &self.notify {
+            n();
+        }
     }
 }
 

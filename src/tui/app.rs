@@ -9,6 +9,7 @@ use std::ops::RangeInclusive;
 use chrono::{DateTime, Utc};
 
 use super::bell::Bell;
+use super::desk::{Desk, DeskEntry};
 use super::measure::{self, Markers};
 use super::occupancy::Occupancy;
 use super::suppress::{self, Scope, ScopeKind, Suppression};
@@ -290,41 +291,19 @@ pub struct Stats {
     pub recording: bool,
     /// The pipeline has finished (end of stream or error).
     pub ended: bool,
+    /// The MQTT link, when the run publishes.
+    pub link: Option<LinkState>,
 }
 
-/// How an alert stands on the desk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeskState {
-    /// Active, not yet acknowledged.
-    New,
-    /// Active and acknowledged.
-    Acknowledged,
-    /// Over.
-    Cleared,
-}
-
-/// One alert on the desk: its latest report and whether it was acknowledged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeskEntry {
-    /// The latest state change received.
-    pub alert: Alert,
-    /// Acknowledged by the operator.
-    pub acknowledged: bool,
-    /// A suppression covers it: not on the desk, never rings.
-    pub hidden: bool,
-}
-
-impl DeskEntry {
-    /// New, acknowledged or cleared.
-    pub fn state(&self) -> DeskState {
-        if self.alert.state == AlertState::Cleared {
-            DeskState::Cleared
-        } else if self.acknowledged {
-            DeskState::Acknowledged
-        } else {
-            DeskState::New
-        }
-    }
+/// The MQTT link as the status line shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkState {
+    /// Connected to the broker.
+    pub connected: bool,
+    /// Alert lines not yet acknowledged.
+    pub backlog: u64,
+    /// Alert lines given up to the outbox quota in this run.
+    pub lost: u64,
 }
 
 /// One waterfall row: a spectrum in dB and the alerts raised while it was taken.
@@ -384,10 +363,8 @@ pub struct App {
     /// The waterfall row being folded, and how many frames it holds.
     row_acc: WaterfallRow,
     row_frames: u32,
-    /// Oldest first (the desk draws newest first).
-    pub alerts: Vec<DeskEntry>,
-    /// Selected alert, counted from the newest (0 = newest).
-    pub selected: usize,
+    /// The alert desk.
+    pub desk: Desk,
     /// Not taking new spectra.
     pub frozen: bool,
     /// Key list shown.
@@ -456,8 +433,7 @@ impl App {
                 marks: Vec::new(),
             },
             row_frames: 0,
-            alerts: Vec::new(),
-            selected: 0,
+            desk: Desk::new(DESK_MAX),
             frozen: false,
             help: false,
             replay,
@@ -501,26 +477,11 @@ impl App {
 
     /// The desk's rows, newest first: the alerts no suppression hides.
     pub fn desk_rows(&self) -> impl Iterator<Item = &DeskEntry> {
-        self.alerts.iter().rev().filter(|e| !e.hidden)
-    }
-
-    fn desk_len(&self) -> usize {
-        self.alerts.iter().filter(|e| !e.hidden).count()
-    }
-
-    /// Index in `alerts` of the selected desk row.
-    fn selected_index(&self) -> Option<usize> {
-        self.alerts
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(_, e)| !e.hidden)
-            .nth(self.selected)
-            .map(|(i, _)| i)
+        self.desk.rows()
     }
 
     fn entry_by_id(&self, id: u64) -> Option<&DeskEntry> {
-        self.alerts.iter().rev().find(|e| e.alert.id == id)
+        self.desk.find(id, None)
     }
 
     /// Advances the wall clock to `now`: suppressions that have run out end (their alerts
@@ -533,15 +494,11 @@ impl App {
             self.suppressions.retain(|s| s.active(now));
             self.refresh_hidden();
         }
-        let alerts = &self.alerts;
+        let desk = &self.desk;
         let wanted = |a: &Alert| {
-            alerts
-                .iter()
-                .rev()
-                .find(|e| e.alert.id == a.id)
-                .is_some_and(|e| {
-                    !e.hidden && !e.acknowledged && e.alert.state != AlertState::Cleared
-                })
+            desk.find(a.id, None).is_some_and(|e| {
+                !e.hidden && !e.acknowledged && e.alert.state != AlertState::Cleared
+            })
         };
         let due = self.bell.due(now, wanted)?;
         // The latest figures, for the command's JSON.
@@ -570,11 +527,12 @@ impl App {
 
     /// Recomputes which alerts the suppressions hide, keeping the selections in range.
     fn refresh_hidden(&mut self) {
-        for i in 0..self.alerts.len() {
-            let hidden = self.suppressed(&self.alerts[i].alert);
-            self.alerts[i].hidden = hidden;
-        }
-        self.selected = self.selected.min(self.desk_len().saturating_sub(1));
+        let (suppressions, now) = (&self.suppressions, self.now);
+        self.desk.set_hidden(|a| {
+            suppressions
+                .iter()
+                .any(|s| s.active(now) && s.scope.matches(a))
+        });
         self.suppression_selected = self
             .suppression_selected
             .min(self.suppressions.len().saturating_sub(1));
@@ -601,12 +559,12 @@ impl App {
                 self.suppression_selected =
                     (self.suppression_selected + 1).min(self.suppressions.len().saturating_sub(1));
             }
-            A::SelectNewer => self.selected = self.selected.saturating_sub(1),
-            A::SelectOlder => {
-                self.selected = (self.selected + 1).min(self.desk_len().saturating_sub(1));
+            A::SelectNewer => self.desk.select_newer(),
+            A::SelectOlder => self.desk.select_older(),
+            A::SelectNewest => self.desk.select_newest(),
+            A::Acknowledge => {
+                return self.acknowledge();
             }
-            A::SelectNewest => self.selected = 0,
-            A::Acknowledge => return self.acknowledge(),
             A::JumpToAlert => self.jump_to_alert(),
             A::ZoomIn => self.zoom(0.5),
             A::ZoomOut => self.zoom(2.0),
@@ -774,10 +732,10 @@ impl App {
             return None;
         };
         let note = text.trim().to_string();
-        let i = self.alerts.iter().rposition(|e| e.alert.id == alert_id)?;
+        let bin_hz = self.grid.bin_hz();
+        let e = self.desk.find_mut(alert_id, None)?;
         match purpose {
             NoteFor::Acknowledge => {
-                let e = &mut self.alerts[i];
                 let was = e.acknowledged;
                 e.acknowledged = true;
                 if !note.is_empty() {
@@ -791,13 +749,14 @@ impl App {
             NoteFor::Known => {
                 // Known is a verdict on the alert: it no longer waits for the operator
                 // (nor rings), and the desk says `known` rather than `ack`.
-                self.alerts[i].acknowledged = true;
-                let a = self.alerts[i].alert.clone();
+                e.acknowledged = true;
+                e.known = true;
+                let a = e.alert.clone();
                 let entry = KnownEntry {
                     freq_hz: a.freq_hz,
                     // Never narrower than a bin: a carrier measured one bin wide must
                     // still match when it next measures two.
-                    bandwidth_hz: a.bandwidth_hz.max(self.grid.bin_hz()),
+                    bandwidth_hz: a.bandwidth_hz.max(bin_hz),
                     label: None,
                     note: (!note.is_empty()).then_some(note),
                     power_dbfs: Some(a.power_dbfs),
@@ -900,7 +859,7 @@ impl App {
 
     /// The selected desk entry (the desk is drawn newest first).
     pub fn selected_entry(&self) -> Option<&DeskEntry> {
-        self.desk_rows().nth(self.selected)
+        self.desk.selected_entry()
     }
 
     fn acknowledge(&mut self) -> Option<Effect> {
@@ -908,12 +867,7 @@ impl App {
             self.lower = Lower::Alerts;
             return None;
         }
-        let i = self.selected_index()?;
-        let e = &mut self.alerts[i];
-        if e.acknowledged || e.alert.state == AlertState::Cleared {
-            return None;
-        }
-        e.acknowledged = true;
+        let e = self.desk.acknowledge_selected()?;
         Some(Effect::Acknowledged(e.alert.clone()))
     }
 
@@ -1067,44 +1021,15 @@ impl App {
         }
     }
 
-    /// Takes an alert state change: a new entry when raised, else updates its entry.
+    /// Takes an alert state change: a new entry when raised (marked on the waterfall),
+    /// else updates its entry.
     pub fn on_alert(&mut self, alert: Alert) {
         let hidden = self.suppressed(&alert);
         self.bell.on_alert(&alert, hidden);
-        if let Some(e) = self
-            .alerts
-            .iter_mut()
-            .rev()
-            .find(|e| e.alert.id == alert.id)
-        {
-            e.alert = alert;
-            if e.hidden != hidden {
-                e.hidden = hidden;
-                self.selected = self.selected.min(self.desk_len().saturating_sub(1));
-            }
-            return;
+        let mark = (alert.freq_hz, alert.severity);
+        if self.desk.take_hidden(alert, None, false, hidden) && mark.0 > 0.0 && !hidden {
+            self.row_acc.marks.push(mark);
         }
-        if alert.freq_hz > 0.0 && !hidden {
-            self.row_acc.marks.push((alert.freq_hz, alert.severity));
-        }
-        self.alerts.push(DeskEntry {
-            alert,
-            acknowledged: false,
-            hidden,
-        });
-        // Keep the operator's selection on the same alert as new ones arrive on top.
-        if self.selected > 0 && !hidden {
-            self.selected += 1;
-        }
-        if self.alerts.len() > DESK_MAX {
-            let drop = self
-                .alerts
-                .iter()
-                .position(|e| e.alert.state == AlertState::Cleared)
-                .unwrap_or(0);
-            self.alerts.remove(drop);
-        }
-        self.selected = self.selected.min(self.desk_len().saturating_sub(1));
     }
 
     /// Takes fresh counters (and, on a replay, the transport state).
@@ -1123,19 +1048,7 @@ impl App {
     /// Alerts per severity among those on the desk and not cleared: (critical, warning,
     /// info).
     pub fn active_counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for e in self
-            .alerts
-            .iter()
-            .filter(|e| !e.hidden && e.state() != DeskState::Cleared)
-        {
-            match e.alert.severity {
-                Severity::Critical => c.0 += 1,
-                Severity::Warning => c.1 += 1,
-                Severity::Info => c.2 += 1,
-            }
-        }
-        c
+        self.desk.active_counts()
     }
 }
 
@@ -1150,7 +1063,8 @@ pub fn full_view(grid: &FreqGrid) -> View {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::alert::AlertKind;
+    use crate::alert::{AlertKind, AlertState};
+    use crate::tui::desk::DeskState;
 
     pub(crate) fn grid() -> FreqGrid {
         FreqGrid {
@@ -1223,7 +1137,7 @@ pub(crate) mod tests {
         app.update(Action::SelectOlder);
         assert_eq!(app.selected_entry().map(|e| e.alert.id), Some(1));
         app.update(Action::SelectOlder);
-        assert_eq!(app.selected, 1, "stops at the oldest");
+        assert_eq!(app.desk.selected(), 1, "stops at the oldest");
         app.on_alert(alert(3, 434.1e6, Severity::Info));
         assert_eq!(app.selected_entry().map(|e| e.alert.id), Some(1));
         app.update(Action::SelectNewest);
@@ -1233,7 +1147,7 @@ pub(crate) mod tests {
         upd.state = AlertState::Updated;
         upd.snr_db = 25.0;
         app.on_alert(upd);
-        assert_eq!(app.alerts.len(), 3);
+        assert_eq!(app.desk.entries().len(), 3);
         assert_eq!(app.selected_entry().map(|e| e.alert.snr_db), Some(25.0));
         assert_eq!(app.active_counts(), (1, 1, 1));
     }
@@ -1245,7 +1159,7 @@ pub(crate) mod tests {
         app.on_alert(alert(1, 433.5e6, Severity::Warning));
         let e = app.update(Action::Acknowledge);
         assert!(matches!(e, Some(Effect::Acknowledged(a)) if a.id == 1));
-        assert_eq!(app.alerts[0].state(), DeskState::Acknowledged);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Acknowledged);
         assert_eq!(
             app.update(Action::Acknowledge),
             None,
@@ -1254,7 +1168,7 @@ pub(crate) mod tests {
         let mut c = alert(1, 433.5e6, Severity::Warning);
         c.state = AlertState::Cleared;
         app.on_alert(c);
-        assert_eq!(app.alerts[0].state(), DeskState::Cleared);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Cleared);
         app.on_alert(alert(2, 433.6e6, Severity::Info));
         let mut c = alert(2, 433.6e6, Severity::Info);
         c.state = AlertState::Cleared;
@@ -1394,7 +1308,7 @@ pub(crate) mod tests {
         app.on_alert(alert(3, 433.5e6 + 1_000.0, Severity::Warning));
         app.on_alert(alert(4, 433.7e6, Severity::Warning));
         assert_eq!(ids(&app), [4, 2]);
-        assert_eq!(app.alerts.len(), 4, "hidden, not deleted");
+        assert_eq!(app.desk.entries().len(), 4, "hidden, not deleted");
         assert_eq!(app.active_counts(), (0, 2, 0));
         // Nothing rings for a suppressed critical alert.
         let mut crit = alert(5, 433.5e6, Severity::Critical);
@@ -1483,7 +1397,7 @@ pub(crate) mod tests {
             matches!(&e, Some(Effect::AcknowledgedWithNote(a, n)) if a.id == 1 && n == "van, seen"),
             "{e:?}"
         );
-        assert_eq!(app.alerts[0].state(), DeskState::Acknowledged);
+        assert_eq!(app.desk.entries()[0].state(), DeskState::Acknowledged);
         // A note on an acknowledged alert adds to it; an empty one adds nothing.
         app.update(Action::AcknowledgeWithNote);
         assert_eq!(app.update(Action::Submit), None);
@@ -1498,7 +1412,7 @@ pub(crate) mod tests {
         app.update(Action::AcknowledgeWithNote);
         app.update(Action::Type('z'));
         assert_eq!(app.update(Action::Cancel), None);
-        assert_eq!(app.alerts[1].state(), DeskState::New);
+        assert_eq!(app.desk.entries()[1].state(), DeskState::New);
         app.update(Action::AcknowledgeWithNote);
         assert!(matches!(app.update(Action::Submit), Some(Effect::Acknowledged(a)) if a.id == 2));
         // Notes are bounded.

@@ -24,8 +24,10 @@
 
 pub mod app;
 pub mod bell;
+pub mod desk;
 pub mod event;
 pub mod hook;
+pub mod hq;
 pub mod keymap;
 pub mod measure;
 pub mod occupancy;
@@ -51,7 +53,7 @@ use crate::sinks::alert_log::OperatorAction;
 use crate::source::paced::PaceControl;
 use crate::types::KnownEntry;
 
-use app::{App, Effect, Lower, ReplayState, SourceInfo, Stats, SPEEDS};
+use app::{App, Effect, LinkState, Lower, ReplayState, SourceInfo, Stats, SPEEDS};
 use event::UiEvent;
 use hook::{CommandHook, Started};
 use theme::Theme;
@@ -294,6 +296,11 @@ impl UiLoop<'_> {
             stream_pos: counters.stream_pos.load(Relaxed),
             recording: self.recording,
             ended: !self.alerts_open,
+            link: self.running.link().map(|l| LinkState {
+                connected: l.connected.load(Relaxed),
+                backlog: l.backlog.load(Relaxed),
+                lost: l.lost.load(Relaxed),
+            }),
         };
         app.on_stats(stats, self.ctl.map(replay_state));
     }
@@ -470,7 +477,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         widgets::waterfall::render(app, theme, waterfall, buf);
     }
     match app.lower {
-        Lower::Alerts => widgets::alerts::render(app, theme, lower, buf),
+        Lower::Alerts => widgets::alerts::render_with_suppressions(
+            &app.desk,
+            app.suppressions.len(),
+            theme,
+            lower,
+            buf,
+        ),
         Lower::Peaks => widgets::peaks::render(app, theme, lower, buf),
         Lower::Suppressions => widgets::suppressions::render(app, theme, lower, buf),
     }
@@ -666,6 +679,11 @@ mod tests {
                 stream_pos: 24_000_000,
                 recording: true,
                 ended: false,
+                link: Some(LinkState {
+                    connected: false,
+                    backlog: 1234,
+                    lost: 0,
+                }),
             },
             Some(ReplayState {
                 paused: true,
@@ -683,6 +701,20 @@ mod tests {
         );
         let x = line.chars().position(|c| c == '●').unwrap() as u16;
         assert_eq!(buf[(x, 1)].fg, Color::LightRed);
+        assert!(line.contains("MQTT ○ backlog 1,234"), "{line}");
+        let x = line.chars().position(|c| c == '○').unwrap() as u16;
+        assert_eq!(buf[(x, 1)].fg, Color::LightRed);
+        app.stats.link = Some(LinkState {
+            connected: true,
+            backlog: 0,
+            lost: 3,
+        });
+        let buf = screen(&app, 160, 48);
+        let line = text(&buf)[1].clone();
+        assert!(
+            line.contains("MQTT ● connected") && line.contains("3 lost"),
+            "{line}"
+        );
     }
 
     /// `busy_app` with the default border plan's bands and one known emitter at the

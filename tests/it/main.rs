@@ -7,6 +7,7 @@ mod console;
 mod detection;
 mod e2e;
 mod evidence;
+mod federation;
 mod formats;
 mod hardening;
 mod hostile;

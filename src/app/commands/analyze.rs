@@ -23,7 +23,15 @@ pub fn run(s: &Analyze, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     };
     let source = super::limited(rec.source, s.limit_s);
     let meta = source.meta().clone();
-    let mut cfg = super::with_log(s.dsp.pipeline(&meta)?, s.alerts.as_deref())?;
+    let cfg = s.dsp.pipeline(&meta)?;
+    let mut cfg = super::with_log(
+        cfg,
+        s.alerts.as_deref(),
+        s.mqtt.as_ref(),
+        &meta,
+        &s.dsp,
+        false,
+    )?;
     cfg.evidence = s.evidence.clone();
     let running = pipeline::start(Input { source, reread }, cfg.clone(), stop.clone(), None)?;
     let stats = super::to_stdout(running, stop)?;

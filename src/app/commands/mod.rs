@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod bench;
 pub mod convert;
 pub mod devices;
+pub mod hq;
 pub mod record;
 pub mod replay;
 pub mod score;
@@ -16,12 +17,14 @@ pub mod watch;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::config::Input;
+use super::config::{Dsp, Input, Mqtt};
 use super::report;
 use crate::error::{Error, Result};
 use crate::pipeline::{Event, PipelineConfig, RunStats, Running};
 use crate::sinks::alert_log::{JsonLinesSink, SharedLog};
+use crate::sinks::federation::Status;
 use crate::source::{IqSource, Recording, Take};
+use crate::types::StreamMeta;
 
 /// Opens a recording as its settings say; its warnings go to stderr.
 ///
@@ -72,11 +75,49 @@ pub fn no_console_for(on_critical: Option<&str>) {
     }
 }
 
-/// Adds the alert log named on the command line to `cfg`.
+/// Adds the alert log named on the command line to `cfg`, and with `--mqtt` the
+/// publisher over it (the log is the outbox); `quiet` when a console owns the terminal.
 ///
 /// # Errors
-/// [`Error::Io`] when the log cannot be opened.
-pub fn with_log(mut cfg: PipelineConfig, path: Option<&std::path::Path>) -> Result<PipelineConfig> {
+/// [`Error::Io`] when the log or the state directory cannot be made or opened.
+pub fn with_log(
+    mut cfg: PipelineConfig,
+    path: Option<&std::path::Path>,
+    mqtt: Option<&Mqtt>,
+    meta: &StreamMeta,
+    dsp: &Dsp,
+    quiet: bool,
+) -> Result<PipelineConfig> {
+    if let (Some(m), Some(log)) = (mqtt, path) {
+        for dir in [log.parent(), Some(m.state_dir.join("cursor").as_path())]
+            .into_iter()
+            .flatten()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        if m.outbox_defaulted {
+            eprintln!(
+                "kuzet: mqtt: no --alerts given; the outbox (alert log) of post {} is {}",
+                m.post,
+                log.display()
+            );
+        }
+        let status = Status {
+            post: m.post.clone(),
+            state: "online".into(),
+            source: meta.origin.clone(),
+            center_freq_hz: meta.center_freq_hz,
+            sample_rate_hz: meta.sample_rate_hz,
+            bandplan: dsp.detect.bandplan().origin.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            since_utc: None,
+        };
+        cfg.federation = Some(m.federation(log, status, quiet));
+    }
     cfg.alert_log = path.map(SharedLog::open).transpose()?;
     Ok(cfg)
 }

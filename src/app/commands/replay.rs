@@ -29,7 +29,14 @@ pub fn run(s: &Replay, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     let rec = super::open(&s.input)?;
     let mut cfg = s.dsp.pipeline(rec.meta())?;
     cfg.evidence = s.evidence.clone();
-    let cfg = super::with_log(cfg, s.alerts.as_deref())?;
+    let cfg = super::with_log(
+        cfg,
+        s.alerts.as_deref(),
+        s.mqtt.as_ref(),
+        rec.meta(),
+        &s.dsp,
+        !s.headless,
+    )?;
     let ctl = PaceControl::new(s.speed, s.looping);
     // On the console the end of the capture pauses (the operator can seek back and look);
     // headless, it ends the run.

@@ -26,7 +26,15 @@ pub fn run(s: &Watch, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
         None => src,
     };
     let meta = src.meta().clone();
-    let mut cfg = super::with_log(s.dsp.pipeline(&meta)?, s.alerts.as_deref())?;
+    let cfg = s.dsp.pipeline(&meta)?;
+    let mut cfg = super::with_log(
+        cfg,
+        s.alerts.as_deref(),
+        s.mqtt.as_ref(),
+        &meta,
+        &s.dsp,
+        !s.headless,
+    )?;
     cfg.evidence = s.evidence.clone();
     cfg.record = s.record.clone().map(|mut rc| {
         rc.extra_attrs = src.recording_attrs();

@@ -1,7 +1,9 @@
 //! The alert desk: a title line with counts per severity, then one row per alert, newest
 //! first, in its severity colour; the selected row is reversed; cleared alerts are dimmed.
 //! STATE is `new`, `ack`, `known` (acknowledged by marking the emitter known) or `cleared`.
-//! Alerts a suppression hides are left out (the title counts them).
+//! A post's console and HQ's draw their [`Desk`] with this one widget; HQ's entries carry
+//! the post they came from, and the desk then has a POST column. Alerts a suppression
+//! hides are left out (a post's console counts its suppressions in the title).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -10,44 +12,60 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::clock;
-use crate::alert::{AlertKind, Severity};
-use crate::tui::app::{App, DeskState};
+use crate::alert::Severity;
+use crate::tui::desk::{Desk, DeskState};
 use crate::tui::theme::Theme;
 
 /// Column widths: severity, time, kind, band, frequency, bandwidth, power, SNR, state.
 const WIDTHS: [u16; 9] = [4, 7, 12, 8, 10, 7, 6, 5, 7];
 
-/// Draws the alert desk into `area`.
-pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+/// Width of the POST column on HQ's desk.
+const POST_WIDTH: u16 = 12;
+
+/// Draws `desk` into `area`, newest first, its selected entry highlighted. A POST column
+/// comes first when the entries carry posts (HQ).
+pub fn render(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    render_with_suppressions(desk, 0, theme, area, buf);
+}
+
+/// [`render`] for a post's console, whose title also counts the `suppressions` in force.
+pub fn render_with_suppressions(
+    desk: &Desk,
+    suppressions: usize,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     if area.height < 2 {
         return;
     }
-    title(app, theme, area, buf);
+    let entries = desk.entries();
+    let posts = entries.iter().any(|e| e.post.is_some());
+    title(desk, suppressions, theme, area, buf);
     let body = Rect {
         y: area.y + 1,
         height: area.height - 1,
         ..area
     };
-    if app.desk_rows().next().is_none() {
-        let msg = if app.alerts.is_empty() {
-            "  no alerts".to_string()
-        } else {
-            format!(
-                "  no alerts on the desk: {} hidden by suppressions (u lists them)",
-                app.alerts.len()
-            )
+    if desk.rows().next().is_none() {
+        let msg = match desk.hidden_count() {
+            0 => "  no alerts".to_string(),
+            n => format!("  no alerts on the desk: {n} hidden by suppressions (u lists them)"),
         };
         Line::styled(msg, theme.axis()).render(body, buf);
         return;
     }
-    let header = Row::new(
-        [
-            "SEV", "TIME", "KIND", "BAND", "FREQ MHz", "BW", "dBFS", "SNR", "STATE",
-        ]
-        .map(Cell::from),
-    )
-    .style(theme.axis().add_modifier(Modifier::BOLD));
-    let rows = app.desk_rows().map(|e| {
+    let mut names = vec![
+        "SEV", "TIME", "KIND", "BAND", "FREQ MHz", "BW", "dBFS", "SNR", "STATE",
+    ];
+    let mut widths = WIDTHS.to_vec();
+    if posts {
+        names.insert(0, "POST");
+        widths.insert(0, POST_WIDTH);
+    }
+    let header = Row::new(names.into_iter().map(Cell::from))
+        .style(theme.axis().add_modifier(Modifier::BOLD));
+    let rows = desk.rows().map(|e| {
         let a = &e.alert;
         let (sev, state) = (
             match a.severity {
@@ -57,13 +75,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             },
             match e.state() {
                 DeskState::New => "new",
-                // Marked known on this desk (or the emitter is known by now).
-                DeskState::Acknowledged
-                    if a.kind == AlertKind::NewEmitter
-                        && app.known_at(a.freq_hz, a.bandwidth_hz).is_some() =>
-                {
-                    "known"
-                }
+                DeskState::Acknowledged if e.known => "known",
                 DeskState::Acknowledged => "ack",
                 DeskState::Cleared => "cleared",
             },
@@ -74,7 +86,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             DeskState::Acknowledged => style,
             DeskState::Cleared => style.add_modifier(Modifier::DIM),
         };
-        Row::new([
+        let mut cells = Vec::with_capacity(10);
+        if posts {
+            cells.push(e.post.as_deref().unwrap_or("-").to_string());
+        }
+        cells.extend([
             sev.to_string(),
             clock(a.first_seen_s),
             a.kind.as_str().to_string(),
@@ -92,43 +108,40 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             format!("{:.1}", a.power_dbfs),
             format!("{:.1}", a.snr_db),
             state.to_string(),
-        ])
-        .style(style)
+        ]);
+        Row::new(cells).style(style)
     });
-    let table = Table::new(rows, WIDTHS.map(Constraint::Length))
+    let table = Table::new(rows, widths.into_iter().map(Constraint::Length))
         .header(header)
         .column_spacing(1)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
         .highlight_symbol("▶");
-    let mut state = TableState::default().with_selected(Some(app.selected));
+    let mut state = TableState::default().with_selected(Some(desk.selected()));
     StatefulWidget::render(table, body, buf, &mut state);
 }
 
-fn title(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+fn title(desk: &Desk, suppressions: usize, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Full, then without the total (the rows show it), then with short severity names:
     // the first that fits, so the suppressed and evidence counts show at 80 columns.
     let line = (0..3)
-        .map(|compact| title_line(app, theme, compact))
+        .map(|compact| title_line(desk, suppressions, theme, compact))
         .find(|l| l.width() <= usize::from(area.width))
-        .unwrap_or_else(|| title_line(app, theme, 2));
+        .unwrap_or_else(|| title_line(desk, suppressions, theme, 2));
     let row = Rect { height: 1, ..area };
     buf.set_style(row, Style::new().add_modifier(Modifier::UNDERLINED));
     line.render(row, buf);
 }
 
-fn title_line(app: &App, theme: &Theme, compact: u8) -> Line<'static> {
-    let (crit, warn, info) = app.active_counts();
+fn title_line(desk: &Desk, suppressions: usize, theme: &Theme, compact: u8) -> Line<'static> {
+    let (crit, warn, info) = desk.active_counts();
     let count = |n: usize, what: &'static str, short: &'static str, s: Severity| {
         let what = if compact >= 2 { short } else { what };
         Span::styled(format!(" {n} {what} "), Style::new().fg(theme.severity(s)))
     };
-    let unacked = app
-        .desk_rows()
-        .filter(|e| e.state() == DeskState::New)
-        .count();
+    let unacked = desk.rows().filter(|e| e.state() == DeskState::New).count();
     // Evidence clips the alerts name (`--evidence`): several alerts can share one.
-    let mut clips: Vec<&str> = app
-        .alerts
+    let mut clips: Vec<&str> = desk
+        .entries()
         .iter()
         .filter_map(|e| e.alert.evidence.as_deref())
         .collect();
@@ -137,7 +150,7 @@ fn title_line(app: &App, theme: &Theme, compact: u8) -> Line<'static> {
     let tally = if compact >= 1 {
         format!(" │ {unacked} new")
     } else {
-        format!(" │ {unacked} new, {} total", app.alerts.len())
+        format!(" │ {unacked} new, {} total", desk.entries().len())
     };
     let mut spans = vec![
         Span::styled(" ALERTS ", theme.title().add_modifier(Modifier::REVERSED)),
@@ -146,10 +159,10 @@ fn title_line(app: &App, theme: &Theme, compact: u8) -> Line<'static> {
         count(info, "info", "info", Severity::Info),
         Span::styled(tally, theme.axis()),
     ];
-    if !app.suppressions.is_empty() {
+    if suppressions > 0 {
         // The list (`u`) says how many alerts each one hides; the title has little room.
         spans.push(Span::styled(
-            format!(" │ {} suppressed", app.suppressions.len()),
+            format!(" │ {suppressions} suppressed"),
             Style::new().fg(Color::Magenta),
         ));
     }

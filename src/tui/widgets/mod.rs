@@ -5,8 +5,10 @@
 pub mod alerts;
 pub mod bands;
 pub mod help;
+pub mod hq_status;
 pub mod occupancy;
 pub mod peaks;
+pub mod posts;
 pub mod prompt;
 pub mod spectrum;
 pub mod status;

@@ -31,7 +31,7 @@ pub fn render(app: &App, _theme: &Theme, area: Rect, buf: &mut Buffer) {
     };
     let base = Style::new().fg(Color::Black).bg(Color::LightYellow);
     let key = base.add_modifier(Modifier::BOLD);
-    let alert = |id: u64| app.alerts.iter().rev().find(|e| e.alert.id == id);
+    let alert = |id: u64| app.desk.find(id, None);
     let spans = match modal {
         Modal::Note {
             purpose,

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::clock;
-use crate::tui::app::{App, SPEEDS};
+use crate::tui::app::{App, LinkState, SPEEDS};
 use crate::tui::theme::Theme;
 use crate::units;
 
@@ -183,6 +183,9 @@ fn bottom_row(app: &App, theme: &Theme, width: usize) -> Vec<Span<'static>> {
             vec![Span::styled("stream ended", Style::new().fg(Color::Yellow))],
         ));
     }
+    if let Some(l) = &s.link {
+        segs.push((Yield::Never, link_spans(l)));
+    }
     if s.recording {
         segs.push((
             Yield::Never,
@@ -226,6 +229,45 @@ fn bottom_row(app: &App, theme: &Theme, width: usize) -> Vec<Span<'static>> {
     let room = width.saturating_sub(cols_of(&line)).max(4);
     line.push(Span::styled(shorten(notice, room, false), notice_style));
     line
+}
+
+/// The MQTT link: `MQTT ● connected`, `MQTT ● backlog 12` while a backlog goes out,
+/// `MQTT ○ backlog 1,234` while the broker is away; `n lost` when the quota gave lines up.
+pub fn link_spans(l: &LinkState) -> Vec<Span<'static>> {
+    let mut v = vec![Span::raw("MQTT ")];
+    v.push(match (l.connected, l.backlog) {
+        (true, 0) => Span::styled("● connected", Style::new().fg(Color::Green)),
+        (true, n) => Span::styled(
+            format!("● backlog {}", thousands(n)),
+            Style::new().fg(Color::Yellow),
+        ),
+        (false, n) => Span::styled(
+            format!("○ backlog {}", thousands(n)),
+            Style::new()
+                .fg(Color::LightRed)
+                .add_modifier(Modifier::BOLD),
+        ),
+    });
+    if l.lost > 0 {
+        v.push(Span::styled(
+            format!(" {} lost", thousands(l.lost)),
+            Style::new().fg(Color::LightRed),
+        ));
+    }
+    v
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `v` with at most `max` decimals and no trailing zeros: `433.92`, `2.34`, `100`.

@@ -59,7 +59,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .style(theme.axis().add_modifier(Modifier::BOLD));
     let rows = app.suppressions.iter().rev().map(|s| {
         let hiding = app
-            .alerts
+            .desk
+            .entries()
             .iter()
             .filter(|e| e.hidden && s.scope.matches(&e.alert))
             .count();
