@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the hot path: the spectrum stage per FFT size, the detector,
-//! and the whole pipeline, each reported in samples per second (`Throughput::Elements`).
+//! the whole pipeline, and a sweep's detection against a fixed tune's in the same run,
+//! each reported in samples per second (`Throughput::Elements`).
 //! Inputs are synthesised once, outside the timed loops; plans and buffers are built
 //! outside `b.iter`.
 //!
@@ -13,6 +14,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use num_complex::Complex32;
 
+use kuzet::detect::bandplan::BandPlan;
+use kuzet::detect::sweep::{Geometry, SweepDetector, SweepPlan, SweepSpec};
 use kuzet::detect::Detector;
 use kuzet::dsp::{SpectrumConfig, Welch, WindowKind};
 use kuzet::eval::bench::{peer_config, scene, synthesise, MemorySource};
@@ -121,5 +124,89 @@ fn whole_pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, spectrum, detection, whole_pipeline);
+/// A sweep's detection (a detector per step, cropping, the merger) against a fixed tune's
+/// detector and the spectrum stage, on the same spectra in the same run: what one spectrum
+/// costs each, in samples of stream per second. The sweep is the whole border plan at
+/// 20 MS/s; its spectra go to the steps in schedule order.
+fn sweep_detection(c: &mut Criterion) {
+    let rate = 20e6;
+    let mut sc = scene();
+    sc.duration_s /= 4.0;
+    sc.sample_rate_hz = kuzet::units::Hz(rate);
+    let meta = sc.meta();
+    let data = synthesise(&sc).expect("invariant: the bench scene is valid");
+    let cfg = pipeline_config(&meta);
+    let spec = cfg.spectrum;
+    let mut welch = Welch::new(spec);
+    let mut power = vec![0.0f32; welch.spectra_in(data.len()) * spec.fft_len];
+    let count = welch.process(&data, &mut power);
+    let plan = SweepPlan::new(
+        &SweepSpec::Plan,
+        &BandPlan::default_border(),
+        Geometry {
+            rate_hz: rate,
+            fft_len: spec.fft_len,
+            span: spec.span(),
+            history: spec.history(),
+            keep_fraction: 0.7,
+            dwell_spectra: 2,
+            settle_samples: 100_000,
+            tunable: vec![],
+            device: "bench".into(),
+        },
+    )
+    .expect("invariant: the border plan sweeps");
+    let plan = Arc::new(plan);
+    let mut sweep = SweepDetector::new(cfg.detector, &spec, &meta, plan.clone(), None);
+    let mut fixed = Detector::new(cfg.detector, &spec, &meta);
+    let mut g = c.benchmark_group("sweep");
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements((count * spec.span()) as u64));
+    let mut start = 0u64;
+    g.bench_function(BenchmarkId::new("detect", "fixed tune"), |b| {
+        b.iter(|| {
+            for p in power.chunks_exact(spec.fft_len) {
+                fixed.push(p, start, &mut |a| {
+                    black_box(a);
+                });
+                start += spec.span() as u64;
+            }
+        })
+    });
+    let (mut visit, mut taken, mut dwell) = (0usize, 0usize, 1u64);
+    let mut start = 0u64;
+    g.bench_function(
+        BenchmarkId::new("detect", format!("sweep of {} steps", plan.steps.len())),
+        |b| {
+            b.iter(|| {
+                for p in power.chunks_exact(spec.fft_len) {
+                    let v = plan.cycle[visit];
+                    sweep.push(p, start, v.step, dwell, &mut |a| {
+                        black_box(a);
+                    });
+                    start += spec.span() as u64;
+                    taken += 1;
+                    if taken == v.spectra {
+                        (taken, dwell) = (0, dwell + 1);
+                        visit = (visit + 1) % plan.cycle.len();
+                    }
+                }
+            })
+        },
+    );
+    let used = spec.history() + count * spec.span();
+    let mut out = vec![0.0f32; count * spec.fft_len];
+    g.bench_function(BenchmarkId::new("spectrum", "1024/50"), |b| {
+        b.iter(|| black_box(welch.process(&data[..used], &mut out)))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    spectrum,
+    detection,
+    whole_pipeline,
+    sweep_detection
+);
 criterion_main!(benches);

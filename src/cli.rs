@@ -40,7 +40,7 @@ pub enum Command {
     /// List the radios SoapySDR finds, or probe one's ranges and formats.
     Devices(DevicesArgs),
     /// Watch a band live from a radio: alerts as JSON lines on stdout, a summary on stderr.
-    Watch(WatchArgs),
+    Watch(Box<WatchArgs>),
     /// Record IQ from a radio to a capture file (HDF5, crash-safe).
     Record(RecordArgs),
     /// Measure throughput on this machine (no input file needed): a table, or JSON.
@@ -266,6 +266,37 @@ pub struct MqttArgs {
     pub broker: BrokerArgs,
 }
 
+/// Sweeping: one radio stepped across many bands (see docs/sweep.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SweepArgs {
+    /// Step the radio across every band of the band plan it can tune, or across these
+    /// ranges (e.g. 430M-440M,2.4G-2.5G), instead of watching --freq; prints each band's
+    /// revisit time and probability of intercept [default: no sweep]
+    #[arg(
+        long,
+        value_name = "RANGES",
+        num_args = 0..=1,
+        conflicts_with_all = ["freq", "record", "evidence"]
+    )]
+    pub sweep: Option<Option<String>>,
+    /// With --sweep: stream time looked at per visit of a step, in whole spectra
+    /// [default: 20ms]
+    #[arg(long, value_name = "TIME", requires = "sweep")]
+    pub dwell: Option<String>,
+    /// With --sweep: stream time discarded after every retune, which may still come from
+    /// the old frequency [default: the driver's buffers plus its tuner's lock time]
+    #[arg(long, value_name = "TIME", requires = "sweep")]
+    pub settle: Option<String>,
+    /// With --sweep: percent of the band cropped from its edges, where the tuner's filter
+    /// rolls off [default: per driver, 20 to 30]
+    #[arg(long, value_name = "PCT", requires = "sweep")]
+    pub crop: Option<f64>,
+    /// With --sweep: the pulse train the probability of intercept is stated for,
+    /// WIDTH/PERIOD [default: 0.5ms/150ms]
+    #[arg(long, value_name = "WIDTH/PERIOD", requires = "sweep")]
+    pub poi: Option<String>,
+}
+
 /// Whether an output file may replace an existing one.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ForceArgs {
@@ -394,6 +425,9 @@ pub struct WatchArgs {
     /// (e.g. 2G) [default: no size limit]
     #[arg(long, value_name = "SIZE", requires = "record")]
     pub rollover_size: Option<String>,
+    /// Sweeping.
+    #[command(flatten)]
+    pub sweep: SweepArgs,
     /// Evidence clips.
     #[command(flatten)]
     pub evidence: EvidenceArgs,

@@ -18,10 +18,24 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line: clap's first line names the flag and the problem.
+            // One line: clap's first line names the flag and the problem, unless it ends in
+            // a colon and the flags follow on their own lines ("the following required
+            // arguments were not provided:").
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("kuzet: {}", first.trim_start_matches("error: "));
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let mut first = lines
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_string();
+            if first.ends_with(':') {
+                let more: Vec<&str> = lines
+                    .take_while(|l| l.starts_with(' '))
+                    .map(str::trim)
+                    .collect();
+                first = format!("{} {}", first, more.join(", "));
+            }
+            eprintln!("kuzet: {first}");
             return ExitCode::from(2);
         }
     };

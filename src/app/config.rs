@@ -11,10 +11,11 @@ use crate::cli::{
     AnalyzeArgs, BaselineCommand, BellArgs, BenchArgs, BrokerArgs, Cli, Command, ConvertArgs,
     DetectArgs, DeviceArgs, DevicesArgs, DspArgs, EvidenceArgs, FormatArg, HqArgs, InputArgs,
     LearnArgs, LimitArgs, MqttArgs, RecordArgs, ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs,
-    SynthArgs, TuneArgs, WatchArgs,
+    SweepArgs, SynthArgs, TuneArgs, WatchArgs,
 };
 use crate::detect::bandplan::BandPlan;
 use crate::detect::baseline::Baseline;
+use crate::detect::sweep::{Pulse, SweepSpec};
 use crate::detect::{DetectorConfig, Knowledge, Prior};
 use crate::dsp::{SpectrumConfig, WindowKind};
 use crate::error::{Error, Result};
@@ -61,6 +62,18 @@ mod default {
     pub const MQTT_HEALTH_S: u64 = 10;
     /// A post id or HQ id when the host has no name.
     pub const HOST: &str = "kuzet";
+    /// A sweep looks at each step for two 10 ms spectra: long enough for the detector's
+    /// averaging, short enough to come back soon.
+    pub const SWEEP_DWELL_S: f64 = 0.020;
+    /// A sweep's sample rate without --rate: the radio's fastest, up to this; wider steps
+    /// mean fewer retunes.
+    pub const SWEEP_MAX_RATE_SPS: f64 = 20e6;
+    /// The pulse train a sweep states its probability of intercept for: a keyfob or
+    /// remote trigger's short burst, 0.5 ms every 150 ms.
+    pub const SWEEP_POI: crate::detect::sweep::Pulse = crate::detect::sweep::Pulse {
+        width_s: 0.5e-3,
+        period_s: 0.150,
+    };
 }
 
 /// One command's settings.
@@ -71,7 +84,7 @@ pub enum Settings {
     /// `kuzet replay` (and the demo on a terminal).
     Replay(Replay),
     /// `kuzet watch`.
-    Watch(Watch),
+    Watch(Box<Watch>),
     /// `kuzet record`.
     Record(Record),
     /// `kuzet synth`.
@@ -108,6 +121,14 @@ pub struct Spectrum {
     window: WindowKind,
     /// Spectrum worker threads.
     pub workers: usize,
+}
+
+impl Spectrum {
+    /// The same settings with `n` FFT frames averaged into each spectrum (`--avg N`).
+    pub fn with_averages(mut self, n: usize) -> Self {
+        self.averages = Some(n);
+        self
+    }
 }
 
 impl Default for Spectrum {
@@ -313,6 +334,45 @@ pub struct Watch {
     pub evidence: Option<EvidenceConfig>,
     /// Federation.
     pub mqtt: Option<Mqtt>,
+    /// Step the radio across bands instead of watching one frequency.
+    pub sweep: Option<Sweep>,
+}
+
+/// `kuzet watch --sweep`: what is known before the radio is opened. The rate, settle and
+/// crop defaults depend on the radio and are resolved once it is (`None` here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// What to sweep.
+    pub spec: SweepSpec,
+    /// `--rate`, when given.
+    pub rate_sps: Option<f64>,
+    /// The radio's fastest rate is used up to this.
+    pub max_rate_sps: f64,
+    /// Stream time per visit (rounded to whole spectra).
+    pub dwell_s: f64,
+    /// Stream time discarded after a retune, when given.
+    pub settle_s: Option<f64>,
+    /// Fraction of the band kept after cropping, when given.
+    pub keep_fraction: Option<f64>,
+    /// The pulse train the probability of intercept is stated for.
+    pub poi: Pulse,
+}
+
+impl Sweep {
+    /// A sweep of `spec` with every other setting at its default (the radio's fastest
+    /// rate up to 20 MS/s, 20 ms dwells, the driver's settle and crop, the POI stated for
+    /// 0.5 ms pulses every 150 ms).
+    pub fn new(spec: SweepSpec) -> Sweep {
+        Sweep {
+            spec,
+            rate_sps: None,
+            max_rate_sps: default::SWEEP_MAX_RATE_SPS,
+            dwell_s: default::SWEEP_DWELL_S,
+            settle_s: None,
+            keep_fraction: None,
+            poi: default::SWEEP_POI,
+        }
+    }
 }
 
 /// `kuzet record`.
@@ -474,7 +534,7 @@ impl Settings {
         Ok(match cli.command {
             Some(Command::Analyze(a)) => Settings::Analyze(analyze(&a)?),
             Some(Command::Replay(a)) => Settings::Replay(replay(&a)?),
-            Some(Command::Watch(a)) => Settings::Watch(watch(&a)?),
+            Some(Command::Watch(a)) => Settings::Watch(Box::new(watch(&a)?)),
             Some(Command::Record(a)) => Settings::Record(record(&a)?),
             Some(Command::Synth(a)) => Settings::Synth(synth(&a)?),
             Some(Command::Score(a)) => Settings::Score(score(&a)?),
@@ -541,6 +601,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("url", "--mqtt"),
     ("ca_file", "--mqtt-ca"),
     ("post", "--post"),
+    ("sweep", "--sweep"),
+    ("crop", "--crop"),
+    ("dwell", "--dwell"),
 ];
 
 /// A library's [`Error::Invalid`] in the operator's terms: the flag instead of the field.
@@ -939,9 +1002,9 @@ fn tune(t: &TuneArgs, needs_freq: Option<&str>) -> Result<(f64, f64)> {
 }
 
 /// Resolves `--device/--freq/--rate/...` (units parsed, not yet checked against the
-/// device).
-fn device(a: &DeviceArgs) -> Result<DeviceSettings> {
-    let (freq_hz, rate_sps) = tune(&a.tune, Some("the radio"))?;
+/// device). `--freq` is required unless the radio will be swept.
+fn device(a: &DeviceArgs, sweep: bool) -> Result<DeviceSettings> {
+    let (freq_hz, rate_sps) = tune(&a.tune, (!sweep).then_some("the radio"))?;
     Ok(DeviceSettings {
         args: a.device.clone(),
         freq_hz,
@@ -986,7 +1049,7 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
     let headless = headless(a.console.headless);
     Ok(Watch {
         evidence: evidence(&a.evidence)?,
-        device: device(&a.radio)?,
+        device: device(&a.radio, a.sweep.sweep.is_some())?,
         headless,
         on_critical: on_critical(&a.bell)?,
         limit_s: limit(l)?,
@@ -994,7 +1057,72 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
         record,
         dsp: dsp(&a.dsp, !headless)?,
         mqtt,
+        sweep: sweep(&a.sweep, &a.radio.tune)?,
     })
+}
+
+/// Resolves `--sweep` and its settings (`None` without `--sweep`).
+fn sweep(a: &SweepArgs, t: &TuneArgs) -> Result<Option<Sweep>> {
+    let Some(spec) = &a.sweep else {
+        return Ok(None);
+    };
+    let spec = match spec {
+        None => SweepSpec::Plan,
+        Some(text) => flag("--sweep", SweepSpec::parse(text))?,
+    };
+    let dwell_s = match a.dwell.as_deref() {
+        Some(d) => seconds("--dwell", d)?,
+        None => default::SWEEP_DWELL_S,
+    };
+    if dwell_s <= 0.0 {
+        return Err(Error::Config("--dwell must be longer than 0".into()));
+    }
+    let keep_fraction = match a.crop {
+        Some(pct) if (0.0..100.0).contains(&pct) => Some(1.0 - pct / 100.0),
+        Some(pct) => {
+            return Err(Error::Config(format!(
+                "--crop must be a percentage in 0..100, got {pct}"
+            )))
+        }
+        None => None,
+    };
+    Ok(Some(Sweep {
+        rate_sps: t.rate.as_deref().map(|r| rate("--rate", r)).transpose()?,
+        dwell_s,
+        settle_s: a
+            .settle
+            .as_deref()
+            .map(|s| seconds("--settle", s))
+            .transpose()?,
+        keep_fraction,
+        poi: a
+            .poi
+            .as_deref()
+            .map(pulse)
+            .transpose()?
+            .unwrap_or(default::SWEEP_POI),
+        ..Sweep::new(spec)
+    }))
+}
+
+/// Parses `--poi WIDTH/PERIOD` (`0.5ms/150ms`).
+fn pulse(text: &str) -> Result<Pulse> {
+    let bad = |why: &str| Error::Config(format!("--poi `{text}`: {why}"));
+    let (w, t) = text
+        .split_once('/')
+        .ok_or_else(|| bad("expected WIDTH/PERIOD, e.g. 0.5ms/150ms"))?;
+    let secs = |s: &str| {
+        units::parse_duration(s)
+            .map(|d| d.as_secs_f64())
+            .map_err(|e| bad(&e))
+    };
+    let (width_s, period_s) = (secs(w)?, secs(t)?);
+    if !(width_s > 0.0 && period_s > width_s) {
+        return Err(bad(
+            "the pulse must be shorter than its period, and longer than 0",
+        ));
+    }
+    Ok(Pulse { width_s, period_s })
 }
 
 fn record(a: &RecordArgs) -> Result<Record> {
@@ -1014,7 +1142,7 @@ fn record(a: &RecordArgs) -> Result<Record> {
             .as_deref()
             .map(|s| flag("--size", units::parse_size(s)))
             .transpose()?,
-        device: device(&a.radio)?,
+        device: device(&a.radio, false)?,
         limit_s: limit(&a.limit)?,
         recorder,
     })

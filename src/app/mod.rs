@@ -1,10 +1,11 @@
 //! The application: arguments to settings ([`config`]), one small file per command
-//! ([`commands`]), what is said on stderr ([`report`]). The only part of kuzet that knows
+//! ([`commands`]), what is said on stderr ([`report`]), opening a sweep ([`sweep`]). The only part of kuzet that knows
 //! about flags and the process (signals, exit status).
 
 pub mod commands;
 pub mod config;
 pub mod report;
+pub mod sweep;
 
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;

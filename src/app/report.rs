@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use crate::detect::sweep::plan::range_text;
+use crate::detect::sweep::{swept_hz, BandPoi, Poi, StepStats, SweepPlan};
 use crate::pipeline::recorder::RecordSummary;
 use crate::pipeline::{PipelineConfig, RunStats};
 use crate::types::StreamMeta;
@@ -140,5 +142,163 @@ pub fn recording(s: &RecordSummary) {
     );
     if let Some(why) = &s.stopped {
         eprintln!("kuzet: recording stopped early: {why}");
+    }
+}
+
+/// `1.4 s`, `35 ms`, `0.5 ms`: a time for people, three significant figures at most.
+fn secs(s: f64) -> String {
+    let trim = |t: String| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
+    if !s.is_finite() {
+        "∞".into()
+    } else if s < 1.0 {
+        let ms = s * 1e3;
+        format!(
+            "{} ms",
+            trim(format!("{ms:.*}", if ms < 10.0 { 2 } else { 1 }))
+        )
+    } else if s < 10.0 {
+        format!("{} s", trim(format!("{s:.2}")))
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
+/// What a band can promise for the pulse train: the chance one visit sees it, and when
+/// half and nine in ten of such emitters are reported.
+pub fn poi_text(p: &Poi) -> String {
+    let by = |q: f64| match p.time_for(q) {
+        Some(t) => format!("{:.0}% by {}", q * 100.0, secs(t)),
+        None => format!("{:.0}% not within {}", q * 100.0, secs(p.horizon_s)),
+    };
+    let mut s = format!(
+        "{:.0}%/visit, {}, {}",
+        p.per_visit * 100.0,
+        by(0.5),
+        by(0.9)
+    );
+    if p.eventually() < 0.999 {
+        // The revisit time is locked to the period: some phases are never seen.
+        s.push_str(&format!(
+            "; never for {:.0}% of phases",
+            (1.0 - p.eventually()) * 100.0
+        ));
+    }
+    s
+}
+
+/// The sweep as planned, before it starts: steps and timing, then each band's revisit
+/// time and probability of intercept.
+pub fn sweep_plan(plan: &SweepPlan, pois: &[BandPoi], settle_from: &str) {
+    let mut err = std::io::stderr().lock();
+    let g = &plan.geometry;
+    let kept = plan.steps.first().map_or(0, |s| s.keep.1 - s.keep.0);
+    let _ = writeln!(
+        err,
+        "kuzet: sweep: {} steps over {} range(s), {}, at {}: {} of {} bins kept ({:.0}%)",
+        plan.steps.len(),
+        plan.ranges.len(),
+        range_text(
+            plan.steps.first().map_or(0.0, |s| s.own_lo_hz),
+            plan.steps.last().map_or(0.0, |s| s.own_hi_hz)
+        ),
+        units::format_rate(g.rate_hz),
+        kept,
+        g.fft_len,
+        100.0 * kept as f64 / g.fft_len as f64,
+    );
+    let _ = writeln!(
+        err,
+        "kuzet: sweep: dwell {} spectra ({} samples, {}), settle {} samples ({}, {settle_from}); \
+         a cycle of {} visits takes {}: {:.3} GHz/s",
+        g.dwell_spectra,
+        g.history + g.dwell_spectra * g.span,
+        secs((g.history + g.dwell_spectra * g.span) as f64 / g.rate_hz),
+        g.settle_samples,
+        secs(g.settle_samples as f64 / g.rate_hz),
+        plan.cycle.len(),
+        secs(plan.cycle_s()),
+        plan.sweep_rate_hz_per_s() / 1e9,
+    );
+    for s in &plan.skipped {
+        let _ = writeln!(err, "kuzet: sweep: not swept: {}", units::one_line(s));
+    }
+    let pulse = pois.first().map(|p| p.poi.pulse);
+    if let Some(p) = pulse {
+        let _ = writeln!(
+            err,
+            "kuzet: sweep: {:<21} {:<9} {:<21} POI for {}/{} pulses",
+            "band",
+            "priority",
+            "revisit (worst)",
+            secs(p.width_s),
+            secs(p.period_s)
+        );
+    }
+    for bp in pois {
+        let b = &plan.bands[bp.band];
+        let _ = writeln!(
+            err,
+            "kuzet: sweep: {:<21} {:<9} {:<21} {}",
+            units::one_line(&b.name),
+            format!("{:?}", b.priority).to_lowercase(),
+            format!("{} ({})", secs(bp.revisit_s), secs(bp.worst_gap_s)),
+            poi_text(&bp.poi),
+        );
+    }
+}
+
+/// What a sweep achieved: each band's measured revisit time next to the plan's and its
+/// probability of intercept, the retunes, and how fast and at what CPU cost it swept.
+pub fn sweep_summary(
+    plan: &SweepPlan,
+    pois: &[BandPoi],
+    steps: &[StepStats],
+    retunes: u64,
+    discarded: u64,
+    s: &RunStats,
+    cpu_s: f64,
+) {
+    let mut err = std::io::stderr().lock();
+    let wall = s.wall.as_secs_f64().max(1e-9);
+    let swept_hz = swept_hz(plan, steps);
+    let _ = writeln!(
+        err,
+        "kuzet: sweep: {retunes} retunes, {discarded} samples discarded while settling; \
+         {:.3} GHz swept in {:.2} s of stream: {:.3} GHz/s of stream, {:.3} GHz/s of wall time{}",
+        swept_hz / 1e9,
+        s.stream_s,
+        swept_hz / 1e9 / s.stream_s.max(1e-9),
+        swept_hz / 1e9 / wall,
+        if swept_hz > 0.0 {
+            format!(
+                "; CPU {cpu_s:.2} s: {:.2} CPU-s per GHz swept",
+                cpu_s / (swept_hz / 1e9)
+            )
+        } else {
+            String::new()
+        },
+    );
+    let _ = writeln!(
+        err,
+        "kuzet: sweep: band                  revisit planned  measured  POI"
+    );
+    for bp in pois {
+        let b = &plan.bands[bp.band];
+        // The same step the plan's figure is for: the band's worst placed.
+        let measured = steps.get(bp.step).and_then(StepStats::revisit_s);
+        let _ = writeln!(
+            err,
+            "kuzet: sweep: {:<21} {:<16} {:<9} {}",
+            units::one_line(&b.name),
+            secs(bp.revisit_s),
+            measured.map_or("-".into(), secs),
+            poi_text(&bp.poi),
+        );
     }
 }

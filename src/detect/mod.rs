@@ -24,6 +24,7 @@ pub mod health;
 pub mod hop;
 pub mod jamming;
 pub mod knowledge;
+pub mod sweep;
 pub mod tracker;
 
 use std::sync::Arc;
@@ -222,12 +223,25 @@ impl std::fmt::Debug for Detector {
 impl Detector {
     /// A detector for spectra made with `spectrum` from the stream `meta`.
     pub fn new(cfg: DetectorConfig, spectrum: &SpectrumConfig, meta: &StreamMeta) -> Self {
-        let bins = spectrum.fft_len;
         let grid = FreqGrid {
-            bins,
+            bins: spectrum.fft_len,
             sample_rate_hz: meta.sample_rate_hz,
             center_freq_hz: meta.center_freq_hz,
         };
+        Self::for_grid(cfg, spectrum, meta, grid)
+    }
+
+    /// A detector for a run of bins of each spectrum, which `grid` describes: a sweep step
+    /// keeps the middle of its spectra and drops the edges the tuner's filter rolls off.
+    /// `meta` gives the stream's clock (its sample rate); the window's noise bandwidth is
+    /// that of the whole FFT.
+    pub fn for_grid(
+        cfg: DetectorConfig,
+        spectrum: &SpectrumConfig,
+        meta: &StreamMeta,
+        grid: FreqGrid,
+    ) -> Self {
+        let bins = grid.bins;
         let k = spectrum.equivalent_averages();
         // A spectrum's frames cover its span plus the overlap into the next one.
         let frame_samples = (spectrum.span() + spectrum.history()) as u64;
@@ -235,7 +249,7 @@ impl Detector {
         Detector {
             cfg,
             grid,
-            enbw_bins: spectrum.window.enbw_bins(bins) as f32,
+            enbw_bins: spectrum.window.enbw_bins(spectrum.fft_len) as f32,
             frame_samples,
             rate: meta.sample_rate_hz,
             floor: NoiseFloor::with_bin_dof(
@@ -243,12 +257,12 @@ impl Detector {
                 bins,
                 k,
                 frame_s,
-                1.0 / spectrum.window.enbw_bins(bins),
+                1.0 / spectrum.window.enbw_bins(spectrum.fft_len),
             ),
             t_fast: f32::INFINITY,
             t_slow: f32::INFINITY,
             k,
-            bin_dof: 1.0 / spectrum.window.enbw_bins(bins),
+            bin_dof: 1.0 / spectrum.window.enbw_bins(spectrum.fft_len),
             misfit: Misfit::default(),
             ratio: vec![0.0; bins],
             fast_age: vec![u16::MAX; bins],
@@ -277,7 +291,7 @@ impl Detector {
                 cfg.cfar_train,
                 k,
                 cfg.pfa,
-                1.0 / spectrum.window.enbw_bins(bins),
+                1.0 / spectrum.window.enbw_bins(spectrum.fft_len),
                 bins,
             ),
             cfar_threshold: vec![0.0; bins],
@@ -322,6 +336,15 @@ impl Detector {
     /// keep their alert until it clears.
     pub fn set_knowledge(&mut self, knowledge: Option<Arc<dyn Knowledge>>) {
         self.knowledge = knowledge;
+    }
+
+    /// The stream jumped (a sweep retuned away and back): the slow test's moving mean
+    /// starts over, so spectra from before the jump are not mixed with those after it.
+    pub fn restart(&mut self) {
+        self.slow_ring.fill(0.0);
+        self.slow_acc.fill(0.0);
+        self.slow_pos = 0;
+        self.slow_count = 0;
     }
 
     /// Learns a baseline (per-bin occupancy and levels, the emitters seen) from here on.

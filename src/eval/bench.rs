@@ -12,7 +12,13 @@
 //! - what `kuzet analyze` does: the same, from the scene written to a temporary capture
 //!   (cf32 and ci8), read through the file source;
 //! - the ratios the throughput targets are stated in, each from figures measured within
-//!   the same round (on a shared machine only such side-by-side ratios mean anything).
+//!   the same round (on a shared machine only such side-by-side ratios mean anything);
+//! - a sweep of the whole border band plan on the simulated radio (`driver=kuzetsim`,
+//!   unpaced, its border scene), with 20 ms and 1 ms dwells: GHz/s of stream, GHz/s the
+//!   whole pipeline reaches when the radio does not pace it, and the CPU time each part
+//!   takes per GHz swept (the simulator, the spectrum stage, the sweep's detection, and a
+//!   fixed tune's detector on the same spectra), measured on the thread's own CPU clock so
+//!   that other processes' load does not count.
 //!
 //! The multi-core spectrum figure runs its own scoped threads here, outside the pipeline:
 //! it measures the spectrum kernel alone, split across cores with no channels.
@@ -28,10 +34,14 @@ use std::time::{Duration, Instant};
 
 use num_complex::Complex32;
 
+use crate::app::config::{Dsp, Sweep};
+use crate::app::sweep::OpenSweep;
+use crate::detect::sweep::{swept_hz, SweepDetector, SweepSpec};
 use crate::detect::Detector;
 use crate::dsp::{SpectrumConfig, Welch, WindowKind};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Counters, PipelineConfig};
+use crate::source::soapy::{DeviceSettings, Gain};
 use crate::source::synth::{EmitterKind, EmitterSpec, Scene, SynthSource};
 use crate::source::{IqSource, ReadOutcome, SampleBuf, SampleKind, SeekableSource};
 use crate::types::StreamMeta;
@@ -91,6 +101,34 @@ pub struct BenchReport {
     /// the spectrum stage with the pipeline's settings), `pipeline_over_spectrum_2t` and
     /// `analyze_<format>_over_spectrum_2t` (the whole pipeline against the spectrum
     /// stage alone on as many threads).
+    pub ratios: BTreeMap<String, f64>,
+    /// Sweeps of the border band plan on the simulated radio, one per dwell.
+    pub sweep: Vec<SweepFigures>,
+}
+
+/// What one sweep of the border band plan on the simulated radio achieved and cost.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SweepFigures {
+    /// The dwell, for the reader (`20 ms`).
+    pub dwell: String,
+    /// The plan: steps, visits per cycle, rate, spectrum, settle.
+    pub plan: String,
+    /// Stream time of one cycle, s.
+    pub cycle_s: f64,
+    /// Bandwidth swept per second of stream: what the radio sweeps at its own pace, GHz/s
+    /// (from the visits the run's detection counted).
+    pub stream_ghz_per_s: f64,
+    /// The same per second of wall time, the whole `watch --sweep` pipeline on the
+    /// unpaced simulator (which shares the CPU with it): how fast this machine can sweep.
+    pub pipeline_ghz_per_s: f64,
+    /// CPU seconds per GHz swept on one thread, by part: `source` (the simulator
+    /// producing every sample, the settle's included, and the sweep source discarding
+    /// them), `spectrum`, `detection` (a detector per step and the merger), `fixed tune
+    /// detection` (one fixed tune's detector on the same spectra, for comparison).
+    pub cpu_s_per_ghz: BTreeMap<String, f64>,
+    /// Same-run ratios: `detection_over_spectrum`, `detection_over_fixed_tune`,
+    /// `cores_at_stream_rate` (the share of one core that spectrum and detection need to
+    /// keep up with the radio: CPU-s per GHz × GHz/s), `pipeline_over_stream`.
     pub ratios: BTreeMap<String, f64>,
 }
 
@@ -166,6 +204,7 @@ pub fn synthesise(scene: &Scene) -> Result<Vec<Complex32>> {
             ReadOutcome::Samples(n) => fill += n,
             ReadOutcome::Eof => break,
             ReadOutcome::Pending | ReadOutcome::Lost(_) | ReadOutcome::Event(_) => {}
+            ReadOutcome::Retuned(_) => {}
         }
     }
     out.truncate(fill);
@@ -412,6 +451,221 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// CPU time this process has used so far, s: every thread's, user and system.
+pub fn process_cpu_s() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// CPU time the calling thread has used so far, s.
+pub fn thread_cpu_s() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// The simulated radio the sweep figures are measured on: its border scene (carriers,
+/// pulses and wideband emitters from VHF to 5.8 GHz), delivered as fast as it is read.
+pub const SWEEP_SIM: &str = "driver=kuzetsim,realtime=false,scene=border";
+
+/// Stream time each sweep figure is measured over: more than one cycle of the plan with
+/// 20 ms dwells at 20 MS/s (2.7 s).
+pub const SWEEP_STREAM_S: f64 = 3.0;
+
+/// The sweeps measured: (dwell for the reader, dwell s, FFT frames averaged per spectrum,
+/// `None` for the default of about 10 ms). The short dwell is what `hackrf_sweep`-like
+/// speed costs: a spectrum of 1 ms per visit.
+const SWEEP_CASES: [(&str, f64, Option<usize>); 2] =
+    [("20 ms", 0.020, None), ("1 ms", 0.001, Some(39))];
+
+/// Opens a sweep of the whole border plan on the simulator at 20 MS/s, `SWEEP_STREAM_S`
+/// long; `serial` keeps each run's device apart in libSoapySDR's cache.
+fn open_sweep_sim(serial: &str, dwell_s: f64, averages: Option<usize>) -> Result<OpenSweep> {
+    let mut dsp = Dsp::default();
+    if let Some(n) = averages {
+        dsp.spectrum = dsp.spectrum.with_averages(n);
+    }
+    let sweep = Sweep {
+        rate_sps: Some(SCENE_RATE_HZ),
+        dwell_s,
+        ..Sweep::new(SweepSpec::Plan)
+    };
+    let device = DeviceSettings {
+        args: format!("{SWEEP_SIM},serial=kuzetsim-bench-{serial}"),
+        freq_hz: 0.0,
+        rate_sps: SCENE_RATE_HZ,
+        gain: Gain::Unchanged,
+        antenna: None,
+        bandwidth_hz: None,
+        ppm: 0.0,
+        channel: 0,
+    };
+    crate::app::sweep::open(&device, &dsp, &sweep, Some(SWEEP_STREAM_S))
+}
+
+/// A sweep's parts on this thread, over the same dwells: CPU seconds of the source, the
+/// spectrum stage, the sweep's detection and a fixed tune's detector on its spectra; and
+/// the Hz swept.
+fn sweep_parts(o: OpenSweep) -> Result<([f64; 4], f64)> {
+    let OpenSweep {
+        mut source,
+        cfg,
+        plan,
+        ..
+    } = o;
+    let spec = cfg.spectrum;
+    let meta = source.meta().clone();
+    let mut sweep = SweepDetector::new(
+        cfg.detector,
+        &spec,
+        &meta,
+        plan.clone(),
+        cfg.knowledge.clone(),
+    );
+    let mut fixed = Detector::new(cfg.detector, &spec, &meta).with_knowledge(cfg.knowledge);
+    let mut welch = Welch::new(spec);
+    let longest = plan
+        .cycle
+        .iter()
+        .map(|v| plan.dwell_samples(v) as usize)
+        .max()
+        .unwrap_or(0);
+    let mut dwell: Vec<Complex32> = Vec::with_capacity(longest);
+    let mut power = vec![0.0f32; welch.spectra_in(longest).max(1) * spec.fft_len];
+    let mut buf = vec![Complex32::default(); 1 << 16];
+    // CPU s: source, spectrum, sweep detection, fixed-tune detection.
+    let mut cpu = [0.0f64; 4];
+    let mut alerts = 0usize;
+    let mut at: Option<(crate::source::Retune, u64)> = None;
+    let mut pos = 0u64;
+    let mut analyse = |at: Option<(crate::source::Retune, u64)>,
+                       dwell: &mut Vec<Complex32>,
+                       cpu: &mut [f64; 4]| {
+        let Some((r, first)) = at else { return };
+        let t = thread_cpu_s();
+        let n = welch.process(dwell, &mut power);
+        let t1 = thread_cpu_s();
+        cpu[1] += t1 - t;
+        let span = spec.span() as u64;
+        for (j, p) in power.chunks_exact(spec.fft_len).take(n).enumerate() {
+            let start = first + j as u64 * span;
+            sweep.push(p, start, r.step as usize, r.dwell, &mut |_| alerts += 1);
+        }
+        let t2 = thread_cpu_s();
+        cpu[2] += t2 - t1;
+        for (j, p) in power.chunks_exact(spec.fft_len).take(n).enumerate() {
+            fixed.push(p, first + j as u64 * span, &mut |_| alerts += 1);
+        }
+        cpu[3] += thread_cpu_s() - t2;
+        dwell.clear();
+    };
+    loop {
+        let t = thread_cpu_s();
+        let read = source.read_cf32(&mut buf)?;
+        cpu[0] += thread_cpu_s() - t;
+        match read {
+            ReadOutcome::Samples(n) => {
+                dwell.extend_from_slice(&buf[..n]);
+                pos += n as u64;
+            }
+            ReadOutcome::Retuned(r) => {
+                analyse(at, &mut dwell, &mut cpu);
+                pos += r.settled;
+                at = Some((r, pos));
+            }
+            ReadOutcome::Eof => break,
+            ReadOutcome::Pending | ReadOutcome::Lost(_) | ReadOutcome::Event(_) => {}
+        }
+    }
+    analyse(at, &mut dwell, &mut cpu);
+    Ok((cpu, swept_hz(&plan, &sweep.stats())))
+}
+
+/// Sweeps the border plan on the simulator with each of [`SWEEP_CASES`]' dwells: the
+/// whole pipeline, then the parts one by one.
+///
+/// # Errors
+/// The simulator cannot be opened (libSoapySDR without kuzet's module) or a stage fails.
+pub fn sweep_figures(progress: &mut dyn FnMut(&str)) -> Result<Vec<SweepFigures>> {
+    let mut out = Vec::new();
+    for (k, (dwell, dwell_s, averages)) in SWEEP_CASES.into_iter().enumerate() {
+        progress(&format!(
+            "sweep of the border plan on driver=kuzetsim, {dwell} dwells: pipeline"
+        ));
+        let o = open_sweep_sim(&format!("{k}-pipeline"), dwell_s, averages)?;
+        let plan = o.plan.clone();
+        let g = &plan.geometry;
+        let plan_text = format!(
+            "{} steps, {} visits a cycle, {} MS/s, FFT {} ({:.1} ms spectra, {} a visit), \
+             settle {} samples",
+            plan.steps.len(),
+            plan.cycle.len(),
+            g.rate_hz / 1e6,
+            g.fft_len,
+            g.span as f64 / g.rate_hz * 1e3,
+            g.dwell_spectra,
+            g.settle_samples
+        );
+        let cpu0 = process_cpu_s();
+        let stats = pipeline::run(
+            Box::new(o.source) as Box<dyn IqSource>,
+            &o.cfg,
+            Arc::new(Counters::default()),
+            &AtomicBool::new(false),
+            &mut |_| Ok(()),
+        )?;
+        let pipeline_cpu = process_cpu_s() - cpu0;
+        let swept = swept_hz(&plan, stats.sweep.as_deref().unwrap_or_default());
+        let stream_ghz_per_s = swept / 1e9 / stats.stream_s.max(1e-9);
+        let pipeline_ghz_per_s = swept / 1e9 / stats.wall.as_secs_f64().max(1e-9);
+
+        progress(&format!(
+            "sweep of the border plan on driver=kuzetsim, {dwell} dwells: parts on one thread"
+        ));
+        let o = open_sweep_sim(&format!("{k}-parts"), dwell_s, averages)?;
+        let (cpu, parts_swept) = sweep_parts(o)?;
+        let ghz = (parts_swept / 1e9).max(1e-12);
+        let per = |c: f64| c / ghz;
+        let cpu_s_per_ghz: BTreeMap<String, f64> = [
+            ("source", cpu[0]),
+            ("spectrum", cpu[1]),
+            ("detection", cpu[2]),
+            ("fixed tune detection", cpu[3]),
+        ]
+        .into_iter()
+        .map(|(k, c)| (k.to_string(), per(c)))
+        .chain([(
+            "pipeline (process)".to_string(),
+            pipeline_cpu / (swept / 1e9).max(1e-12),
+        )])
+        .collect();
+        let ratios = [
+            ("detection_over_spectrum", cpu[2] / cpu[1].max(1e-12)),
+            ("detection_over_fixed_tune", cpu[2] / cpu[3].max(1e-12)),
+            (
+                "cores_at_stream_rate",
+                per(cpu[1] + cpu[2]) * stream_ghz_per_s,
+            ),
+            (
+                "pipeline_over_stream",
+                pipeline_ghz_per_s / stream_ghz_per_s.max(1e-12),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        out.push(SweepFigures {
+            dwell: dwell.to_string(),
+            plan: plan_text,
+            cycle_s: plan.cycle_s(),
+            stream_ghz_per_s,
+            pipeline_ghz_per_s,
+            cpu_s_per_ghz,
+            ratios,
+        });
+    }
+    Ok(out)
+}
+
 /// Rounds of the side-by-side measurements behind [`BenchReport::ratios`].
 const ROUNDS: usize = 5;
 
@@ -518,6 +772,7 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
         }
     }
     drop(files);
+    let sweep = sweep_figures(progress)?;
 
     Ok(BenchReport {
         cpu: cpu_model(),
@@ -539,6 +794,7 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
             .map(|(name, _)| (name.to_string(), best[name]))
             .collect(),
         ratios: per_round.into_iter().map(|(k, v)| (k, median(v))).collect(),
+        sweep,
     })
 }
 
@@ -594,6 +850,24 @@ pub fn render_table(r: &BenchReport) -> String {
     for (k, v) in &r.ratios {
         let _ = writeln!(s, "ratio {k:<40} {v:>5.2}");
     }
+    for sw in &r.sweep {
+        let _ = writeln!(
+            s,
+            "sweep, {} dwells, border plan on driver=kuzetsim: {}; cycle {:.2} s",
+            sw.dwell, sw.plan, sw.cycle_s
+        );
+        let _ = writeln!(
+            s,
+            "  {:.3} GHz/s of stream; the pipeline on the unpaced simulator {:.3} GHz/s of wall time",
+            sw.stream_ghz_per_s, sw.pipeline_ghz_per_s
+        );
+        for (k, v) in &sw.cpu_s_per_ghz {
+            let _ = writeln!(s, "  CPU-s per GHz swept, {k:<26} {v:>8.3}");
+        }
+        for (k, v) in &sw.ratios {
+            let _ = writeln!(s, "  ratio {k:<38} {v:>8.3}");
+        }
+    }
     s
 }
 
@@ -645,6 +919,17 @@ mod tests {
             ratios: [("spectrum_2t_over_1t".to_string(), 1.92)]
                 .into_iter()
                 .collect(),
+            sweep: vec![SweepFigures {
+                dwell: "20 ms".into(),
+                plan: "65 steps".into(),
+                cycle_s: 2.68,
+                stream_ghz_per_s: 0.31,
+                pipeline_ghz_per_s: 0.62,
+                cpu_s_per_ghz: [("detection".to_string(), 0.125)].into_iter().collect(),
+                ratios: [("detection_over_spectrum".to_string(), 0.5)]
+                    .into_iter()
+                    .collect(),
+            }],
         };
         let t = render_table(&r);
         assert!(t.contains("spectrum 256/50 (1 core)"), "{t}");
@@ -653,6 +938,14 @@ mod tests {
         assert!(t.find("256/50").unwrap() < t.find("1024/50").unwrap());
         assert!(t.contains("analyze, cf32 file"), "{t}");
         assert!(t.contains("spectrum_2t_over_1t"), "{t}");
+        assert!(
+            t.contains("sweep, 20 ms dwells") && t.contains("0.310 GHz/s of stream"),
+            "{t}"
+        );
+        assert!(
+            t.contains("CPU-s per GHz swept, detection") && t.contains("0.125"),
+            "{t}"
+        );
         let json = serde_json::to_value(&r).unwrap();
         for key in [
             "cpu",
@@ -664,6 +957,7 @@ mod tests {
             "pipeline_msps",
             "analyze_msps",
             "ratios",
+            "sweep",
         ] {
             assert!(json.get(key).is_some(), "{key}");
         }

@@ -28,6 +28,7 @@ pub mod msg;
 pub mod recorder;
 mod stages;
 pub mod stats;
+mod sweep;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -40,6 +41,7 @@ use num_complex::Complex32;
 
 use crate::alert::Alert;
 use crate::detect::baseline::BaselineLearner;
+use crate::detect::sweep::{StepStats, SweepDetector, SweepPlan};
 use crate::detect::{Detector, DetectorConfig, Knowledge, Prior};
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::{Error, Result};
@@ -83,6 +85,9 @@ pub struct PipelineConfig {
     /// Publish the alert log to an MQTT broker ([`start`] only; needs [`Self::alert_log`]
     /// open on the same file).
     pub federation: Option<FederationConfig>,
+    /// The source sweeps this plan: its blocks are tagged with their step, detection runs
+    /// per step, display frames are the panorama.
+    pub sweep: Option<Arc<SweepPlan>>,
 }
 
 /// Where the detect stage sends display frames, and how often.
@@ -148,6 +153,7 @@ impl PipelineConfig {
             record: None,
             known_file: None,
             federation: None,
+            sweep: None,
         }
     }
 
@@ -624,7 +630,7 @@ fn run_typed<T: BlockSample>(
     prime_send(&event_tx, &event_rx, 1, || Out::Progress(0));
 
     let started = Instant::now();
-    let ran = thread::scope(|scope| -> Result<(u64, u64)> {
+    let ran = thread::scope(|scope| -> Result<(u64, u64, Option<Vec<StepStats>>)> {
         let spawn_err = |_| Error::StagePanicked("spawn");
         let src = thread::Builder::new()
             .name("source".into())
@@ -643,6 +649,8 @@ fn run_typed<T: BlockSample>(
                         seq: 0,
                         dropped: 0,
                         event: None,
+                        tune: None,
+                        fresh: false,
                     };
                     let r = framer.run(source.as_mut(), stop);
                     (r, source.non_finite_samples())
@@ -672,25 +680,55 @@ fn run_typed<T: BlockSample>(
             .name("detect".into())
             .spawn_scoped(scope, {
                 let counters = counters.clone();
-                let mut detector =
-                    Detector::new(cfg.detector, &spec, &meta).with_knowledge(cfg.knowledge.clone());
-                if cfg.learn {
-                    detector.start_learning();
-                }
                 let event_tx = event_tx.clone();
-                let ui = ui.map(UiDecimator::new);
-                move || {
-                    detect_stage(
-                        detector,
-                        spec,
-                        spec_rx,
-                        spec_pool_tx,
-                        event_tx,
-                        ui,
-                        progress,
-                        iq_buffers + spec_buffers,
-                        &counters,
-                    )
+                let slots = iq_buffers + spec_buffers;
+                let meta = &meta;
+                move || match &cfg.sweep {
+                    Some(plan) => {
+                        let analysis = sweep::SweepAnalysis {
+                            detector: SweepDetector::new(
+                                cfg.detector,
+                                &spec,
+                                meta,
+                                plan.clone(),
+                                cfg.knowledge.clone(),
+                            ),
+                            ui: ui.map(|u| sweep::PanoramaTap::new(u, plan.clone())),
+                        };
+                        let done = detect_stage(
+                            analysis,
+                            spec,
+                            spec_rx,
+                            spec_pool_tx,
+                            event_tx,
+                            progress,
+                            slots,
+                            &counters,
+                        );
+                        Some(done.stats())
+                    }
+                    None => {
+                        let mut detector = Detector::new(cfg.detector, &spec, meta)
+                            .with_knowledge(cfg.knowledge.clone());
+                        if cfg.learn {
+                            detector.start_learning();
+                        }
+                        let fixed = FixedTune {
+                            detector,
+                            ui: ui.map(UiDecimator::new),
+                        };
+                        detect_stage(
+                            fixed,
+                            spec,
+                            spec_rx,
+                            spec_pool_tx,
+                            event_tx,
+                            progress,
+                            slots,
+                            &counters,
+                        );
+                        None
+                    }
                 }
             })
             .map_err(spawn_err)?;
@@ -731,16 +769,16 @@ fn run_typed<T: BlockSample>(
         for h in dsp {
             h.join().map_err(|_| Error::StagePanicked("dsp"))?;
         }
-        det.join().map_err(|_| Error::StagePanicked("detect"))?;
+        let swept = det.join().map_err(|_| Error::StagePanicked("detect"))?;
         if let Some(e) = caller_err {
             return Err(e);
         }
-        Ok((src_result?, non_finite))
+        Ok((src_result?, non_finite, swept))
     });
     // The workers are gone (and with them the blocks): the evidence thread writes what it holds
     // and closes every clip, whether the run ended well or not.
     let evidence = evidence.map(evidence::Evidence::finish).transpose()?;
-    let (end, non_finite) = ran?;
+    let (end, non_finite, sweep) = ran?;
     let (samples, dropped, spectra, alerts) = counters.snapshot();
     Ok(RunStats {
         samples,
@@ -753,6 +791,7 @@ fn run_typed<T: BlockSample>(
         evidence,
         recording: None,
         federation: None,
+        sweep,
     })
 }
 

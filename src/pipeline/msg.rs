@@ -4,6 +4,7 @@
 
 use num_complex::Complex32;
 
+use crate::source::Retune;
 use crate::types::SampleIndex;
 use crate::types::SourceEvent;
 
@@ -24,6 +25,8 @@ pub struct IqBlock<T = Complex32> {
     pub dropped: u64,
     /// A source health change that happened just before this block.
     pub event: Option<SourceEvent>,
+    /// A sweep's step and dwell these samples were taken at (`None` for a fixed tune).
+    pub tune: Option<Retune>,
 }
 
 impl<T> IqBlock<T> {
@@ -36,6 +39,7 @@ impl<T> IqBlock<T> {
             samples: Vec::new(),
             dropped: 0,
             event: None,
+            tune: None,
         }
     }
 }
@@ -55,6 +59,8 @@ pub struct SpectrumBatch {
     pub dropped: u64,
     /// Carried over from the block.
     pub event: Option<SourceEvent>,
+    /// Carried over from the block.
+    pub tune: Option<Retune>,
 }
 
 impl SpectrumBatch {
@@ -67,6 +73,7 @@ impl SpectrumBatch {
             power: Vec::new(),
             dropped: 0,
             event: None,
+            tune: None,
         }
     }
 }
@@ -86,4 +93,7 @@ pub struct UiFrame {
     pub floor_db: Vec<f32>,
     /// How far above the floor the fast detection threshold sits, dB.
     pub threshold_over_floor_db: f32,
+    /// A sweep's panorama: the frequency range (lowest, highest) of the step whose
+    /// spectrum came last, the one being measured. `None` for a fixed tune.
+    pub step: Option<(f64, f64)>,
 }

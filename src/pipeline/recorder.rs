@@ -407,6 +407,8 @@ pub fn record(
                 }
             }
             Ok(ReadOutcome::Pending) => {}
+            // `record` tunes one frequency; a sweep is never recorded.
+            Ok(ReadOutcome::Retuned(_)) => {}
             Ok(ReadOutcome::Eof) => break Ok(()),
             Err(e) => break Err(e),
         }

@@ -11,12 +11,13 @@ use crossbeam_channel::{bounded, Receiver, Select, Sender};
 use super::evidence;
 use super::{BlockSample, Event, IqBlock, Out, SpectrumBatch, UiFrame, UiTap};
 use crate::alert::Alert;
+use crate::detect::baseline::BaselineLearner;
 use crate::detect::Detector;
 use crate::dsp::{SpectrumConfig, Welch};
 use crate::error::Result;
 use crate::pipeline::Counters;
 use crate::sinks::evidence::Frame;
-use crate::source::{IqSource, ReadOutcome};
+use crate::source::{IqSource, ReadOutcome, Retune};
 use crate::types::SourceEvent;
 
 /// crossbeam allocates lazily: a thread's wait context the first time that thread blocks,
@@ -84,6 +85,10 @@ pub(super) struct Framer<T> {
     pub(super) dropped: u64,
     /// A source event waiting to ride on the next block.
     pub(super) event: Option<SourceEvent>,
+    /// A sweep's step and dwell the samples being framed come from.
+    pub(super) tune: Option<Retune>,
+    /// A sweep retuned while no buffer was free: the next buffer starts a dwell.
+    pub(super) fresh: bool,
 }
 
 /// Downstream is gone: the run is ending.
@@ -135,6 +140,17 @@ impl<T: BlockSample> Framer<T> {
         }
     }
 
+    /// Starts framing a new dwell of a sweep in `buf` at stream index `pos`: the first
+    /// frame begins at its first sample, as at the start of the stream, and no spectrum
+    /// holds samples from two frequencies.
+    fn start_dwell(&self, buf: Vec<T>, pos: u64) -> Filling<T> {
+        Filling {
+            buf,
+            base: pos,
+            fill: 0,
+        }
+    }
+
     /// Sends the whole spans of `f` and returns the filling that continues it (history
     /// and leftover copied over), or `None` when a live source has no free buffer.
     fn emit(&mut self, f: Filling<T>) -> Result<Option<Filling<T>>, Closed> {
@@ -169,6 +185,7 @@ impl<T: BlockSample> Framer<T> {
             samples,
             dropped: std::mem::take(&mut self.dropped),
             event: self.event.take(),
+            tune: self.tune,
         };
         self.seq += 1;
         self.out.send(block).map_err(|_| Closed)
@@ -190,7 +207,11 @@ impl<T: BlockSample> Framer<T> {
                 // Starved (live only): drop samples until a buffer comes back.
                 match self.take() {
                     Ok(Some(b)) => {
-                        cur = Some(self.start_at(b, pos));
+                        cur = Some(if std::mem::take(&mut self.fresh) {
+                            self.start_dwell(b, pos)
+                        } else {
+                            self.start_at(b, pos)
+                        });
                         continue;
                     }
                     Ok(None) => {}
@@ -212,6 +233,11 @@ impl<T: BlockSample> Framer<T> {
                         pos += n;
                     }
                     ReadOutcome::Event(e) => self.event = Some(e),
+                    ReadOutcome::Retuned(r) => {
+                        pos += r.settled;
+                        self.tune = Some(r);
+                        self.fresh = true;
+                    }
                     ReadOutcome::Pending => {}
                     ReadOutcome::Eof => break,
                 }
@@ -257,6 +283,27 @@ impl<T: BlockSample> Framer<T> {
                     // The samples before the gap that make no whole span are not analysed.
                     pos += n;
                     cur = Some(self.start_at(part.buf, pos));
+                }
+                // A sweep moved on: what is framed goes out with the old tuning, and the
+                // new dwell starts in a block of its own after the discarded samples.
+                ReadOutcome::Retuned(r) => {
+                    let mut part = cur.take().expect("invariant: filling present");
+                    if part.fill >= hist + span {
+                        match self.emit(part) {
+                            Ok(Some(next)) => part = next,
+                            Ok(None) => {
+                                pos += r.settled;
+                                self.tune = Some(r);
+                                self.fresh = true;
+                                continue;
+                            }
+                            Err(Closed) => return Ok(pos),
+                        }
+                    }
+                    pos += r.settled;
+                    self.tune = Some(r);
+                    self.counters.stream_pos.store(pos, Relaxed);
+                    cur = Some(self.start_dwell(part.buf, pos));
                 }
                 ReadOutcome::Event(e) => {
                     // Ride on an empty block so the event reaches the detector now.
@@ -332,6 +379,7 @@ pub(super) fn spectrum_worker<T: BlockSample>(
             power,
             dropped: block.dropped,
             event: block.event,
+            tune: block.tune,
         };
         done.hand_back(block.seq, block.start, block.len, block.samples);
         if out.send(batch).is_err() {
@@ -400,6 +448,7 @@ impl UiDecimator {
                 .map(|&p| crate::dsp::db(p))
                 .collect(),
             threshold_over_floor_db: crate::dsp::db(detector.fast_threshold()),
+            step: None,
         };
         // Drop policy: a full channel means the console is behind; it gets the next one.
         let _ = self.tap.frames.try_send(frame);
@@ -408,19 +457,90 @@ impl UiDecimator {
     }
 }
 
-/// The detection stage: puts batches back in stream order and runs the detector.
+/// What the detect stage runs on the spectra, in stream order: a fixed tune's
+/// [`Detector`] or a sweep's, each with its display tap.
+pub(super) trait Analysis {
+    /// One spectrum, covering samples `start..end`, of a block taken at `tune`.
+    fn push(
+        &mut self,
+        power: &[f32],
+        start: u64,
+        end: u64,
+        tune: Option<&Retune>,
+        emit: &mut dyn FnMut(Alert),
+    );
+    /// `n` samples were lost just before stream index `at`.
+    fn note_dropped(&mut self, n: u64, at: u64, emit: &mut dyn FnMut(Alert));
+    /// The source's health changed just before stream index `at`.
+    fn note_source_event(&mut self, e: &SourceEvent, at: u64, emit: &mut dyn FnMut(Alert));
+    /// After each block: sends a display frame if one is due.
+    fn flush(&mut self);
+    /// The end of the stream: clears what is open.
+    fn finish(&mut self, emit: &mut dyn FnMut(Alert));
+    /// The baseline learned, if learning.
+    fn take_learner(&mut self) -> Option<BaselineLearner>;
+    /// Classifies against the knowledge the console handed over (an emitter marked known)
+    /// from now on, if it handed any over since the last call.
+    fn take_knowledge(&mut self);
+}
+
+/// A fixed tune: one detector over whole spectra.
+pub(super) struct FixedTune {
+    pub(super) detector: Detector,
+    pub(super) ui: Option<UiDecimator>,
+}
+
+impl Analysis for FixedTune {
+    fn push(
+        &mut self,
+        power: &[f32],
+        start: u64,
+        end: u64,
+        _tune: Option<&Retune>,
+        emit: &mut dyn FnMut(Alert),
+    ) {
+        self.detector.push(power, start, emit);
+        if let Some(ui) = self.ui.as_mut() {
+            ui.fold(power, start, end);
+        }
+    }
+    fn note_dropped(&mut self, n: u64, at: u64, emit: &mut dyn FnMut(Alert)) {
+        self.detector.note_dropped(n, at, emit);
+    }
+    fn note_source_event(&mut self, e: &SourceEvent, at: u64, emit: &mut dyn FnMut(Alert)) {
+        self.detector.note_source_event(e, at, emit);
+    }
+    fn flush(&mut self) {
+        if let Some(ui) = self.ui.as_mut() {
+            ui.flush(&self.detector);
+        }
+    }
+    fn finish(&mut self, emit: &mut dyn FnMut(Alert)) {
+        self.detector.finish(emit);
+    }
+    fn take_learner(&mut self) -> Option<BaselineLearner> {
+        self.detector.take_learner()
+    }
+    fn take_knowledge(&mut self) {
+        if let Some(k) = self.ui.as_ref().and_then(|u| u.tap.knowledge.take()) {
+            self.detector.set_knowledge(Some(k));
+        }
+    }
+}
+
+/// The detection stage: puts batches back in stream order and runs the analysis; hands
+/// it back at the end.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn detect_stage(
-    mut detector: Detector,
+pub(super) fn detect_stage<A: Analysis>(
+    mut analysis: A,
     spec: SpectrumConfig,
     batches: Receiver<SpectrumBatch>,
     spec_pool: Sender<Vec<f32>>,
     events: Sender<Out>,
-    mut ui: Option<UiDecimator>,
     progress: Option<u64>,
     reorder_slots: usize,
     counters: &Counters,
-) {
+) -> A {
     prime_thread();
     let n = spec.fft_len;
     let span = spec.span() as u64;
@@ -441,25 +561,18 @@ pub(super) fn detect_stage(
         while let Some(b) = slots[(next_seq as usize) % reorder_slots].take() {
             // An emitter the operator marked as known on the console: one atomic read
             // per batch when there is none.
-            if let Some(k) = ui.as_ref().and_then(|u| u.tap.knowledge.take()) {
-                detector.set_knowledge(Some(k));
-            }
+            analysis.take_knowledge();
             if b.dropped > 0 {
-                detector.note_dropped(b.dropped, b.start, &mut emit);
+                analysis.note_dropped(b.dropped, b.start, &mut emit);
             }
             if let Some(e) = &b.event {
-                detector.note_source_event(e, b.start, &mut emit);
+                analysis.note_source_event(e, b.start, &mut emit);
             }
             for (j, power) in b.power.chunks_exact(n).take(b.count).enumerate() {
                 let start = b.start + j as u64 * span;
-                detector.push(power, start, &mut emit);
-                if let Some(ui) = ui.as_mut() {
-                    ui.fold(power, start, start + span);
-                }
+                analysis.push(power, start, start + span, b.tune.as_ref(), &mut emit);
             }
-            if let Some(ui) = ui.as_mut() {
-                ui.flush(&detector);
-            }
+            analysis.flush();
             counters.detected.fetch_add(b.count as u64, Relaxed);
             if let Some(step) = progress {
                 reached = reached.max(b.start + b.count as u64 * span);
@@ -472,8 +585,9 @@ pub(super) fn detect_stage(
             next_seq += 1;
         }
     }
-    detector.finish(&mut emit);
-    if let Some(l) = detector.take_learner() {
+    analysis.finish(&mut emit);
+    if let Some(l) = analysis.take_learner() {
         let _ = events.send(Out::Event(Event::Learned(Box::new(l))));
     }
+    analysis
 }

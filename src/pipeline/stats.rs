@@ -55,6 +55,8 @@ pub struct RunStats {
     pub recording: Option<super::recorder::RecordSummary>,
     /// What was published (with federation).
     pub federation: Option<super::federation::LinkSummary>,
+    /// A sweep's steps as detection saw them (visits and when), by step.
+    pub sweep: Option<Vec<crate::detect::sweep::StepStats>>,
 }
 
 impl RunStats {

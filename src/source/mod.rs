@@ -34,8 +34,27 @@ pub enum ReadOutcome {
     Lost(u64),
     /// A change in the source's health, reported once.
     Event(SourceEvent),
+    /// A sweeping source moved to another frequency: the samples that follow come from
+    /// there, after a stretch it discarded (see [`Retune`]).
+    Retuned(Retune),
     /// The stream has ended.
     Eof,
+}
+
+/// Where a sweeping source ([`soapy::sweep::SweepSource`]) tuned, and what it threw away
+/// on the way: the samples that follow start `settled` samples after the previous ones,
+/// all of them taken at `centre_hz`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retune {
+    /// The step of the sweep now tuned (an index into the plan the source was given).
+    pub step: u32,
+    /// Which dwell this is: counts every visit from 1, so two visits of one step differ.
+    pub dwell: u64,
+    /// Centre frequency now tuned, Hz.
+    pub centre_hz: f64,
+    /// Samples read after the retune and discarded, because they may still have been
+    /// taken at the old frequency or while the tuner settled.
+    pub settled: u64,
 }
 
 /// How a source can deliver its samples. Every source delivers complex floats; an 8- or
@@ -260,6 +279,7 @@ pub fn copy(source: &mut dyn IqSource, sink: &mut dyn IqSink, stop: &AtomicBool)
             ReadOutcome::Samples(n) => sink.append(&buf[..n])?,
             ReadOutcome::Eof => return Ok(false),
             ReadOutcome::Pending | ReadOutcome::Lost(_) | ReadOutcome::Event(_) => {}
+            ReadOutcome::Retuned(_) => {}
         }
     }
 }

@@ -103,6 +103,10 @@ pub enum Action {
     SeekForward,
     /// Replay: toggle looping.
     ToggleLoop,
+    /// Sweep: show the next band of the sweep.
+    NextBand,
+    /// Sweep: show the previous band of the sweep.
+    PrevBand,
     /// Acknowledge the selected alert with a note (opens the note line).
     AcknowledgeWithNote,
     /// Mark the selected alert's emitter as known, with an optional note (opens the note
@@ -261,6 +265,47 @@ impl SourceInfo {
     }
 }
 
+/// One band of a sweep as the console lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepBand {
+    /// Its name in the band plan.
+    pub name: String,
+    /// The swept part of it.
+    pub lo_hz: f64,
+    /// Upper edge of the swept part.
+    pub hi_hz: f64,
+    /// Its priority.
+    pub priority: Severity,
+    /// Mean revisit time of its worst-placed step, s.
+    pub revisit_s: f64,
+    /// Probability that one visit sees the stated pulse train.
+    pub per_visit: f64,
+    /// When nine in ten such trains are reported, if within the model's horizon, s.
+    pub t90_s: Option<f64>,
+}
+
+/// A sweep, for the console: the panorama it draws and what each band can promise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepInfo {
+    /// The panorama's bins (what spectra and waterfall rows hold).
+    pub panorama: FreqGrid,
+    /// What is swept, for the status line.
+    pub summary: String,
+    /// Swept bands, in band-plan order.
+    pub bands: Vec<SweepBand>,
+}
+
+/// The console's sweep state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepView {
+    /// The sweep.
+    pub info: SweepInfo,
+    /// The frequency range of the step being measured now.
+    pub measuring: Option<(f64, f64)>,
+    /// The band shown by the band keys, if one is.
+    pub band: Option<usize>,
+}
+
 /// Replay transport state, mirrored from the paced source.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayState {
@@ -283,6 +328,9 @@ pub struct ReplayState {
 pub struct Stats {
     /// Input processed, million samples per second of wall time.
     pub msps: f64,
+    /// Stream time per wall time, as million samples of stream per second: the same as
+    /// `msps` for a fixed tune without drops; a sweep's settle samples count here, not there.
+    pub stream_msps: f64,
     /// Samples lost.
     pub dropped: u64,
     /// Stream index of the newest sample read.
@@ -407,6 +455,8 @@ pub struct App {
     pub modal: Option<Modal>,
     /// Which critical alerts ring, and when.
     pub bell: Bell,
+    /// A sweep's panorama, bands and the step being measured.
+    pub sweep: Option<SweepView>,
 }
 
 impl App {
@@ -455,7 +505,18 @@ impl App {
             suppression_selected: 0,
             modal: None,
             bell: Bell::default(),
+            sweep: None,
         }
+    }
+
+    /// The console of a sweep (its `grid` is the panorama's).
+    pub fn with_sweep(mut self, info: SweepInfo) -> Self {
+        self.sweep = Some(SweepView {
+            info,
+            measuring: None,
+            band: None,
+        });
+        self
     }
 
     /// The same console with the band plan's bands and the known emitters to draw.
@@ -663,6 +724,8 @@ impl App {
                     self.markers = Markers::default();
                 }
             }
+            A::NextBand => self.show_band(1),
+            A::PrevBand => self.show_band(-1),
         }
         None
     }
@@ -857,6 +920,28 @@ impl App {
         self.markers.bins[self.markers.active] = Some(next as usize);
     }
 
+    /// Zooms to the next (`step` 1) or previous (-1) band of a sweep, in band-plan order.
+    fn show_band(&mut self, step: isize) {
+        let Some(sw) = self.sweep.as_mut() else {
+            return;
+        };
+        let n = sw.info.bands.len() as isize;
+        if n == 0 {
+            return;
+        }
+        let i = match sw.band {
+            Some(i) => (i as isize + step).rem_euclid(n),
+            None if step > 0 => 0,
+            None => n - 1,
+        } as usize;
+        sw.band = Some(i);
+        let b = &sw.info.bands[i];
+        // A little of the floor either side, so the band's edges show.
+        let margin = (b.hi_hz - b.lo_hz) * 0.05;
+        let (lo, hi) = (b.lo_hz - margin, b.hi_hz + margin);
+        self.view = self.clamp_view(lo, hi);
+    }
+
     /// The selected desk entry (the desk is drawn newest first).
     pub fn selected_entry(&self) -> Option<&DeskEntry> {
         self.desk.selected_entry()
@@ -927,6 +1012,9 @@ impl App {
         if self.frozen {
             return;
         }
+        if let Some(sw) = self.sweep.as_mut() {
+            sw.measuring = frame.step;
+        }
         if self.show_max_hold {
             if self.max_hold.len() == frame.power_db.len() {
                 for (m, &p) in self.max_hold.iter_mut().zip(&frame.power_db) {
@@ -996,10 +1084,16 @@ impl App {
     /// Fits the dB range to the floor (10 dB of noise visible below it) and the peaks,
     /// in 5 dB steps and with hysteresis so the scale does not flicker.
     fn autoscale(&mut self) {
-        if self.floor.is_empty() {
+        // A sweep's panorama has bins nothing measured (NaN): they say nothing of the floor.
+        let mut f: Vec<f32> = self
+            .floor
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        if f.is_empty() {
             return;
         }
-        let mut f = self.floor.clone();
         let mid = f.len() / 2;
         let (_, &mut median, _) = f.select_nth_unstable_by(mid, f32::total_cmp);
         let peak = self
@@ -1125,6 +1219,7 @@ pub(crate) mod tests {
             power_db,
             floor_db: vec![-80.0; 1024],
             threshold_over_floor_db: 12.0,
+            step: None,
         }
     }
 

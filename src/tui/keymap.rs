@@ -42,7 +42,8 @@ pub const BINDINGS: &[Binding] = &[
     b("Enter", "go to the alert's frequency", false),
     b("+ -", "zoom in / out", false),
     b("← →", "pan; move the marker if on", false),
-    b("0", "show the whole band", false),
+    b("0", "whole band (sweep: span)", false),
+    b("b B", "sweep: next / previous band", false),
     b("x  X", "marker / delta marker on/off", false),
     b("Tab", "move the other marker", false),
     b("t", "peak table on / off", false),
@@ -51,7 +52,7 @@ pub const BINDINGS: &[Binding] = &[
     b("r", "auto-scale dB on / off", false),
     b("m  n", "max-hold / min-hold on/off", false),
     b("o", "occupancy / waterfall", false),
-    b("b", "band strip on / off", false),
+    b("g", "band strip on / off", false),
     b("Esc", "close a prompt; markers off", false),
     b("Space", "play / pause", true),
     b("[ ]", "slower / faster (0.25×…max)", true),
@@ -145,7 +146,9 @@ pub fn action_in(key: KeyEvent, mode: InputMode) -> Option<Action> {
         KeyCode::Delete | KeyCode::Backspace => A::Lift,
         KeyCode::Char('t') => A::TogglePeaks,
         KeyCode::Char('o') => A::ToggleOccupancy,
-        KeyCode::Char('b') => A::ToggleBands,
+        KeyCode::Char('g') => A::ToggleBands,
+        KeyCode::Char('b') => A::NextBand,
+        KeyCode::Char('B') => A::PrevBand,
         KeyCode::Char('n') => A::ToggleMinHold,
         KeyCode::Char('x') => A::ToggleMarker(0),
         KeyCode::Char('X') => A::ToggleMarker(1),
@@ -210,7 +213,9 @@ mod tests {
         assert_eq!(n('u'), Some(Action::ToggleSuppressions));
         assert_eq!(n('t'), Some(Action::TogglePeaks));
         assert_eq!(n('o'), Some(Action::ToggleOccupancy));
-        assert_eq!(n('b'), Some(Action::ToggleBands));
+        assert_eq!(n('g'), Some(Action::ToggleBands));
+        assert_eq!(n('b'), Some(Action::NextBand));
+        assert_eq!(n('B'), Some(Action::PrevBand));
         assert_eq!(n('n'), Some(Action::ToggleMinHold));
         assert_eq!(n('x'), Some(Action::ToggleMarker(0)));
         assert_eq!(n('X'), Some(Action::ToggleMarker(1)));

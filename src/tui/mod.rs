@@ -4,7 +4,7 @@
 //! ┌ status (2 rows): source, frequency, rate, gain, FFT/RBW · transport, MS/s, drops, time ┐
 //! │  dBFS │ ▼known  spectrum: trace bars, max/min-hold, threshold ╌, floor ─, markers 1 2 │
 //! │   MHz ╵433.0      ╵433.5      ╵434.0                                                   │
-//! │  band │├UHF land mobile─┤├LPD433──────────┤   band strip (b), coloured by priority     │
+//! │  band │├UHF land mobile─┤├LPD433──────────┤   band strip (g), coloured by priority     │
 //! │  time │ waterfall: ▀ two spectra per cell, newest on top, ◆ where an alert was raised   │
 //! │       │   or occupancy (o): share of time above the threshold per column              │
 //! │ ALERTS  n critical  n warning  n info │ n new │ n suppressed                           │
@@ -69,6 +69,8 @@ pub struct Console {
     pub replay: Option<Arc<PaceControl>>,
     /// A recorder is writing the stream's IQ to disk (the status line's `● REC`).
     pub recording: bool,
+    /// The source sweeps: the spectrum and waterfall are its panorama.
+    pub sweep: Option<app::SweepInfo>,
 }
 
 /// What the console knows beyond the stream, for the operator's tools.
@@ -107,14 +109,21 @@ pub fn run_with(
         info,
         replay,
         recording,
+        sweep,
     } = console;
-    let grid = FreqGrid {
-        bins: info.fft_len,
-        sample_rate_hz: info.sample_rate_hz,
-        center_freq_hz: info.center_freq_hz,
+    let grid = match &sweep {
+        Some(s) => s.panorama,
+        None => FreqGrid {
+            bins: info.fft_len,
+            sample_rate_hz: info.sample_rate_hz,
+            center_freq_hz: info.center_freq_hz,
+        },
     };
     let mut app = App::new(info, grid, replay.as_deref().map(replay_state))
         .with_prior(setup.bands, setup.known);
+    if let Some(s) = sweep {
+        app = app.with_sweep(s);
+    }
     let theme = Theme::detect();
     let mut term = match TerminalGuard::new() {
         Ok(t) => t,
@@ -145,7 +154,7 @@ pub fn run_with(
             stop,
             ctl: replay.as_deref(),
             recording,
-            meter: (Instant::now(), 0),
+            meter: (Instant::now(), 0, 0),
             hook: setup.on_critical.map(CommandHook::new),
         };
         ui.run(&mut term.0, &mut app, &theme)
@@ -220,7 +229,8 @@ struct UiLoop<'a> {
     ctl: Option<&'a PaceControl>,
     recording: bool,
     /// Wall time and samples at the last throughput reading.
-    meter: (Instant, u64),
+    /// When the rates were last read, with the samples processed and the stream position.
+    meter: (Instant, u64, u64),
     /// `--on-critical`.
     hook: Option<CommandHook>,
 }
@@ -282,18 +292,21 @@ impl UiLoop<'_> {
         }
         let counters = self.running.counters();
         let samples = counters.samples_in.load(Relaxed);
-        let (t0, n0) = self.meter;
+        let pos = counters.stream_pos.load(Relaxed);
+        let (t0, n0, p0) = self.meter;
         let dt = t0.elapsed().as_secs_f64();
-        let mut msps = app.stats.msps;
+        let (mut msps, mut stream_msps) = (app.stats.msps, app.stats.stream_msps);
         // Half-second readings: steady digits, still quick to follow a speed change.
         if dt >= 0.5 {
             msps = (samples - n0) as f64 / dt / 1e6;
-            self.meter = (Instant::now(), samples);
+            stream_msps = pos.saturating_sub(p0) as f64 / dt / 1e6;
+            self.meter = (Instant::now(), samples, pos);
         }
         let stats = Stats {
             msps,
+            stream_msps,
             dropped: counters.dropped.load(Relaxed),
-            stream_pos: counters.stream_pos.load(Relaxed),
+            stream_pos: pos,
             recording: self.recording,
             ended: !self.alerts_open,
             link: self.running.link().map(|l| LinkState {
@@ -475,6 +488,19 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         widgets::occupancy::render(app, theme, waterfall, buf);
     } else {
         widgets::waterfall::render(app, theme, waterfall, buf);
+    }
+    let mut lower = lower;
+    if app.sweep.is_some() {
+        // A sweep shares the lower rows with its bands' revisit times and intercept odds.
+        let poi_w = (area.width * 2 / 5).clamp(30, 56).min(area.width / 2);
+        let poi = Rect {
+            x: lower.x + area.width - poi_w,
+            width: poi_w,
+            ..lower
+        };
+        lower.width = area.width - poi_w;
+        widgets::sweep::render(app, theme, poi, buf);
+        widgets::sweep::mark_step(app, theme, spectrum, buf);
     }
     match app.lower {
         Lower::Alerts => widgets::alerts::render_with_suppressions(
@@ -675,6 +701,7 @@ mod tests {
         app.on_stats(
             Stats {
                 msps: 4.8,
+                stream_msps: 4.8,
                 dropped: 1200,
                 stream_pos: 24_000_000,
                 recording: true,

@@ -19,3 +19,4 @@ mod replay;
 mod score;
 mod signals;
 mod support;
+mod sweep;

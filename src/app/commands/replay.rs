@@ -60,6 +60,7 @@ pub fn run(s: &Replay, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
         info,
         replay: Some(ctl.clone()),
         recording: false,
+        sweep: None,
     };
     let stats = tui::run_with(
         running,

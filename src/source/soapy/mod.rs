@@ -13,6 +13,7 @@
 //! stream on the same handle, then a fresh handle), and reports `DeviceRestored`.
 
 pub mod sim;
+pub mod sweep;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -847,7 +848,7 @@ pub fn throughput(src: &mut SoapySource, stop: &AtomicBool) -> Result<Throughput
             ReadOutcome::Samples(n) => read += n as u64,
             ReadOutcome::Lost(n) => lost += n,
             ReadOutcome::Pending => empty += 1,
-            ReadOutcome::Event(_) => {}
+            ReadOutcome::Event(_) | ReadOutcome::Retuned(_) => {}
             ReadOutcome::Eof => break,
         }
     }

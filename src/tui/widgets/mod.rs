@@ -13,6 +13,7 @@ pub mod prompt;
 pub mod spectrum;
 pub mod status;
 pub mod suppressions;
+pub mod sweep;
 pub mod waterfall;
 
 use super::app::View;

@@ -69,7 +69,11 @@ fn top_row(app: &App, theme: &Theme, width: usize) -> Vec<Span<'static>> {
     let make_rest = |rbw: bool| {
         let mut rest = vec![
             sep(theme),
-            Span::raw(format!("{} MHz", trim_decimals(i.center_freq_hz / 1e6, 6))),
+            Span::raw(match &app.sweep {
+                // A sweep has no one centre frequency: say what it steps across.
+                Some(sw) => sw.info.summary.clone(),
+                None => format!("{} MHz", trim_decimals(i.center_freq_hz / 1e6, 6)),
+            }),
             sep(theme),
             Span::raw(units::format_rate(i.sample_rate_hz)),
         ];
@@ -136,7 +140,14 @@ fn bottom_row(app: &App, theme: &Theme, width: usize) -> Vec<Span<'static>> {
         }
         segs.push((Yield::Never, transport));
     }
-    let rt = s.msps * 1e6 / i.sample_rate_hz * 100.0;
+    // A sweep analyses only its dwells: whether it keeps up with the radio is how fast the
+    // stream advances, settle included.
+    let rt = match app.sweep {
+        Some(_) => s.stream_msps,
+        None => s.msps,
+    } * 1e6
+        / i.sample_rate_hz
+        * 100.0;
     segs.push((
         Yield::Throughput,
         vec![Span::raw(format!("{:.1} MS/s ({rt:.0}% RT)", s.msps))],

@@ -24,7 +24,9 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let cols = column_bins(&app.view, &app.grid, plot.width);
     let span = (app.db_hi - app.db_lo).max(1.0);
     let colour = |row: Option<&WaterfallRow>, bins| -> Color {
+        // A sweep's panorama is NaN where nothing was measured: left blank, not cold.
         row.and_then(|r| column_max(&r.power_db, bins))
+            .filter(|db| db.is_finite())
             .map_or(Color::Reset, |db| theme.heat((db - app.db_lo) / span))
     };
     for cy in 0..plot.height {
