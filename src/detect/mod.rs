@@ -331,13 +331,6 @@ impl Detector {
         self
     }
 
-    /// Switches to new knowledge mid-stream (the operator marked an emitter as known):
-    /// emitters confirmed from now on are classified against it; those already reported
-    /// keep their alert until it clears.
-    pub fn set_knowledge(&mut self, knowledge: Option<Arc<dyn Knowledge>>) {
-        self.knowledge = knowledge;
-    }
-
     /// The stream jumped (a sweep retuned away and back): the slow test's moving mean
     /// starts over, so spectra from before the jump are not mixed with those after it.
     pub fn restart(&mut self) {
@@ -345,6 +338,13 @@ impl Detector {
         self.slow_acc.fill(0.0);
         self.slow_pos = 0;
         self.slow_count = 0;
+    }
+
+    /// Switches to new knowledge mid-stream (the operator marked an emitter as known):
+    /// emitters confirmed from now on are classified against it; those already reported
+    /// keep their alert until it clears.
+    pub fn set_knowledge(&mut self, knowledge: Option<Arc<dyn Knowledge>>) {
+        self.knowledge = knowledge;
     }
 
     /// Learns a baseline (per-bin occupancy and levels, the emitters seen) from here on.

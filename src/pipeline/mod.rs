@@ -79,15 +79,15 @@ pub struct PipelineConfig {
     pub alert_log: Option<SharedLog>,
     /// Record the stream's IQ as it is read (a live radio's `--record`).
     pub record: Option<RecorderConfig>,
-    /// The known-emitters file (`--known`) that emitters marked on the console are
-    /// appended to; without it a mark lasts for the run.
-    pub known_file: Option<PathBuf>,
     /// Publish the alert log to an MQTT broker ([`start`] only; needs [`Self::alert_log`]
     /// open on the same file).
     pub federation: Option<FederationConfig>,
     /// The source sweeps this plan: its blocks are tagged with their step, detection runs
     /// per step, display frames are the panorama.
     pub sweep: Option<Arc<SweepPlan>>,
+    /// The known-emitters file (`--known`) that emitters marked on the console are
+    /// appended to; without it a mark lasts for the run.
+    pub known_file: Option<PathBuf>,
 }
 
 /// Where the detect stage sends display frames, and how often.
@@ -151,9 +151,9 @@ impl PipelineConfig {
             evidence: None,
             alert_log: None,
             record: None,
-            known_file: None,
             federation: None,
             sweep: None,
+            known_file: None,
         }
     }
 
@@ -270,11 +270,11 @@ pub struct Running {
     log: Option<SharedLog>,
     failed: Arc<AtomicBool>,
     handle: JoinHandle<Result<RunStats>>,
+    publisher: Option<Publisher>,
     /// What the detector knows now, and where a mark reaches it (with a display only).
     knowledge: Mutex<Option<Arc<dyn Knowledge>>>,
     slot: Option<Arc<KnowledgeSlot>>,
     known_file: Option<PathBuf>,
-    publisher: Option<Publisher>,
 }
 
 /// What became of an emitter the operator marked as known ([`Running::mark_known`]).
@@ -357,10 +357,10 @@ pub fn start(
         log,
         failed,
         handle,
+        publisher,
         knowledge,
         slot,
         known_file,
-        publisher,
     })
 }
 

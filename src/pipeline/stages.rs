@@ -479,9 +479,9 @@ pub(super) trait Analysis {
     fn finish(&mut self, emit: &mut dyn FnMut(Alert));
     /// The baseline learned, if learning.
     fn take_learner(&mut self) -> Option<BaselineLearner>;
-    /// Classifies against the knowledge the console handed over (an emitter marked known)
-    /// from now on, if it handed any over since the last call.
-    fn take_knowledge(&mut self);
+    /// Takes the knowledge the console put since the last call (an emitter marked known),
+    /// if any.
+    fn poll_knowledge(&mut self);
 }
 
 /// A fixed tune: one detector over whole spectra.
@@ -521,7 +521,7 @@ impl Analysis for FixedTune {
     fn take_learner(&mut self) -> Option<BaselineLearner> {
         self.detector.take_learner()
     }
-    fn take_knowledge(&mut self) {
+    fn poll_knowledge(&mut self) {
         if let Some(k) = self.ui.as_ref().and_then(|u| u.tap.knowledge.take()) {
             self.detector.set_knowledge(Some(k));
         }
@@ -561,7 +561,7 @@ pub(super) fn detect_stage<A: Analysis>(
         while let Some(b) = slots[(next_seq as usize) % reorder_slots].take() {
             // An emitter the operator marked as known on the console: one atomic read
             // per batch when there is none.
-            analysis.take_knowledge();
+            analysis.poll_knowledge();
             if b.dropped > 0 {
                 analysis.note_dropped(b.dropped, b.start, &mut emit);
             }

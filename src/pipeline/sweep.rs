@@ -140,13 +140,13 @@ impl Analysis for SweepAnalysis {
     fn finish(&mut self, emit: &mut dyn FnMut(Alert)) {
         self.detector.finish(emit);
     }
-    fn take_knowledge(&mut self) {
-        if let Some(k) = self.ui.as_ref().and_then(|u| u.tap.knowledge.take()) {
-            self.detector.set_knowledge(Some(k));
-        }
-    }
     fn take_learner(&mut self) -> Option<BaselineLearner> {
         // A baseline is learned on one grid; a sweep has many.
         None
+    }
+    fn poll_knowledge(&mut self) {
+        if let Some(k) = self.ui.as_ref().and_then(|u| u.tap.knowledge.take()) {
+            self.detector.set_knowledge(Some(k));
+        }
     }
 }

@@ -6,10 +6,10 @@
 use std::collections::VecDeque;
 use std::ops::RangeInclusive;
 
+use super::desk::{Desk, DeskEntry};
 use chrono::{DateTime, Utc};
 
 use super::bell::Bell;
-use super::desk::{Desk, DeskEntry};
 use super::measure::{self, Markers};
 use super::occupancy::Occupancy;
 use super::suppress::{self, Scope, ScopeKind, Suppression};
@@ -425,6 +425,8 @@ pub struct App {
     pub notice: Option<String>,
     /// The operator asked to leave.
     pub quit: bool,
+    /// A sweep's panorama, bands and the step being measured.
+    pub sweep: Option<SweepView>,
     /// Wall clock (UTC) as of the last tick: suppressions and the bell run on it.
     pub now: DateTime<Utc>,
     /// Band-plan bands, drawn along the frequency axis.
@@ -455,8 +457,6 @@ pub struct App {
     pub modal: Option<Modal>,
     /// Which critical alerts ring, and when.
     pub bell: Bell,
-    /// A sweep's panorama, bands and the step being measured.
-    pub sweep: Option<SweepView>,
 }
 
 impl App {
@@ -589,11 +589,12 @@ impl App {
     /// Recomputes which alerts the suppressions hide, keeping the selections in range.
     fn refresh_hidden(&mut self) {
         let (suppressions, now) = (&self.suppressions, self.now);
-        self.desk.set_hidden(|a| {
+        self.desk.refresh_hidden(|a| {
             suppressions
                 .iter()
                 .any(|s| s.active(now) && s.scope.matches(a))
         });
+        self.desk.suppressions = self.suppressions.len();
         self.suppression_selected = self
             .suppression_selected
             .min(self.suppressions.len().saturating_sub(1));
@@ -623,9 +624,7 @@ impl App {
             A::SelectNewer => self.desk.select_newer(),
             A::SelectOlder => self.desk.select_older(),
             A::SelectNewest => self.desk.select_newest(),
-            A::Acknowledge => {
-                return self.acknowledge();
-            }
+            A::Acknowledge => return self.acknowledge(),
             A::JumpToAlert => self.jump_to_alert(),
             A::ZoomIn => self.zoom(0.5),
             A::ZoomOut => self.zoom(2.0),
@@ -687,6 +686,8 @@ impl App {
                 r.looping = !r.looping;
                 return Some(Effect::Loop(r.looping));
             }
+            A::NextBand => self.show_band(1),
+            A::PrevBand => self.show_band(-1),
             A::AcknowledgeWithNote => self.open_note(NoteFor::Acknowledge),
             A::MarkKnown => self.open_note(NoteFor::Known),
             A::Suppress(scope) => self.open_suppress(scope),
@@ -724,10 +725,30 @@ impl App {
                     self.markers = Markers::default();
                 }
             }
-            A::NextBand => self.show_band(1),
-            A::PrevBand => self.show_band(-1),
         }
         None
+    }
+
+    /// Zooms to the next (`step` 1) or previous (-1) band of a sweep, in band-plan order.
+    fn show_band(&mut self, step: isize) {
+        let Some(sw) = self.sweep.as_mut() else {
+            return;
+        };
+        let n = sw.info.bands.len() as isize;
+        if n == 0 {
+            return;
+        }
+        let i = match sw.band {
+            Some(i) => (i as isize + step).rem_euclid(n),
+            None if step > 0 => 0,
+            None => n - 1,
+        } as usize;
+        sw.band = Some(i);
+        let b = &sw.info.bands[i];
+        // A little of the floor either side, so the band's edges show.
+        let margin = (b.hi_hz - b.lo_hz) * 0.05;
+        let (lo, hi) = (b.lo_hz - margin, b.hi_hz + margin);
+        self.view = self.clamp_view(lo, hi);
     }
 
     /// The selected alert for an alert key, or `None` (with the desk brought back when
@@ -779,10 +800,7 @@ impl App {
     /// The known emitter an alert at `freq_hz`, `bandwidth_hz` wide, is (as the detector
     /// matches them, with two bins of slack).
     pub fn known_at(&self, freq_hz: f64, bandwidth_hz: f64) -> Option<&KnownEntry> {
-        let tol = 2.0 * self.grid.bin_hz();
-        self.known
-            .iter()
-            .find(|k| (k.freq_hz - freq_hz).abs() <= (k.bandwidth_hz + bandwidth_hz) / 2.0 + tol)
+        known_match(&self.known, freq_hz, bandwidth_hz, 2.0 * self.grid.bin_hz())
     }
 
     fn submit_note(&mut self) -> Option<Effect> {
@@ -795,10 +813,9 @@ impl App {
             return None;
         };
         let note = text.trim().to_string();
-        let bin_hz = self.grid.bin_hz();
-        let e = self.desk.find_mut(alert_id, None)?;
         match purpose {
             NoteFor::Acknowledge => {
+                let e = self.desk.find_mut(alert_id, None)?;
                 let was = e.acknowledged;
                 e.acknowledged = true;
                 if !note.is_empty() {
@@ -812,6 +829,7 @@ impl App {
             NoteFor::Known => {
                 // Known is a verdict on the alert: it no longer waits for the operator
                 // (nor rings), and the desk says `known` rather than `ack`.
+                let e = self.desk.find_mut(alert_id, None)?;
                 e.acknowledged = true;
                 e.known = true;
                 let a = e.alert.clone();
@@ -819,13 +837,16 @@ impl App {
                     freq_hz: a.freq_hz,
                     // Never narrower than a bin: a carrier measured one bin wide must
                     // still match when it next measures two.
-                    bandwidth_hz: a.bandwidth_hz.max(bin_hz),
+                    bandwidth_hz: a.bandwidth_hz.max(self.grid.bin_hz()),
                     label: None,
                     note: (!note.is_empty()).then_some(note),
                     power_dbfs: Some(a.power_dbfs),
                     always_on: false,
                 };
                 self.known.push(entry.clone());
+                let (known, tol) = (&self.known, 2.0 * self.grid.bin_hz());
+                self.desk
+                    .mark_known(|a| known_match(known, a.freq_hz, a.bandwidth_hz, tol).is_some());
                 Some(Effect::MarkedKnown(a, entry))
             }
         }
@@ -918,28 +939,6 @@ impl App {
         let range = self.view_bins();
         let next = (b as i64 + dir * step).clamp(*range.start() as i64, *range.end() as i64);
         self.markers.bins[self.markers.active] = Some(next as usize);
-    }
-
-    /// Zooms to the next (`step` 1) or previous (-1) band of a sweep, in band-plan order.
-    fn show_band(&mut self, step: isize) {
-        let Some(sw) = self.sweep.as_mut() else {
-            return;
-        };
-        let n = sw.info.bands.len() as isize;
-        if n == 0 {
-            return;
-        }
-        let i = match sw.band {
-            Some(i) => (i as isize + step).rem_euclid(n),
-            None if step > 0 => 0,
-            None => n - 1,
-        } as usize;
-        sw.band = Some(i);
-        let b = &sw.info.bands[i];
-        // A little of the floor either side, so the band's edges show.
-        let margin = (b.hi_hz - b.lo_hz) * 0.05;
-        let (lo, hi) = (b.lo_hz - margin, b.hi_hz + margin);
-        self.view = self.clamp_view(lo, hi);
     }
 
     /// The selected desk entry (the desk is drawn newest first).
@@ -1144,6 +1143,19 @@ impl App {
     pub fn active_counts(&self) -> (usize, usize, usize) {
         self.desk.active_counts()
     }
+}
+
+/// The known emitter an alert at `freq_hz`, `bandwidth_hz` wide, is (as the detector
+/// matches them, with `tol` of slack).
+fn known_match(
+    known: &[KnownEntry],
+    freq_hz: f64,
+    bandwidth_hz: f64,
+    tol: f64,
+) -> Option<&KnownEntry> {
+    known
+        .iter()
+        .find(|k| (k.freq_hz - freq_hz).abs() <= (k.bandwidth_hz + bandwidth_hz) / 2.0 + tol)
 }
 
 /// The whole band the spectra cover.

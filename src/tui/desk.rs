@@ -2,13 +2,14 @@
 //! and HQ's ([`super::hq::HqApp`]) each own a [`Desk`], and
 //! [`super::widgets::alerts::render`] draws either. Entries are kept oldest first and drawn
 //! newest first; the selection is counted from the newest, so it stays on its alert as new
-//! ones arrive on top. A post's console hides the entries a suppression covers: they stay
-//! on the desk (nothing is deleted) but are not rows, and the selection counts rows only.
-//! Pure: no terminal, no clock.
+//! ones arrive on top. Alerts a suppression covers stay in the desk but are hidden: not
+//! drawn, not selectable, not counted as active (the post console's `s`/`S`); an entry
+//! acknowledged by marking its emitter known shows as `known`. Pure: no terminal, no
+//! clock.
 
 use std::sync::Arc;
 
-use crate::alert::{Alert, AlertState, Severity};
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
 
 /// How an alert stands on the desk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,9 +31,9 @@ pub struct DeskEntry {
     pub acknowledged: bool,
     /// The post it came from (HQ's desk); `None` on a post's own console.
     pub post: Option<Arc<str>>,
-    /// A suppression covers it (a post's console): not a row, never rings.
+    /// A suppression covers it: not on the desk, never rings.
     pub hidden: bool,
-    /// Its emitter was marked known from this desk (the desk says `known`, not `ack`).
+    /// Acknowledged by marking its emitter known (drawn as `known`).
     pub known: bool,
 }
 
@@ -58,6 +59,8 @@ pub struct Desk {
     selected: usize,
     /// Entries kept; beyond this the oldest cleared ones go first.
     max: usize,
+    /// Suppressions in force (the title says so; set by the console that owns them).
+    pub suppressions: usize,
 }
 
 impl Desk {
@@ -67,35 +70,31 @@ impl Desk {
             entries: Vec::new(),
             selected: 0,
             max: max.max(1),
+            suppressions: 0,
         }
     }
 
-    /// The entries, oldest first, hidden ones included.
+    /// The entries, oldest first.
     pub fn entries(&self) -> &[DeskEntry] {
         &self.entries
     }
 
-    /// The rows: the entries no suppression hides, newest first.
-    pub fn rows(&self) -> impl Iterator<Item = &DeskEntry> {
-        self.entries.iter().rev().filter(|e| !e.hidden)
-    }
-
-    /// Rows on the desk.
-    pub fn row_count(&self) -> usize {
-        self.rows().count()
-    }
-
-    /// Entries a suppression hides.
-    pub fn hidden_count(&self) -> usize {
-        self.entries.iter().filter(|e| e.hidden).count()
-    }
-
-    /// The selected row's place counted from the newest.
+    /// The selected entry's place counted from the newest.
     pub fn selected(&self) -> usize {
         self.selected
     }
 
-    /// Index in `entries` of the selected row.
+    /// The rows drawn, newest first: the entries no suppression hides.
+    pub fn rows(&self) -> impl Iterator<Item = &DeskEntry> {
+        self.entries.iter().rev().filter(|e| !e.hidden)
+    }
+
+    /// Rows drawn.
+    pub fn visible(&self) -> usize {
+        self.entries.iter().filter(|e| !e.hidden).count()
+    }
+
+    /// Index in the entries of the selected row.
     fn selected_index(&self) -> Option<usize> {
         self.entries
             .iter()
@@ -108,7 +107,56 @@ impl Desk {
 
     /// The selected entry.
     pub fn selected_entry(&self) -> Option<&DeskEntry> {
-        self.rows().nth(self.selected)
+        self.selected_index().map(|i| &self.entries[i])
+    }
+
+    /// The newest entry of alert `id` from `post`, hidden or not.
+    pub fn find(&self, id: u64, post: Option<&str>) -> Option<&DeskEntry> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.alert.id == id && e.post.as_deref() == post)
+    }
+
+    /// [`Self::find`], to change.
+    pub fn find_mut(&mut self, id: u64, post: Option<&str>) -> Option<&mut DeskEntry> {
+        self.entries
+            .iter_mut()
+            .rev()
+            .find(|e| e.alert.id == id && e.post.as_deref() == post)
+    }
+
+    /// Marks as `known` the acknowledged `new_emitter` entries `is_known` accepts (the
+    /// emitter was marked known here, or is known by now).
+    pub fn mark_known(&mut self, is_known: impl Fn(&Alert) -> bool) {
+        for e in &mut self.entries {
+            if e.acknowledged && e.alert.kind == AlertKind::NewEmitter && is_known(&e.alert) {
+                e.known = true;
+            }
+        }
+    }
+
+    /// Recomputes which entries are hidden (`hide`: a suppression covers the alert),
+    /// keeping the selection on its alert while that is still a row.
+    pub fn refresh_hidden(&mut self, hide: impl Fn(&Alert) -> bool) {
+        let selected = self.selected_index();
+        for e in &mut self.entries {
+            e.hidden = hide(&e.alert);
+        }
+        self.reselect(selected);
+    }
+
+    /// Puts the selection back on the entry at `index` if it is still a row (rows that
+    /// appear or go above it move its place), else keeps it in range.
+    fn reselect(&mut self, index: Option<usize>) {
+        if let Some(i) = index.filter(|&i| self.entries.get(i).is_some_and(|e| !e.hidden)) {
+            self.selected = self.entries[i + 1..].iter().filter(|e| !e.hidden).count();
+        }
+        self.clamp();
+    }
+
+    fn clamp(&mut self) {
+        self.selected = self.selected.min(self.visible().saturating_sub(1));
     }
 
     /// Selects the next newer entry.
@@ -118,7 +166,7 @@ impl Desk {
 
     /// Selects the next older entry (stops at the oldest).
     pub fn select_older(&mut self) {
-        self.selected = (self.selected + 1).min(self.row_count().saturating_sub(1));
+        self.selected = (self.selected + 1).min(self.visible().saturating_sub(1));
     }
 
     /// Selects the newest entry.
@@ -130,51 +178,12 @@ impl Desk {
     /// cleared, or it was already acknowledged.
     pub fn acknowledge_selected(&mut self) -> Option<&DeskEntry> {
         let i = self.selected_index()?;
-        let e = self.entries.get_mut(i)?;
+        let e = &mut self.entries[i];
         if e.acknowledged || e.alert.state == AlertState::Cleared {
             return None;
         }
         e.acknowledged = true;
         Some(e)
-    }
-
-    /// The newest entry of alert `id` from `post`, hidden or not.
-    pub fn find(&self, id: u64, post: Option<&str>) -> Option<&DeskEntry> {
-        self.entries
-            .iter()
-            .rev()
-            .find(|e| e.alert.id == id && e.post.as_deref() == post)
-    }
-
-    /// [`Desk::find`], to change it.
-    pub fn find_mut(&mut self, id: u64, post: Option<&str>) -> Option<&mut DeskEntry> {
-        self.entries
-            .iter_mut()
-            .rev()
-            .find(|e| e.alert.id == id && e.post.as_deref() == post)
-    }
-
-    /// Hides the entries `hide` picks and shows the others (a suppression made, lifted
-    /// or run out), keeping the selection on the desk.
-    pub fn set_hidden(&mut self, hide: impl Fn(&Alert) -> bool) {
-        let selected = self.selected_index();
-        for e in &mut self.entries {
-            e.hidden = hide(&e.alert);
-        }
-        self.reselect(selected);
-    }
-
-    /// Puts the selection back on the entry at `index` if it is still a row (rows
-    /// appearing or going above it move its place), else keeps it in range.
-    fn reselect(&mut self, index: Option<usize>) {
-        if let Some(i) = index.filter(|&i| self.entries.get(i).is_some_and(|e| !e.hidden)) {
-            self.selected = self.entries[i + 1..].iter().filter(|e| !e.hidden).count();
-        }
-        self.clamp_selection();
-    }
-
-    fn clamp_selection(&mut self) {
-        self.selected = self.selected.min(self.row_count().saturating_sub(1));
     }
 
     /// Takes one state change of an alert from `post` (`None` at a post's own console).
@@ -187,8 +196,8 @@ impl Desk {
         self.take_hidden(alert, post, acknowledged, false)
     }
 
-    /// [`Desk::take`] for a line a suppression covers (`hidden`) or not: an entry's
-    /// latest line decides whether it is a row.
+    /// [`Self::take`], the alert `hidden` by a suppression (a hidden entry is not drawn,
+    /// and a new one does not move the selection).
     pub fn take_hidden(
         &mut self,
         alert: Alert,
@@ -208,9 +217,11 @@ impl Desk {
                     e.acknowledged = true;
                 } else {
                     e.alert = alert;
-                    e.hidden = hidden;
                 }
-                self.reselect(selected);
+                if e.hidden != hidden {
+                    e.hidden = hidden;
+                    self.reselect(selected);
+                }
                 return false;
             }
         }
@@ -233,14 +244,18 @@ impl Desk {
                 .unwrap_or(0);
             self.entries.remove(drop);
         }
-        self.clamp_selection();
+        self.clamp();
         true
     }
 
-    /// Rows per severity among those not cleared: (critical, warning, info).
+    /// Entries per severity among those not cleared: (critical, warning, info).
     pub fn active_counts(&self) -> (usize, usize, usize) {
         let mut c = (0, 0, 0);
-        for e in self.rows().filter(|e| e.state() != DeskState::Cleared) {
+        for e in self
+            .entries
+            .iter()
+            .filter(|e| !e.hidden && e.state() != DeskState::Cleared)
+        {
             match e.alert.severity {
                 Severity::Critical => c.0 += 1,
                 Severity::Warning => c.1 += 1,
@@ -254,7 +269,6 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::AlertKind;
 
     fn alert(id: u64, state: AlertState, severity: Severity) -> Alert {
         Alert {
@@ -301,72 +315,6 @@ mod tests {
     }
 
     #[test]
-    fn hidden_entries_are_kept_but_are_not_rows_and_the_selection_skips_them() {
-        let mut d = Desk::new(10);
-        for id in 1..=4 {
-            d.take(
-                alert(id, AlertState::Raised, Severity::Warning),
-                None,
-                false,
-            );
-        }
-        d.select_older(); // 3
-        d.set_hidden(|a| a.id == 4 || a.id == 2);
-        let rows: Vec<u64> = d.rows().map(|e| e.alert.id).collect();
-        assert_eq!(rows, [3, 1]);
-        assert_eq!(
-            (d.row_count(), d.hidden_count(), d.entries().len()),
-            (2, 2, 4)
-        );
-        assert_eq!(
-            d.selected_entry().map(|e| e.alert.id),
-            Some(3),
-            "still on its alert"
-        );
-        d.set_hidden(|a| a.id == 3);
-        assert_eq!(
-            d.selected_entry().map(|e| e.alert.id),
-            Some(4),
-            "its alert hidden: the same place (the newest row)"
-        );
-        d.set_hidden(|a| a.id == 4 || a.id == 2);
-        d.select_newest();
-        assert_eq!(d.acknowledge_selected().map(|e| e.alert.id), Some(3));
-        assert_eq!(d.active_counts(), (0, 2, 0), "rows only");
-        // A hidden line of a new alert: kept, not a row, the selection stays on its row.
-        d.select_older();
-        assert!(d.take_hidden(
-            alert(5, AlertState::Raised, Severity::Critical),
-            None,
-            false,
-            true
-        ));
-        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(1));
-        // Its update, no longer covered, makes it a row.
-        d.take_hidden(
-            alert(5, AlertState::Updated, Severity::Critical),
-            None,
-            false,
-            false,
-        );
-        let rows: Vec<u64> = d.rows().map(|e| e.alert.id).collect();
-        assert_eq!(rows, [5, 3, 1]);
-        assert_eq!(
-            d.selected_entry().map(|e| e.alert.id),
-            Some(1),
-            "a row appearing above does not move the selection off its alert"
-        );
-        assert!(d.find(2, None).is_some_and(|e| e.hidden));
-        assert!(d.find(2, Some("a")).is_none());
-        d.set_hidden(|_| false);
-        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(1));
-        assert_eq!(d.selected(), 4);
-
-        d.find_mut(1, None).unwrap().known = true;
-        assert!(d.entries()[0].known);
-    }
-
-    #[test]
     fn entries_are_keyed_by_post_and_id_and_acknowledgement_lines_mark_them() {
         let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
         let mut d = Desk::new(10);
@@ -401,5 +349,68 @@ mod tests {
         d.select_older();
         assert_eq!(d.acknowledge_selected().map(|e| e.alert.id), Some(1));
         assert!(d.acknowledge_selected().is_none(), "once");
+    }
+
+    #[test]
+    fn hidden_entries_are_not_rows_nor_selected_nor_counted() {
+        let mut d = Desk::new(10);
+        d.take(
+            alert(1, AlertState::Raised, Severity::Critical),
+            None,
+            false,
+        );
+        d.take_hidden(
+            alert(2, AlertState::Raised, Severity::Info),
+            None,
+            false,
+            true,
+        );
+        d.take(alert(3, AlertState::Raised, Severity::Info), None, false);
+        let rows: Vec<u64> = d.rows().map(|e| e.alert.id).collect();
+        assert_eq!(rows, [3, 1]);
+        assert_eq!(d.active_counts(), (1, 0, 1));
+        d.select_older();
+        d.select_older();
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(1));
+        assert_eq!(d.acknowledge_selected().map(|e| e.alert.id), Some(1));
+        // Lifted: the entry is back, the selection stays in range.
+        d.refresh_hidden(|_| false);
+        assert_eq!(d.visible(), 3);
+        d.refresh_hidden(|a| a.id != 3);
+        assert_eq!(d.selected(), 0);
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(3));
+        // Known marks only acknowledged new_emitter entries.
+        d.refresh_hidden(|_| false);
+        d.mark_known(|_| true);
+        let known: Vec<u64> = d.rows().filter(|e| e.known).map(|e| e.alert.id).collect();
+        assert_eq!(known, [1]);
+    }
+
+    #[test]
+    fn the_selection_stays_on_its_alert_as_rows_are_hidden_and_shown_above_it() {
+        let mut d = Desk::new(10);
+        for id in 1..=4 {
+            d.take(alert(id, AlertState::Raised, Severity::Info), None, false);
+        }
+        d.select_older(); // 3
+        d.refresh_hidden(|a| a.id == 4 || a.id == 2);
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(3));
+        assert_eq!(d.selected(), 0);
+        // Its own alert hidden: the same place.
+        d.refresh_hidden(|a| a.id == 3);
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(4));
+        d.select_older();
+        d.select_older(); // 1: rows 4 2 1
+                          // A hidden entry's update, no longer covered, is a row above: still on 1.
+        d.take_hidden(
+            alert(3, AlertState::Updated, Severity::Info),
+            None,
+            false,
+            false,
+        );
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(1));
+        assert_eq!(d.selected(), 3);
+        d.refresh_hidden(|_| false);
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(1));
     }
 }

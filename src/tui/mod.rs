@@ -489,29 +489,30 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     } else {
         widgets::waterfall::render(app, theme, waterfall, buf);
     }
-    let mut lower = lower;
     if app.sweep.is_some() {
-        // A sweep shares the lower rows with its bands' revisit times and intercept odds.
-        let poi_w = (area.width * 2 / 5).clamp(30, 56).min(area.width / 2);
-        let poi = Rect {
-            x: lower.x + area.width - poi_w,
-            width: poi_w,
-            ..lower
-        };
-        lower.width = area.width - poi_w;
-        widgets::sweep::render(app, theme, poi, buf);
         widgets::sweep::mark_step(app, theme, spectrum, buf);
     }
-    match app.lower {
-        Lower::Alerts => widgets::alerts::render_with_suppressions(
-            &app.desk,
-            app.suppressions.len(),
-            theme,
-            lower,
-            buf,
-        ),
-        Lower::Peaks => widgets::peaks::render(app, theme, lower, buf),
-        Lower::Suppressions => widgets::suppressions::render(app, theme, lower, buf),
+    match (app.lower, app.sweep.as_ref()) {
+        // A sweep shares the desk's rows with its bands' revisit times and intercept odds.
+        (Lower::Alerts, Some(_)) => {
+            let poi_w = (area.width * 2 / 5).clamp(30, 56).min(area.width / 2);
+            let (desk, poi) = (
+                Rect {
+                    width: area.width - poi_w,
+                    ..lower
+                },
+                Rect {
+                    x: lower.x + area.width - poi_w,
+                    width: poi_w,
+                    ..lower
+                },
+            );
+            widgets::alerts::render(&app.desk, theme, desk, buf);
+            widgets::sweep::render(app, theme, poi, buf);
+        }
+        (Lower::Alerts, None) => widgets::alerts::render(&app.desk, theme, lower, buf),
+        (Lower::Peaks, _) => widgets::peaks::render(app, theme, lower, buf),
+        (Lower::Suppressions, _) => widgets::suppressions::render(app, theme, lower, buf),
     }
     widgets::prompt::render(app, theme, area, buf);
     if app.help {

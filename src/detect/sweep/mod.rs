@@ -176,25 +176,6 @@ struct StepDetector {
     stats: StepStats,
 }
 
-/// Step `i`'s view of `knowledge`: everything, but only the expected emitters within the
-/// step's own range (the others are another step's to miss).
-fn step_knowledge(
-    plan: &SweepPlan,
-    i: usize,
-    knowledge: Option<&Arc<dyn Knowledge>>,
-) -> Option<Arc<dyn Knowledge>> {
-    let s = &plan.steps[i];
-    knowledge.cloned().map(|inner| {
-        let expected = inner
-            .expected()
-            .iter()
-            .filter(|e| s.own_lo_hz <= e.freq_hz && e.freq_hz < s.own_hi_hz)
-            .copied()
-            .collect();
-        Arc::new(StepKnowledge { inner, expected }) as Arc<dyn Knowledge>
-    })
-}
-
 /// The detection stage of a sweep: a detector per step and the merger across them.
 pub struct SweepDetector {
     plan: Arc<SweepPlan>,
@@ -218,7 +199,36 @@ impl std::fmt::Debug for SweepDetector {
     }
 }
 
+/// What step `i` of `plan` knows: `knowledge`, its expected emitters cut to the step's own
+/// range.
+fn step_knowledge(
+    plan: &SweepPlan,
+    i: usize,
+    knowledge: &Option<Arc<dyn Knowledge>>,
+) -> Option<Arc<dyn Knowledge>> {
+    let s = &plan.steps[i];
+    knowledge.clone().map(|inner| {
+        let expected = inner
+            .expected()
+            .iter()
+            .filter(|e| s.own_lo_hz <= e.freq_hz && e.freq_hz < s.own_hi_hz)
+            .copied()
+            .collect();
+        Arc::new(StepKnowledge { inner, expected }) as Arc<dyn Knowledge>
+    })
+}
+
 impl SweepDetector {
+    /// Switches every step to new knowledge mid-stream (an emitter marked known on the
+    /// console): see [`Detector::set_knowledge`].
+    pub fn set_knowledge(&mut self, knowledge: Option<Arc<dyn Knowledge>>) {
+        for (i, st) in self.steps.iter_mut().enumerate() {
+            st.det
+                .set_knowledge(step_knowledge(&self.plan, i, &knowledge));
+        }
+        self.knowledge = knowledge;
+    }
+
     /// Detection for `plan`'s steps, each spectrum made with `spectrum` from the stream
     /// `meta`, classified against `knowledge`.
     pub fn new(
@@ -230,7 +240,7 @@ impl SweepDetector {
     ) -> Self {
         let steps = (0..plan.steps.len())
             .map(|i| {
-                let k = step_knowledge(&plan, i, knowledge.as_ref());
+                let k = step_knowledge(&plan, i, &knowledge);
                 StepDetector {
                     det: Detector::for_grid(
                         plan.step_config(i, &cfg),
@@ -260,16 +270,6 @@ impl SweepDetector {
             rate: meta.sample_rate_hz,
             frame_samples: (spectrum.span() + spectrum.history()) as u64,
         }
-    }
-
-    /// Switches to new knowledge mid-stream (the operator marked an emitter as known):
-    /// every step and the merger classify against it from now on.
-    pub fn set_knowledge(&mut self, knowledge: Option<Arc<dyn Knowledge>>) {
-        for (i, s) in self.steps.iter_mut().enumerate() {
-            s.det
-                .set_knowledge(step_knowledge(&self.plan, i, knowledge.as_ref()));
-        }
-        self.knowledge = knowledge;
     }
 
     /// The plan being swept.
@@ -587,7 +587,7 @@ mod tests {
             alerts.iter().all(|a| a.kind != AlertKind::NewEmitter),
             "{alerts:#?}"
         );
-        // Unmarked, the same sweep raises it (the first test): the mark is what silenced it.
+        // Unmarked, the same sweep raises it: the mark is what silenced it.
         let (alerts, _, _) = sweep(433.92e6, 3, 12);
         assert!(alerts.iter().any(|a| a.kind == AlertKind::NewEmitter));
     }

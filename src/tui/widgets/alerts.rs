@@ -1,9 +1,9 @@
 //! The alert desk: a title line with counts per severity, then one row per alert, newest
 //! first, in its severity colour; the selected row is reversed; cleared alerts are dimmed.
-//! STATE is `new`, `ack`, `known` (acknowledged by marking the emitter known) or `cleared`.
 //! A post's console and HQ's draw their [`Desk`] with this one widget; HQ's entries carry
-//! the post they came from, and the desk then has a POST column. Alerts a suppression
-//! hides are left out (a post's console counts its suppressions in the title).
+//! the post they came from, and the desk then has a POST column.
+//! STATE is `new`, `ack`, `known` (acknowledged by marking the emitter known) or `cleared`.
+//! Alerts a suppression hides are left out (the title counts the suppressions).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -25,32 +25,25 @@ const POST_WIDTH: u16 = 12;
 /// Draws `desk` into `area`, newest first, its selected entry highlighted. A POST column
 /// comes first when the entries carry posts (HQ).
 pub fn render(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    render_with_suppressions(desk, 0, theme, area, buf);
-}
-
-/// [`render`] for a post's console, whose title also counts the `suppressions` in force.
-pub fn render_with_suppressions(
-    desk: &Desk,
-    suppressions: usize,
-    theme: &Theme,
-    area: Rect,
-    buf: &mut Buffer,
-) {
     if area.height < 2 {
         return;
     }
     let entries = desk.entries();
     let posts = entries.iter().any(|e| e.post.is_some());
-    title(desk, suppressions, theme, area, buf);
+    title(desk, theme, area, buf);
     let body = Rect {
         y: area.y + 1,
         height: area.height - 1,
         ..area
     };
     if desk.rows().next().is_none() {
-        let msg = match desk.hidden_count() {
-            0 => "  no alerts".to_string(),
-            n => format!("  no alerts on the desk: {n} hidden by suppressions (u lists them)"),
+        let msg = if entries.is_empty() {
+            "  no alerts".to_string()
+        } else {
+            format!(
+                "  no alerts on the desk: {} hidden by suppressions (u lists them)",
+                entries.len()
+            )
         };
         Line::styled(msg, theme.axis()).render(body, buf);
         return;
@@ -75,6 +68,7 @@ pub fn render_with_suppressions(
             },
             match e.state() {
                 DeskState::New => "new",
+                // Marked known on this desk (or the emitter is known by now).
                 DeskState::Acknowledged if e.known => "known",
                 DeskState::Acknowledged => "ack",
                 DeskState::Cleared => "cleared",
@@ -120,19 +114,20 @@ pub fn render_with_suppressions(
     StatefulWidget::render(table, body, buf, &mut state);
 }
 
-fn title(desk: &Desk, suppressions: usize, theme: &Theme, area: Rect, buf: &mut Buffer) {
+fn title(desk: &Desk, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Full, then without the total (the rows show it), then with short severity names:
     // the first that fits, so the suppressed and evidence counts show at 80 columns.
     let line = (0..3)
-        .map(|compact| title_line(desk, suppressions, theme, compact))
+        .map(|compact| title_line(desk, theme, compact))
         .find(|l| l.width() <= usize::from(area.width))
-        .unwrap_or_else(|| title_line(desk, suppressions, theme, 2));
+        .unwrap_or_else(|| title_line(desk, theme, 2));
     let row = Rect { height: 1, ..area };
     buf.set_style(row, Style::new().add_modifier(Modifier::UNDERLINED));
     line.render(row, buf);
 }
 
-fn title_line(desk: &Desk, suppressions: usize, theme: &Theme, compact: u8) -> Line<'static> {
+fn title_line(desk: &Desk, theme: &Theme, compact: u8) -> Line<'static> {
+    let entries = desk.entries();
     let (crit, warn, info) = desk.active_counts();
     let count = |n: usize, what: &'static str, short: &'static str, s: Severity| {
         let what = if compact >= 2 { short } else { what };
@@ -140,8 +135,7 @@ fn title_line(desk: &Desk, suppressions: usize, theme: &Theme, compact: u8) -> L
     };
     let unacked = desk.rows().filter(|e| e.state() == DeskState::New).count();
     // Evidence clips the alerts name (`--evidence`): several alerts can share one.
-    let mut clips: Vec<&str> = desk
-        .entries()
+    let mut clips: Vec<&str> = entries
         .iter()
         .filter_map(|e| e.alert.evidence.as_deref())
         .collect();
@@ -150,7 +144,7 @@ fn title_line(desk: &Desk, suppressions: usize, theme: &Theme, compact: u8) -> L
     let tally = if compact >= 1 {
         format!(" │ {unacked} new")
     } else {
-        format!(" │ {unacked} new, {} total", desk.entries().len())
+        format!(" │ {unacked} new, {} total", entries.len())
     };
     let mut spans = vec![
         Span::styled(" ALERTS ", theme.title().add_modifier(Modifier::REVERSED)),
@@ -159,10 +153,10 @@ fn title_line(desk: &Desk, suppressions: usize, theme: &Theme, compact: u8) -> L
         count(info, "info", "info", Severity::Info),
         Span::styled(tally, theme.axis()),
     ];
-    if suppressions > 0 {
+    if desk.suppressions > 0 {
         // The list (`u`) says how many alerts each one hides; the title has little room.
         spans.push(Span::styled(
-            format!(" │ {suppressions} suppressed"),
+            format!(" │ {} suppressed", desk.suppressions),
             Style::new().fg(Color::Magenta),
         ));
     }
