@@ -334,6 +334,11 @@ pub struct ConsoleArgs {
     /// [default: the console]
     #[arg(long)]
     pub headless: bool,
+}
+
+/// The post console's bell (not HQ's: a post rings for its own alerts).
+#[derive(Debug, Clone, Default, Args)]
+pub struct BellArgs {
     /// Run this shell command for each critical alert the console rings the bell for, the
     /// alert as one JSON line on its stdin (rate-limited like the bell; its output is
     /// discarded) [default: none]
@@ -393,6 +398,9 @@ pub struct ReplayArgs {
     /// Console or JSON lines.
     #[command(flatten)]
     pub console: ConsoleArgs,
+    /// The bell's command.
+    #[command(flatten)]
+    pub bell: BellArgs,
     /// How to read the input.
     #[command(flatten)]
     pub input: InputArgs,
@@ -419,6 +427,9 @@ pub struct WatchArgs {
     /// Console or JSON lines.
     #[command(flatten)]
     pub console: ConsoleArgs,
+    /// The bell's command.
+    #[command(flatten)]
+    pub bell: BellArgs,
     /// Run length and alert log.
     #[command(flatten)]
     pub run: RunArgs,

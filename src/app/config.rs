@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{
-    AnalyzeArgs, BaselineCommand, BenchArgs, BrokerArgs, Cli, Command, ConsoleArgs, ConvertArgs,
+    AnalyzeArgs, BaselineCommand, BellArgs, BenchArgs, BrokerArgs, Cli, Command, ConvertArgs,
     DetectArgs, DeviceArgs, DevicesArgs, DspArgs, EvidenceArgs, ExerciseCommand,
     ExerciseReportArgs, ExerciseRunArgs, FormatArg, HqArgs, InputArgs, LearnArgs, LimitArgs,
     MqttArgs, RecordArgs, ReplayArgs, RunArgs, ScoreArgs, SpectrumArgs, SweepArgs, SynthArgs,
@@ -849,7 +849,7 @@ fn evidence(args: &EvidenceArgs) -> Result<Option<EvidenceConfig>> {
 }
 
 /// `--on-critical CMD`: a command line for `sh -c`.
-fn on_critical(c: &ConsoleArgs) -> Result<Option<String>> {
+fn on_critical(c: &BellArgs) -> Result<Option<String>> {
     match c.on_critical.as_deref().map(str::trim) {
         Some("") => Err(Error::Config(
             "--on-critical: give a command, e.g. --on-critical 'logger -t kuzet'".into(),
@@ -1033,7 +1033,7 @@ fn replay(a: &ReplayArgs) -> Result<Replay> {
         input: input(&a.file, &a.input)?,
         looping: a.looping,
         headless,
-        on_critical: on_critical(&a.console)?,
+        on_critical: on_critical(&a.bell)?,
         limit_s: limit(l)?,
         alerts,
         dsp: dsp(&a.dsp, !headless)?,
@@ -1109,7 +1109,7 @@ fn watch(a: &WatchArgs) -> Result<Watch> {
         evidence: evidence(&a.evidence)?,
         device: device(&a.radio, a.sweep.sweep.is_some())?,
         headless,
-        on_critical: on_critical(&a.console)?,
+        on_critical: on_critical(&a.bell)?,
         limit_s: limit(l)?,
         alerts,
         record,

@@ -192,6 +192,22 @@ pub struct AlertMessage {
     /// When it was acknowledged (ISO 8601).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_utc: Option<String>,
+    /// The line records the post operator suppressing the alert (`true`) or lifting a
+    /// suppression (`false`), not a state change of the alert (docs/alerts.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<bool>,
+    /// The line records the post operator marking the alert's emitter as known.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub marked_known: bool,
+}
+
+impl AlertMessage {
+    /// True for a line that records what the post's operator did about the alert without
+    /// acknowledging it (a suppression, its lifting, a known mark): it repeats the alert's
+    /// figures, and is no state change.
+    pub fn operator_only(&self) -> bool {
+        !self.acknowledged && (self.suppressed.is_some() || self.marked_known)
+    }
 }
 
 /// The payload for `line` (one alert-log line, a JSON object, without its newline): the

@@ -137,10 +137,20 @@ impl Desk {
     }
 
     /// Recomputes which entries are hidden (`hide`: a suppression covers the alert),
-    /// keeping the selection in range.
+    /// keeping the selection on its alert while that is still a row.
     pub fn refresh_hidden(&mut self, hide: impl Fn(&Alert) -> bool) {
+        let selected = self.selected_index();
         for e in &mut self.entries {
             e.hidden = hide(&e.alert);
+        }
+        self.reselect(selected);
+    }
+
+    /// Puts the selection back on the entry at `index` if it is still a row (rows that
+    /// appear or go above it move its place), else keeps it in range.
+    fn reselect(&mut self, index: Option<usize>) {
+        if let Some(i) = index.filter(|&i| self.entries.get(i).is_some_and(|e| !e.hidden)) {
+            self.selected = self.entries[i + 1..].iter().filter(|e| !e.hidden).count();
         }
         self.clamp();
     }
@@ -196,6 +206,7 @@ impl Desk {
         hidden: bool,
     ) -> bool {
         if alert.state != AlertState::Raised || acknowledged {
+            let selected = self.selected_index();
             if let Some(e) = self
                 .entries
                 .iter_mut()
@@ -209,7 +220,7 @@ impl Desk {
                 }
                 if e.hidden != hidden {
                     e.hidden = hidden;
-                    self.clamp();
+                    self.reselect(selected);
                 }
                 return false;
             }
@@ -373,5 +384,33 @@ mod tests {
         d.mark_known(|_| true);
         let known: Vec<u64> = d.rows().filter(|e| e.known).map(|e| e.alert.id).collect();
         assert_eq!(known, [1]);
+    }
+
+    #[test]
+    fn the_selection_stays_on_its_alert_as_rows_are_hidden_and_shown_above_it() {
+        let mut d = Desk::new(10);
+        for id in 1..=4 {
+            d.take(alert(id, AlertState::Raised, Severity::Info), None, false);
+        }
+        d.select_older(); // 3
+        d.refresh_hidden(|a| a.id == 4 || a.id == 2);
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(3));
+        assert_eq!(d.selected(), 0);
+        // Its own alert hidden: the same place.
+        d.refresh_hidden(|a| a.id == 3);
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(4));
+        d.select_older();
+        d.select_older(); // 1: rows 4 2 1
+                          // A hidden entry's update, no longer covered, is a row above: still on 1.
+        d.take_hidden(
+            alert(3, AlertState::Updated, Severity::Info),
+            None,
+            false,
+            false,
+        );
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(1));
+        assert_eq!(d.selected(), 3);
+        d.refresh_hidden(|_| false);
+        assert_eq!(d.selected_entry().map(|e| e.alert.id), Some(1));
     }
 }

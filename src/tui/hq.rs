@@ -172,6 +172,11 @@ impl HqApp {
             p.alerts += 1;
             p.post.clone()
         };
+        // A suppression or a known mark at the post repeats the alert's figures with its
+        // state (often `raised`): on the desk it would be a second entry for one alert.
+        if m.operator_only() {
+            return;
+        }
         self.desk.take(m.alert, Some(post), m.acknowledged);
     }
 
@@ -318,7 +323,48 @@ mod tests {
             },
             acknowledged: false,
             acknowledged_utc: None,
+            suppressed: None,
+            marked_known: false,
         }
+    }
+
+    #[test]
+    fn a_post_operators_suppressions_and_known_marks_are_not_alerts_at_hq() {
+        use crate::sinks::alert_log::{JsonLinesSink, OperatorAction};
+        use crate::sinks::federation::alert_payload;
+        let t0 = Instant::now();
+        let mut app = HqApp::new("mqtt://hq:1883".into(), t0);
+        let raised = msg("a", 0, 1, AlertState::Raised);
+        app.on_event(HqEvent::Alert(raised.clone()), t0);
+        // The lines a post's console writes, as they reach HQ.
+        let at = "2026-12-02T07:14:09.512Z";
+        let actions = [
+            OperatorAction::Suppressed {
+                scope: "emitter",
+                until_utc: at,
+            },
+            OperatorAction::Lifted,
+            OperatorAction::MarkedKnown {
+                note: Some("ours"),
+                file: None,
+            },
+            OperatorAction::Acknowledged { note: Some("van") },
+        ];
+        for (seq, action) in (1..).zip(actions) {
+            let mut line = Vec::new();
+            JsonLinesSink::new(&mut line)
+                .write_action(&raised.alert, &action, at)
+                .unwrap();
+            let payload = alert_payload("a", seq, &line).unwrap();
+            let m: AlertMessage = serde_json::from_slice(&payload).unwrap();
+            app.on_event(HqEvent::Alert(m), t0);
+        }
+        assert_eq!(app.desk.entries().len(), 1, "one alert, one entry");
+        assert!(
+            app.desk.entries()[0].acknowledged,
+            "the acknowledgement (with its note) still marks it"
+        );
+        assert_eq!(app.received, 5);
     }
 
     fn status(post: &str, state: &str) -> Status {

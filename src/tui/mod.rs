@@ -4,7 +4,7 @@
 //! ┌ status (2 rows): source, frequency, rate, gain, FFT/RBW · transport, MS/s, drops, time ┐
 //! │  dBFS │ ▼known  spectrum: trace bars, max/min-hold, threshold ╌, floor ─, markers 1 2 │
 //! │   MHz ╵433.0      ╵433.5      ╵434.0                                                   │
-//! │  band │├UHF land mobile─┤├LPD433──────────┤   band strip (b), coloured by priority     │
+//! │  band │├UHF land mobile─┤├LPD433──────────┤   band strip (g), coloured by priority     │
 //! │  time │ waterfall: ▀ two spectra per cell, newest on top, ◆ where an alert was raised   │
 //! │       │   or occupancy (o): share of time above the threshold per column              │
 //! │ ALERTS  n critical  n warning  n info │ n new │ n suppressed                           │

@@ -121,6 +121,7 @@ fn sweep(s: &Watch, sw: &Sweep, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
     let counts = source.counts();
     let cpu0 = crate::eval::bench::process_cpu_s();
     let stats = if s.headless {
+        super::no_console_for(s.on_critical.as_deref());
         let running = crate::pipeline::start(Box::new(source), cfg.clone(), stop.clone(), None)?;
         super::to_stdout(running, stop)?
     } else {
@@ -131,13 +132,14 @@ fn sweep(s: &Watch, sw: &Sweep, stop: &Arc<AtomicBool>) -> Result<ExitCode> {
             recording: false,
             sweep: Some(sweep_info(&plan, &pois)),
         };
+        let setup = super::replay::setup(&s.dsp, s.on_critical.as_deref());
         let running = crate::pipeline::start(
             Box::new(source),
             cfg.clone(),
             stop.clone(),
             Some(tui::FRAME_PERIOD),
         );
-        let r = running.and_then(|r| tui::run(r, console, stop));
+        let r = running.and_then(|r| tui::run_with(r, console, setup, stop));
         soapy::LOG_QUIET.store(false, Relaxed);
         r?
     };

@@ -438,7 +438,19 @@ mod tests {
         cycles: usize,
         on: impl Fn(usize, usize) -> bool,
     ) -> Swept {
-        let (mut det, spec) = setup();
+        let (det, spec) = setup();
+        run(det, &spec, freq, width, cycles, on)
+    }
+
+    /// [`sweep_when`] on a detector already set up.
+    fn run(
+        mut det: SweepDetector,
+        spec: &SpectrumConfig,
+        freq: f64,
+        width: usize,
+        cycles: usize,
+        on: impl Fn(usize, usize) -> bool,
+    ) -> Swept {
         let plan = det.plan().clone();
         let k = spec.equivalent_averages();
         let g = Gamma::new(k, 1e-9 / k).unwrap();
@@ -553,6 +565,31 @@ mod tests {
             .collect();
         assert_eq!(cleared.len(), 1, "{alerts:#?}");
         assert_eq!(cleared[0].id, raised[0].id);
+    }
+
+    #[test]
+    fn an_emitter_marked_known_mid_sweep_is_not_new_in_any_step() {
+        let (mut det, spec) = setup();
+        // The carrier as the console would mark it, handed over before the sweep starts
+        // (as the detect stage does between batches).
+        let mark = crate::types::KnownEntry {
+            freq_hz: 433.92e6,
+            bandwidth_hz: 5e3,
+            label: None,
+            note: None,
+            power_dbfs: None,
+            always_on: false,
+        };
+        let prior = Prior::new(Some(Arc::new(BandPlan::default_border())), None);
+        det.set_knowledge(prior.with_marked(&mark));
+        let (alerts, _, _) = run(det, &spec, 433.92e6, 3, 12, |_, _| true);
+        assert!(
+            alerts.iter().all(|a| a.kind != AlertKind::NewEmitter),
+            "{alerts:#?}"
+        );
+        // Unmarked, the same sweep raises it: the mark is what silenced it.
+        let (alerts, _, _) = sweep(433.92e6, 3, 12);
+        assert!(alerts.iter().any(|a| a.kind == AlertKind::NewEmitter));
     }
 
     #[test]
