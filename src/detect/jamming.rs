@@ -51,7 +51,8 @@ pub enum JamChange {
     Started,
     /// The rise has been flat and wide for `persist_s`: jamming, to be reported.
     Confirmed,
-    /// Jamming ended.
+    /// The rise ended (at once if it was never confirmed; after `clear_s` below half
+    /// the fraction if it was).
     Ended,
 }
 
@@ -109,6 +110,11 @@ impl JammingMonitor {
     /// Whether jamming is being reported.
     pub fn active(&self) -> bool {
         self.active
+    }
+
+    /// Whether the current rise has been confirmed as jamming.
+    pub fn reported(&self) -> bool {
+        self.reported
     }
 
     /// Whether a signal of `signal_power` accounts for the rise: a strong transmission's
@@ -203,7 +209,10 @@ impl JammingMonitor {
             }
         } else if fraction < self.cfg.min_fraction / 2.0 {
             let since = *self.quiet_since_s.get_or_insert(t_s);
-            if t_s - since >= self.cfg.clear_s {
+            // A rise never reported (shorter than the jamming look: a wide burst, a
+            // strong one's spill) ends as soon as it falls: nothing was said to be held
+            // against flicker, and the burst it was is reported at its end.
+            if !self.reported || t_s - since >= self.cfg.clear_s {
                 self.active = false;
                 self.reported = false;
                 self.streak = 0;

@@ -318,8 +318,39 @@ pub struct FrameCtx<'a> {
     pub t1: f64,
     /// Band plan and baseline, if any.
     pub knowledge: Option<&'a dyn Knowledge>,
-    /// Frequency ranges whose detections are ignored (the edges of a jammed region).
-    pub exclude: &'a [(f64, f64)],
+    /// Frequency ranges where weak new detections are ignored (the edges of a jammed
+    /// region, which straddle two floors for a moment).
+    pub exclude: &'a [Exclusion],
+}
+
+/// A frequency range where a detection starts no track unless it stands this far over
+/// the floor: the straddle of two floors at a floor rise's edge reads at most the rise
+/// itself, an emitter standing beside it reads far more.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exclusion {
+    /// Lower edge (Hz).
+    pub lo_hz: f64,
+    /// Upper edge (Hz).
+    pub hi_hz: f64,
+    /// In-band SNR (dB) a detection needs to start a track here anyway.
+    pub min_snr_db: f64,
+}
+
+/// A rise of the floor over a band that ended before it was jamming: a wide burst.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rise {
+    /// Lower edge of the raised segments (Hz).
+    pub lo_hz: f64,
+    /// Upper edge (Hz).
+    pub hi_hz: f64,
+    /// In-band power at its strongest, dBFS.
+    pub power_dbfs: f64,
+    /// Its largest mean rise over the floor before it, dB.
+    pub snr_db: f64,
+    /// Stream time the rise began (the first spectrum of its run).
+    pub first_s: f64,
+    /// Stream time it was last up.
+    pub last_s: f64,
 }
 
 /// Follows emitters across frames.
@@ -432,7 +463,13 @@ impl Tracker {
             // emitter explains can be a hop.
             let mut best = nearest(true);
             // Near a jammed region's edges only emitters already known carry on.
-            if best.is_none() && ctx.exclude.iter().any(|&(a, b)| lo <= b && hi >= a) {
+            let snr_db = db(d.power as f64 / (d.noise as f64).max(1e-30));
+            if best.is_none()
+                && ctx
+                    .exclude
+                    .iter()
+                    .any(|e| lo <= e.hi_hz && hi >= e.lo_hz && snr_db < e.min_snr_db)
+            {
                 continue;
             }
             if best.is_none() {
@@ -480,50 +517,10 @@ impl Tracker {
                         },
                     });
                 }
-                None => self.tracks.push(Track {
-                    alert_id: 0,
-                    first_seen_s: t0,
-                    last_seen_s: t1,
-                    centre_hz: centre,
-                    bandwidth_hz: hi - lo,
-                    power_dbfs: db(d.power as f64),
-                    snr_db: db(d.power as f64 / d.noise as f64),
-                    hits: 0,
-                    frames: 0,
-                    bursts: 0,
-                    confirmed: false,
-                    kind: AlertKind::NewEmitter,
-                    severity: Severity::Warning,
-                    band: None,
-                    silent: false,
-                    known: None,
-                    power_change: None,
-                    last_report_s: t0,
-                    burst_start_s: t0,
-                    fast_seen_s: if d.fast { t1 } else { f64::NEG_INFINITY },
-                    seen_prev: false,
-                    seen: Some(seen),
-                    best_snr_db: f64::NEG_INFINITY,
-                    best_centre_hz: centre,
-                    best_bandwidth_hz: hi - lo,
-                    best_power_dbfs: db(d.power as f64),
-                    peak_snr_db: f64::NEG_INFINITY,
-                    max_bandwidth_hz: 0.0,
-                    trusted: false,
-                    first_burst_s: t0,
-                    on_s: 0.0,
-                    pending_until: None,
-                    said: Said::default(),
-                    tokens: self.cfg.update_burst,
-                    tokens_s: t0,
-                    uid: {
-                        self.next_uid += 1;
-                        self.next_uid
-                    },
-                    shadow_of: None,
-                    last_power: 0.0,
-                    dip_power: None,
-                }),
+                None => {
+                    let t = self.new_track(t0, t1, lo, hi, centre, seen);
+                    self.tracks.push(t);
+                }
             }
         }
 
@@ -771,6 +768,54 @@ impl Tracker {
         self.lost_rule(ctx, next_id, emit);
     }
 
+    /// A new, unreported track first seen in the spectrum `t0..t1`.
+    fn new_track(&mut self, t0: f64, t1: f64, lo: f64, hi: f64, centre: f64, seen: Seen) -> Track {
+        Track {
+            alert_id: 0,
+            first_seen_s: t0,
+            last_seen_s: t1,
+            centre_hz: centre,
+            bandwidth_hz: hi - lo,
+            power_dbfs: db(seen.power),
+            snr_db: db(seen.power / seen.noise),
+            hits: 0,
+            frames: 0,
+            bursts: 0,
+            confirmed: false,
+            kind: AlertKind::NewEmitter,
+            severity: Severity::Warning,
+            band: None,
+            silent: false,
+            known: None,
+            power_change: None,
+            last_report_s: t0,
+            burst_start_s: t0,
+            fast_seen_s: if seen.fast { t1 } else { f64::NEG_INFINITY },
+            seen_prev: false,
+            seen: Some(seen),
+            best_snr_db: f64::NEG_INFINITY,
+            best_centre_hz: centre,
+            best_bandwidth_hz: hi - lo,
+            best_power_dbfs: db(seen.power),
+            peak_snr_db: f64::NEG_INFINITY,
+            max_bandwidth_hz: 0.0,
+            trusted: false,
+            first_burst_s: t0,
+            on_s: 0.0,
+            pending_until: None,
+            said: Said::default(),
+            tokens: self.cfg.update_burst,
+            tokens_s: t0,
+            uid: {
+                self.next_uid += 1;
+                self.next_uid
+            },
+            shadow_of: None,
+            last_power: 0.0,
+            dip_power: None,
+        }
+    }
+
     /// Whether burst `b` of track `i` lay inside the band of a stronger emitter on the air
     /// at the same time: a peak of that emitter's own spectrum (an FSK tone, an OOK
     /// carrier's keying lines), which comes and goes with its modulation, not a hop.
@@ -869,6 +914,13 @@ impl Tracker {
         next_id: &mut u64,
         emit: &mut dyn FnMut(Alert),
     ) {
+        if std::env::var_os("KUZET_TRACE").is_some() {
+            let t = &self.tracks[i];
+            eprintln!(
+                "TRACE track uid={} c={:.0} bw={:.0} snr={:.1} hits={} trusted={} pend={:?} shadow={:?} conf={}",
+                t.uid, t.centre_hz, t.bandwidth_hz, t.snr_db, t.hits, t.trusted, t.pending_until, t.shadow_of, t.confirmed
+            );
+        }
         let t = &self.tracks[i];
         if t.confirmed || t.shadow_of.is_some() || !t.pending_until.is_some_and(|p| p <= t1) {
             return;
@@ -982,11 +1034,70 @@ impl Tracker {
         }
     }
 
-    /// Forgets the unreported tracks overlapping `lo_hz..hi_hz`: the floor there has just
-    /// risen as a whole (the jamming rule's business), so what was seen rising is that.
-    pub fn forget_unconfirmed(&mut self, lo_hz: f64, hi_hz: f64) {
+    /// Forgets the unreported tracks overlapping `lo_hz..hi_hz` that do not stand
+    /// `min_snr_db` over the old floor: the floor there has just risen as a whole (the
+    /// jamming rule's business, or the broadband spill of a strong burst), so what was seen
+    /// rising at about the rise's level is that. A trusted track far stronger than the
+    /// rise is the emitter whose spill it may be, and is kept.
+    /// Returns whether some track overlapping the rise (reported or kept) stands clear of
+    /// it: the emitter whose spill the rise may be.
+    pub fn forget_unconfirmed(&mut self, lo_hz: f64, hi_hz: f64, min_snr_db: f64) -> bool {
+        let clear =
+            |t: &Track| (t.trusted || t.confirmed) && t.snr_db.max(t.best_snr_db) >= min_snr_db;
         self.tracks
-            .retain(|t| t.confirmed || !t.overlaps(lo_hz, hi_hz, 0.0));
+            .retain(|t| t.confirmed || !t.overlaps(lo_hz, hi_hz, 0.0) || clear(t));
+        self.tracks
+            .iter()
+            .any(|t| t.overlaps(lo_hz, hi_hz, 0.0) && clear(t))
+    }
+
+    /// Reports a wide burst that the floor model saw only as a rise of the floor (the
+    /// jamming rule's snap) and that ended before it could be jamming: one emitter,
+    /// raised now with the rise's band and level, cleared after the hold time like any
+    /// other.
+    pub fn report_rise(
+        &mut self,
+        rise: &Rise,
+        ctx: &FrameCtx<'_>,
+        next_id: &mut u64,
+        emit: &mut dyn FnMut(Alert),
+    ) {
+        let centre = (rise.lo_hz + rise.hi_hz) / 2.0;
+        let noise = 1.0;
+        let power = 10f64.powf(rise.snr_db / 10.0);
+        let seen = Seen {
+            lo_hz: rise.lo_hz,
+            hi_hz: rise.hi_hz,
+            centre_weighted: centre * power,
+            power,
+            noise,
+            fast: true,
+            trusted: true,
+        };
+        let mut t = self.new_track(
+            rise.first_s,
+            rise.last_s,
+            rise.lo_hz,
+            rise.hi_hz,
+            centre,
+            seen,
+        );
+        t.seen = None;
+        t.power_dbfs = rise.power_dbfs;
+        t.best_power_dbfs = rise.power_dbfs;
+        t.best_snr_db = rise.snr_db;
+        t.peak_snr_db = rise.snr_db;
+        t.max_bandwidth_hz = rise.hi_hz - rise.lo_hz;
+        t.hits = 1;
+        t.frames = 1;
+        t.bursts = 1;
+        t.on_s = rise.last_s - rise.first_s;
+        t.fast_seen_s = rise.last_s;
+        t.trusted = true;
+        t.pending_until = Some(f64::NEG_INFINITY);
+        self.tracks.push(t);
+        let i = self.tracks.len() - 1;
+        self.raise_if_due(i, ctx.t1, ctx, next_id, emit);
     }
 
     /// Ends the stream: every open alert is cleared.
