@@ -53,6 +53,19 @@ pub struct TrackerConfig {
     /// in it to make the track trusted: a strong fragment inside a wide, weak patch (a
     /// strong transmission's splatter, a floor step after it) does not vouch for the patch.
     pub min_alone_snr_db: f64,
+    /// Receiver artefacts: a line no wider than the window's main lobe centred within
+    /// this many bins of the tuned frequency (the LO's leakage, the DC spike), of ±rate/4
+    /// (a common ADC/tuner spur) or of ±rate/2 (where the spectrum wraps and the
+    /// anti-alias filter's transition folds in) is the receiver's own, never an emitter.
+    /// Set by the detector from the window (its noise bandwidth plus one bin); 0 turns
+    /// the exclusion off.
+    pub artefact_half_bins: f64,
+    /// Sample rate of the receiver (Hz) and the frequency it is tuned to (Hz), which
+    /// place the artefacts (set by the detector; a sweep step's grid is part of its
+    /// spectrum).
+    pub receiver_rate_hz: f64,
+    /// See `receiver_rate_hz`.
+    pub receiver_lo_hz: f64,
     /// Hop detection.
     pub hop: HopConfig,
 }
@@ -75,6 +88,9 @@ impl Default for TrackerConfig {
             update_rate_per_s: 2.0,
             material_snr_db: 6.0,
             min_alone_snr_db: 6.0,
+            artefact_half_bins: 0.0,
+            receiver_rate_hz: 0.0,
+            receiver_lo_hz: 0.0,
             hop: HopConfig::default(),
         }
     }
@@ -431,6 +447,11 @@ impl Tracker {
         t.severity = severity(band, t.kind, default_severity(t.kind));
     }
 
+    /// See [`TrackerConfig::receiver_lo_hz`].
+    pub fn set_receiver_lo(&mut self, lo_hz: f64) {
+        self.cfg.receiver_lo_hz = lo_hz;
+    }
+
     /// Folds in one frame's detections and emits the alerts that follow. `next_id`
     /// numbers newly raised alerts.
     pub fn update(
@@ -464,6 +485,27 @@ impl Tracker {
             let mut best = nearest(true);
             // Near a jammed region's edges only emitters already known carry on.
             let snr_db = db(d.power as f64 / (d.noise as f64).max(1e-30));
+            // The slow mean holds a burst's whole spectrum (its keying sidebands, the weak
+            // skirts no single spectrum showed) for a slow window after the fast test last
+            // saw it: a slow-only detection inside the widest band of a stronger track
+            // seen that recently is that burst's echo, not evidence of a steady emitter.
+            // Anywhere in the band, likewise for a burst (not a carrier on for longer than
+            // the window) ten times the detection's power or more: its spill and keying
+            // sidebands reach far beyond its occupied band on a real front end.
+            let slow_window = self.cfg.slow_window_s;
+            let power_db = db(d.power as f64);
+            if !d.fast
+                && self.tracks.iter().any(|t| {
+                    t1 - t.fast_seen_s <= slow_window
+                        && t.peak_snr_db > snr_db
+                        && ((centre - t.centre_hz).abs()
+                            <= t.max_bandwidth_hz.max(t.bandwidth_hz) / 2.0 + tol_hz
+                            || (t.burst_start_s >= t1 - 2.0 * slow_window
+                                && t.best_power_dbfs >= power_db + 10.0))
+                })
+            {
+                continue;
+            }
             if best.is_none()
                 && ctx
                     .exclude
@@ -624,7 +666,21 @@ impl Tracker {
             let centre = s.centre_weighted / s.power.max(1e-30);
             let bw = s.hi_hz - s.lo_hz;
             let snr = db(s.power / s.noise);
-            t.trusted |= s.trusted && (!s.fast || snr >= cfg.min_alone_snr_db);
+            let trusted_now = s.trusted && (!s.fast || snr >= cfg.min_alone_snr_db);
+            if trusted_now && !t.trusted && !t.confirmed && t.bursts > 1 {
+                // Earlier bursts on this track were glimpses too weak to trust (the floor's
+                // own scatter, more often than not): the emitter is what began with the
+                // burst that proved it, and its life is counted from there.
+                t.first_seen_s = t.burst_start_s;
+                t.first_burst_s = t.burst_start_s;
+                t.bursts = 1;
+                t.hits = 0;
+                t.on_s = cfg.frame_s;
+                t.best_snr_db = f64::NEG_INFINITY;
+                t.peak_snr_db = f64::NEG_INFINITY;
+                t.max_bandwidth_hz = 0.0;
+            }
+            t.trusted |= trusted_now;
             if t.hits == 0 {
                 t.centre_hz = centre;
                 t.bandwidth_hz = bw;
@@ -766,6 +822,21 @@ impl Tracker {
             }
         });
         self.lost_rule(ctx, next_id, emit);
+    }
+
+    /// Whether the track is a receiver artefact (see `TrackerConfig::artefact_half_bins`):
+    /// a line that never grew wider than the window's main lobe, centred on one of the
+    /// receiver's own spur positions.
+    fn is_artefact(&self, t: &Track) -> bool {
+        let half = self.cfg.artefact_half_bins * self.grid.bin_hz();
+        if half <= 0.0 || t.max_bandwidth_hz.max(t.best_bandwidth_hz) > 2.0 * half {
+            return false;
+        }
+        let (lo, rate) = (self.cfg.receiver_lo_hz, self.cfg.receiver_rate_hz);
+        [0.0, -0.25, 0.25, -0.5, 0.5].iter().any(|&k| {
+            let at = lo + k * rate;
+            (t.best_centre_hz - at).abs() <= half && (t.centre_hz - at).abs() <= half
+        })
     }
 
     /// A new, unreported track first seen in the spectrum `t0..t1`.
@@ -914,7 +985,7 @@ impl Tracker {
         next_id: &mut u64,
         emit: &mut dyn FnMut(Alert),
     ) {
-        if std::env::var_os("KUZET_TRACE").is_some() {
+        if crate::detect::trace_on() {
             let t = &self.tracks[i];
             eprintln!(
                 "TRACE track uid={} c={:.0} bw={:.0} snr={:.1} hits={} trusted={} pend={:?} shadow={:?} conf={}",
@@ -927,6 +998,7 @@ impl Tracker {
         }
         let mut tr = t.clone();
         self.classify(&mut tr, ctx.knowledge);
+        tr.silent |= self.is_artefact(&tr);
         tr.confirmed = true;
         tr.pending_until = None;
         tr.last_report_s = t1;

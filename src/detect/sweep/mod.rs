@@ -248,6 +248,7 @@ impl SweepDetector {
                         meta,
                         plan.step_grid(i),
                     )
+                    .with_receiver_lo(plan.steps[i].centre_hz)
                     .with_knowledge(k),
                     dwell: None,
                     stats: StepStats::default(),
