@@ -54,9 +54,11 @@ pub struct TrackerConfig {
     /// strong transmission's splatter, a floor step after it) does not vouch for the patch.
     pub min_alone_snr_db: f64,
     /// Receiver artefacts: a line no wider than the window's main lobe centred within
-    /// this many bins of the tuned frequency (the LO's leakage, the DC spike), of ±rate/4
-    /// (a common ADC/tuner spur) or of ±rate/2 (where the spectrum wraps and the
-    /// anti-alias filter's transition folds in) is the receiver's own, never an emitter.
+    /// this many bins of the tuned frequency (the LO's leakage, the DC spike) or of
+    /// ±rate/2 (where the spectrum wraps and the anti-alias filter's transition folds in)
+    /// is the receiver's own, never an emitter. (Weak spurs elsewhere, ±rate/4 among
+    /// them, are learned as the floor's shape; a strong line there is reported: a
+    /// carrier can sit anywhere but on the LO and the wrap.)
     /// Set by the detector from the window (its noise bandwidth plus one bin); 0 turns
     /// the exclusion off.
     pub artefact_half_bins: f64,
@@ -825,15 +827,15 @@ impl Tracker {
     }
 
     /// Whether the track is a receiver artefact (see `TrackerConfig::artefact_half_bins`):
-    /// a line that never grew wider than the window's main lobe, centred on one of the
-    /// receiver's own spur positions.
+    /// a line that never grew wider than the window's main lobe, centred on the LO or the
+    /// wrap.
     fn is_artefact(&self, t: &Track) -> bool {
         let half = self.cfg.artefact_half_bins * self.grid.bin_hz();
         if half <= 0.0 || t.max_bandwidth_hz.max(t.best_bandwidth_hz) > 2.0 * half {
             return false;
         }
         let (lo, rate) = (self.cfg.receiver_lo_hz, self.cfg.receiver_rate_hz);
-        [0.0, -0.25, 0.25, -0.5, 0.5].iter().any(|&k| {
+        [0.0, -0.5, 0.5].iter().any(|&k| {
             let at = lo + k * rate;
             (t.best_centre_hz - at).abs() <= half && (t.centre_hz - at).abs() <= half
         })
