@@ -166,6 +166,9 @@ pub struct Track {
     burst_start_s: f64,
     /// Last time the fast test saw it.
     fast_seen_s: f64,
+    /// Last time the fast test saw it with a detection trusted alone: what the slow
+    /// mean's echo is measured from.
+    strong_seen_s: f64,
     seen_prev: bool,
     seen: Option<Seen>,
     /// Figures of the strongest detection so far: what `raised` reports.
@@ -498,7 +501,7 @@ impl Tracker {
             let power_db = db(d.power as f64);
             if !d.fast
                 && self.tracks.iter().any(|t| {
-                    t1 - t.fast_seen_s <= slow_window
+                    t1 - t.strong_seen_s <= slow_window
                         && t.peak_snr_db > snr_db
                         && ((centre - t.centre_hz).abs()
                             <= t.max_bandwidth_hz.max(t.bandwidth_hz) / 2.0 + tol_hz
@@ -545,7 +548,7 @@ impl Tracker {
                 Some(i) => {
                     let t = &mut self.tracks[i];
                     // The slow moving mean still holds a burst for a while after it ends.
-                    if !d.fast && t1 - t.fast_seen_s <= self.cfg.slow_window_s {
+                    if !d.fast && t1 - t.strong_seen_s <= self.cfg.slow_window_s {
                         continue;
                     }
                     t.seen = Some(match t.seen {
@@ -664,6 +667,9 @@ impl Tracker {
             t.on_s += cfg.frame_s;
             if s.fast {
                 t.fast_seen_s = t1;
+                if s.trusted && db(s.power / s.noise) >= cfg.min_alone_snr_db {
+                    t.strong_seen_s = t1;
+                }
             }
             let centre = s.centre_weighted / s.power.max(1e-30);
             let bw = s.hi_hz - s.lo_hz;
@@ -864,6 +870,14 @@ impl Tracker {
             last_report_s: t0,
             burst_start_s: t0,
             fast_seen_s: if seen.fast { t1 } else { f64::NEG_INFINITY },
+            strong_seen_s: if seen.fast
+                && seen.trusted
+                && db(seen.power / seen.noise) >= self.cfg.min_alone_snr_db
+            {
+                t1
+            } else {
+                f64::NEG_INFINITY
+            },
             seen_prev: false,
             seen: Some(seen),
             best_snr_db: f64::NEG_INFINITY,
@@ -1167,6 +1181,7 @@ impl Tracker {
         t.bursts = 1;
         t.on_s = rise.last_s - rise.first_s;
         t.fast_seen_s = rise.last_s;
+        t.strong_seen_s = rise.last_s;
         t.trusted = true;
         t.pending_until = Some(f64::NEG_INFINITY);
         self.tracks.push(t);
