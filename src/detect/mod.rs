@@ -142,12 +142,6 @@ const WIDE_SLOW: u8 = 8;
 /// the block tests join, they do not start detections on their own.
 const WIDE_BLOCKS: [usize; 3] = [4, 16, 64];
 
-/// TEMPORARY debugging aid (removed before the round ends).
-pub(crate) fn trace_on() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("KUZET_TRACE").is_some())
-}
-
 /// The slow test's false-alarm probability is the fast test's divided by this.
 pub const SLOW_PFA_FACTOR: f64 = 100.0;
 
@@ -560,21 +554,6 @@ impl Detector {
         {
             self.fast_age[d.lo_bin..=d.hi_bin].fill(0);
         }
-        if crate::detect::trace_on() {
-            for d in &self.detections {
-                eprintln!(
-                    "TRACE t={:.4} f={:.1}k..{:.1}k snr={:.1} fast={} trusted={} tf={:.2} kf={:.0}",
-                    t0,
-                    (self.grid.freq_of(d.lo_bin as f64) - self.grid.center_freq_hz) / 1e3,
-                    (self.grid.freq_of(d.hi_bin as f64) - self.grid.center_freq_hz) / 1e3,
-                    10.0 * (d.power as f64 / d.noise as f64).log10(),
-                    d.fast,
-                    d.trusted,
-                    self.t_fast,
-                    k_floor
-                );
-            }
-        }
         let ctx = FrameCtx {
             t0,
             t1,
@@ -740,9 +719,6 @@ impl Detector {
                     severity: knowledge::severity(band, AlertKind::Jamming, Severity::Critical),
                     band: band.map(|b| b.name.clone()),
                 };
-                if crate::detect::trace_on() {
-                    eprintln!("TRACE jam start t={t1:.4} {lo_hz:.0}..{hi_hz:.0}");
-                }
                 let jammed = jammed.to_vec();
                 self.floor.snap(&jammed);
                 // What rose with the floor goes with it; what stands clear of the rise
@@ -1302,6 +1278,107 @@ mod tests {
         assert!((a.first_seen_s - 2.0).abs() < 0.015, "{a:?}");
         assert!(a.last_seen_s <= 2.08, "{a:?}");
         assert!(a.snr_db > 20.0 && a.bandwidth_hz >= 200e3, "{a:?}");
+    }
+
+    #[test]
+    fn a_strong_burst_whose_spill_lifts_the_floor_is_still_raised_and_is_not_jamming() {
+        // A 10 kHz burst at +30 dB for 150 ms whose splatter lifts the floor flatly by
+        // 6 dB over 40 % of the band while it is on (an RTL-SDR's reciprocal mixing):
+        // the floor rule snaps to the lift, but the burst stands clear of it.
+        let alerts = run_shaped(400, 11, front_end, |f, p| {
+            if (200..215).contains(&f) {
+                for v in &mut p[300..710] {
+                    *v *= db_to(6.0);
+                }
+                for v in &mut p[500..510] {
+                    *v += 1e-7 * db_to(30.0);
+                }
+            }
+        });
+        assert!(
+            raised_of(&alerts, AlertKind::Jamming).is_empty(),
+            "{alerts:?}"
+        );
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        let a = raised[0];
+        assert!((a.freq_hz - (433.92e6 - 7.5e3)).abs() < 3e3, "{a:?}");
+        assert!((a.first_seen_s - 2.0).abs() < 0.015, "{a:?}");
+        assert!(a.snr_db > 20.0, "{a:?}");
+    }
+
+    #[test]
+    fn the_slow_mean_holding_a_bursts_sidebands_after_it_ends_raises_nothing_more() {
+        // A 60 ms burst at +25 dB in 16 bins with keying sidebands at ±40 and ±80 bins,
+        // each 3 bins at +2 dB per bin: too weak for any one spectrum, clear in the slow
+        // mean for a while after the burst. One emitter, the burst.
+        let alerts = run_shaped(400, 12, front_end, |f, p| {
+            if (200..206).contains(&f) {
+                for v in &mut p[600..616] {
+                    *v += 1e-7 * db_to(25.0);
+                }
+                for c in [528usize, 568, 648, 688] {
+                    for v in &mut p[c..c + 3] {
+                        *v *= db_to(2.0);
+                    }
+                }
+            }
+        });
+        let raised: Vec<_> = alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Raised)
+            .collect();
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        assert!(
+            (raised[0].freq_hz - (433.92e6 + 95.5e3)).abs() < 3e3,
+            "{raised:?}"
+        );
+    }
+
+    #[test]
+    fn a_strong_dc_spike_and_a_line_at_the_wrap_are_the_receivers_own() {
+        // LO leakage at 0 Hz (+35 dB) and an alias folded onto ±rate/2 (+20 dB), on from
+        // the first sample, beside a real carrier at +20 dB that switches on at 1 s.
+        let alerts = run_shaped(300, 13, front_end, |f, p| {
+            p[512] += 1e-7 * db_to(35.0);
+            p[511] += 1e-7 * db_to(29.0);
+            p[513] += 1e-7 * db_to(29.0);
+            p[0] += 1e-7 * db_to(20.0);
+            p[1023] += 1e-7 * db_to(14.0);
+            if f >= 100 {
+                p[700] += 1e-7 * db_to(20.0);
+            }
+        });
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        assert!(
+            (raised[0].freq_hz - (433.92e6 + 188e3)).abs() < 2e3,
+            "{raised:?}"
+        );
+    }
+
+    #[test]
+    fn an_emitter_is_dated_from_the_burst_that_proved_it_not_from_weak_glimpses() {
+        // Three spectra of a weak glimpse (+6 dB per bin over 4 bins: seen by the fast
+        // test, under 6 dB in its band, never trusted) at 0.5 s, 0.7 s and 0.9 s, then
+        // the device's real 40 ms burst at +20 dB from 1.1 s.
+        let alerts = run_shaped(300, 14, front_end, |f, p| {
+            let weak = [50, 70, 90].contains(&f);
+            if weak {
+                for v in &mut p[404..408] {
+                    *v *= db_to(6.0);
+                }
+            }
+            if (110..114).contains(&f) {
+                for v in &mut p[400..412] {
+                    *v += 1e-7 * db_to(20.0);
+                }
+            }
+        });
+        let raised = raised_of(&alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        assert!((raised[0].first_seen_s - 1.1).abs() < 0.015, "{raised:?}");
+        assert_eq!(raised[0].activity.unwrap().bursts, 1, "{raised:?}");
     }
 
     #[test]

@@ -1001,13 +1001,6 @@ impl Tracker {
         next_id: &mut u64,
         emit: &mut dyn FnMut(Alert),
     ) {
-        if crate::detect::trace_on() {
-            let t = &self.tracks[i];
-            eprintln!(
-                "TRACE track uid={} c={:.0} bw={:.0} snr={:.1} hits={} trusted={} pend={:?} shadow={:?} conf={}",
-                t.uid, t.centre_hz, t.bandwidth_hz, t.snr_db, t.hits, t.trusted, t.pending_until, t.shadow_of, t.confirmed
-            );
-        }
         let t = &self.tracks[i];
         if t.confirmed || t.shadow_of.is_some() || !t.pending_until.is_some_and(|p| p <= t1) {
             return;
