@@ -23,9 +23,14 @@ pub fn warnings(origin: &str, warnings: &[String]) {
 /// The summary of a pipeline run: what was read, how fast, what came out.
 pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
     let mut err = std::io::stderr().lock();
+    // The bins the detector never reports a line in (the receiver's own: the LO's leakage
+    // and the wrap at ±rate/2), said where the run's figures are.
+    let bin_hz = meta.sample_rate_hz / cfg.spectrum.fft_len as f64;
+    let excluded_hz = (cfg.spectrum.window.enbw_bins(cfg.spectrum.fft_len) + 1.0) * bin_hz;
     let _ = writeln!(
         err,
-        "kuzet: {} — {} at {}, FFT {} ({:.0}% overlap, {} avg, RBW {:.0} Hz)",
+        "kuzet: {} — {} at {}, FFT {} ({:.0}% overlap, {} avg, RBW {:.0} Hz); lines within \
+         {:.0} Hz of 0 Hz and of ±{:.0} kHz are the receiver's, not reported",
         units::one_line(&meta.origin),
         units::format_hz(meta.center_freq_hz),
         units::format_rate(meta.sample_rate_hz),
@@ -33,6 +38,8 @@ pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
         cfg.spectrum.overlap_pct(),
         cfg.spectrum.averages,
         cfg.spectrum.rbw_hz(meta.sample_rate_hz),
+        excluded_hz,
+        meta.sample_rate_hz / 2e3,
     );
     let _ = writeln!(
         err,
