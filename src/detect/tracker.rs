@@ -388,6 +388,10 @@ pub struct Tracker {
     start_s: Option<f64>,
 }
 
+fn db_inv(x_db: f64) -> f64 {
+    10f64.powf(x_db / 10.0)
+}
+
 fn db(x: f64) -> f64 {
     10.0 * x.max(1e-30).log10()
 }
@@ -533,7 +537,27 @@ impl Tracker {
                     h.snr_db += 0.1 * (db(d.power as f64 / d.noise as f64) - h.snr_db);
                     continue;
                 }
-                best = nearest(false);
+                let wide_hz = self.cfg.wide_fraction * self.grid.sample_rate_hz;
+                best = nearest(false).or_else(|| {
+                    // A view as wide as a jammer's rise (an OFDM carrier) that holds an
+                    // unreported track's centre is that track grown, not a second emitter
+                    // beside it: a wide signal is often first seen in part while the floor
+                    // settles. (Narrower signals keep the centre rule: a strong burst beside
+                    // a weak line is two emitters.)
+                    self.tracks
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| {
+                            !t.confirmed
+                                && t.seen.is_none()
+                                && t.centre_hz >= lo
+                                && t.centre_hz <= hi
+                                && hi - lo > 2.0 * t.bandwidth_hz
+                                && hi - lo >= wide_hz
+                        })
+                        .max_by(|(_, a), (_, b)| a.bandwidth_hz.total_cmp(&b.bandwidth_hz))
+                        .map(|(i, _)| i)
+                });
             }
             let seen = Seen {
                 lo_hz: lo,
@@ -702,7 +726,10 @@ impl Tracker {
                 t.power_dbfs += A * (db(s.power) - t.power_dbfs);
                 t.snr_db += A * (snr - t.snr_db);
             }
-            if snr > t.best_snr_db {
+            // The best view: the strongest so far, or one holding far more of the signal
+            // (a wide signal first seen in part, where the edge read a little higher).
+            let grown = bw > 2.0 * t.best_bandwidth_hz && s.power > 4.0 * db_inv(t.best_power_dbfs);
+            if snr > t.best_snr_db || grown {
                 t.best_snr_db = snr;
                 t.best_centre_hz = centre;
                 t.best_bandwidth_hz = bw;
