@@ -492,7 +492,6 @@ impl Tracker {
             // A steady emitter inside a hopper's span stays itself; only what no reported
             // emitter explains can be a hop.
             let mut best = nearest(true);
-            // Near a jammed region's edges only emitters already known carry on.
             let snr_db = db(d.power as f64 / (d.noise as f64).max(1e-30));
             // The slow mean holds a burst's whole spectrum (its keying sidebands, the weak
             // skirts no single spectrum showed) for a slow window after the fast test last
@@ -515,6 +514,8 @@ impl Tracker {
             {
                 continue;
             }
+            // Near a jammed region's edges only emitters already known, or standing clear
+            // of the rise, carry on.
             if best.is_none()
                 && ctx
                     .exclude
@@ -1145,10 +1146,9 @@ impl Tracker {
     /// Forgets the unreported tracks overlapping `lo_hz..hi_hz` that do not stand
     /// `min_snr_db` over the old floor: the floor there has just risen as a whole (the
     /// jamming rule's business, or the broadband spill of a strong burst), so what was seen
-    /// rising at about the rise's level is that. A trusted track far stronger than the
-    /// rise is the emitter whose spill it may be, and is kept.
-    /// Returns whether some track overlapping the rise (reported or kept) stands clear of
-    /// it: the emitter whose spill the rise may be.
+    /// rising at about the rise's level is that. Returns whether some track overlapping
+    /// the rise (reported, or trusted and kept) stands clear of it: the emitter whose
+    /// spill the rise may be.
     pub fn forget_unconfirmed(&mut self, lo_hz: f64, hi_hz: f64, min_snr_db: f64) -> bool {
         let clear =
             |t: &Track| (t.trusted || t.confirmed) && t.snr_db.max(t.best_snr_db) >= min_snr_db;
@@ -1172,7 +1172,7 @@ impl Tracker {
     ) {
         let centre = (rise.lo_hz + rise.hi_hz) / 2.0;
         let noise = 1.0;
-        let power = 10f64.powf(rise.snr_db / 10.0);
+        let power = db_inv(rise.snr_db);
         let seen = Seen {
             lo_hz: rise.lo_hz,
             hi_hz: rise.hi_hz,
