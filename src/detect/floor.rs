@@ -319,7 +319,11 @@ impl NoiseFloor {
             if m != 0 {
                 continue;
             }
-            let a = a_min.max(1.0 / (*n + 1) as f32);
+            // A running mean that starts from a flat shape worth `SHAPE_PRIOR` spectra: a
+            // bin learned from one spectrum (one that tests flagged for a long time, at a
+            // packet's frequency) would otherwise take that spectrum's noise as its shape,
+            // several dB off, while the floor's degrees of freedom count every spectrum.
+            let a = a_min.max(1.0 / (*n as f32 + 1.0 + SHAPE_PRIOR));
             *s = (*s + a * (p / b.max(1e-30) - *s)).clamp(lo, hi);
             *n = n.saturating_add(1);
         }
@@ -335,6 +339,9 @@ impl NoiseFloor {
         &self.base
     }
 }
+
+/// Spectra the per-bin shape's flat starting value is worth (see [`NoiseFloor::learn_shape`]).
+const SHAPE_PRIOR: f32 = 4.0;
 
 /// The integer whose order is `f32::total_cmp`'s (the same transform it applies).
 #[inline]
