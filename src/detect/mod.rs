@@ -1462,7 +1462,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "known failure (issue 15 item 4 not met): with the shape's flat prior the edge segment is raised as a piece two spectra before the whole band"]
     fn a_wide_ofdm_signal_in_ten_spectra_is_one_emitter_with_its_width() {
         // 600 of 1024 bins at +20 dB from the first spectrum, and only ten spectra.
         let alerts = run_shaped(

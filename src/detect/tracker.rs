@@ -538,27 +538,7 @@ impl Tracker {
                     h.snr_db += 0.1 * (db(d.power as f64 / d.noise as f64) - h.snr_db);
                     continue;
                 }
-                let wide_hz = self.cfg.wide_fraction * self.grid.sample_rate_hz;
-                best = nearest(false).or_else(|| {
-                    // A view as wide as a jammer's rise (an OFDM carrier) that holds an
-                    // unreported track's centre is that track grown, not a second emitter
-                    // beside it: a wide signal is often first seen in part while the floor
-                    // settles. (Narrower signals keep the centre rule: a strong burst beside
-                    // a weak line is two emitters.)
-                    self.tracks
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, t)| {
-                            !t.confirmed
-                                && t.seen.is_none()
-                                && t.centre_hz >= lo
-                                && t.centre_hz <= hi
-                                && hi - lo > 2.0 * t.bandwidth_hz
-                                && hi - lo >= wide_hz
-                        })
-                        .max_by(|(_, a), (_, b)| a.bandwidth_hz.total_cmp(&b.bandwidth_hz))
-                        .map(|(i, _)| i)
-                });
+                best = nearest(false).or_else(|| self.absorb_pieces(lo, hi));
             }
             let seen = Seen {
                 lo_hz: lo,
@@ -860,6 +840,51 @@ impl Tracker {
         self.lost_rule(ctx, next_id, emit);
     }
 
+    /// A view as wide as a jammer's rise (an OFDM carrier) that holds unreported tracks'
+    /// centres is those tracks grown into one, not new emitters beside them: a wide signal
+    /// is often first seen in pieces (its edge segments) while the floor settles. The
+    /// widest piece is kept, dated from the earliest; the others are forgotten. Returns
+    /// the kept one. (Narrower views keep the centre rule: a strong burst beside a weak
+    /// line is two emitters.)
+    fn absorb_pieces(&mut self, lo: f64, hi: f64) -> Option<usize> {
+        if hi - lo < self.cfg.wide_fraction * self.grid.sample_rate_hz {
+            return None;
+        }
+        let piece = |t: &Track| {
+            !t.confirmed
+                && t.seen.is_none()
+                && t.centre_hz >= lo
+                && t.centre_hz <= hi
+                && hi - lo > 2.0 * t.bandwidth_hz
+        };
+        let keep = self
+            .tracks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| piece(t))
+            .max_by(|(_, a), (_, b)| a.bandwidth_hz.total_cmp(&b.bandwidth_hz))
+            .map(|(i, _)| i)?;
+        let first = self
+            .tracks
+            .iter()
+            .filter(|t| piece(t))
+            .map(|t| t.first_seen_s)
+            .fold(f64::INFINITY, f64::min);
+        let kept_uid = self.tracks[keep].uid;
+        for t in self.tracks.iter_mut() {
+            if t.uid != kept_uid && piece(t) {
+                // Forgotten below, with nothing said.
+                t.pending_until = None;
+                t.last_seen_s = f64::NEG_INFINITY;
+                t.seen_prev = false;
+            }
+        }
+        let k = &mut self.tracks[keep];
+        k.first_seen_s = k.first_seen_s.min(first);
+        k.first_burst_s = k.first_burst_s.min(first);
+        Some(keep)
+    }
+
     /// Whether the track is a receiver artefact (see `TrackerConfig::artefact_half_bins`):
     /// a line that never grew wider than the window's main lobe, centred on the LO or the
     /// wrap.
@@ -1031,6 +1056,19 @@ impl Tracker {
     ) {
         let t = &self.tracks[i];
         if t.confirmed || t.shadow_of.is_some() || !t.pending_until.is_some_and(|p| p <= t1) {
+            return;
+        }
+        // A track the slow mean alone has shown waits while the floor is young (the first
+        // slow window of the stream): a signal on from the start is then seen in pieces,
+        // edge segments first, that a few spectra later join into one. The end of the
+        // stream (and a rise's report) forces it.
+        let young = self
+            .start_s
+            .is_some_and(|s| t1 < s + self.cfg.slow_window_s);
+        if young
+            && t.fast_seen_s == f64::NEG_INFINITY
+            && t.pending_until.is_some_and(|p| p > f64::NEG_INFINITY)
+        {
             return;
         }
         let mut tr = t.clone();
