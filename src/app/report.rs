@@ -26,7 +26,7 @@ pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
     // The bins the detector never reports a line in (the receiver's own: the LO's leakage
     // and the wrap at ±rate/2), said where the run's figures are.
     let bin_hz = meta.sample_rate_hz / cfg.spectrum.fft_len as f64;
-    let excluded_hz = (cfg.spectrum.window.enbw_bins(cfg.spectrum.fft_len) + 1.0) * bin_hz;
+    let excluded_hz = crate::detect::receiver_line_half_bins(&cfg.spectrum) * bin_hz;
     let _ = writeln!(
         err,
         "kuzet: {} — {} at {}, FFT {} ({:.0}% overlap, {} avg, RBW {:.0} Hz); lines within \

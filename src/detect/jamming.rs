@@ -112,11 +112,6 @@ impl JammingMonitor {
         self.active
     }
 
-    /// Whether the current rise has been confirmed as jamming.
-    pub fn reported(&self) -> bool {
-        self.reported
-    }
-
     /// Whether a signal of `signal_power` accounts for the rise: a strong transmission's
     /// broadband spill (keying splatter, the front end's intermodulation and reciprocal
     /// mixing, an ADC near its clip) raises the floor flatly across the band while it is

@@ -149,6 +149,13 @@ const WIDE_SLOW: u8 = 8;
 /// the block tests join, they do not start detections on their own.
 const WIDE_BLOCKS: [usize; 3] = [4, 16, 64];
 
+/// How close (bins) to the tuned frequency or to ±rate/2 a line no wider than twice this
+/// must sit to be the receiver's own (see [`TrackerConfig::artefact_half_bins`]): the
+/// window's main lobe, its noise bandwidth plus one bin.
+pub fn receiver_line_half_bins(spectrum: &SpectrumConfig) -> f64 {
+    spectrum.window.enbw_bins(spectrum.fft_len) + 1.0
+}
+
 /// The slow test's false-alarm probability is the fast test's divided by this.
 pub const SLOW_PFA_FACTOR: f64 = 100.0;
 
@@ -331,7 +338,7 @@ impl Detector {
                     wide_hold_s: (cfg.jamming.snap_frames + 1) as f64 * spectrum.span() as f64
                         / meta.sample_rate_hz,
                     min_alone_snr_db: cfg.min_alone_snr_db,
-                    artefact_half_bins: spectrum.window.enbw_bins(spectrum.fft_len) + 1.0,
+                    artefact_half_bins: receiver_line_half_bins(spectrum),
                     receiver_rate_hz: meta.sample_rate_hz,
                     receiver_lo_hz: grid.center_freq_hz,
                     ..cfg.tracker
@@ -709,14 +716,7 @@ impl Detector {
                 let lo_hz = self.grid.freq_of((first * seg) as f64 - 0.5);
                 let hi_hz = self.grid.freq_of(((last + 1) * seg) as f64 - 0.5);
                 let rise_db = self.jam.mean_rise_db(&self.seg_now_ln);
-                // Jammer power in the jammed band: the floor's rise times the band's noise.
-                let base: f64 = now
-                    .iter()
-                    .zip(jammed)
-                    .filter(|(_, &j)| j)
-                    .map(|(&v, _)| v as f64 * seg as f64 / self.enbw_bins as f64)
-                    .sum();
-                let power_dbfs = 10.0 * base.max(1e-30).log10();
+                let power_dbfs = raised_power_dbfs(now, jammed, seg, self.enbw_bins);
                 let centre = (lo_hz + hi_hz) / 2.0;
                 let band = self.knowledge.as_deref().and_then(|k| k.band_at(centre));
                 // Not reported yet: the floor follows the rise at once, but it is jamming
@@ -808,13 +808,8 @@ impl Detector {
                     let rise_db = self.jam.mean_rise_db(&self.seg_now_ln);
                     if rise_db > a.peak_rise_db {
                         a.peak_rise_db = rise_db;
-                        let base: f64 = now
-                            .iter()
-                            .zip(self.jam.jammed())
-                            .filter(|(_, &j)| j)
-                            .map(|(&v, _)| v as f64 * seg as f64 / self.enbw_bins as f64)
-                            .sum();
-                        a.peak_power_dbfs = 10.0 * base.max(1e-30).log10();
+                        a.peak_power_dbfs =
+                            raised_power_dbfs(now, self.jam.jammed(), seg, self.enbw_bins);
                     }
                 }
                 if let Some(a) = self.jam_alert.as_mut() {
@@ -918,6 +913,18 @@ impl Misfit {
         let se = self.sum_se.sqrt() / self.n;
         (mean + 2.0 * se).max(0.0)
     }
+}
+
+/// Power in the raised segments (dBFS): each segment's level (per bin, over `enbw_bins`
+/// of noise bandwidth) times its `seg` bins. A jammer's power is the floor it raised.
+fn raised_power_dbfs(levels: &[f32], raised: &[bool], seg: usize, enbw_bins: f32) -> f64 {
+    let p: f64 = levels
+        .iter()
+        .zip(raised)
+        .filter(|(_, &r)| r)
+        .map(|(&v, _)| v as f64 * seg as f64 / enbw_bins as f64)
+        .sum();
+    10.0 * p.max(1e-30).log10()
 }
 
 fn jam_alert(a: &JamAlert, last_s: f64, state: AlertState) -> Alert {
@@ -1199,6 +1206,25 @@ mod tests {
             .collect()
     }
 
+    /// Every `raised` line, whatever its kind.
+    fn all_raised(alerts: &[Alert]) -> Vec<&Alert> {
+        alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Raised)
+            .collect()
+    }
+
+    /// The one `new_emitter` raised, after checking that nothing was raised as jamming.
+    fn the_one_emitter(alerts: &[Alert]) -> &Alert {
+        assert!(
+            raised_of(alerts, AlertKind::Jamming).is_empty(),
+            "{alerts:?}"
+        );
+        let raised = raised_of(alerts, AlertKind::NewEmitter);
+        assert_eq!(raised.len(), 1, "{alerts:?}");
+        raised[0]
+    }
+
     fn db_to(x: f32) -> f32 {
         10f32.powf(x / 10.0)
     }
@@ -1254,10 +1280,7 @@ mod tests {
                 }
             },
         );
-        let raised: Vec<_> = alerts
-            .iter()
-            .filter(|a| a.state == AlertState::Raised)
-            .collect();
+        let raised = all_raised(&alerts);
         assert_eq!(raised.len(), 1, "{raised:?}");
     }
 
@@ -1268,10 +1291,7 @@ mod tests {
         // of the roll-off, judged against the segment level instead of the floor model,
         // made nine.)
         let alerts = run_shaped(360_000, 15, front_end, |_, _| {});
-        let raised: Vec<_> = alerts
-            .iter()
-            .filter(|a| a.state == AlertState::Raised)
-            .collect();
+        let raised = all_raised(&alerts);
         assert!(raised.len() <= 1, "{raised:?}");
     }
 
@@ -1320,21 +1340,12 @@ mod tests {
             }
         });
         assert!(
-            raised_of(&alerts, AlertKind::Jamming).is_empty(),
-            "{alerts:?}"
-        );
-        assert!(
             raised_of(&alerts, AlertKind::Hopping).is_empty(),
             "{alerts:?}"
         );
-        let raised = raised_of(&alerts, AlertKind::NewEmitter);
-        assert_eq!(raised.len(), 1, "{alerts:?}");
-        assert!(
-            (raised[0].freq_hz - 433.92e6 + 12e3).abs() < 20e3,
-            "{raised:?}"
-        );
+        let a = the_one_emitter(&alerts);
+        assert!((a.freq_hz - 433.92e6 + 12e3).abs() < 20e3, "{a:?}");
         // Raised once the burst (spectra 200..205, 2.00–2.05 s) has ended, with its level.
-        let a = raised[0];
         assert!((a.first_seen_s - 2.0).abs() < 0.015, "{a:?}");
         assert!(a.last_seen_s <= 2.08, "{a:?}");
         assert!(a.snr_db > 20.0 && a.bandwidth_hz >= 200e3, "{a:?}");
@@ -1355,13 +1366,7 @@ mod tests {
                 }
             }
         });
-        assert!(
-            raised_of(&alerts, AlertKind::Jamming).is_empty(),
-            "{alerts:?}"
-        );
-        let raised = raised_of(&alerts, AlertKind::NewEmitter);
-        assert_eq!(raised.len(), 1, "{alerts:?}");
-        let a = raised[0];
+        let a = the_one_emitter(&alerts);
         assert!((a.freq_hz - (433.92e6 - 7.5e3)).abs() < 3e3, "{a:?}");
         assert!((a.first_seen_s - 2.0).abs() < 0.015, "{a:?}");
         assert!(a.snr_db > 20.0, "{a:?}");
@@ -1384,10 +1389,7 @@ mod tests {
                 }
             }
         });
-        let raised: Vec<_> = alerts
-            .iter()
-            .filter(|a| a.state == AlertState::Raised)
-            .collect();
+        let raised = all_raised(&alerts);
         assert_eq!(raised.len(), 1, "{alerts:?}");
         assert!(
             (raised[0].freq_hz - (433.92e6 + 95.5e3)).abs() < 3e3,
@@ -1474,13 +1476,7 @@ mod tests {
                 }
             },
         );
-        assert!(
-            raised_of(&alerts, AlertKind::Jamming).is_empty(),
-            "{alerts:?}"
-        );
-        let raised = raised_of(&alerts, AlertKind::NewEmitter);
-        assert_eq!(raised.len(), 1, "{alerts:?}");
-        let a = raised[0];
+        let a = the_one_emitter(&alerts);
         assert!(a.bandwidth_hz > 450e3 && a.bandwidth_hz < 650e3, "{a:?}");
         assert!((a.freq_hz - 433.92e6).abs() < 30e3, "{a:?}");
     }
