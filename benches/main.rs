@@ -181,7 +181,7 @@ fn sweep_detection(c: &mut Criterion) {
             b.iter(|| {
                 for p in power.chunks_exact(spec.fft_len) {
                     let v = plan.cycle[visit];
-                    sweep.push(p, start, v.step, dwell, &mut |a| {
+                    sweep.push(p, None, start, v.step, dwell, &mut |a| {
                         black_box(a);
                     });
                     start += spec.span() as u64;

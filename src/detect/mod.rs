@@ -32,7 +32,9 @@ use std::sync::Arc;
 use crate::alert::{round_to, Alert, AlertKind, AlertState, Severity};
 use crate::dsp::cfar::f_quantile;
 use crate::dsp::cfar::Cfar;
-use crate::dsp::stats::{gamma_mean1_quantile, normal_quantile, quantile_dof};
+use crate::dsp::stats::{
+    gamma_mean1_quantile, normal_quantile, peak_bin_threshold, peak_sum_threshold, quantile_dof,
+};
 use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::error::Error;
 use crate::types::SourceEvent;
@@ -131,6 +133,9 @@ pub struct Detection {
     pub floor_noise: f32,
     /// Seen by the fast (single-spectrum) test; otherwise only by the slow moving mean.
     pub fast: bool,
+    /// Seen in the peak spectrum (its figures are the loudest frame's), where the
+    /// averaged spectrum had nothing trusted: a burst shorter than the averaging.
+    pub frame: bool,
     /// Strong enough to report on its own: its in-band power passes the threshold for
     /// [`DetectorConfig::false_alerts_per_hour`] (see [`Detector::push`]).
     pub trusted: bool,
@@ -141,6 +146,13 @@ const SLOW: u8 = 2;
 /// Flagged by a band-integrated test (a block of bins), this spectrum or the slow mean.
 const WIDE_FAST: u8 = 4;
 const WIDE_SLOW: u8 = 8;
+/// Flagged in the peak spectrum (the loudest single frame per bin), by the bin test or by
+/// a band-integrated one.
+const FRAME: u8 = 16;
+const WIDE_FRAME: u8 = 32;
+/// The bits of the averaged spectra's tests, and of the peak's.
+const MEAN_BITS: u8 = FAST | SLOW | WIDE_FAST | WIDE_SLOW;
+const FRAME_BITS: u8 = FRAME | WIDE_FRAME;
 
 /// Block widths (bins) of the band-integrated tests: each ×4 the last. A signal w bins
 /// wide is tested at about its own width, where its power adds up and the noise's scatter
@@ -155,6 +167,10 @@ const WIDE_BLOCKS: [usize; 3] = [4, 16, 64];
 pub fn receiver_line_half_bins(spectrum: &SpectrumConfig) -> f64 {
     spectrum.window.enbw_bins(spectrum.fft_len) + 1.0
 }
+
+/// How much louder (peak bin over floor, linear: 10 dB) a signal in the same spectrum must
+/// be for what only the peak spectrum shows to be taken as its spill.
+const SPILL_RATIO: f64 = 10.0;
 
 /// The slow test's false-alarm probability is the fast test's divided by this.
 pub const SLOW_PFA_FACTOR: f64 = 100.0;
@@ -185,6 +201,14 @@ pub struct Detector {
     prefix: [Vec<f64>; 4],
     /// Per bin: spectra since the fast test last fired there (saturating).
     fast_age: Vec<u16>,
+    /// Thresholds of the peak spectrum's tests (see [`PeakThresholds`]).
+    peak_t: PeakThresholds,
+    /// Factor over the floor a bin of the peak spectrum must exceed.
+    t_frame: f32,
+    /// Prefix sums (peak, floor, count) over the bins the peak's bin test left alone.
+    peak_prefix: [Vec<f64>; 3],
+    /// Scratch: this spectrum's detections in the peak spectrum.
+    frame_dets: Vec<Detection>,
     /// False-alarm probability per bin and spectrum of a detection trusted on its own.
     pfa_trust: f64,
     /// The last `slow_frames` spectra, a ring.
@@ -271,6 +295,13 @@ impl Detector {
         // A spectrum's frames cover its span plus the overlap into the next one.
         let frame_samples = (spectrum.span() + spectrum.history()) as u64;
         let frame_s = frame_samples as f64 / meta.sample_rate_hz;
+        // One trusted false detection in `1 / false_alerts_per_hour` hours: that many
+        // spectra of `bins` bins each.
+        let pfa_trust = (cfg.false_alerts_per_hour * spectrum.span() as f64
+            / meta.sample_rate_hz
+            / 3600.0
+            / bins as f64)
+            .clamp(1e-15, cfg.pfa);
         Detector {
             cfg,
             grid,
@@ -292,19 +323,21 @@ impl Detector {
             misfit: Misfit::default(),
             ratio: vec![0.0; bins],
             fast_age: vec![u16::MAX; bins],
+            peak_t: PeakThresholds::new(spectrum.averages, cfg.pfa, pfa_trust),
+            t_frame: f32::INFINITY,
+            peak_prefix: [
+                vec![0.0; bins + 1],
+                vec![0.0; bins + 1],
+                vec![0.0; bins + 1],
+            ],
+            frame_dets: Vec::with_capacity(16),
             prefix: [
                 vec![0.0; bins + 1],
                 vec![0.0; bins + 1],
                 vec![0.0; bins + 1],
                 vec![0.0; bins + 1],
             ],
-            // One trusted false detection in `1 / false_alerts_per_hour` hours: that many
-            // spectra of `bins` bins each.
-            pfa_trust: (cfg.false_alerts_per_hour * spectrum.span() as f64
-                / meta.sample_rate_hz
-                / 3600.0
-                / bins as f64)
-                .clamp(1e-15, cfg.pfa),
+            pfa_trust,
             slow_ring: vec![0.0; bins * cfg.slow_frames],
             slow_pos: 0,
             slow_count: 0,
@@ -437,7 +470,26 @@ impl Detector {
     /// Processes one averaged spectrum (linear power, fft-shifted) covering samples
     /// `[start, start + span)`, calling `emit` for each alert state change.
     pub fn push(&mut self, power: &[f32], start: SampleIndex, emit: &mut dyn FnMut(Alert)) {
+        self.push_with_peak(power, None, start, emit);
+    }
+
+    /// [`Detector::push`] with the spectrum's peak (per bin, the loudest of its frames, as
+    /// [`crate::dsp::Welch::process_with_peak`] gives it): detection at the time
+    /// resolution of one frame as well as of the average. A burst shorter than the
+    /// averaging, diluted in the mean by the share of the spectrum it fills, keeps its
+    /// level in the peak; what the peak shows is reported where the mean has nothing
+    /// trusted.
+    pub fn push_with_peak(
+        &mut self,
+        power: &[f32],
+        peak: Option<&[f32]>,
+        start: SampleIndex,
+        emit: &mut dyn FnMut(Alert),
+    ) {
         debug_assert_eq!(power.len(), self.grid.bins);
+        debug_assert!(peak.is_none_or(|p| p.len() == self.grid.bins));
+        // The peak of one frame is that frame: nothing the mean does not show.
+        let peak = peak.filter(|_| self.peak_t.frames > 1);
         let t0 = start as f64 / self.rate;
         let t1 = (start + self.frame_samples) as f64 / self.rate;
         self.floor.update(power);
@@ -500,12 +552,16 @@ impl Detector {
             }
         }
         self.wide_tests(power, slow_on, ks);
+        if let Some(peak) = peak {
+            self.frame_tests(peak, k_floor);
+        }
         self.floor.learn_shape(power, &self.mask);
         for a in self.fast_age.iter_mut() {
             *a = a.saturating_add(1);
         }
         group(
             &self.mask,
+            Bits::MEAN,
             power,
             &self.slow_mean,
             self.floor.floor(),
@@ -573,6 +629,9 @@ impl Detector {
                 passes
             };
         }
+        if let Some(peak) = peak {
+            self.frame_detections(peak, min_alone);
+        }
         for d in self
             .detections
             .iter()
@@ -612,6 +671,133 @@ impl Detector {
         }
         self.frames += 1;
         self.last_t1 = t1;
+    }
+
+    /// The peak spectrum's tests: each bin against the floor, at the union bound over the
+    /// spectrum's frames ([`peak_bin_threshold`]), and sums of blocks of the bins that
+    /// test left alone, as in [`Detector::wide_tests`] but at [`peak_sum_threshold`]. The
+    /// floor is taken as worth the per-bin `k_floor`, the least a block's is worth.
+    fn frame_tests(&mut self, peak: &[f32], k_floor: f64) {
+        self.peak_t.set_floor_dof(k_floor);
+        self.t_frame =
+            peak_bin_threshold(self.peak_t.frames, self.peak_t.kf(), self.cfg.pfa) as f32;
+        let floor = self.floor.floor();
+        let [pp, pf, pc] = &mut self.peak_prefix;
+        let (mut ap, mut af, mut ac) = (0.0f64, 0.0f64, 0.0f64);
+        for (i, ((m, &p), &f)) in self.mask.iter_mut().zip(peak).zip(floor).enumerate() {
+            if p > f * self.t_frame {
+                *m |= FRAME;
+            } else {
+                ap += p as f64;
+                af += f as f64;
+                ac += 1.0;
+            }
+            pp[i + 1] = ap;
+            pf[i + 1] = af;
+            pc[i + 1] = ac;
+        }
+        let n = self.grid.bins;
+        for &w in &WIDE_BLOCKS {
+            if 2 * w > n {
+                break;
+            }
+            let mut a = 0;
+            while a + w <= n {
+                let b = a + w;
+                let cells = pc[b] - pc[a];
+                if 2.0 * cells >= w as f64 {
+                    let w_eff = (cells * self.bin_dof).max(1.0);
+                    if pp[b] - pp[a] > (pf[b] - pf[a]) * self.peak_t.test(w_eff) {
+                        for m in &mut self.mask[a..b] {
+                            *m |= WIDE_FRAME;
+                        }
+                    }
+                }
+                a += w / 2;
+            }
+        }
+    }
+
+    /// Groups the peak spectrum's flags and adds what it shows where the averaged spectra
+    /// have nothing trusted. A group is trusted on its own when the sum of its peak bins
+    /// over the floor passes [`peak_sum_threshold`] at the trust bound and it reads at
+    /// least `min_alone` over the floor. It takes the place of the untrusted averaged
+    /// detections it overlaps, measured (in the peak) over their joint extent where that
+    /// is still trusted: one frame of a wide signal can dip in places (OFDM resource
+    /// blocks left empty) that the average fills, and its pieces are one emitter.
+    fn frame_detections(&mut self, peak: &[f32], min_alone: f64) {
+        let floor = self.floor.floor();
+        let base = self.floor.base();
+        group(
+            &self.mask,
+            Bits::frame(self.peak_t.frames),
+            peak,
+            peak,
+            floor,
+            base,
+            self.enbw_bins,
+            &mut self.frame_dets,
+        );
+        let (enbw, bin_dof) = (self.enbw_bins, self.bin_dof);
+        let bits = Bits::frame(self.peak_t.frames);
+        let peak_t = &mut self.peak_t;
+        let mut trust = |d: &mut Detection| {
+            let w = ((d.hi_bin + 1 - d.lo_bin) as f64 * bin_dof).max(1.0);
+            let sum: f64 = peak[d.lo_bin..=d.hi_bin].iter().map(|&v| v as f64).sum();
+            let model = d.floor_noise as f64 * enbw as f64;
+            d.fast = true;
+            d.frame = true;
+            d.trusted =
+                sum > model * peak_t.trust(w) && d.power as f64 >= min_alone * d.noise as f64;
+        };
+        self.frame_dets.iter_mut().for_each(&mut trust);
+        let peak_ratio = |d: &Detection| {
+            (d.lo_bin..=d.hi_bin)
+                .map(|i| peak[i] as f64 / (floor[i] as f64).max(1e-30))
+                .fold(0.0, f64::max)
+        };
+        // A transmission's keying edges and modulation splatter its frames far wider than
+        // its mean: in a spectrum that holds something 10 dB or more louder (in the peak),
+        // what the peak alone shows is taken as that signal's spill, as the slow mean's
+        // echoes are.
+        let loudest = self
+            .detections
+            .iter()
+            .chain(self.frame_dets.iter())
+            .filter(|d| d.trusted)
+            .map(peak_ratio)
+            .fold(0.0, f64::max);
+        self.frame_dets
+            .retain(|d| d.trusted && peak_ratio(d) * SPILL_RATIO >= loudest);
+        if self.frame_dets.is_empty() {
+            return;
+        }
+        let overlaps = |a: &Detection, b: &Detection| a.lo_bin <= b.hi_bin && b.lo_bin <= a.hi_bin;
+        let frames = &mut self.frame_dets;
+        frames.retain(|f| !self.detections.iter().any(|o| o.trusted && overlaps(o, f)));
+        for m in self.detections.iter_mut().filter(|m| !m.trusted) {
+            let parts = frames.iter().filter(|f| overlaps(m, f));
+            let Some((lo, hi)) = parts.fold(None, |acc: Option<(usize, usize)>, f| {
+                let (lo, hi) = acc.unwrap_or((m.lo_bin, m.hi_bin));
+                Some((lo.min(f.lo_bin), hi.max(f.hi_bin)))
+            }) else {
+                continue;
+            };
+            let q = bits.noise_peak(hi + 1 - lo);
+            let mut joint = measure(peak, floor, base, enbw, lo, hi, q);
+            trust(&mut joint);
+            if joint.trusted {
+                *m = joint;
+                frames.retain(|f| !overlaps(m, f));
+            }
+        }
+        // What is left of the peak's view stands alone; the untrusted averages under it
+        // were its diluted view.
+        for f in frames.drain(..) {
+            self.detections.retain(|o| !overlaps(o, &f));
+            self.detections.push(f);
+        }
+        self.detections.sort_by_key(|d| d.lo_bin);
     }
 
     /// Band-integrated tests: the sum of w adjacent bins against the sum of their floor,
@@ -915,6 +1101,76 @@ impl Misfit {
     }
 }
 
+/// The peak spectrum's band-sum thresholds ([`peak_sum_threshold`]), computed when first
+/// needed: per width, in quarter-octave steps rounded down, for the floor's worth in
+/// eighth-octave steps rounded down (a narrower band or a floor worth less than it is
+/// only makes a threshold stricter). A table is dropped when the floor's worth moves to
+/// another step, which it does a few dozen times in a stream's life.
+#[derive(Debug, Clone)]
+struct PeakThresholds {
+    frames: usize,
+    pfa_test: f64,
+    pfa_trust: f64,
+    kf_step: i32,
+    test: Vec<f64>,
+    trust: Vec<f64>,
+}
+
+impl PeakThresholds {
+    /// Quarter octaves of width: up to 2^24 bins.
+    const WIDTHS: usize = 97;
+    /// Eighth octaves of floor dof: up to 2^40.
+    const KF_STEPS: i32 = 320;
+
+    fn new(frames: usize, pfa_test: f64, pfa_trust: f64) -> Self {
+        PeakThresholds {
+            frames: frames.max(1),
+            pfa_test,
+            pfa_trust,
+            kf_step: -1,
+            test: vec![f64::NAN; Self::WIDTHS],
+            trust: vec![f64::NAN; Self::WIDTHS],
+        }
+    }
+
+    fn set_floor_dof(&mut self, k_floor: f64) {
+        let step = (8.0 * k_floor.max(1.0).log2())
+            .floor()
+            .min(Self::KF_STEPS as f64) as i32;
+        if step != self.kf_step {
+            self.kf_step = step;
+            self.test.fill(f64::NAN);
+            self.trust.fill(f64::NAN);
+        }
+    }
+
+    fn kf(&self) -> f64 {
+        2f64.powf(self.kf_step.max(0) as f64 / 8.0)
+    }
+
+    fn lookup(&mut self, w: f64, trust: bool) -> f64 {
+        let i = ((4.0 * w.max(1.0).log2()).floor() as usize).min(Self::WIDTHS - 1);
+        let (kf, frames) = (self.kf(), self.frames);
+        let (table, pfa) = if trust {
+            (&mut self.trust, self.pfa_trust)
+        } else {
+            (&mut self.test, self.pfa_test)
+        };
+        if table[i].is_nan() {
+            table[i] = peak_sum_threshold(frames, 2f64.powf(i as f64 / 4.0), kf, pfa);
+        }
+        table[i]
+    }
+
+    fn test(&mut self, w: f64) -> f64 {
+        self.lookup(w, false)
+    }
+
+    fn trust(&mut self, w: f64) -> f64 {
+        self.lookup(w, true)
+    }
+}
+
 /// Power in the raised segments (dBFS): each segment's level (per bin, over `enbw_bins`
 /// of noise bandwidth) times its `seg` bins. A jammer's power is the floor it raised.
 fn raised_power_dbfs(levels: &[f32], raised: &[bool], seg: usize, enbw_bins: f32) -> f64 {
@@ -945,11 +1201,62 @@ fn jam_alert(a: &JamAlert, last_s: f64, state: AlertState) -> Alert {
     }
 }
 
+/// Which flags of the mask [`group`] reads.
+#[derive(Debug, Clone, Copy)]
+struct Bits {
+    /// Flags that make a bin part of a run.
+    any: u8,
+    /// Flags of a bin test (a run needs one).
+    hit: u8,
+    /// The flag of the single-spectrum test.
+    fast: u8,
+    /// The runs are the peak spectrum's.
+    frame: bool,
+    /// Frames per peak (0: the values are means).
+    frames: usize,
+}
+
+impl Bits {
+    const MEAN: Bits = Bits {
+        any: MEAN_BITS,
+        hit: FAST | SLOW,
+        fast: FAST,
+        frame: false,
+        frames: 0,
+    };
+    /// The peak of `frames` frames. A burst at 10 dB in its band reads under the per-bin
+    /// test's threshold in most of its bins, so here a block's test may start a group:
+    /// nothing the peak shows is reported unless its whole band passes the trust bound.
+    fn frame(frames: usize) -> Bits {
+        Bits {
+            any: FRAME_BITS,
+            hit: FRAME_BITS,
+            fast: FRAME_BITS,
+            frame: true,
+            frames,
+        }
+    }
+
+    /// What noise reaches over the floor in a run of `len` bins, for the band (see
+    /// [`measure`]): 1 for a mean, whose noise averages to the floor. In a peak each noise
+    /// bin is the largest of N Exp(1) draws; the level one bin of the run in ten runs
+    /// exceeds keeps the noise bins around a burst from stretching its band over the run.
+    fn noise_peak(&self, len: usize) -> f32 {
+        if self.frames == 0 {
+            return 1.0;
+        }
+        let p_bin = 0.1 / len.max(1) as f64;
+        (-(-((1.0 - p_bin).powf(1.0 / self.frames as f64))).ln_1p()) as f32
+    }
+}
+
 /// Groups flagged bins into detections. Runs separated by one unflagged bin are one
-/// detection (a noisy dip inside a signal). Power figures come from this frame where the
-/// fast test fired, else from the slow mean.
+/// detection (a noisy dip inside a signal). Power figures come from `power` (this
+/// spectrum, or its peak) where a single-spectrum test fired, else from the slow mean.
+#[allow(clippy::too_many_arguments)]
 fn group(
     mask: &[u8],
+    bits: Bits,
     power: &[f32],
     slow: &[f32],
     floor: &[f32],
@@ -961,7 +1268,8 @@ fn group(
     let n = mask.len();
     let mut k = 0;
     while k < n {
-        if mask[k] == 0 {
+        let on = |i: usize| mask[i] & bits.any != 0;
+        if !on(k) {
             k += 1;
             continue;
         }
@@ -969,67 +1277,90 @@ fn group(
         let mut b = k;
         let mut any_fast = false;
         let mut j = k;
-        while j < n && (mask[j] != 0 || (j + 1 < n && mask[j + 1] != 0)) {
-            if mask[j] != 0 {
+        while j < n && (on(j) || (j + 1 < n && on(j + 1))) {
+            if on(j) {
                 b = j;
-                any_fast |= mask[j] & FAST != 0;
+                any_fast |= mask[j] & bits.fast != 0;
             }
             j += 1;
         }
         k = j;
-        if (a..=b).all(|i| mask[i] & (FAST | SLOW) == 0) {
+        if (a..=b).all(|i| mask[i] & bits.hit == 0) {
             continue;
         }
         let v = if any_fast { power } else { slow };
-        // Measured against the lower of floor and segment level: what the learned shape
-        // absorbed of a steady line is still the line's power.
-        let excess = |i: usize| (v[i] - floor[i].min(base[i])).max(0.0);
-        let peak_bin = (a..=b)
-            .map(|i| (i, excess(i)))
-            .fold((a, 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc })
-            .0;
-        // Occupied bandwidth as ITU-R SM.328 defines it: 0.5% of the power below the
-        // band, 0.5% above.
-        let total: f64 = (a..=b).map(|i| excess(i) as f64).sum();
-        let (mut lo, mut hi) = (peak_bin, peak_bin);
-        if total > 0.0 {
-            let mut cum = 0.0f64;
-            let mut lo_found = false;
-            for i in a..=b {
-                cum += excess(i) as f64;
-                if !lo_found && cum >= 0.005 * total {
-                    lo = i;
-                    lo_found = true;
-                }
-                if cum >= 0.995 * total {
-                    hi = i;
-                    break;
-                }
+        let mut d = measure(v, floor, base, enbw_bins, a, b, bits.noise_peak(b + 1 - a));
+        d.fast = any_fast;
+        d.frame = bits.frame;
+        out.push(d);
+    }
+}
+
+/// The detection a run of bins `a..=b` of `v` makes: its occupied band, power-weighted
+/// centre and power over the floor (`fast`, `frame` and `trusted` left false). The band
+/// is found on what stands over `noise_peak` times the floor: 1 for a mean, whose noise
+/// averages to the floor; more for a peak spectrum, whose noise bins all stand over it
+/// and would otherwise stretch the band over the whole run.
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    v: &[f32],
+    floor: &[f32],
+    base: &[f32],
+    enbw_bins: f32,
+    a: usize,
+    b: usize,
+    noise_peak: f32,
+) -> Detection {
+    // Measured against the lower of floor and segment level: what the learned shape
+    // absorbed of a steady line is still the line's power.
+    let excess = |i: usize| (v[i] - floor[i].min(base[i])).max(0.0);
+    let over = |i: usize| (v[i] - noise_peak * floor[i].min(base[i])).max(0.0);
+    let peak_bin = (a..=b)
+        .map(|i| (i, excess(i)))
+        .fold((a, 0.0f32), |acc, x| if x.1 > acc.1 { x } else { acc })
+        .0;
+    // Occupied bandwidth as ITU-R SM.328 defines it: 0.5% of the power below the band,
+    // 0.5% above.
+    let total: f64 = (a..=b).map(|i| over(i) as f64).sum();
+    let (mut lo, mut hi) = (peak_bin, peak_bin);
+    if total > 0.0 {
+        let mut cum = 0.0f64;
+        let mut lo_found = false;
+        for i in a..=b {
+            cum += over(i) as f64;
+            if !lo_found && cum >= 0.005 * total {
+                lo = i;
+                lo_found = true;
+            }
+            if cum >= 0.995 * total {
+                hi = i;
+                break;
             }
         }
-        let (mut sum, mut moment, mut noise, mut model) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-        for (i, (&f, &b)) in floor.iter().zip(base).enumerate().take(hi + 1).skip(lo) {
-            let e = excess(i) as f64;
-            sum += e;
-            moment += e * i as f64;
-            noise += f.min(b) as f64;
-            model += f as f64;
-        }
-        out.push(Detection {
-            lo_bin: lo,
-            hi_bin: hi,
-            centre_bin: if sum > 0.0 {
-                moment / sum
-            } else {
-                peak_bin as f64
-            },
-            peak_power: v[peak_bin],
-            power: (sum / enbw_bins as f64) as f32,
-            noise: (noise / enbw_bins as f64) as f32,
-            floor_noise: (model / enbw_bins as f64) as f32,
-            fast: any_fast,
-            trusted: false,
-        });
+    }
+    let (mut sum, mut moment, mut noise, mut model) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for (i, (&f, &b)) in floor.iter().zip(base).enumerate().take(hi + 1).skip(lo) {
+        let e = excess(i) as f64;
+        sum += e;
+        moment += e * i as f64;
+        noise += f.min(b) as f64;
+        model += f as f64;
+    }
+    Detection {
+        lo_bin: lo,
+        hi_bin: hi,
+        centre_bin: if sum > 0.0 {
+            moment / sum
+        } else {
+            peak_bin as f64
+        },
+        peak_power: v[peak_bin],
+        power: (sum / enbw_bins as f64) as f32,
+        noise: (noise / enbw_bins as f64) as f32,
+        floor_noise: (model / enbw_bins as f64) as f32,
+        fast: false,
+        frame: false,
+        trusted: false,
     }
 }
 
@@ -1038,7 +1369,7 @@ mod tests {
     use super::*;
     use crate::alert::{AlertKind, AlertState};
     use crate::dsp::WindowKind;
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
     use rand_distr::{Distribution, Gamma};
 
     fn meta(rate: f64) -> StreamMeta {
@@ -1146,7 +1477,16 @@ mod tests {
         }
         let mask: Vec<u8> = power.iter().map(|&p| u8::from(p > 10.0)).collect();
         let mut out = Vec::new();
-        group(&mask, &power, &power, &floor, &floor, 1.5, &mut out);
+        group(
+            &mask,
+            Bits::MEAN,
+            &power,
+            &power,
+            &floor,
+            &floor,
+            1.5,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
         let d = out[0];
         assert_eq!((d.lo_bin, d.hi_bin), (20, 30));
@@ -1166,7 +1506,16 @@ mod tests {
             .map(|&m| if m != 0 { 50.0 } else { 1.0 })
             .collect();
         let mut out = Vec::new();
-        group(&mask, &power, &power, &floor, &floor, 1.0, &mut out);
+        group(
+            &mask,
+            Bits::MEAN,
+            &power,
+            &power,
+            &floor,
+            &floor,
+            1.0,
+            &mut out,
+        );
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!((out[0].lo_bin, out[0].hi_bin), (5, 9));
     }
@@ -1295,15 +1644,53 @@ mod tests {
         assert!(raised.len() <= 1, "{raised:?}");
     }
 
+    /// As [`run_shaped`], frame by frame: each spectrum's 20 frames of exponential noise
+    /// (one periodogram bin), plus `signal(spectrum, frame, bins)`, averaged into the mean
+    /// and folded into the peak that the detector gets beside it.
+    fn run_frames(
+        spectra: usize,
+        seed: u64,
+        shape: impl Fn(usize) -> f32,
+        signal: impl Fn(usize, usize, &mut [f32]),
+    ) -> Vec<Alert> {
+        let spec = SpectrumConfig::new(1024, 50, 20, WindowKind::Hann);
+        let mut det = Detector::new(DetectorConfig::default(), &spec, &meta(1.024e6));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mean: Vec<f32> = (0..1024).map(|i| 1e-7 * shape(i)).collect();
+        let mut alerts = Vec::new();
+        let (mut frame, mut avg, mut peak) =
+            (vec![0.0f32; 1024], vec![0.0f32; 1024], vec![0.0f32; 1024]);
+        for s in 0..spectra {
+            avg.fill(0.0);
+            peak.fill(0.0);
+            for f in 0..spec.averages {
+                for (v, &m) in frame.iter_mut().zip(&mean) {
+                    let e: f64 = rng.sample(rand_distr::Exp1);
+                    *v = e as f32 * m;
+                }
+                signal(s, f, &mut frame);
+                for ((a, p), &v) in avg.iter_mut().zip(peak.iter_mut()).zip(&frame) {
+                    *a += v / spec.averages as f32;
+                    *p = p.max(v);
+                }
+            }
+            det.push_with_peak(&avg, Some(&peak), (s * spec.span()) as u64, &mut |a| {
+                alerts.push(a)
+            });
+        }
+        det.finish(&mut |a| alerts.push(a));
+        alerts
+    }
+
     #[test]
-    #[ignore = "known failure (issue 15 item 2 not met): a one-spectrum burst at 3 dB per bin over 20 bins is not raised"]
     fn a_single_short_burst_is_raised_by_the_time_it_ends_with_its_figures() {
-        // One spectrum in 300 holds a burst: 20 bins (20 kHz) whose power over the 10 ms
-        // spectrum is 3 dB over the floor (a 3 ms burst at 8 dB in its own band).
-        let alerts = run_shaped(300, 5, front_end, |f, p| {
-            if f == 150 {
+        // One burst in 300 spectra: 20 bins (20 kHz) at 10 dB in its own band for two
+        // frames of one spectrum's twenty (~1.5 ms of 10 ms). The mean holds it at a
+        // tenth of its level, 0 dB; the frames hold it whole.
+        let alerts = run_frames(300, 5, front_end, |s, f, p| {
+            if s == 150 && (9..11).contains(&f) {
                 for v in &mut p[600..620] {
-                    *v += 1e-7 * front_end(610);
+                    *v += 10.0 * 1e-7 * front_end(610);
                 }
             }
         });
@@ -1315,9 +1702,72 @@ mod tests {
         assert!(a.last_seen_s <= 1.53, "{a:?}");
         assert!((a.freq_hz - (433.92e6 + 97.5e3)).abs() < 3e3, "{a:?}");
         assert!(a.bandwidth_hz > 12e3 && a.bandwidth_hz < 30e3, "{a:?}");
-        assert!(a.snr_db > 1.5 && a.snr_db < 5.0, "{a:?}");
+        // The loudest frame's figure: the burst's 10 dB, plus what noise adds to a peak.
+        assert!(a.snr_db > 8.0 && a.snr_db < 14.0, "{a:?}");
         let act = a.activity.expect("activity");
         assert_eq!(act.bursts, 1);
+    }
+
+    #[test]
+    fn without_its_frames_the_same_burst_is_too_diluted_to_raise() {
+        // The mechanism the test above depends on: the same spectra, peak withheld.
+        let spec = SpectrumConfig::new(1024, 50, 20, WindowKind::Hann);
+        let mut det = Detector::new(DetectorConfig::default(), &spec, &meta(1.024e6));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let k = spec.equivalent_averages();
+        let g = Gamma::new(k, 1.0 / k).unwrap();
+        let mut alerts = Vec::new();
+        let mut p = vec![0.0f32; 1024];
+        for s in 0..300 {
+            for (i, v) in p.iter_mut().enumerate() {
+                *v = g.sample(&mut rng) as f32 * 1e-7 * front_end(i);
+            }
+            if s == 150 {
+                for v in &mut p[600..620] {
+                    *v += 1e-7 * front_end(610);
+                }
+            }
+            det.push(&p, (s * spec.span()) as u64, &mut |a| alerts.push(a));
+        }
+        det.finish(&mut |a| alerts.push(a));
+        assert!(all_raised(&alerts).is_empty(), "{alerts:?}");
+    }
+
+    #[test]
+    fn frames_of_a_real_front_ends_noise_raise_nothing() {
+        // Five minutes of 10 ms spectra, frame by frame, over the shaped floor: the peak's
+        // tests add their own false alarms to the mean's (design: 0.5 an hour each).
+        let alerts = run_frames(30_000, 11, front_end, |_, _, _| {});
+        assert!(all_raised(&alerts).is_empty(), "{alerts:?}");
+    }
+
+    #[test]
+    fn what_only_a_frame_shows_beside_a_far_louder_burst_is_its_spill() {
+        // A 30 dB, 10 kHz burst for half a spectrum; in the frame where it keys on, 4 kHz
+        // at 13 dB 190 kHz away (its keying edge's splatter, through the front end's
+        // intermodulation): too weak and short for the mean, trusted alone in the peak.
+        let run = |with_burst: bool| {
+            run_frames(300, 8, front_end, move |s, f, p| {
+                if s == 150 && f >= 10 {
+                    if with_burst {
+                        for v in &mut p[495..505] {
+                            *v += 1e3 * 1e-7 * front_end(500);
+                        }
+                    }
+                    if f == 10 {
+                        for v in &mut p[300..304] {
+                            *v += 20.0 * 1e-7 * front_end(302);
+                        }
+                    }
+                }
+            })
+        };
+        let alone = all_raised(&run(false)).len();
+        assert_eq!(alone, 1, "the glimpse alone is an emitter");
+        let alerts = run(true);
+        let raised = all_raised(&alerts);
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert!((raised[0].freq_hz - 433.908e6).abs() < 2e3, "{raised:?}");
     }
 
     #[test]

@@ -514,6 +514,22 @@ impl Tracker {
             {
                 continue;
             }
+            // What only one frame showed, mostly inside the widest band of a proven emitter
+            // seen within the slow window, is that emitter's: its keying, the edges of its band
+            // that one frame lifts over the floor. The averages follow it; the peak's view
+            // is for bursts the averages miss.
+            if d.frame
+                && best.is_none()
+                && self.tracks.iter().any(|t| {
+                    (t.trusted || t.confirmed) && t1 - t.last_seen_s <= slow_window && {
+                        let half = t.max_bandwidth_hz.max(t.bandwidth_hz) / 2.0 + tol_hz;
+                        let inside = hi.min(t.centre_hz + half) - lo.max(t.centre_hz - half);
+                        2.0 * inside >= hi - lo
+                    }
+                })
+            {
+                continue;
+            }
             // Near a jammed region's edges only emitters already known, or standing clear
             // of the rise, carry on.
             if best.is_none()

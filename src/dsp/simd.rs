@@ -63,6 +63,15 @@ fn accumulate_power_generic(acc2: &mut [f32], spectra: &[Complex32]) {
 }
 
 #[inline(always)]
+fn max_power_generic(peak: &mut [f32], spectra: &[Complex32]) {
+    for frame in spectra.chunks_exact(peak.len()) {
+        for (m, c) in peak.iter_mut().zip(frame) {
+            *m = m.max(c.norm_sqr());
+        }
+    }
+}
+
+#[inline(always)]
 fn power_to_db_generic(values: &mut [f32]) {
     for v in values.iter_mut() {
         *v = fast_db(*v);
@@ -128,6 +137,11 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn accumulate_power(acc2: &mut [f32], spectra: &[Complex32]) {
         super::accumulate_power_generic(acc2, spectra);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn max_power(peak: &mut [f32], spectra: &[Complex32]) {
+        super::max_power_generic(peak, spectra);
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -203,6 +217,18 @@ pub(super) fn accumulate_power(acc2: &mut [f32], spectra: &[Complex32]) {
         return;
     }
     accumulate_power_generic(acc2, spectra);
+}
+
+/// `peak[i] = max(peak[i], |X_f[i]|²)` over each `peak.len()`-long spectrum `X_f` in
+/// `spectra`: the largest power any one frame had in each bin.
+pub(super) fn max_power(peak: &mut [f32], spectra: &[Complex32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { avx2::max_power(peak, spectra) };
+        return;
+    }
+    max_power_generic(peak, spectra);
 }
 
 /// The window with each coefficient twice, once for the real and once for the imaginary

@@ -139,6 +139,8 @@ pub struct Welch {
     scratch: Vec<Complex32>,
     /// Sums of re² and of im² per bin, side by side, over the frames averaged so far.
     acc2: Vec<f32>,
+    /// Per bin, the largest |X|² of one frame so far (for [`Welch::process_with_peak`]).
+    peak: Vec<f32>,
     scale: f32,
 }
 
@@ -170,6 +172,7 @@ impl Welch {
             batch,
             scratch,
             acc2: vec![0.0; 2 * cfg.fft_len],
+            peak: Vec::new(),
             // |X|² of a unit tone is (Σw)²; divide it out, and the frame count.
             scale: (1.0 / (coherent * coherent * cfg.averages as f64)) as f32,
             window2: simd::interleave(&window),
@@ -194,7 +197,26 @@ impl Welch {
     /// # Panics
     /// If `out` is shorter than `spectra_in(input.len()) * fft_len`.
     pub fn process(&mut self, input: &[Complex32], out: &mut [f32]) -> usize {
-        self.process_any(input, 1.0, out)
+        self.process_any(input, 1.0, out, None)
+    }
+
+    /// [`Welch::process`], and beside each averaged spectrum its peak: per bin, the
+    /// largest power of any one of its frames, on the same scale (a steady tone reads the
+    /// same in both). A burst shorter than the averaging is diluted in the mean by the
+    /// share of it that it fills; in the peak it keeps the level of the frame that held
+    /// it, which is what the detector's per-frame test looks at. `T` is `Complex32`
+    /// (`scale` unused), or int8/int16 pairs each worth `scale`.
+    ///
+    /// # Panics
+    /// If `out` or `peak` is shorter than `spectra_in(input.len()) * fft_len`.
+    pub fn process_with_peak<T: WelchInput>(
+        &mut self,
+        input: &[T],
+        scale: f32,
+        out: &mut [f32],
+        peak: &mut [f32],
+    ) -> usize {
+        self.process_any(input, scale, out, Some(peak))
     }
 
     /// [`Welch::process`] for int8 samples as an 8-bit capture stores them, each worth
@@ -204,7 +226,7 @@ impl Welch {
     /// # Panics
     /// As [`Welch::process`].
     pub fn process_ci8(&mut self, input: &[[i8; 2]], scale: f32, out: &mut [f32]) -> usize {
-        self.process_any(input, scale, out)
+        self.process_any(input, scale, out, None)
     }
 
     /// [`Welch::process`] for int16 samples as a 16-bit capture stores them, each worth
@@ -214,18 +236,27 @@ impl Welch {
     /// # Panics
     /// As [`Welch::process`].
     pub fn process_ci16(&mut self, input: &[[i16; 2]], scale: f32, out: &mut [f32]) -> usize {
-        self.process_any(input, scale, out)
+        self.process_any(input, scale, out, None)
     }
 
-    fn process_any<T: WelchInput>(&mut self, input: &[T], scale: f32, out: &mut [f32]) -> usize {
+    fn process_any<T: WelchInput>(
+        &mut self,
+        input: &[T],
+        scale: f32,
+        out: &mut [f32],
+        mut peak_out: Option<&mut [f32]>,
+    ) -> usize {
         let n = self.cfg.fft_len;
         let hop = self.cfg.hop;
         let averages = self.cfg.averages;
         let count = self.spectra_in(input.len());
         assert!(
-            out.len() >= count * n,
+            out.len() >= count * n && peak_out.as_ref().is_none_or(|p| p.len() >= count * n),
             "invariant: output sized for the block"
         );
+        if peak_out.is_some() {
+            self.peak.resize(n, 0.0);
+        }
         let half = n / 2;
         // Input up to here has been requested from memory (see `simd::prefetch`).
         let used = self.cfg.history() + count * self.cfg.span();
@@ -233,6 +264,7 @@ impl Welch {
         let mut fetched = 0;
         for (s, dst) in out.chunks_exact_mut(n).take(count).enumerate() {
             self.acc2.fill(0.0);
+            self.peak.fill(0.0);
             // The input this spectrum's frames cover.
             let base = s * averages * hop;
             let span_in = &input[base..][..(averages - 1) * hop + n];
@@ -256,6 +288,9 @@ impl Welch {
                 self.fft
                     .process_outofplace_with_scratch(frames, spectra, &mut self.scratch);
                 simd::accumulate_power(&mut self.acc2, spectra);
+                if peak_out.is_some() {
+                    simd::max_power(&mut self.peak, spectra);
+                }
                 first += b;
             }
             // fft-shift as the sums fold: negative frequencies first, so bin n/2 is the
@@ -263,6 +298,18 @@ impl Welch {
             let (nonneg, neg) = self.acc2.split_at(2 * (n - half));
             simd::fold_power(&mut dst[half..], nonneg, self.scale);
             simd::fold_power(&mut dst[..half], neg, self.scale);
+            if let Some(p) = peak_out.as_deref_mut() {
+                // One frame's power: the mean's scale without the division by the count.
+                let one = self.scale * averages as f32;
+                let dst = &mut p[s * n..][..n];
+                let (nonneg, neg) = self.peak.split_at(n - half);
+                for (d, &v) in dst[half..].iter_mut().zip(nonneg) {
+                    *d = v * one;
+                }
+                for (d, &v) in dst[..half].iter_mut().zip(neg) {
+                    *d = v * one;
+                }
+            }
         }
         count
     }
@@ -280,7 +327,7 @@ impl Welch {
 }
 
 /// Sample types [`Welch`] windows straight from its input.
-trait WelchInput: Copy {
+pub trait WelchInput: Copy {
     /// `frame[i] = x[i] · scale · w[i]` as complex floats, `window2` interleaved as
     /// [`simd::window_into`] takes it.
     fn window_into(frame: &mut [Complex32], x: &[Self], window2: &[f32], scale: f32);
@@ -604,6 +651,36 @@ mod tests {
         assert_eq!(w.process_db(&x, &mut out), 2);
         for (d, p) in out.iter().zip(&lin) {
             assert_close(*d as f64, super::super::db(*p) as f64, 1e-3);
+        }
+    }
+
+    #[test]
+    fn the_peak_keeps_a_one_frame_tone_at_its_level_and_a_steady_one_as_the_mean() {
+        let cfg = SpectrumConfig::new(256, 50, 8, WindowKind::Hann);
+        let len = cfg.history() + cfg.span();
+        // Bin 32 of 256, full scale, only within frame 3 (samples 384..640).
+        let full = tone(len, 32.0 / 256.0, 1.0);
+        let mut short = vec![Complex32::default(); len];
+        short[3 * cfg.hop..3 * cfg.hop + cfg.fft_len]
+            .copy_from_slice(&full[3 * cfg.hop..3 * cfg.hop + cfg.fft_len]);
+        let bin = 128 + 32;
+        for (input, steady) in [(&full, true), (&short, false)] {
+            let (mut mean, mut peak) = (vec![0.0; 256], vec![0.0; 256]);
+            let mut w = Welch::new(cfg);
+            assert_eq!(
+                w.process_with_peak(input.as_slice(), 1.0, &mut mean, &mut peak),
+                1
+            );
+            // The mean is what `process` gives, to the bit.
+            assert_eq!(mean, run(cfg, input));
+            assert!((peak[bin] - 1.0).abs() < 1e-3, "{}", peak[bin]);
+            if steady {
+                assert!((mean[bin] - peak[bin]).abs() < 1e-3);
+            } else {
+                // Frame 3 whole, frames 2 and 4 a Hann half each: well under a third.
+                assert!(mean[bin] < 0.3 && mean[bin] > 0.125, "{}", mean[bin]);
+            }
+            assert!(peak.iter().zip(&mean).all(|(p, m)| p >= m));
         }
     }
 

@@ -277,7 +277,8 @@ pub fn detect_msps(cfg: &PipelineConfig, meta: &StreamMeta, input: &[Complex32])
     let spec = cfg.spectrum;
     let mut welch = Welch::new(spec);
     let mut power = vec![0.0f32; welch.spectra_in(input.len()) * spec.fft_len];
-    let count = welch.process(input, &mut power);
+    let mut peak = power.clone();
+    let count = welch.process_with_peak(input, 1.0, &mut power, &mut peak);
     if count == 0 {
         return 0.0;
     }
@@ -291,8 +292,11 @@ pub fn detect_msps(cfg: &PipelineConfig, meta: &StreamMeta, input: &[Complex32])
         let mut pushed = 0;
         // Loop over the spectra for at least 0.2 s so the figure is not one timer tick.
         while t.elapsed() < Duration::from_millis(200) {
-            for p in power.chunks_exact(spec.fft_len) {
-                det.push(p, start, &mut emit);
+            for (p, pk) in power
+                .chunks_exact(spec.fft_len)
+                .zip(peak.chunks_exact(spec.fft_len))
+            {
+                det.push_with_peak(p, Some(pk), start, &mut emit);
                 start += span;
             }
             pushed += count;
@@ -531,6 +535,7 @@ fn sweep_parts(o: OpenSweep) -> Result<([f64; 4], f64)> {
         .unwrap_or(0);
     let mut dwell: Vec<Complex32> = Vec::with_capacity(longest);
     let mut power = vec![0.0f32; welch.spectra_in(longest).max(1) * spec.fft_len];
+    let mut peak = power.clone();
     let mut buf = vec![Complex32::default(); 1 << 16];
     // CPU s: source, spectrum, sweep detection, fixed-tune detection.
     let mut cpu = [0.0f64; 4];
@@ -542,18 +547,27 @@ fn sweep_parts(o: OpenSweep) -> Result<([f64; 4], f64)> {
                        cpu: &mut [f64; 4]| {
         let Some((r, first)) = at else { return };
         let t = thread_cpu_s();
-        let n = welch.process(dwell, &mut power);
+        let n = welch.process_with_peak(dwell.as_slice(), 1.0, &mut power, &mut peak);
         let t1 = thread_cpu_s();
         cpu[1] += t1 - t;
         let span = spec.span() as u64;
-        for (j, p) in power.chunks_exact(spec.fft_len).take(n).enumerate() {
+        let spectra = || {
+            power
+                .chunks_exact(spec.fft_len)
+                .zip(peak.chunks_exact(spec.fft_len))
+                .take(n)
+                .enumerate()
+        };
+        for (j, (p, pk)) in spectra() {
             let start = first + j as u64 * span;
-            sweep.push(p, start, r.step as usize, r.dwell, &mut |_| alerts += 1);
+            sweep.push(p, Some(pk), start, r.step as usize, r.dwell, &mut |_| {
+                alerts += 1
+            });
         }
         let t2 = thread_cpu_s();
         cpu[2] += t2 - t1;
-        for (j, p) in power.chunks_exact(spec.fft_len).take(n).enumerate() {
-            fixed.push(p, first + j as u64 * span, &mut |_| alerts += 1);
+        for (j, (p, pk)) in spectra() {
+            fixed.push_with_peak(p, Some(pk), first + j as u64 * span, &mut |_| alerts += 1);
         }
         cpu[3] += thread_cpu_s() - t2;
         dwell.clear();

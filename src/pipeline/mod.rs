@@ -550,7 +550,7 @@ impl Running {
 
 /// The samples a block carries: complex floats, or integer pairs as an 8- or 16-bit
 /// capture stores them.
-pub(crate) trait BlockSample: ClipSample {
+pub(crate) trait BlockSample: ClipSample + crate::dsp::spectrum::WelchInput {
     /// `buf` as the typed buffer a read fills.
     fn buf(buf: &mut [Self]) -> SampleBuf<'_>;
     /// Reads from `source` into `buf`.
@@ -570,16 +570,22 @@ pub(crate) trait BlockSample: ClipSample {
             }
         })
     }
-    /// Transforms a block, each sample worth `scale`, into spectra in `out`.
-    fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize;
+    /// Transforms a block, each sample worth `scale`, into spectra in `out` and their
+    /// peaks in `peak` (see [`Welch::process_with_peak`]).
+    fn spectra(
+        welch: &mut Welch,
+        block: &[Self],
+        scale: f32,
+        out: &mut [f32],
+        peak: &mut [f32],
+    ) -> usize {
+        welch.process_with_peak(block, scale, out, peak)
+    }
 }
 
 impl BlockSample for Complex32 {
     fn buf(buf: &mut [Self]) -> SampleBuf<'_> {
         SampleBuf::Cf32(buf)
-    }
-    fn spectra(welch: &mut Welch, block: &[Self], _scale: f32, out: &mut [f32]) -> usize {
-        welch.process(block, out)
     }
 }
 
@@ -587,17 +593,11 @@ impl BlockSample for [i8; 2] {
     fn buf(buf: &mut [Self]) -> SampleBuf<'_> {
         SampleBuf::Ci8(buf)
     }
-    fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize {
-        welch.process_ci8(block, scale, out)
-    }
 }
 
 impl BlockSample for [i16; 2] {
     fn buf(buf: &mut [Self]) -> SampleBuf<'_> {
         SampleBuf::Ci16(buf)
-    }
-    fn spectra(welch: &mut Welch, block: &[Self], scale: f32, out: &mut [f32]) -> usize {
-        welch.process_ci16(block, scale, out)
     }
 }
 
@@ -662,7 +662,8 @@ fn run_typed<T: BlockSample>(
         let _ = iq_pool_tx.try_send(vec![T::default(); block_len]);
     }
     for _ in 0..spec_buffers {
-        let _ = spec_pool_tx.try_send(vec![0.0f32; spans * spec.fft_len]);
+        // Each block's spectra, then their peaks.
+        let _ = spec_pool_tx.try_send(vec![0.0f32; 2 * spans * spec.fft_len]);
     }
     // Block: never full, since no more than `iq_buffers` blocks exist.
     let (iq_tx, iq_rx) = bounded::<IqBlock<T>>(iq_buffers);

@@ -370,7 +370,9 @@ pub(super) fn spectrum_worker<T: BlockSample>(
     // waiting for a buffer the reorder stage is keeping for a later block.
     while let Ok(mut power) = spec_pool.recv() {
         let Ok(block) = blocks.recv() else { return };
-        let count = T::spectra(&mut welch, &block.samples[..block.len], scale, &mut power);
+        let half = power.len() / 2;
+        let (mean, peak) = power.split_at_mut(half);
+        let count = T::spectra(&mut welch, &block.samples[..block.len], scale, mean, peak);
         counters.spectra.fetch_add(count as u64, Relaxed);
         let batch = SpectrumBatch {
             seq: block.seq,
@@ -460,10 +462,13 @@ impl UiDecimator {
 /// What the detect stage runs on the spectra, in stream order: a fixed tune's
 /// [`Detector`] or a sweep's, each with its display tap.
 pub(super) trait Analysis {
-    /// One spectrum, covering samples `start..end`, of a block taken at `tune`.
+    /// One spectrum and its peak, covering samples `start..end`, of a block taken at
+    /// `tune`.
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         power: &[f32],
+        peak: &[f32],
         start: u64,
         end: u64,
         tune: Option<&Retune>,
@@ -494,12 +499,13 @@ impl Analysis for FixedTune {
     fn push(
         &mut self,
         power: &[f32],
+        peak: &[f32],
         start: u64,
         end: u64,
         _tune: Option<&Retune>,
         emit: &mut dyn FnMut(Alert),
     ) {
-        self.detector.push(power, start, emit);
+        self.detector.push_with_peak(power, Some(peak), start, emit);
         if let Some(ui) = self.ui.as_mut() {
             ui.fold(power, start, end);
         }
@@ -568,9 +574,16 @@ pub(super) fn detect_stage<A: Analysis>(
             if let Some(e) = &b.event {
                 analysis.note_source_event(e, b.start, &mut emit);
             }
-            for (j, power) in b.power.chunks_exact(n).take(b.count).enumerate() {
+            // The block's spectra, then their peaks (see `spectrum_worker`).
+            let (means, peaks) = b.power.split_at(b.power.len() / 2);
+            for (j, (power, peak)) in means
+                .chunks_exact(n)
+                .zip(peaks.chunks_exact(n))
+                .take(b.count)
+                .enumerate()
+            {
                 let start = b.start + j as u64 * span;
-                analysis.push(power, start, start + span, b.tune.as_ref(), &mut emit);
+                analysis.push(power, peak, start, start + span, b.tune.as_ref(), &mut emit);
             }
             analysis.flush();
             counters.detected.fetch_add(b.count as u64, Relaxed);

@@ -105,6 +105,7 @@ impl Analysis for SweepAnalysis {
     fn push(
         &mut self,
         power: &[f32],
+        peak: &[f32],
         start: u64,
         end: u64,
         tune: Option<&Retune>,
@@ -113,7 +114,8 @@ impl Analysis for SweepAnalysis {
         // Every block of a sweep is tagged: the source reports a retune before any sample.
         let Some(t) = tune else { return };
         let step = t.step as usize;
-        self.detector.push(power, start, step, t.dwell, emit);
+        self.detector
+            .push(power, Some(peak), start, step, t.dwell, emit);
         if let (Some(ui), Some(s)) = (self.ui.as_mut(), self.detector.plan().steps.get(step)) {
             let (k0, k1) = s.keep;
             ui.fold(

@@ -327,3 +327,39 @@ fn a_known_emitter_far_above_its_level_is_a_power_change() {
     ]));
     assert!(got.is_empty(), "{got:?}");
 }
+
+/// One GFSK packet of `burst_ms` at `snr_db` in its 25 kHz, 1 s into a 2 s scene at
+/// `rate` (a period longer than the scene: it never repeats).
+fn single_burst(rate: &str, burst_ms: f64, snr_db: f64, seed: u64) -> String {
+    format!(
+        "sample_rate_hz = \"{rate}\"\ncenter_freq_hz = \"433.92M\"\nduration_s = 2.0\nseed = {seed}\n\
+         [[emitter]]\ntype = \"gfsk\"\noffset_hz = 40e3\nbandwidth_hz = \"25k\"\nsnr_db = {snr_db}\n\
+         start_s = 1.0\nburst_ms = {burst_ms}\nperiod_ms = 5000\n"
+    )
+}
+
+#[test]
+fn a_single_2_ms_burst_at_10_db_is_raised_with_its_figures_at_any_rate() {
+    // At the default 10 ms spectra a 2 ms burst is a fifth of the mean (3 dB in a 10 dB
+    // burst's band): the per-frame view is what raises it, with the loudest frame's
+    // figures. Frames are 1024 samples: 4 ms at 250 kS/s (the burst fills half of one),
+    // 1 ms at 1 MS/s, 0.4 ms at 2.4 MS/s.
+    for (rate, hz) in [("250k", 250e3), ("1M", 1e6), ("2.4M", 2.4e6)] {
+        let (_, got) = run_scene(&single_burst(rate, 2.0, 10.0, 31));
+        let all: Vec<&Alert> = got
+            .iter()
+            .filter(|a| a.state == AlertState::Raised)
+            .collect();
+        assert_eq!(all.len(), 1, "{rate}: {got:?}");
+        let a = all[0];
+        assert_eq!(a.kind, AlertKind::NewEmitter, "{rate}: {a:?}");
+        // Raised within the burst's spectrum or the next (10 ms each).
+        assert!((a.first_seen_s - 1.0).abs() < 0.011, "{rate}: {a:?}");
+        assert!(a.last_seen_s <= 1.03, "{rate}: {a:?}");
+        let bin = hz / 1024.0;
+        assert!((a.freq_hz - 433.96e6).abs() < 12.5e3 + bin, "{rate}: {a:?}");
+        assert!(a.bandwidth_hz > 10e3 && a.bandwidth_hz < 60e3, "{rate}: {a:?}");
+        assert!(a.snr_db >= 6.0 && a.snr_db < 16.0, "{rate}: {a:?}");
+        assert_eq!(a.activity.as_ref().map(|x| x.bursts), Some(1), "{rate}");
+    }
+}

@@ -381,7 +381,9 @@ fn a_scripted_session_scores_as_its_script_says() {
     assert_eq!(r["misses"], 1);
     assert_eq!(r["false_call_count"], 0);
     assert_eq!(r["known_calls"].as_array().unwrap().len(), 1, "{r}");
-    assert_eq!(r["known_calls"][0]["freq_hz"], 433.82e6);
+    // The beacon as measured: within a bin of where it was placed.
+    let known_hz = r["known_calls"][0]["freq_hz"].as_f64().unwrap();
+    assert!((known_hz - 433.82e6).abs() < 500.0, "{r}");
     assert_eq!(r["pauses"], 1);
     assert_eq!(r["seeks"], 1);
     // The session ran 2 s longer than the exercise: the seek went back 2 s.

@@ -476,7 +476,7 @@ fn detect_inline(o: OpenSweep) -> Vec<(Alert, f64)> {
                 for (j, p) in out.chunks_exact(spec.fft_len).take(n).enumerate() {
                     let start = first + (j * spec.span()) as u64;
                     let t1 = (start + (spec.span() + spec.history()) as u64) as f64 / rate;
-                    det.push(p, start, r.step as usize, r.dwell, &mut |a| {
+                    det.push(p, None, start, r.step as usize, r.dwell, &mut |a| {
                         alerts.push((a, t1))
                     });
                 }

@@ -278,12 +278,14 @@ impl SweepDetector {
         &self.plan
     }
 
-    /// Processes one averaged spectrum (all `fft_len` bins, linear, fft-shifted) of step
-    /// `step` taken in dwell number `dwell`, covering samples from `start`; calls `emit`
-    /// for each alert state change of the sweep.
+    /// Processes one averaged spectrum (all `fft_len` bins, linear, fft-shifted), and its
+    /// peak if there is one (see [`Detector::push_with_peak`]), of step `step` taken in
+    /// dwell number `dwell`, covering samples from `start`; calls `emit` for each alert
+    /// state change of the sweep.
     pub fn push(
         &mut self,
         power: &[f32],
+        peak: Option<&[f32]>,
         start: SampleIndex,
         step: usize,
         dwell: u64,
@@ -305,7 +307,10 @@ impl SweepDetector {
         s.stats.spectra += 1;
         let (k0, k1) = self.plan.steps[step].keep;
         let pending = &mut self.pending;
-        s.det.push(&power[k0..k1], start, &mut |a| pending.push(a));
+        s.det
+            .push_with_peak(&power[k0..k1], peak.map(|p| &p[k0..k1]), start, &mut |a| {
+                pending.push(a)
+            });
         for a in self.pending.drain(..) {
             self.merger
                 .on_alert(step, a, &mut self.next_id, self.knowledge.as_deref(), emit);
@@ -483,7 +488,7 @@ mod tests {
                         }
                     }
                     let start = pos + (j * spec.span()) as u64;
-                    det.push(&p, start, v.step, dwell, &mut |a| alerts.push(a));
+                    det.push(&p, None, start, v.step, dwell, &mut |a| alerts.push(a));
                 }
                 pos += plan.dwell_samples(v);
             }
