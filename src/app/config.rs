@@ -48,6 +48,10 @@ mod default {
     /// New samples per averaged spectrum at most, whatever the rate: above ~100 MS/s the
     /// spectra get shorter than 10 ms rather than every buffer growing with the rate.
     pub const SPECTRUM_MAX_SAMPLES: f64 = 1048576.0;
+    /// Stream time per window of the spectrum's peak (the per-frame view), at least one
+    /// frame: half the shortest burst the view is for (2 ms), so such a burst fills one
+    /// window whole however its frames fall, at any rate.
+    pub const PEAK_WINDOW_S: f64 = 0.001;
     /// Spectrum workers at most (one per core below that).
     pub const MAX_WORKERS: usize = 8;
     pub const FREQ_HZ: f64 = 433.92e6;
@@ -166,6 +170,8 @@ impl Spectrum {
             let span = (default::SPECTRUM_S * sample_rate_hz).min(default::SPECTRUM_MAX_SAMPLES);
             ((span / s.hop as f64).round() as usize).max(1)
         });
+        s.peak_frames =
+            ((default::PEAK_WINDOW_S * sample_rate_hz / s.hop as f64).round() as usize).max(1);
         s.validate().map_err(flagged)?;
         Ok(s)
     }

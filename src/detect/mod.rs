@@ -34,6 +34,7 @@ use crate::dsp::cfar::f_quantile;
 use crate::dsp::cfar::Cfar;
 use crate::dsp::stats::{
     gamma_mean1_quantile, normal_quantile, peak_bin_threshold, peak_sum_threshold, quantile_dof,
+    PeakNoise,
 };
 use crate::dsp::{FreqGrid, SpectrumConfig};
 use crate::error::Error;
@@ -323,7 +324,19 @@ impl Detector {
             misfit: Misfit::default(),
             ratio: vec![0.0; bins],
             fast_age: vec![u16::MAX; bins],
-            peak_t: PeakThresholds::new(spectrum.averages, cfg.pfa, pfa_trust),
+            peak_t: PeakThresholds::new(
+                PeakNoise {
+                    // Sliding windows: one per frame from the window's last on.
+                    windows: spectrum.averages + 1 - spectrum.peak_window(),
+                    k: if spectrum.peak_window() == 1 {
+                        1.0
+                    } else {
+                        spectrum.peak_equivalent_averages()
+                    },
+                },
+                cfg.pfa,
+                pfa_trust,
+            ),
             t_frame: f32::INFINITY,
             peak_prefix: [
                 vec![0.0; bins + 1],
@@ -488,8 +501,8 @@ impl Detector {
     ) {
         debug_assert_eq!(power.len(), self.grid.bins);
         debug_assert!(peak.is_none_or(|p| p.len() == self.grid.bins));
-        // The peak of one frame is that frame: nothing the mean does not show.
-        let peak = peak.filter(|_| self.peak_t.frames > 1);
+        // The peak of one window holding every frame is the mean.
+        let peak = peak.filter(|_| self.peak_t.noise.windows > 1);
         let t0 = start as f64 / self.rate;
         let t1 = (start + self.frame_samples) as f64 / self.rate;
         self.floor.update(power);
@@ -679,8 +692,7 @@ impl Detector {
     /// floor is taken as worth the per-bin `k_floor`, the least a block's is worth.
     fn frame_tests(&mut self, peak: &[f32], k_floor: f64) {
         self.peak_t.set_floor_dof(k_floor);
-        self.t_frame =
-            peak_bin_threshold(self.peak_t.frames, self.peak_t.kf(), self.cfg.pfa) as f32;
+        self.t_frame = peak_bin_threshold(self.peak_t.noise, self.peak_t.kf(), self.cfg.pfa) as f32;
         let floor = self.floor.floor();
         let [pp, pf, pc] = &mut self.peak_prefix;
         let (mut ap, mut af, mut ac) = (0.0f64, 0.0f64, 0.0f64);
@@ -730,7 +742,7 @@ impl Detector {
         let base = self.floor.base();
         group(
             &self.mask,
-            Bits::frame(self.peak_t.frames),
+            Bits::frame(self.peak_t.noise),
             peak,
             peak,
             floor,
@@ -739,7 +751,7 @@ impl Detector {
             &mut self.frame_dets,
         );
         let (enbw, bin_dof) = (self.enbw_bins, self.bin_dof);
-        let bits = Bits::frame(self.peak_t.frames);
+        let bits = Bits::frame(self.peak_t.noise);
         let peak_t = &mut self.peak_t;
         let mut trust = |d: &mut Detection| {
             let w = ((d.hi_bin + 1 - d.lo_bin) as f64 * bin_dof).max(1.0);
@@ -774,20 +786,31 @@ impl Detector {
         }
         let overlaps = |a: &Detection, b: &Detection| a.lo_bin <= b.hi_bin && b.lo_bin <= a.hi_bin;
         let frames = &mut self.frame_dets;
-        frames.retain(|f| !self.detections.iter().any(|o| o.trusted && overlaps(o, f)));
-        for m in self.detections.iter_mut().filter(|m| !m.trusted) {
-            let parts = frames.iter().filter(|f| overlaps(m, f));
-            let Some((lo, hi)) = parts.fold(None, |acc: Option<(usize, usize)>, f| {
-                let (lo, hi) = acc.unwrap_or((m.lo_bin, m.hi_bin));
-                Some((lo.min(f.lo_bin), hi.max(f.hi_bin)))
-            }) else {
+        // An average with a trusted piece of the peak under it becomes the peak's view of
+        // their joint extent (where that is trusted) if it was untrusted, or too weak to
+        // trust alone while the peak reads the signal at twice its SNR or more: then it
+        // was on for under half the spectrum, and its figures are the frames' (a burst's
+        // own SNR, not its diluted share of the average). Otherwise a trusted average
+        // keeps its place, and the pieces go.
+        let snr = |d: &Detection| d.power as f64 / (d.noise as f64).max(1e-30);
+        for m in self.detections.iter_mut() {
+            let mut parts = frames.iter().filter(|f| overlaps(m, f)).peekable();
+            if parts.peek().is_none() {
                 continue;
-            };
-            let q = bits.noise_peak(hi + 1 - lo);
-            let mut joint = measure(peak, floor, base, enbw, lo, hi, q);
-            trust(&mut joint);
-            if joint.trusted {
-                *m = joint;
+            }
+            let loudest = parts.clone().map(snr).fold(0.0, f64::max);
+            let (lo, hi) = parts.fold((m.lo_bin, m.hi_bin), |(lo, hi), f| {
+                (lo.min(f.lo_bin), hi.max(f.hi_bin))
+            });
+            if !m.trusted || (snr(m) < min_alone && loudest >= 2.0 * snr(m)) {
+                let q = bits.noise_peak(hi + 1 - lo);
+                let mut joint = measure(peak, floor, base, enbw, lo, hi, q);
+                trust(&mut joint);
+                if joint.trusted {
+                    *m = joint;
+                }
+            }
+            if m.trusted {
                 frames.retain(|f| !overlaps(m, f));
             }
         }
@@ -1108,7 +1131,7 @@ impl Misfit {
 /// another step, which it does a few dozen times in a stream's life.
 #[derive(Debug, Clone)]
 struct PeakThresholds {
-    frames: usize,
+    noise: PeakNoise,
     pfa_test: f64,
     pfa_trust: f64,
     kf_step: i32,
@@ -1122,9 +1145,9 @@ impl PeakThresholds {
     /// Eighth octaves of floor dof: up to 2^40.
     const KF_STEPS: i32 = 320;
 
-    fn new(frames: usize, pfa_test: f64, pfa_trust: f64) -> Self {
+    fn new(noise: PeakNoise, pfa_test: f64, pfa_trust: f64) -> Self {
         PeakThresholds {
-            frames: frames.max(1),
+            noise,
             pfa_test,
             pfa_trust,
             kf_step: -1,
@@ -1150,14 +1173,14 @@ impl PeakThresholds {
 
     fn lookup(&mut self, w: f64, trust: bool) -> f64 {
         let i = ((4.0 * w.max(1.0).log2()).floor() as usize).min(Self::WIDTHS - 1);
-        let (kf, frames) = (self.kf(), self.frames);
+        let (kf, noise) = (self.kf(), self.noise);
         let (table, pfa) = if trust {
             (&mut self.trust, self.pfa_trust)
         } else {
             (&mut self.test, self.pfa_test)
         };
         if table[i].is_nan() {
-            table[i] = peak_sum_threshold(frames, 2f64.powf(i as f64 / 4.0), kf, pfa);
+            table[i] = peak_sum_threshold(noise, 2f64.powf(i as f64 / 4.0), kf, pfa);
         }
         table[i]
     }
@@ -1212,8 +1235,8 @@ struct Bits {
     fast: u8,
     /// The runs are the peak spectrum's.
     frame: bool,
-    /// Frames per peak (0: the values are means).
-    frames: usize,
+    /// The peak's noise (`None`: the values are means).
+    noise: Option<PeakNoise>,
 }
 
 impl Bits {
@@ -1222,31 +1245,38 @@ impl Bits {
         hit: FAST | SLOW,
         fast: FAST,
         frame: false,
-        frames: 0,
+        noise: None,
     };
     /// The peak of `frames` frames. A burst at 10 dB in its band reads under the per-bin
     /// test's threshold in most of its bins, so here a block's test may start a group:
     /// nothing the peak shows is reported unless its whole band passes the trust bound.
-    fn frame(frames: usize) -> Bits {
+    fn frame(noise: PeakNoise) -> Bits {
         Bits {
             any: FRAME_BITS,
             hit: FRAME_BITS,
             fast: FRAME_BITS,
             frame: true,
-            frames,
+            noise: Some(noise),
         }
     }
 
     /// What noise reaches over the floor in a run of `len` bins, for the band (see
     /// [`measure`]): 1 for a mean, whose noise averages to the floor. In a peak each noise
-    /// bin is the largest of N Exp(1) draws; the level one bin of the run in ten runs
+    /// bin is the largest of N windows' means; the level one bin of the run in ten runs
     /// exceeds keeps the noise bins around a burst from stretching its band over the run.
     fn noise_peak(&self, len: usize) -> f32 {
-        if self.frames == 0 {
+        let Some(noise) = self.noise else {
             return 1.0;
-        }
+        };
         let p_bin = 0.1 / len.max(1) as f64;
-        (-(-((1.0 - p_bin).powf(1.0 / self.frames as f64))).ln_1p()) as f32
+        // Each window's share: the largest of N stays under q with probability 1 − p.
+        let p = -(-p_bin).ln_1p() / noise.windows as f64;
+        let q = if noise.k <= 1.0 {
+            -p.ln()
+        } else {
+            gamma_mean1_quantile(noise.k, 1.0 - p)
+        };
+        q as f32
     }
 }
 

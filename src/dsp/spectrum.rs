@@ -29,6 +29,10 @@ pub struct SpectrumConfig {
     pub averages: usize,
     /// Window shape.
     pub window: WindowKind,
+    /// Consecutive frames averaged into each window of the peak (see
+    /// [`Welch::process_with_peak`]): 1 is per frame. More where frames are far shorter
+    /// than the bursts looked for (at high rates), so that a burst's frames add up.
+    pub peak_frames: usize,
 }
 
 impl SpectrumConfig {
@@ -40,7 +44,24 @@ impl SpectrumConfig {
             hop,
             averages,
             window,
+            peak_frames: 1,
         }
+    }
+
+    /// Frames in each window of the peak: [`SpectrumConfig::peak_frames`], at most the
+    /// spectrum's own.
+    pub fn peak_window(&self) -> usize {
+        self.peak_frames.clamp(1, self.averages)
+    }
+
+    /// Degrees of freedom (in frames) of one window of the peak, as
+    /// [`SpectrumConfig::equivalent_averages`] gives them for a spectrum.
+    pub fn peak_equivalent_averages(&self) -> f64 {
+        SpectrumConfig {
+            averages: self.peak_window(),
+            ..*self
+        }
+        .equivalent_averages()
     }
 
     /// Checks the parameters; the message names the flag.
@@ -139,8 +160,13 @@ pub struct Welch {
     scratch: Vec<Complex32>,
     /// Sums of re² and of im² per bin, side by side, over the frames averaged so far.
     acc2: Vec<f32>,
-    /// Per bin, the largest |X|² of one frame so far (for [`Welch::process_with_peak`]).
+    /// Per bin, the largest window sum of |X|² so far (for [`Welch::process_with_peak`]).
     peak: Vec<f32>,
+    /// With windows of several frames: their |X|² (a ring, natural bin order), their
+    /// running sum, and the frames of this spectrum seen.
+    ring: Vec<f32>,
+    window_sum: Vec<f64>,
+    frames_seen: usize,
     scale: f32,
 }
 
@@ -173,6 +199,9 @@ impl Welch {
             scratch,
             acc2: vec![0.0; 2 * cfg.fft_len],
             peak: Vec::new(),
+            ring: Vec::new(),
+            window_sum: Vec::new(),
+            frames_seen: 0,
             // |X|² of a unit tone is (Σw)²; divide it out, and the frame count.
             scale: (1.0 / (coherent * coherent * cfg.averages as f64)) as f32,
             window2: simd::interleave(&window),
@@ -201,11 +230,12 @@ impl Welch {
     }
 
     /// [`Welch::process`], and beside each averaged spectrum its peak: per bin, the
-    /// largest power of any one of its frames, on the same scale (a steady tone reads the
-    /// same in both). A burst shorter than the averaging is diluted in the mean by the
-    /// share of it that it fills; in the peak it keeps the level of the frame that held
-    /// it, which is what the detector's per-frame test looks at. `T` is `Complex32`
-    /// (`scale` unused), or int8/int16 pairs each worth `scale`.
+    /// largest mean power of any [`SpectrumConfig::peak_window`] consecutive frames (one
+    /// frame, by default), on the same scale (a steady tone reads the same in both). A
+    /// burst shorter than the averaging is diluted in the mean by the share of it that it
+    /// fills; in the peak it keeps the level of the frames that held it, which is what the
+    /// detector's per-frame test looks at. `T` is `Complex32` (`scale` unused), or
+    /// int8/int16 pairs each worth `scale`.
     ///
     /// # Panics
     /// If `out` or `peak` is shorter than `spectra_in(input.len()) * fft_len`.
@@ -254,8 +284,13 @@ impl Welch {
             out.len() >= count * n && peak_out.as_ref().is_none_or(|p| p.len() >= count * n),
             "invariant: output sized for the block"
         );
+        let m = self.cfg.peak_window();
         if peak_out.is_some() {
             self.peak.resize(n, 0.0);
+            if m > 1 {
+                self.ring.resize(m * n, 0.0);
+                self.window_sum.resize(n, 0.0);
+            }
         }
         let half = n / 2;
         // Input up to here has been requested from memory (see `simd::prefetch`).
@@ -264,7 +299,14 @@ impl Welch {
         let mut fetched = 0;
         for (s, dst) in out.chunks_exact_mut(n).take(count).enumerate() {
             self.acc2.fill(0.0);
-            self.peak.fill(0.0);
+            if peak_out.is_some() {
+                self.peak.fill(0.0);
+                if m > 1 {
+                    self.ring.fill(0.0);
+                    self.window_sum.fill(0.0);
+                    self.frames_seen = 0;
+                }
+            }
             // The input this spectrum's frames cover.
             let base = s * averages * hop;
             let span_in = &input[base..][..(averages - 1) * hop + n];
@@ -289,7 +331,11 @@ impl Welch {
                     .process_outofplace_with_scratch(frames, spectra, &mut self.scratch);
                 simd::accumulate_power(&mut self.acc2, spectra);
                 if peak_out.is_some() {
-                    simd::max_power(&mut self.peak, spectra);
+                    if m == 1 {
+                        simd::max_power(&mut self.peak, spectra);
+                    } else {
+                        self.window_peaks(m, b);
+                    }
                 }
                 first += b;
             }
@@ -299,8 +345,9 @@ impl Welch {
             simd::fold_power(&mut dst[half..], nonneg, self.scale);
             simd::fold_power(&mut dst[..half], neg, self.scale);
             if let Some(p) = peak_out.as_deref_mut() {
-                // One frame's power: the mean's scale without the division by the count.
-                let one = self.scale * averages as f32;
+                // One frame's power: the mean's scale without the division by the count,
+                // divided by the window's instead.
+                let one = self.scale * averages as f32 / m as f32;
                 let dst = &mut p[s * n..][..n];
                 let (nonneg, neg) = self.peak.split_at(n - half);
                 for (d, &v) in dst[half..].iter_mut().zip(nonneg) {
@@ -312,6 +359,27 @@ impl Welch {
             }
         }
         count
+    }
+
+    /// Folds the batch's `b` spectra into sliding windows of `m` frames and their largest sums
+    /// per bin (f64 sums: a strong burst leaving the window must not leave its rounding
+    /// behind).
+    fn window_peaks(&mut self, m: usize, b: usize) {
+        let n = self.cfg.fft_len;
+        for frame in self.spectra.chunks_exact(n).take(b) {
+            let slot = &mut self.ring[(self.frames_seen % m) * n..][..n];
+            for ((s, r), c) in self.window_sum.iter_mut().zip(slot.iter_mut()).zip(frame) {
+                let p = c.norm_sqr();
+                *s += p as f64 - *r as f64;
+                *r = p;
+            }
+            self.frames_seen += 1;
+            if self.frames_seen >= m {
+                for (pk, &s) in self.peak.iter_mut().zip(&self.window_sum) {
+                    *pk = pk.max(s as f32);
+                }
+            }
+        }
     }
 
     /// [`Welch::process`], then converted to decibels in place (what a display or a

@@ -106,13 +106,61 @@ pub fn quantile_dof(k: f64, p: f64, n: f64) -> f64 {
     1.0 / var_ln.max(1e-12)
 }
 
-/// Threshold over the floor, per bin, that one bin of a peak spectrum (the largest of
-/// `frames` single-frame powers, each Exp(1) in noise) crosses with probability at most
-/// `pfa`, the floor being an estimate worth `k_floor` (a Gamma shape, mean 1): by the
-/// union bound over the frames, P(max > t·G) ≤ N·(1 + t/k_floor)^(−k_floor), whatever
-/// the frames' correlation.
-pub fn peak_bin_threshold(frames: usize, k_floor: f64, pfa: f64) -> f64 {
-    let ln_ratio = (frames.max(1) as f64 / pfa).ln();
+/// The noise of a peak spectrum: per bin, the largest of `windows` values, each the
+/// mean of a window of frames worth `k` (Gamma(k, 1/k); 1 is a single frame, Exp(1)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeakNoise {
+    /// Windows the peak is the largest of.
+    pub windows: usize,
+    /// Degrees of freedom of one window.
+    pub k: f64,
+}
+
+impl PeakNoise {
+    /// Per single frame (windows of one frame).
+    pub fn frames(n: usize) -> Self {
+        PeakNoise {
+            windows: n.max(1),
+            k: 1.0,
+        }
+    }
+
+    fn single(&self) -> bool {
+        self.k <= 1.0 + 1e-9
+    }
+
+    /// Upper bound on the cumulant generating function of one bin of the peak, at
+    /// `s` in (0, `s_max`). Single frames: the largest of N Exp(1) is Σᵢ Eᵢ/i (Rényi),
+    /// exactly −Σᵢ ln(1 − s/i). Windows: E[e^{s·max}] ≤ Σⱼ E[e^{s·Yⱼ}], so
+    /// ln N − k·ln(1 − s/k).
+    fn cgf(&self, s: f64) -> f64 {
+        if self.single() {
+            (1..=self.windows).map(|i| -(-s / i as f64).ln_1p()).sum()
+        } else {
+            (self.windows as f64).ln() - self.k * (-s / self.k).ln_1p()
+        }
+    }
+
+    fn s_max(&self) -> f64 {
+        if self.single() {
+            1.0
+        } else {
+            self.k
+        }
+    }
+}
+
+/// Threshold over the floor, per bin, that one bin of a peak spectrum crosses with
+/// probability at most `pfa`, the floor being an estimate worth `k_floor` (a Gamma shape,
+/// mean 1): by the union bound over the windows, whatever their correlation. Single
+/// frames: P(max > t·G) ≤ N·(1 + t/k_floor)^(−k_floor), in closed form; windows of
+/// several frames: the F quantile at `pfa / N`.
+pub fn peak_bin_threshold(noise: PeakNoise, k_floor: f64, pfa: f64) -> f64 {
+    let n = noise.windows as f64;
+    if !noise.single() {
+        return crate::dsp::cfar::f_quantile(2.0 * noise.k, 2.0 * k_floor, pfa / n);
+    }
+    let ln_ratio = (n / pfa).ln();
     if k_floor > 1e12 {
         ln_ratio
     } else {
@@ -122,21 +170,21 @@ pub fn peak_bin_threshold(frames: usize, k_floor: f64, pfa: f64) -> f64 {
 
 /// Threshold over the floor, per bin, for the sum of `w` independent bins of a peak
 /// spectrum (as [`peak_bin_threshold`]) that noise crosses with probability at most
-/// `pfa`. The largest of N Exp(1) values is Σᵢ Eᵢ/i (Rényi), whose cumulant generating
-/// function is −Σᵢ ln(1 − s/i); with the floor worth `k_floor`, the Chernoff bound
-/// P(ΣM > t·w·G) ≤ exp(w·Λ(s) − k_floor·ln(1 + s·t·w/k_floor)) for any s in (0, 1) gives
+/// `pfa`. With Λ(s) a bound on one bin's cumulant generating function (see
+/// [`PeakNoise`]) and the floor worth `k_floor`, the Chernoff bound
+/// P(ΣM > t·w·G) ≤ exp(w·Λ(s) − k_floor·ln(1 + s·t·w/k_floor)) for any admissible s gives
 /// the t at which the bound reaches `pfa` in closed form for each s; the threshold is
-/// the least of them. Conservative (a bound, not the tail itself), and exact in its
-/// assumptions for any `w`, where a Gamma fit of the sum's tail would be too light.
-pub fn peak_sum_threshold(frames: usize, w: f64, k_floor: f64, pfa: f64) -> f64 {
-    let n = frames.max(1);
+/// the least of them. Conservative (a bound, not the tail itself), and sound for any
+/// `w`, where a Gamma fit of the sum's tail would be too light.
+pub fn peak_sum_threshold(noise: PeakNoise, w: f64, k_floor: f64, pfa: f64) -> f64 {
     let w = w.max(1e-9);
     let ln_pfa = pfa.ln();
+    let s_max = noise.s_max();
     let t_at = |u: f64| {
-        // s = 1 − e^(−u): fine steps where the optimum crowds towards 1 (few bins).
-        let s = -(-u).exp_m1();
-        let cgf: f64 = (1..=n).map(|i| -(-s / i as f64).ln_1p()).sum();
-        let x = w * cgf - ln_pfa;
+        // s = s_max·(1 − e^(−u)): fine steps where the optimum crowds towards s_max
+        // (few bins).
+        let s = -s_max * (-u).exp_m1();
+        let x = w * noise.cgf(s) - ln_pfa;
         if k_floor > 1e12 {
             x / (s * w)
         } else {
@@ -190,10 +238,11 @@ mod tests {
         for &(frames, w) in &[(5usize, 1usize), (5, 8), (47, 4), (2, 32)] {
             let sums = peak_sums(frames, w, trials, 7 + frames as u64);
             for &pfa in &[1e-2, 1e-4] {
+                let noise = PeakNoise::frames(frames);
                 let t = if w == 1 {
-                    peak_bin_threshold(frames, f64::INFINITY, pfa)
+                    peak_bin_threshold(noise, f64::INFINITY, pfa)
                 } else {
-                    peak_sum_threshold(frames, w as f64, f64::INFINITY, pfa)
+                    peak_sum_threshold(noise, w as f64, f64::INFINITY, pfa)
                 };
                 let over = sums.iter().filter(|&&s| s > t * w as f64).count() as f64;
                 let rate = over / trials as f64;
@@ -214,12 +263,53 @@ mod tests {
 
     #[test]
     fn peak_thresholds_fall_with_width_and_rise_with_floor_doubt() {
-        let t = |w, k| peak_sum_threshold(5, w, k, 1e-8);
+        let t = |w, k| peak_sum_threshold(PeakNoise::frames(5), w, k, 1e-8);
         assert!(t(4.0, 1e13) > t(16.0, 1e13) && t(16.0, 1e13) > t(64.0, 1e13));
         // The mean of a peak of five frames is H₅ ≈ 2.28: wide sums tend to it.
         assert!(t(1e5, 1e13) < 2.4 && t(1e5, 1e13) > 2.28);
         assert!(t(16.0, 50.0) > t(16.0, 1e13));
-        assert!(peak_bin_threshold(5, 50.0, 1e-6) > peak_bin_threshold(5, 1e13, 1e-6));
+        let five = PeakNoise::frames(5);
+        assert!(peak_bin_threshold(five, 50.0, 1e-6) > peak_bin_threshold(five, 1e13, 1e-6));
+    }
+
+    #[test]
+    fn window_peak_thresholds_bound_the_tail() {
+        // The largest of 12 means of 4 Exp(1) draws (Gamma(4)/4), summed over w bins.
+        let (trials, windows, m) = (100_000, 12usize, 4usize);
+        let noise = PeakNoise {
+            windows,
+            k: m as f64,
+        };
+        for &w in &[1usize, 8] {
+            let mut x = 99u64;
+            let mut uniform = move || {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+            };
+            let sums: Vec<f64> = (0..trials)
+                .map(|_| {
+                    (0..w)
+                        .map(|_| {
+                            (0..windows)
+                                .map(|_| (0..m).map(|_| -uniform().ln()).sum::<f64>() / m as f64)
+                                .fold(0.0, f64::max)
+                        })
+                        .sum()
+                })
+                .collect();
+            let pfa = 1e-3;
+            let t = if w == 1 {
+                peak_bin_threshold(noise, 1e13, pfa)
+            } else {
+                peak_sum_threshold(noise, w as f64, 1e13, pfa)
+            };
+            let rate = sums.iter().filter(|&&s| s > t * w as f64).count() as f64 / trials as f64;
+            assert!(rate <= 1.3 * pfa, "{w}: {rate}");
+            let lower = sums.iter().filter(|&&s| s > 0.8 * t * w as f64).count() as f64;
+            assert!(lower / trials as f64 > 0.05 * pfa, "{w}: loose");
+        }
     }
 
     #[test]

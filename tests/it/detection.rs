@@ -358,7 +358,10 @@ fn a_single_2_ms_burst_at_10_db_is_raised_with_its_figures_at_any_rate() {
         assert!(a.last_seen_s <= 1.03, "{rate}: {a:?}");
         let bin = hz / 1024.0;
         assert!((a.freq_hz - 433.96e6).abs() < 12.5e3 + bin, "{rate}: {a:?}");
-        assert!(a.bandwidth_hz > 10e3 && a.bandwidth_hz < 60e3, "{rate}: {a:?}");
+        assert!(
+            a.bandwidth_hz > 10e3 && a.bandwidth_hz < 60e3,
+            "{rate}: {a:?}"
+        );
         assert!(a.snr_db >= 6.0 && a.snr_db < 16.0, "{rate}: {a:?}");
         assert_eq!(a.activity.as_ref().map(|x| x.bursts), Some(1), "{rate}");
     }

@@ -50,6 +50,7 @@ pub const FLOOR_SPECTRUM: SpectrumConfig = SpectrumConfig {
     hop: 512,
     averages: 20,
     window: WindowKind::Hann,
+    peak_frames: 1,
 };
 
 /// The longest exercise: a day (a typo of `duration_s = 36000000` must not start an
