@@ -326,8 +326,9 @@ impl Detector {
             fast_age: vec![u16::MAX; bins],
             peak_t: PeakThresholds::new(
                 PeakNoise {
-                    // Sliding windows: one per frame from the window's last on.
-                    windows: spectrum.averages + 1 - spectrum.peak_window(),
+                    // Disjoint windows, the last taking the frames left over (worth more
+                    // than k: a stricter threshold than it needs).
+                    windows: (spectrum.averages / spectrum.peak_window()).max(1),
                     k: if spectrum.peak_window() == 1 {
                         1.0
                     } else {

@@ -245,6 +245,14 @@ pub(super) fn fold_power(power: &mut [f32], acc2: &[f32], scale: f32) {
     }
 }
 
+/// `peak[i] = max(peak[i], (acc2[2i] + acc2[2i + 1]) · scale)`: a window's sums of
+/// [`accumulate_power`] as scaled |X|², into the largest so far (natural bin order).
+pub(super) fn fold_max_power(peak: &mut [f32], acc2: &[f32], scale: f32) {
+    for (p, pair) in peak.iter_mut().zip(acc2.chunks_exact(2)) {
+        *p = p.max((pair[0] + pair[1]) * scale);
+    }
+}
+
 /// Asks the cache hierarchy for `region` ahead of use, one request per 64-byte line.
 /// Frames read their new samples from a multi-megabyte block straight out of DRAM; the
 /// hardware prefetcher stops at every 4 KiB page and cannot see far enough ahead while

@@ -160,13 +160,10 @@ pub struct Welch {
     scratch: Vec<Complex32>,
     /// Sums of re² and of im² per bin, side by side, over the frames averaged so far.
     acc2: Vec<f32>,
-    /// Per bin, the largest window sum of |X|² so far (for [`Welch::process_with_peak`]).
+    /// Per bin, the largest window mean of |X|² so far (for [`Welch::process_with_peak`]).
     peak: Vec<f32>,
-    /// With windows of several frames: their |X|² (a ring, natural bin order), their
-    /// running sum, and the frames of this spectrum seen.
-    ring: Vec<f32>,
-    window_sum: Vec<f64>,
-    frames_seen: usize,
+    /// With windows of several frames: the window's sums, as `acc2` holds them.
+    win2: Vec<f32>,
     scale: f32,
 }
 
@@ -199,9 +196,7 @@ impl Welch {
             scratch,
             acc2: vec![0.0; 2 * cfg.fft_len],
             peak: Vec::new(),
-            ring: Vec::new(),
-            window_sum: Vec::new(),
-            frames_seen: 0,
+            win2: Vec::new(),
             // |X|² of a unit tone is (Σw)²; divide it out, and the frame count.
             scale: (1.0 / (coherent * coherent * cfg.averages as f64)) as f32,
             window2: simd::interleave(&window),
@@ -230,8 +225,9 @@ impl Welch {
     }
 
     /// [`Welch::process`], and beside each averaged spectrum its peak: per bin, the
-    /// largest mean power of any [`SpectrumConfig::peak_window`] consecutive frames (one
-    /// frame, by default), on the same scale (a steady tone reads the same in both). A
+    /// largest mean power of its windows of [`SpectrumConfig::peak_window`] consecutive
+    /// frames (one frame, by default; the last window takes the frames left over), on the
+    /// same scale (a steady tone reads the same in both). A
     /// burst shorter than the averaging is diluted in the mean by the share of it that it
     /// fills; in the peak it keeps the level of the frames that held it, which is what the
     /// detector's per-frame test looks at. `T` is `Complex32` (`scale` unused), or
@@ -285,12 +281,20 @@ impl Welch {
             "invariant: output sized for the block"
         );
         let m = self.cfg.peak_window();
+        // Windows end every m frames; the last takes what is left.
+        let windows = (averages / m).max(1);
+        let window_end = |f: usize| {
+            if f / m + 1 >= windows {
+                averages
+            } else {
+                (f / m + 1) * m
+            }
+        };
         if peak_out.is_some() {
             self.peak.resize(n, 0.0);
-            if m > 1 {
-                self.ring.resize(m * n, 0.0);
-                self.window_sum.resize(n, 0.0);
-            }
+        }
+        if m > 1 {
+            self.win2.resize(2 * n, 0.0);
         }
         let half = n / 2;
         // Input up to here has been requested from memory (see `simd::prefetch`).
@@ -301,12 +305,8 @@ impl Welch {
             self.acc2.fill(0.0);
             if peak_out.is_some() {
                 self.peak.fill(0.0);
-                if m > 1 {
-                    self.ring.fill(0.0);
-                    self.window_sum.fill(0.0);
-                    self.frames_seen = 0;
-                }
             }
+            self.win2.fill(0.0);
             // The input this spectrum's frames cover.
             let base = s * averages * hop;
             let span_in = &input[base..][..(averages - 1) * hop + n];
@@ -329,12 +329,38 @@ impl Welch {
                 // One call for the whole batch; out of place saves rustfft a copy back.
                 self.fft
                     .process_outofplace_with_scratch(frames, spectra, &mut self.scratch);
-                simd::accumulate_power(&mut self.acc2, spectra);
-                if peak_out.is_some() {
-                    if m == 1 {
+                if m == 1 {
+                    simd::accumulate_power(&mut self.acc2, spectra);
+                    if peak_out.is_some() {
                         simd::max_power(&mut self.peak, spectra);
-                    } else {
-                        self.window_peaks(m, b);
+                    }
+                } else {
+                    // Summed window by window (with or without the peak, so the mean has
+                    // the same bits either way), the batch cut where windows end.
+                    let mut f0 = first;
+                    while f0 < first + b {
+                        let end = window_end(f0);
+                        let f1 = end.min(first + b);
+                        simd::accumulate_power(
+                            &mut self.win2,
+                            &spectra[(f0 - first) * n..(f1 - first) * n],
+                        );
+                        if f1 == end {
+                            if peak_out.is_some() {
+                                let start = if end == averages {
+                                    (windows - 1) * m
+                                } else {
+                                    end - m
+                                };
+                                let count = (end - start) as f32;
+                                simd::fold_max_power(&mut self.peak, &self.win2, 1.0 / count);
+                            }
+                            for (a, w) in self.acc2.iter_mut().zip(self.win2.iter_mut()) {
+                                *a += *w;
+                                *w = 0.0;
+                            }
+                        }
+                        f0 = f1;
                     }
                 }
                 first += b;
@@ -345,9 +371,9 @@ impl Welch {
             simd::fold_power(&mut dst[half..], nonneg, self.scale);
             simd::fold_power(&mut dst[..half], neg, self.scale);
             if let Some(p) = peak_out.as_deref_mut() {
-                // One frame's power: the mean's scale without the division by the count,
-                // divided by the window's instead.
-                let one = self.scale * averages as f32 / m as f32;
+                // One frame's power: the mean's scale without the division by the count
+                // (windows divided by their own).
+                let one = self.scale * averages as f32;
                 let dst = &mut p[s * n..][..n];
                 let (nonneg, neg) = self.peak.split_at(n - half);
                 for (d, &v) in dst[half..].iter_mut().zip(nonneg) {
@@ -359,27 +385,6 @@ impl Welch {
             }
         }
         count
-    }
-
-    /// Folds the batch's `b` spectra into sliding windows of `m` frames and their largest sums
-    /// per bin (f64 sums: a strong burst leaving the window must not leave its rounding
-    /// behind).
-    fn window_peaks(&mut self, m: usize, b: usize) {
-        let n = self.cfg.fft_len;
-        for frame in self.spectra.chunks_exact(n).take(b) {
-            let slot = &mut self.ring[(self.frames_seen % m) * n..][..n];
-            for ((s, r), c) in self.window_sum.iter_mut().zip(slot.iter_mut()).zip(frame) {
-                let p = c.norm_sqr();
-                *s += p as f64 - *r as f64;
-                *r = p;
-            }
-            self.frames_seen += 1;
-            if self.frames_seen >= m {
-                for (pk, &s) in self.peak.iter_mut().zip(&self.window_sum) {
-                    *pk = pk.max(s as f32);
-                }
-            }
-        }
     }
 
     /// [`Welch::process`], then converted to decibels in place (what a display or a
@@ -749,6 +754,32 @@ mod tests {
                 assert!(mean[bin] < 0.3 && mean[bin] > 0.125, "{}", mean[bin]);
             }
             assert!(peak.iter().zip(&mean).all(|(p, m)| p >= m));
+        }
+    }
+
+    #[test]
+    fn windows_of_frames_give_the_loudest_window_mean() {
+        // 14 frames in windows of 4: 0–3, 4–7 and 8–13 (the last takes the two left over).
+        let mut cfg = SpectrumConfig::new(256, 50, 14, WindowKind::Hann);
+        cfg.peak_frames = 4;
+        let len = cfg.history() + cfg.span();
+        let full = tone(len, 32.0 / 256.0, 1.0);
+        let bin = 128 + 32;
+        // The tone over exactly frames 4–7's samples, then over frames 8–13's.
+        // In the last case frames 8 and 13 hold half of the tone's samples each, under the
+        // symmetric half of their window: a quarter of its power.
+        for (from, to, level) in [(4, 7, 1.0), (8, 13, 1.0), (9, 12, 4.5 / 6.0)] {
+            let mut x = vec![Complex32::default(); len];
+            let (a, b) = (from * cfg.hop, to * cfg.hop + cfg.fft_len);
+            x[a..b].copy_from_slice(&full[a..b]);
+            let (mut mean, mut peak) = (vec![0.0; 256], vec![0.0; 256]);
+            Welch::new(cfg).process_with_peak(x.as_slice(), 1.0, &mut mean, &mut peak);
+            assert!(
+                (peak[bin] - level).abs() < 1e-3,
+                "{from}–{to}: {}",
+                peak[bin]
+            );
+            assert_eq!(mean, run(cfg, &x));
         }
     }
 
