@@ -709,26 +709,15 @@ impl Detector {
             pf[i + 1] = af;
             pc[i + 1] = ac;
         }
-        let n = self.grid.bins;
-        for &w in &WIDE_BLOCKS {
-            if 2 * w > n {
-                break;
+        let [pp, pf, pc] = &self.peak_prefix;
+        let peak_t = &mut self.peak_t;
+        block_tests(&mut self.mask, pc, self.bin_dof, |a, b, w_eff| {
+            if pp[b] - pp[a] > (pf[b] - pf[a]) * peak_t.test(w_eff) {
+                WIDE_FRAME
+            } else {
+                0
             }
-            let mut a = 0;
-            while a + w <= n {
-                let b = a + w;
-                let cells = pc[b] - pc[a];
-                if 2.0 * cells >= w as f64 {
-                    let w_eff = (cells * self.bin_dof).max(1.0);
-                    if pp[b] - pp[a] > (pf[b] - pf[a]) * self.peak_t.test(w_eff) {
-                        for m in &mut self.mask[a..b] {
-                            *m |= WIDE_FRAME;
-                        }
-                    }
-                }
-                a += w / 2;
-            }
-        }
+        });
     }
 
     /// Groups the peak spectrum's flags and adds what it shows where the averaged spectra
@@ -832,7 +821,6 @@ impl Detector {
     /// alarm probability; there are a third as many blocks as bins, so the false alarms of
     /// all the tests together rise by a third at most.
     fn wide_tests(&mut self, power: &[f32], slow_on: bool, ks: f64) {
-        let n = self.grid.bins;
         let floor = self.floor.floor();
         // Only the bins the bin tests left alone: a block passes on energy the bin tests
         // did not already explain (a strong line does not make its neighbourhood "wide").
@@ -858,44 +846,23 @@ impl Detector {
         }
         let (seg_dof, shape_dof) = self.floor.dof_parts();
         let misfit = self.misfit.variance();
-        for &w in &WIDE_BLOCKS {
-            if 2 * w > n {
-                break;
+        let [pp, ps, pf, pc] = &self.prefix;
+        let (k, pfa) = (self.k, self.cfg.pfa);
+        block_tests(&mut self.mask, pc, self.bin_dof, |a, b, w_eff| {
+            let k_floor = 1.0 / (1.0 / seg_dof + 1.0 / (shape_dof * w_eff) + misfit);
+            let f = pf[b] - pf[a];
+            let mut flag = 0u8;
+            if pp[b] - pp[a] > f * f_quantile(2.0 * k * w_eff, 2.0 * k_floor, pfa) {
+                flag |= WIDE_FAST;
             }
-            let [pp, ps, pf, pc] = &self.prefix;
-            let mut a = 0;
-            while a + w <= n {
-                let b = a + w;
-                let cells = pc[b] - pc[a];
-                // At least half the block must be left for the test to mean anything.
-                if 2.0 * cells >= w as f64 {
-                    let w_eff = (cells * self.bin_dof).max(1.0);
-                    let k_floor = 1.0 / (1.0 / seg_dof + 1.0 / (shape_dof * w_eff) + misfit);
-                    let f = pf[b] - pf[a];
-                    let mut flag = 0u8;
-                    let t_fast = f_quantile(2.0 * self.k * w_eff, 2.0 * k_floor, self.cfg.pfa);
-                    if pp[b] - pp[a] > f * t_fast {
-                        flag |= WIDE_FAST;
-                    }
-                    if slow_on {
-                        let t_slow = f_quantile(
-                            2.0 * ks * w_eff,
-                            2.0 * k_floor,
-                            self.cfg.pfa / SLOW_PFA_FACTOR,
-                        );
-                        if ps[b] - ps[a] > f * t_slow {
-                            flag |= WIDE_SLOW;
-                        }
-                    }
-                    if flag != 0 {
-                        for m in &mut self.mask[a..b] {
-                            *m |= flag;
-                        }
-                    }
+            if slow_on {
+                let t_slow = f_quantile(2.0 * ks * w_eff, 2.0 * k_floor, pfa / SLOW_PFA_FACTOR);
+                if ps[b] - ps[a] > f * t_slow {
+                    flag |= WIDE_SLOW;
                 }
-                a += w / 2;
             }
-        }
+            flag
+        });
     }
 
     /// The floor-rise rule: reports jamming, snaps the floor to the jammed level (and
@@ -1222,6 +1189,39 @@ fn jam_alert(a: &JamAlert, last_s: f64, state: AlertState) -> Alert {
         band: a.band.clone(),
         evidence: None,
         activity: None,
+    }
+}
+
+/// Runs the band-integrated tests' blocks: for each width in [`WIDE_BLOCKS`], blocks
+/// `a..b` overlapping by half, each with at least half its bins counted in `cells` (a
+/// prefix count of the bins the bin tests left alone; fewer, and the test means nothing).
+/// `test(a, b, w_eff)`, with `w_eff` the counted bins' worth in independent bins, returns
+/// the flags to set on the block's bins.
+fn block_tests(
+    mask: &mut [u8],
+    cells: &[f64],
+    bin_dof: f64,
+    mut test: impl FnMut(usize, usize, f64) -> u8,
+) {
+    let n = mask.len();
+    for &w in &WIDE_BLOCKS {
+        if 2 * w > n {
+            break;
+        }
+        let mut a = 0;
+        while a + w <= n {
+            let b = a + w;
+            let counted = cells[b] - cells[a];
+            if 2.0 * counted >= w as f64 {
+                let flag = test(a, b, (counted * bin_dof).max(1.0));
+                if flag != 0 {
+                    for m in &mut mask[a..b] {
+                        *m |= flag;
+                    }
+                }
+            }
+            a += w / 2;
+        }
     }
 }
 
@@ -1765,11 +1765,12 @@ mod tests {
     }
 
     #[test]
-    fn frames_of_a_real_front_ends_noise_raise_nothing() {
-        // Five minutes of 10 ms spectra, frame by frame, over the shaped floor: the peak's
-        // tests add their own false alarms to the mean's (design: 0.5 an hour each).
-        let alerts = run_frames(30_000, 11, front_end, |_, _, _| {});
-        assert!(all_raised(&alerts).is_empty(), "{alerts:?}");
+    fn an_hour_of_a_real_front_ends_framed_noise_raises_at_most_one_alert() {
+        // 360 000 spectra of 10 ms, frame by frame, over the shaped floor: the peak's tests
+        // add their own false alarms to the mean's (design: 0.5 an hour each).
+        let alerts = run_frames(360_000, 11, front_end, |_, _, _| {});
+        let raised = all_raised(&alerts);
+        assert!(raised.len() <= 1, "{raised:?}");
     }
 
     #[test]
