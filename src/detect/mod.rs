@@ -169,8 +169,9 @@ pub fn receiver_line_half_bins(spectrum: &SpectrumConfig) -> f64 {
     spectrum.window.enbw_bins(spectrum.fft_len) + 1.0
 }
 
-/// How much louder (peak bin over floor, linear: 10 dB) a signal in the same spectrum must
-/// be for what only the peak spectrum shows to be taken as its spill.
+/// How much louder (its loudest bin) or more powerful (its band), in the peak over the
+/// floor (linear: 10 dB), a signal in the same spectrum must be for what only the peak
+/// shows to be taken as its spill.
 const SPILL_RATIO: f64 = 10.0;
 
 /// The slow test's false-alarm probability is the fast test's divided by this.
@@ -753,24 +754,33 @@ impl Detector {
                 sum > model * peak_t.trust(w) && d.power as f64 >= min_alone * d.noise as f64;
         };
         self.frame_dets.iter_mut().for_each(&mut trust);
-        let peak_ratio = |d: &Detection| {
-            (d.lo_bin..=d.hi_bin)
-                .map(|i| peak[i] as f64 / (floor[i] as f64).max(1e-30))
-                .fold(0.0, f64::max)
+        // In the peak over the floor, across a detection's band: its power, and its
+        // loudest bin.
+        let in_peak = |d: &Detection| {
+            (d.lo_bin..=d.hi_bin).fold((0.0f64, 0.0f64), |(sum, top), i| {
+                let (p, f) = (peak[i] as f64, (floor[i] as f64).max(1e-30));
+                (sum + (p - f).max(0.0), top.max(p / f))
+            })
         };
         // A transmission's keying edges and modulation splatter its frames far wider than
-        // its mean: in a spectrum that holds something 10 dB or more louder (in the peak),
-        // what the peak alone shows is taken as that signal's spill, as the slow mean's
-        // echoes are.
+        // its mean, and keying puts lines beside its carrier: spill carries a small share
+        // of the transmission's power, at a level well under its own. In a spectrum that
+        // holds something ten times louder (in its loudest bin) or with ten times the
+        // power (in the peak), what the peak alone shows is taken as that signal's spill,
+        // as the slow mean's echoes are.
         let loudest = self
             .detections
             .iter()
             .chain(self.frame_dets.iter())
             .filter(|d| d.trusted)
-            .map(peak_ratio)
-            .fold(0.0, f64::max);
-        self.frame_dets
-            .retain(|d| d.trusted && peak_ratio(d) * SPILL_RATIO >= loudest);
+            .map(in_peak)
+            .fold((0.0, 0.0), |(p, t), (dp, dt)| {
+                (f64::max(p, dp), f64::max(t, dt))
+            });
+        self.frame_dets.retain(|d| {
+            let (power, top) = in_peak(d);
+            d.trusted && power * SPILL_RATIO >= loudest.0 && top * SPILL_RATIO >= loudest.1
+        });
         if self.frame_dets.is_empty() {
             return;
         }
