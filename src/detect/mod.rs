@@ -731,9 +731,10 @@ impl Detector {
     fn frame_detections(&mut self, peak: &[f32], min_alone: f64) {
         let floor = self.floor.floor();
         let base = self.floor.base();
+        let bits = Bits::frame(self.peak_t.noise);
         group(
             &self.mask,
-            Bits::frame(self.peak_t.noise),
+            bits,
             peak,
             peak,
             floor,
@@ -742,7 +743,6 @@ impl Detector {
             &mut self.frame_dets,
         );
         let (enbw, bin_dof) = (self.enbw_bins, self.bin_dof);
-        let bits = Bits::frame(self.peak_t.noise);
         let peak_t = &mut self.peak_t;
         let mut trust = |d: &mut Detection| {
             let w = ((d.hi_bin + 1 - d.lo_bin) as f64 * bin_dof).max(1.0);
@@ -798,11 +798,11 @@ impl Detector {
             if parts.peek().is_none() {
                 continue;
             }
-            let loudest = parts.clone().map(snr).fold(0.0, f64::max);
+            let best_part = parts.clone().map(snr).fold(0.0, f64::max);
             let (lo, hi) = parts.fold((m.lo_bin, m.hi_bin), |(lo, hi), f| {
                 (lo.min(f.lo_bin), hi.max(f.hi_bin))
             });
-            if !m.trusted || (snr(m) < min_alone && loudest >= 2.0 * snr(m)) {
+            if !m.trusted || (snr(m) < min_alone && best_part >= 2.0 * snr(m)) {
                 let q = bits.noise_peak(hi + 1 - lo);
                 let mut joint = measure(peak, floor, base, enbw, lo, hi, q);
                 trust(&mut joint);
