@@ -44,7 +44,7 @@ impl<T> IqBlock<T> {
     }
 }
 
-/// Averaged power spectra computed from one [`IqBlock`].
+/// Averaged power spectra computed from one [`IqBlock`], and their peaks.
 #[derive(Debug)]
 pub struct SpectrumBatch {
     /// Sequence number of the block they came from.
@@ -53,7 +53,9 @@ pub struct SpectrumBatch {
     pub start: SampleIndex,
     /// Number of spectra.
     pub count: usize,
-    /// `count * fft_len` linear power values, fft-shifted; pooled buffer.
+    /// Linear power, fft-shifted; pooled buffer in two halves: the first holds the
+    /// `count` averaged spectra (`fft_len` values each), the second their peaks at the
+    /// same offsets (see [`crate::dsp::Welch::process_with_peak`]).
     pub power: Vec<f32>,
     /// Carried over from the block.
     pub dropped: u64,
