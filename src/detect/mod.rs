@@ -325,20 +325,7 @@ impl Detector {
             misfit: Misfit::default(),
             ratio: vec![0.0; bins],
             fast_age: vec![u16::MAX; bins],
-            peak_t: PeakThresholds::new(
-                PeakNoise {
-                    // Disjoint windows, the last taking the frames left over (worth more
-                    // than k: a stricter threshold than it needs).
-                    windows: (spectrum.averages / spectrum.peak_window()).max(1),
-                    k: if spectrum.peak_window() == 1 {
-                        1.0
-                    } else {
-                        spectrum.peak_equivalent_averages()
-                    },
-                },
-                cfg.pfa,
-                pfa_trust,
-            ),
+            peak_t: PeakThresholds::new(spectrum.peak_noise(), cfg.pfa, pfa_trust),
             t_frame: f32::INFINITY,
             peak_prefix: [
                 vec![0.0; bins + 1],
@@ -696,20 +683,17 @@ impl Detector {
         self.peak_t.set_floor_dof(k_floor);
         self.t_frame = peak_bin_threshold(self.peak_t.noise, self.peak_t.kf(), self.cfg.pfa) as f32;
         let floor = self.floor.floor();
-        let [pp, pf, pc] = &mut self.peak_prefix;
-        let (mut ap, mut af, mut ac) = (0.0f64, 0.0f64, 0.0f64);
-        for (i, ((m, &p), &f)) in self.mask.iter_mut().zip(peak).zip(floor).enumerate() {
+        for (m, (&p, &f)) in self.mask.iter_mut().zip(peak.iter().zip(floor)) {
             if p > f * self.t_frame {
                 *m |= FRAME;
-            } else {
-                ap += p as f64;
-                af += f as f64;
-                ac += 1.0;
             }
-            pp[i + 1] = ap;
-            pf[i + 1] = af;
-            pc[i + 1] = ac;
         }
+        let mask = &self.mask;
+        prefix_sums(
+            [peak, floor],
+            |i| mask[i] & FRAME == 0,
+            &mut self.peak_prefix,
+        );
         let [pp, pf, pc] = &self.peak_prefix;
         let peak_t = &mut self.peak_t;
         block_tests(&mut self.mask, pc, self.bin_dof, |a, b, w_eff| {
@@ -834,26 +818,12 @@ impl Detector {
         let floor = self.floor.floor();
         // Only the bins the bin tests left alone: a block passes on energy the bin tests
         // did not already explain (a strong line does not make its neighbourhood "wide").
-        let [pp, ps, pf, pc] = &mut self.prefix;
-        let (mut ap, mut as_, mut af, mut ac) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-        for (i, (((&p, &sl), &f), &m)) in power
-            .iter()
-            .zip(&self.slow_mean)
-            .zip(floor)
-            .zip(&self.mask)
-            .enumerate()
-        {
-            if m & (FAST | SLOW) == 0 {
-                ap += p as f64;
-                as_ += sl as f64;
-                af += f as f64;
-                ac += 1.0;
-            }
-            pp[i + 1] = ap;
-            ps[i + 1] = as_;
-            pf[i + 1] = af;
-            pc[i + 1] = ac;
-        }
+        let mask = &self.mask;
+        prefix_sums(
+            [power, &self.slow_mean, floor],
+            |i| mask[i] & (FAST | SLOW) == 0,
+            &mut self.prefix,
+        );
         let (seg_dof, shape_dof) = self.floor.dof_parts();
         let misfit = self.misfit.variance();
         let [pp, ps, pf, pc] = &self.prefix;
@@ -1202,6 +1172,31 @@ fn jam_alert(a: &JamAlert, last_s: f64, state: AlertState) -> Alert {
     }
 }
 
+/// Prefix sums over the bins `keep` admits, for the band-integrated tests: `out[j][i]`
+/// (j < S) is the sum of `series[j]` over the admitted bins before bin `i`, `out[S][i]`
+/// how many there were (f64: a spectrum's sums run over its whole band).
+fn prefix_sums<const S: usize>(
+    series: [&[f32]; S],
+    keep: impl Fn(usize) -> bool,
+    out: &mut [Vec<f64>],
+) {
+    debug_assert_eq!(out.len(), S + 1);
+    let mut acc = [0.0f64; S];
+    let mut count = 0.0f64;
+    for i in 0..out[S].len() - 1 {
+        if keep(i) {
+            for (a, x) in acc.iter_mut().zip(&series) {
+                *a += x[i] as f64;
+            }
+            count += 1.0;
+        }
+        for (o, &a) in out.iter_mut().zip(&acc) {
+            o[i + 1] = a;
+        }
+        out[S][i + 1] = count;
+    }
+}
+
 /// Runs the band-integrated tests' blocks: for each width in [`WIDE_BLOCKS`], blocks
 /// `a..b` overlapping by half, each with at least half its bins counted in `cells` (a
 /// prefix count of the bins the bin tests left alone; fewer, and the test means nothing).
@@ -1244,9 +1239,7 @@ struct Bits {
     hit: u8,
     /// The flag of the single-spectrum test.
     fast: u8,
-    /// The runs are the peak spectrum's.
-    frame: bool,
-    /// The peak's noise (`None`: the values are means).
+    /// The peak's noise when the runs are the peak's (`None`: the values are means).
     noise: Option<PeakNoise>,
 }
 
@@ -1255,7 +1248,6 @@ impl Bits {
         any: MEAN_BITS,
         hit: FAST | SLOW,
         fast: FAST,
-        frame: false,
         noise: None,
     };
     /// The peak of `frames` frames. A burst at 10 dB in its band reads under the per-bin
@@ -1266,7 +1258,6 @@ impl Bits {
             any: FRAME_BITS,
             hit: FRAME_BITS,
             fast: FRAME_BITS,
-            frame: true,
             noise: Some(noise),
         }
     }
@@ -1332,7 +1323,7 @@ fn group(
         let v = if any_fast { power } else { slow };
         let mut d = measure(v, floor, base, enbw_bins, a, b, bits.noise_peak(b + 1 - a));
         d.fast = any_fast;
-        d.frame = bits.frame;
+        d.frame = bits.noise.is_some();
         out.push(d);
     }
 }

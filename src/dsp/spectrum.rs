@@ -12,6 +12,7 @@ use num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
 use super::simd;
+use super::stats::PeakNoise;
 use super::window::WindowKind;
 use crate::error::Error;
 
@@ -54,14 +55,28 @@ impl SpectrumConfig {
         self.peak_frames.clamp(1, self.averages)
     }
 
-    /// Degrees of freedom (in frames) of one window of the peak, as
-    /// [`SpectrumConfig::equivalent_averages`] gives them for a spectrum.
-    pub fn peak_equivalent_averages(&self) -> f64 {
-        SpectrumConfig {
-            averages: self.peak_window(),
-            ..*self
+    /// Windows of the peak in one spectrum: disjoint, the last taking the frames left over.
+    pub fn peak_windows(&self) -> usize {
+        (self.averages / self.peak_window()).max(1)
+    }
+
+    /// The peak's noise: the largest of [`SpectrumConfig::peak_windows`] windows, each
+    /// worth its frames' [`SpectrumConfig::equivalent_averages`] (1, Exp(1), for single
+    /// frames; the last window, worth more, is held to the same threshold).
+    pub fn peak_noise(&self) -> PeakNoise {
+        let m = self.peak_window();
+        PeakNoise {
+            windows: self.peak_windows(),
+            k: if m == 1 {
+                1.0
+            } else {
+                SpectrumConfig {
+                    averages: m,
+                    ..*self
+                }
+                .equivalent_averages()
+            },
         }
-        .equivalent_averages()
     }
 
     /// Checks the parameters; the message names the flag.
@@ -281,14 +296,11 @@ impl Welch {
             "invariant: output sized for the block"
         );
         let m = self.cfg.peak_window();
-        // Windows end every m frames; the last takes what is left.
-        let windows = (averages / m).max(1);
-        let window_end = |f: usize| {
-            if f / m + 1 >= windows {
-                averages
-            } else {
-                (f / m + 1) * m
-            }
+        // The frames of the window holding frame f: every m, the last taking what is left.
+        let last = self.cfg.peak_windows() - 1;
+        let window_of = |f: usize| {
+            let j = (f / m).min(last);
+            (j * m, if j == last { averages } else { (j + 1) * m })
         };
         if peak_out.is_some() {
             self.peak.resize(n, 0.0);
@@ -339,7 +351,7 @@ impl Welch {
                     // the same bits either way), the batch cut where windows end.
                     let mut f0 = first;
                     while f0 < first + b {
-                        let end = window_end(f0);
+                        let (start, end) = window_of(f0);
                         let f1 = end.min(first + b);
                         simd::accumulate_power(
                             &mut self.win2,
@@ -347,11 +359,6 @@ impl Welch {
                         );
                         if f1 == end {
                             if peak_out.is_some() {
-                                let start = if end == averages {
-                                    (windows - 1) * m
-                                } else {
-                                    end - m
-                                };
                                 let count = (end - start) as f32;
                                 simd::fold_max_power(&mut self.peak, &self.win2, 1.0 / count);
                             }
