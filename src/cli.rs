@@ -139,6 +139,11 @@ pub struct SpectrumArgs {
     /// Window function [default: hann]
     #[arg(long, value_enum)]
     pub window: Option<WindowKind>,
+    /// The carrier grid: each spectrum's samples also transformed whole (~95 Hz bins at
+    /// the default 10 ms spectra), for weak narrowband carriers; `off` saves its FFTs
+    /// [default: on]
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub carriers: Option<bool>,
     /// Spectrum worker threads [default: number of cores, at most 8]
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -690,4 +695,13 @@ pub struct SynthArgs {
     /// Sample format on disk [default: cf32]
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+}
+
+/// `on` or `off`.
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("expected on or off, got {s:?}")),
+    }
 }

@@ -159,8 +159,12 @@ fn steady_state_allocates_nothing(format: SampleFormat) {
         .meta()
         .total_samples
         .expect("a file knows its length");
-    // 1024 bins, 50% overlap, 10 ms per spectrum: what `kuzet analyze` does at 2.4 MS/s.
-    let spectrum = SpectrumConfig::new(1024, 50, 47, WindowKind::Hann);
+    // 1024 bins, 50% overlap, 10 ms per spectrum and the carrier grid: what `kuzet
+    // analyze` does at 2.4 MS/s.
+    let spectrum = SpectrumConfig {
+        carriers: true,
+        ..SpectrumConfig::new(1024, 50, 47, WindowKind::Hann)
+    };
     let mut cfg = PipelineConfig::new(spectrum);
     cfg.workers = 2;
     let span = spectrum.span() as u64;

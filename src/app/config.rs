@@ -130,6 +130,7 @@ pub struct Spectrum {
     overlap_pct: u32,
     averages: Option<usize>,
     window: WindowKind,
+    carriers: bool,
     /// Spectrum worker threads.
     pub workers: usize,
 }
@@ -149,6 +150,7 @@ impl Default for Spectrum {
             overlap_pct: default::OVERLAP_PCT,
             averages: None,
             window: WindowKind::Hann,
+            carriers: true,
             // One spectrum worker per core: order is restored after the workers, so
             // results do not depend on the count.
             workers: std::thread::available_parallelism()
@@ -172,6 +174,7 @@ impl Spectrum {
         });
         s.peak_frames =
             ((default::PEAK_WINDOW_S * sample_rate_hz / s.hop as f64).round() as usize).max(1);
+        s.carriers = self.carriers;
         s.validate().map_err(flagged)?;
         Ok(s)
     }
@@ -745,6 +748,7 @@ fn spectrum(a: &SpectrumArgs) -> Result<Spectrum> {
         overlap_pct: a.overlap.unwrap_or(d.overlap_pct),
         averages: a.avg,
         window: a.window.unwrap_or(d.window),
+        carriers: a.carriers.unwrap_or(d.carriers),
         workers: a.workers.unwrap_or(d.workers),
     };
     if s.workers == 0 || s.workers > 64 {

@@ -27,9 +27,13 @@ pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
     // and the wrap at ±rate/2), said where the run's figures are.
     let bin_hz = meta.sample_rate_hz / cfg.spectrum.fft_len as f64;
     let excluded_hz = crate::detect::receiver_line_half_bins(&cfg.spectrum) * bin_hz;
+    let carriers = match cfg.spectrum.carrier_len() {
+        0 => String::new(),
+        n => format!("; carrier grid {:.0} Hz", meta.sample_rate_hz / n as f64),
+    };
     let _ = writeln!(
         err,
-        "kuzet: {} — {} at {}, FFT {} ({:.0}% overlap, {} avg, RBW {:.0} Hz); lines within \
+        "kuzet: {} — {} at {}, FFT {} ({:.0}% overlap, {} avg, RBW {:.0} Hz{}); lines within \
          {:.0} Hz of 0 Hz and of ±{:.0} kHz are the receiver's, not reported",
         units::one_line(&meta.origin),
         units::format_hz(meta.center_freq_hz),
@@ -38,6 +42,7 @@ pub fn summary(meta: &StreamMeta, cfg: &PipelineConfig, s: &RunStats) {
         cfg.spectrum.overlap_pct(),
         cfg.spectrum.averages,
         cfg.spectrum.rbw_hz(meta.sample_rate_hz),
+        carriers,
         excluded_hz,
         meta.sample_rate_hz / 2e3,
     );

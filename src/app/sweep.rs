@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::app::config::{Dsp, Sweep};
 use crate::detect::sweep::plan::range_text;
 use crate::detect::sweep::{band_pois, BandPoi, Geometry, SweepPlan};
+use crate::dsp::SpectrumConfig;
 use crate::error::{Error, Result};
 use crate::pipeline::PipelineConfig;
 use crate::source::soapy::sweep::{driver_defaults, tuner, Schedule, SweepSource, Tuning};
@@ -59,7 +60,11 @@ pub fn open(
             .max_rate_sps
             .map_or(sw.max_rate_sps, |m| m.min(sw.max_rate_sps))
     });
-    let spectrum = dsp.spectrum.config(rate)?;
+    // A sweep's detector has no carrier grid (each step is its own short grid).
+    let spectrum = SpectrumConfig {
+        carriers: false,
+        ..dsp.spectrum.config(rate)?
+    };
     let driver = driver_defaults(&radio.driver);
     let (settle_samples, settle_from) = match sw.settle_s {
         Some(t) => ((t * rate).ceil() as u64, "--settle".to_string()),

@@ -305,28 +305,15 @@ impl NoiseFloor {
     /// mean of noise over the base is the shape itself, unbiased at any averaging. Call
     /// after the frame's tests: the frame is tested against the shape learned before it.
     pub fn learn_shape(&mut self, power: &[f32], flagged: &[u8]) {
-        let hi = (self.cfg.max_shape_db / 10.0 * std::f64::consts::LN_10).exp() as f32;
-        let lo = 1.0 / hi;
-        let a_min = self.shape_alpha;
-        for ((((s, n), &p), &b), &m) in self
-            .shape
-            .iter_mut()
-            .zip(self.shape_frames.iter_mut())
-            .zip(power)
-            .zip(&self.base)
-            .zip(flagged)
-        {
-            if m != 0 {
-                continue;
-            }
-            // A running mean that starts from a flat shape worth `SHAPE_PRIOR` spectra: a
-            // bin learned from one spectrum (one that tests flagged for a long time, at a
-            // packet's frequency) would otherwise take that spectrum's noise as its shape,
-            // several dB off, while the floor's degrees of freedom count every spectrum.
-            let a = a_min.max(1.0 / (*n as f32 + 1.0 + SHAPE_PRIOR));
-            *s = (*s + a * (p / b.max(1e-30) - *s)).clamp(lo, hi);
-            *n = n.saturating_add(1);
-        }
+        learn_shape(
+            &mut self.shape,
+            &mut self.shape_frames,
+            power,
+            &self.base,
+            flagged,
+            self.cfg.max_shape_db,
+            self.shape_alpha,
+        );
         for ((f, &b), &s) in self.floor.iter_mut().zip(&self.base).zip(&self.shape) {
             *f = b * s;
         }
@@ -342,6 +329,40 @@ impl NoiseFloor {
 
 /// Spectra the per-bin shape's flat starting value is worth (see [`NoiseFloor::learn_shape`]).
 const SHAPE_PRIOR: f32 = 4.0;
+
+/// One spectrum's step of a per-bin shape over `base` (see [`NoiseFloor::learn_shape`]):
+/// bins `flagged` leaves alone move towards `power / base`, by a running mean over the
+/// bin's `frames` at first, then at `a_min`, within `max_shape_db` either way.
+pub(super) fn learn_shape(
+    shape: &mut [f32],
+    frames: &mut [u32],
+    power: &[f32],
+    base: &[f32],
+    flagged: &[u8],
+    max_shape_db: f64,
+    a_min: f32,
+) {
+    let hi = (max_shape_db / 10.0 * std::f64::consts::LN_10).exp() as f32;
+    let lo = 1.0 / hi;
+    for ((((s, n), &p), &b), &m) in shape
+        .iter_mut()
+        .zip(frames.iter_mut())
+        .zip(power)
+        .zip(base)
+        .zip(flagged)
+    {
+        // A running mean that starts from a flat shape worth `SHAPE_PRIOR` spectra: a
+        // bin learned from one spectrum (one that tests flagged for a long time, at a
+        // packet's frequency) would otherwise take that spectrum's noise as its shape,
+        // several dB off, while the floor's degrees of freedom count every spectrum.
+        // Without a branch, so the loop vectorises.
+        let a = a_min.max(1.0 / (*n as f32 + 1.0 + SHAPE_PRIOR));
+        let learnt = (*s + a * (p / b.max(1e-30) - *s)).clamp(lo, hi);
+        let free = m == 0;
+        *s = if free { learnt } else { *s };
+        *n = n.saturating_add(u32::from(free));
+    }
+}
 
 /// The integer whose order is `f32::total_cmp`'s (the same transform it applies).
 #[inline]

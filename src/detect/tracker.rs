@@ -474,8 +474,8 @@ impl Tracker {
         let bin_hz = self.grid.bin_hz();
         let tol_hz = self.cfg.tolerance_bins * bin_hz;
         for d in detections {
-            let lo = self.grid.freq_of(d.lo_bin as f64 - 0.5);
-            let hi = self.grid.freq_of(d.hi_bin as f64 + 0.5);
+            let (lo, hi) = d.edges();
+            let (lo, hi) = (self.grid.freq_of(lo), self.grid.freq_of(hi));
             let centre = self.grid.freq_of(d.centre_bin);
             let nearest = |confirmed: bool| {
                 self.tracks

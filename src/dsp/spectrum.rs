@@ -34,6 +34,33 @@ pub struct SpectrumConfig {
     /// [`Welch::process_with_peak`]): 1 is per frame. More where frames are far shorter
     /// than the bursts looked for (at high rates), so that a burst's frames add up.
     pub peak_frames: usize,
+    /// Also compute the carrier grid (see [`SpectrumConfig::carrier_len`]).
+    pub carriers: bool,
+}
+
+/// The longest FFT of the carrier grid: past it, a spectrum's samples are cut into
+/// several FFTs (at 20 MS/s, 305 Hz bins).
+pub const CARRIER_MAX_LEN: usize = 1 << 16;
+
+/// The carrier grid is computed only where its bins are at least this many times finer
+/// than the spectrum's own (a spectrum of one or a few frames is already fine).
+pub const CARRIER_MIN_RATIO: usize = 2;
+
+/// The largest even n ≤ `max` with no prime factor over 7, which rustfft transforms at
+/// close to the speed of a power of two.
+fn smooth_len(max: usize) -> usize {
+    let smooth = |mut n: usize| {
+        for p in [2, 3, 5, 7] {
+            while n.is_multiple_of(p) {
+                n /= p;
+            }
+        }
+        n == 1
+    };
+    (2..=max.max(2))
+        .rev()
+        .find(|&n| n % 2 == 0 && smooth(n))
+        .unwrap_or(2)
 }
 
 impl SpectrumConfig {
@@ -46,6 +73,41 @@ impl SpectrumConfig {
             averages,
             window,
             peak_frames: 1,
+            carriers: false,
+        }
+    }
+
+    /// Samples one averaged spectrum's frames cover: its span and the overlap into the
+    /// next ([`SpectrumConfig::history`]).
+    pub fn covered(&self) -> usize {
+        self.history() + self.span()
+    }
+
+    /// FFT length of the carrier grid, 0 when it is off: a second spectrum of the same
+    /// samples at a finer frequency resolution, for weak narrowband carriers. Each
+    /// averaged spectrum's samples are transformed whole (at the default 10 ms spectra,
+    /// about 95 Hz bins at any rate), in [`SpectrumConfig::carrier_frames`] FFTs where
+    /// they are more than [`CARRIER_MAX_LEN`]. A carrier's power gathers into one bin
+    /// however fine the bins, while the noise in a bin falls with its width: in 1 kHz bins
+    /// a 30 dB-Hz carrier is 0 dB over the noise, in 95 Hz bins 10 dB.
+    pub fn carrier_len(&self) -> usize {
+        if !self.carriers {
+            return 0;
+        }
+        let covered = self.covered();
+        let n = smooth_len(covered / covered.div_ceil(CARRIER_MAX_LEN));
+        if n >= CARRIER_MIN_RATIO * self.fft_len {
+            n
+        } else {
+            0
+        }
+    }
+
+    /// FFTs of the carrier grid per spectrum (disjoint; their sum is the grid's spectrum).
+    pub fn carrier_frames(&self) -> usize {
+        match self.carrier_len() {
+            0 => 0,
+            n => self.covered() / n,
         }
     }
 
@@ -180,6 +242,68 @@ pub struct Welch {
     /// With windows of several frames: the window's sums, as `acc2` holds them.
     win2: Vec<f32>,
     scale: f32,
+    /// The carrier grid's transform, when it is on.
+    carrier: Option<CarrierFft>,
+}
+
+/// The carrier grid's FFT (see [`SpectrumConfig::carrier_len`]) and its buffers.
+struct CarrierFft {
+    fft: Arc<dyn Fft<f32>>,
+    window2: Vec<f32>,
+    frame: Vec<Complex32>,
+    spectrum: Vec<Complex32>,
+    scratch: Vec<Complex32>,
+    acc2: Vec<f32>,
+    frames: usize,
+    /// Where the first FFT starts in the spectrum's samples: the FFTs sit in the middle,
+    /// the samples left over split between the ends.
+    offset: usize,
+    scale: f32,
+}
+
+impl CarrierFft {
+    fn new(cfg: &SpectrumConfig) -> Option<Self> {
+        let n = cfg.carrier_len();
+        if n == 0 {
+            return None;
+        }
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
+        let window = cfg.window.coefficients(n);
+        let coherent: f64 = window.iter().map(|&w| w as f64).sum();
+        let frames = cfg.carrier_frames();
+        Some(CarrierFft {
+            scratch: vec![Complex32::default(); fft.get_outofplace_scratch_len()],
+            fft,
+            window2: simd::interleave(&window),
+            frame: vec![Complex32::default(); n],
+            spectrum: vec![Complex32::default(); n],
+            acc2: vec![0.0; 2 * n],
+            frames,
+            offset: (cfg.covered() - frames * n) / 2,
+            // Calibrated as the averaged spectrum is: a full-scale tone reads 1.0.
+            scale: (1.0 / (coherent * coherent * frames as f64)) as f32,
+        })
+    }
+
+    /// The carrier spectrum of one averaged spectrum's samples, fft-shifted, into `dst`.
+    fn process<T: WelchInput>(&mut self, span_in: &[T], scale: f32, dst: &mut [f32]) {
+        let n = self.frame.len();
+        self.acc2.fill(0.0);
+        for f in 0..self.frames {
+            let x = &span_in[self.offset + f * n..][..n];
+            T::window_into(&mut self.frame, x, &self.window2, scale);
+            self.fft.process_outofplace_with_scratch(
+                &mut self.frame,
+                &mut self.spectrum,
+                &mut self.scratch,
+            );
+            simd::accumulate_power(&mut self.acc2, &self.spectrum);
+        }
+        let half = n / 2;
+        let (nonneg, neg) = self.acc2.split_at(2 * (n - half));
+        simd::fold_power(&mut dst[half..], nonneg, self.scale);
+        simd::fold_power(&mut dst[..half], neg, self.scale);
+    }
 }
 
 impl std::fmt::Debug for Welch {
@@ -216,6 +340,7 @@ impl Welch {
             scale: (1.0 / (coherent * coherent * cfg.averages as f64)) as f32,
             window2: simd::interleave(&window),
             fft,
+            carrier: CarrierFft::new(&cfg),
         }
     }
 
@@ -236,7 +361,7 @@ impl Welch {
     /// # Panics
     /// If `out` is shorter than `spectra_in(input.len()) * fft_len`.
     pub fn process(&mut self, input: &[Complex32], out: &mut [f32]) -> usize {
-        self.process_any(input, 1.0, out, None)
+        self.process_any(input, 1.0, out, None, None)
     }
 
     /// [`Welch::process`], and beside each averaged spectrum its peak: per bin, the
@@ -257,7 +382,26 @@ impl Welch {
         out: &mut [f32],
         peak: &mut [f32],
     ) -> usize {
-        self.process_any(input, scale, out, Some(peak))
+        self.process_any(input, scale, out, Some(peak), None)
+    }
+
+    /// [`Welch::process_with_peak`], and the carrier grid of each spectrum
+    /// ([`SpectrumConfig::carrier_len`] values each, fft-shifted, calibrated as the mean)
+    /// into `carriers` when the grid is on (`carriers` is then sized for it; empty
+    /// otherwise).
+    ///
+    /// # Panics
+    /// As [`Welch::process_with_peak`], and if `carriers` is shorter than
+    /// `spectra_in(input.len()) * carrier_len()`.
+    pub fn process_grids<T: WelchInput>(
+        &mut self,
+        input: &[T],
+        scale: f32,
+        out: &mut [f32],
+        peak: &mut [f32],
+        carriers: &mut [f32],
+    ) -> usize {
+        self.process_any(input, scale, out, Some(peak), Some(carriers))
     }
 
     /// [`Welch::process`] for int8 samples as an 8-bit capture stores them, each worth
@@ -267,7 +411,7 @@ impl Welch {
     /// # Panics
     /// As [`Welch::process`].
     pub fn process_ci8(&mut self, input: &[[i8; 2]], scale: f32, out: &mut [f32]) -> usize {
-        self.process_any(input, scale, out, None)
+        self.process_any(input, scale, out, None, None)
     }
 
     /// [`Welch::process`] for int16 samples as a 16-bit capture stores them, each worth
@@ -277,7 +421,7 @@ impl Welch {
     /// # Panics
     /// As [`Welch::process`].
     pub fn process_ci16(&mut self, input: &[[i16; 2]], scale: f32, out: &mut [f32]) -> usize {
-        self.process_any(input, scale, out, None)
+        self.process_any(input, scale, out, None, None)
     }
 
     fn process_any<T: WelchInput>(
@@ -286,6 +430,7 @@ impl Welch {
         scale: f32,
         out: &mut [f32],
         mut peak_out: Option<&mut [f32]>,
+        carrier_out: Option<&mut [f32]>,
     ) -> usize {
         let n = self.cfg.fft_len;
         let hop = self.cfg.hop;
@@ -295,6 +440,13 @@ impl Welch {
             out.len() >= count * n && peak_out.as_ref().is_none_or(|p| p.len() >= count * n),
             "invariant: output sized for the block"
         );
+        let nc = self.cfg.carrier_len();
+        let carrier_out = carrier_out.filter(|_| nc > 0);
+        assert!(
+            carrier_out.as_ref().is_none_or(|c| c.len() >= count * nc),
+            "invariant: carrier output sized for the block"
+        );
+        let mut carrier_out = carrier_out;
         let m = self.cfg.peak_window();
         // The frames of the window holding frame f: every m, the last taking what is left.
         let last = self.cfg.peak_windows() - 1;
@@ -389,6 +541,13 @@ impl Welch {
                 for (d, &v) in dst[..half].iter_mut().zip(neg) {
                     *d = v * one;
                 }
+            }
+            if let (Some(c), Some(grid)) = (carrier_out.as_deref_mut(), self.carrier.as_mut()) {
+                grid.process(
+                    &input[base..][..self.cfg.covered()],
+                    scale,
+                    &mut c[s * nc..][..nc],
+                );
             }
         }
         count
@@ -503,6 +662,88 @@ mod tests {
             let at = p.iter().position(|&v| v == peak).unwrap();
             assert_eq!(at, 512 + 100, "{window:?}");
             assert_close(super::super::db(peak) as f64, 0.0, 0.2);
+        }
+    }
+
+    /// Spectra, peaks and carrier grids of `input`.
+    fn grids(cfg: SpectrumConfig, input: &[Complex32]) -> (Vec<f32>, Vec<f32>) {
+        let mut w = Welch::new(cfg);
+        let k = w.spectra_in(input.len());
+        let (mut out, mut peak) = (vec![0.0; k * cfg.fft_len], vec![0.0; k * cfg.fft_len]);
+        let mut carriers = vec![0.0; k * cfg.carrier_len()];
+        assert_eq!(
+            w.process_grids(input, 1.0, &mut out, &mut peak, &mut carriers),
+            k
+        );
+        (out, carriers)
+    }
+
+    #[test]
+    fn the_carrier_grid_reads_a_tone_as_the_spectrum_does_and_noise_in_its_narrower_bins() {
+        let cfg = SpectrumConfig {
+            carriers: true,
+            ..SpectrumConfig::new(1024, 50, 20, WindowKind::Hann)
+        };
+        // The whole spectrum's samples in one FFT: 21 × 512, as fast as a power of two.
+        let nc = cfg.carrier_len();
+        assert_eq!((nc, cfg.carrier_frames()), (10752, 1));
+        // A tone on a grid bin reads its power there (the mean reads it too).
+        let x = tone(3 * cfg.covered(), 1234.0 / nc as f64, 0.5);
+        let (mean, grid) = grids(cfg, &x);
+        assert_eq!(grid.len(), 3 * nc);
+        for g in grid.chunks_exact(nc) {
+            let at = (0..nc).max_by(|&a, &b| g[a].total_cmp(&g[b])).unwrap();
+            assert_eq!(at, nc / 2 + 1234);
+            assert_close(super::super::db(g[at]) as f64, 20.0 * 0.5f64.log10(), 0.05);
+        }
+        let m = mean[..1024].iter().cloned().fold(f32::MIN, f32::max);
+        assert_close(super::super::db(m) as f64, 20.0 * 0.5f64.log10(), 1.5);
+        // White noise reads σ²·ENBW/N per bin in both: ten times less in bins ten times
+        // narrower.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let x: Vec<Complex32> = (0..40 * cfg.covered())
+            .map(|_| {
+                Complex32::new(
+                    StandardNormal.sample(&mut rng),
+                    StandardNormal.sample(&mut rng),
+                )
+            })
+            .collect();
+        let (_, grid) = grids(cfg, &x);
+        let level: f64 = grid.iter().map(|&v| v as f64).sum::<f64>() / grid.len() as f64;
+        assert_close(
+            level / (2.0 * WindowKind::Hann.enbw_bins(nc) / nc as f64),
+            1.0,
+            0.02,
+        );
+    }
+
+    #[test]
+    fn the_carrier_grid_is_off_where_it_would_not_be_finer_and_cut_where_long() {
+        let on = |fft, avg| SpectrumConfig {
+            carriers: true,
+            ..SpectrumConfig::new(fft, 50, avg, WindowKind::Hann)
+        };
+        assert_eq!(
+            SpectrumConfig::new(1024, 50, 20, WindowKind::Hann).carrier_len(),
+            0
+        );
+        // One or two frames a spectrum: the spectrum's own bins are as fine.
+        assert_eq!(on(1024, 1).carrier_len(), 0);
+        assert_eq!(on(1024, 2).carrier_len(), 0);
+        assert_eq!(on(1024, 3).carrier_len(), 2048);
+        // 20 MS/s, 10 ms spectra: four FFTs of 50 176 (2^10·7²) over 200 704 samples.
+        let long = on(1024, 391);
+        assert_eq!((long.carrier_len(), long.carrier_frames()), (50176, 4));
+        for cfg in [on(1000, 17), on(4096, 33), on(512, 999)] {
+            let n = cfg.carrier_len();
+            assert!(
+                n % 2 == 0 && n <= CARRIER_MAX_LEN && n * cfg.carrier_frames() <= cfg.covered()
+            );
+            assert!(
+                n * cfg.carrier_frames() * 10 >= cfg.covered() * 9,
+                "{cfg:?}: {n}"
+            );
         }
     }
 

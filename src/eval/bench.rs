@@ -244,6 +244,9 @@ pub fn spectrum_msps(
     let threads = threads.clamp(1, count.max(1));
     let mut out = vec![0.0f32; count * n];
     let mut workers: Vec<Welch> = (0..threads).map(|_| Welch::new(cfg)).collect();
+    // With the carrier grid on (the pipeline's settings), each thread computes its runs'
+    // peaks and grids too, into scratch of its own.
+    let nc = cfg.carrier_len();
     // Warm-up: page in the output, warm the planner's twiddles.
     if let Some(w) = workers.first_mut() {
         w.process_db(&input[..cfg.history() + span], &mut out[..n]);
@@ -257,14 +260,26 @@ pub fn spectrum_msps(
         std::thread::scope(|s| {
             for welch in workers.iter_mut() {
                 let jobs = &jobs;
-                s.spawn(move || loop {
-                    let Some((j, dst)) = jobs.lock().ok().and_then(|mut it| it.next()) else {
-                        return;
+                s.spawn(move || {
+                    let (mut peak, mut grids) = if nc > 0 {
+                        (vec![0.0f32; run * n], vec![0.0f32; run * nc])
+                    } else {
+                        (Vec::new(), Vec::new())
                     };
-                    let first = j * run;
-                    let spectra = dst.len() / n;
-                    let src = &input[first * span..first * span + spectra * span + cfg.history()];
-                    welch.process_db(src, dst);
+                    loop {
+                        let Some((j, dst)) = jobs.lock().ok().and_then(|mut it| it.next()) else {
+                            return;
+                        };
+                        let first = j * run;
+                        let spectra = dst.len() / n;
+                        let src =
+                            &input[first * span..first * span + spectra * span + cfg.history()];
+                        if nc > 0 {
+                            welch.process_grids(src, 1.0, dst, &mut peak, &mut grids);
+                        } else {
+                            welch.process_db(src, dst);
+                        }
+                    }
                 });
             }
         });
@@ -278,7 +293,9 @@ pub fn detect_msps(cfg: &PipelineConfig, meta: &StreamMeta, input: &[Complex32])
     let mut welch = Welch::new(spec);
     let mut power = vec![0.0f32; welch.spectra_in(input.len()) * spec.fft_len];
     let mut peak = power.clone();
-    let count = welch.process_with_peak(input, 1.0, &mut power, &mut peak);
+    let nc = spec.carrier_len();
+    let mut grids = vec![0.0f32; welch.spectra_in(input.len()) * nc];
+    let count = welch.process_grids(input, 1.0, &mut power, &mut peak, &mut grids);
     if count == 0 {
         return 0.0;
     }
@@ -292,11 +309,13 @@ pub fn detect_msps(cfg: &PipelineConfig, meta: &StreamMeta, input: &[Complex32])
         let mut pushed = 0;
         // Loop over the spectra for at least 0.2 s so the figure is not one timer tick.
         while t.elapsed() < Duration::from_millis(200) {
-            for (p, pk) in power
+            for (j, (p, pk)) in power
                 .chunks_exact(spec.fft_len)
                 .zip(peak.chunks_exact(spec.fft_len))
+                .enumerate()
             {
-                det.push_with_peak(p, Some(pk), start, &mut emit);
+                let grid = Some(&grids[j * nc..][..nc]).filter(|_| nc > 0);
+                det.push_grids(p, Some(pk), grid, start, &mut emit);
                 start += span;
             }
             pushed += count;
@@ -724,12 +743,16 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
     let mut cfg = crate::app::config::Dsp::default().pipeline(&meta)?;
     cfg.workers = threads;
     let pipeline_config = format!(
-        "FFT {} Hann, {:.0}% overlap, {} averages ({:.0} ms at {} MS/s), {} workers",
+        "FFT {} Hann, {:.0}% overlap, {} averages ({:.0} ms at {} MS/s), carrier grid {}, {} workers",
         cfg.spectrum.fft_len,
         cfg.spectrum.overlap_pct(),
         cfg.spectrum.averages,
         cfg.spectrum.span() as f64 / meta.sample_rate_hz * 1e3,
         meta.sample_rate_hz / 1e6,
+        match cfg.spectrum.carrier_len() {
+            0 => "off".to_string(),
+            n => format!("{n}-point"),
+        },
         cfg.workers,
     );
     progress("detection stage");
@@ -760,6 +783,9 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
 
     // The figures the targets compare, measured round by round, one after another.
     let spec = cfg.spectrum;
+    // The same pipeline without the carrier grid (`--carriers off`): what the grid costs.
+    let mut without = cfg.clone();
+    without.spectrum.carriers = false;
     let mut best: BTreeMap<&str, f64> = BTreeMap::new();
     let mut per_round: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for round in 1..=ROUNDS {
@@ -770,6 +796,7 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
         now.insert("1t", spectrum_msps(spec, &data, 1, 3));
         now.insert("2t", spectrum_msps(spec, &data, threads, 3));
         now.insert("pipeline", pipeline_msps(&cfg, &meta, &data, total)?);
+        now.insert("pipeline_nc", pipeline_msps(&without, &meta, &data, total)?);
         for ((name, _), path) in formats.iter().zip(&files.0) {
             now.insert(name, analyze_msps(&cfg, path, total)?);
         }
@@ -777,6 +804,10 @@ pub fn run(progress: &mut dyn FnMut(&str)) -> Result<BenchReport> {
         let mut ratio = |k: &str, v: f64| per_round.entry(k.to_string()).or_default().push(v);
         ratio("spectrum_2t_over_1t", now["2t"] / now["1t"].max(1e-9));
         ratio("pipeline_over_spectrum_2t", now["pipeline"] / two);
+        ratio(
+            "pipeline_over_pipeline_without_carriers",
+            now["pipeline"] / now["pipeline_nc"].max(1e-9),
+        );
         for (name, _) in &formats {
             ratio(&format!("analyze_{name}_over_spectrum_2t"), now[name] / two);
         }

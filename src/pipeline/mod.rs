@@ -570,16 +570,17 @@ pub(crate) trait BlockSample: ClipSample + crate::dsp::spectrum::WelchInput {
             }
         })
     }
-    /// Transforms a block, each sample worth `scale`, into spectra in `out` and their
-    /// peaks in `peak` (see [`Welch::process_with_peak`]).
+    /// Transforms a block, each sample worth `scale`, into spectra in `out`, their peaks
+    /// in `peak` and their carrier grids in `carriers` (see [`Welch::process_grids`]).
     fn spectra(
         welch: &mut Welch,
         block: &[Self],
         scale: f32,
         out: &mut [f32],
         peak: &mut [f32],
+        carriers: &mut [f32],
     ) -> usize {
-        welch.process_with_peak(block, scale, out, peak)
+        welch.process_grids(block, scale, out, peak, carriers)
     }
 }
 
@@ -662,8 +663,8 @@ fn run_typed<T: BlockSample>(
         let _ = iq_pool_tx.try_send(vec![T::default(); block_len]);
     }
     for _ in 0..spec_buffers {
-        // Each block's spectra, then their peaks.
-        let _ = spec_pool_tx.try_send(vec![0.0f32; 2 * spans * spec.fft_len]);
+        // Each block's spectra, their peaks and their carrier grids.
+        let _ = spec_pool_tx.try_send(vec![0.0f32; msg::batch_len(&spec, spans)]);
     }
     // Block: never full, since no more than `iq_buffers` blocks exist.
     let (iq_tx, iq_rx) = bounded::<IqBlock<T>>(iq_buffers);

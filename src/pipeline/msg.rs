@@ -4,6 +4,7 @@
 
 use num_complex::Complex32;
 
+use crate::dsp::SpectrumConfig;
 use crate::source::Retune;
 use crate::types::SampleIndex;
 use crate::types::SourceEvent;
@@ -53,9 +54,10 @@ pub struct SpectrumBatch {
     pub start: SampleIndex,
     /// Number of spectra.
     pub count: usize,
-    /// Linear power, fft-shifted; pooled buffer in two halves: the first holds the
-    /// `count` averaged spectra (`fft_len` values each), the second their peaks at the
-    /// same offsets (see [`crate::dsp::Welch::process_with_peak`]).
+    /// Linear power, fft-shifted; a pooled buffer in three parts (see
+    /// [`SpectrumBatch::parts`]): the averaged spectra, their peaks (see
+    /// [`crate::dsp::Welch::process_with_peak`]) and their carrier grids (see
+    /// [`crate::dsp::Welch::process_grids`]).
     pub power: Vec<f32>,
     /// Carried over from the block.
     pub dropped: u64,
@@ -65,7 +67,37 @@ pub struct SpectrumBatch {
     pub tune: Option<Retune>,
 }
 
+/// The length of a pooled spectrum buffer for blocks of `spans` spectra.
+pub(super) fn batch_len(spec: &SpectrumConfig, spans: usize) -> usize {
+    spans * (2 * spec.fft_len + spec.carrier_len())
+}
+
+/// A pooled spectrum buffer's parts: room for the same number of averaged spectra, peaks
+/// and carrier grids (the last empty when the grid is off).
+pub(super) fn batch_parts_mut<'a>(
+    spec: &SpectrumConfig,
+    buf: &'a mut [f32],
+) -> (&'a mut [f32], &'a mut [f32], &'a mut [f32]) {
+    let spans = buf.len() / (2 * spec.fft_len + spec.carrier_len());
+    let (mean, rest) = buf.split_at_mut(spans * spec.fft_len);
+    let (peak, carriers) = rest.split_at_mut(spans * spec.fft_len);
+    (mean, peak, carriers)
+}
+
 impl SpectrumBatch {
+    /// The averaged spectra, their peaks and their carrier grids, each `count` long (the
+    /// carrier grids empty when the grid is off).
+    pub fn parts(&self, spec: &SpectrumConfig) -> (&[f32], &[f32], &[f32]) {
+        let spans = self.power.len() / (2 * spec.fft_len + spec.carrier_len());
+        let (mean, rest) = self.power.split_at(spans * spec.fft_len);
+        let (peak, carriers) = rest.split_at(spans * spec.fft_len);
+        (
+            &mean[..self.count * spec.fft_len],
+            &peak[..self.count * spec.fft_len],
+            &carriers[..self.count * spec.carrier_len()],
+        )
+    }
+
     /// A batch with no buffer (priming channels; never sent on a running pipeline).
     pub fn empty() -> Self {
         SpectrumBatch {

@@ -9,6 +9,7 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, Receiver, Select, Sender};
 
 use super::evidence;
+use super::msg::batch_parts_mut;
 use super::{BlockSample, Event, IqBlock, Out, SpectrumBatch, UiFrame, UiTap};
 use crate::alert::Alert;
 use crate::detect::baseline::BaselineLearner;
@@ -370,9 +371,15 @@ pub(super) fn spectrum_worker<T: BlockSample>(
     // waiting for a buffer the reorder stage is keeping for a later block.
     while let Ok(mut power) = spec_pool.recv() {
         let Ok(block) = blocks.recv() else { return };
-        let half = power.len() / 2;
-        let (mean, peak) = power.split_at_mut(half);
-        let count = T::spectra(&mut welch, &block.samples[..block.len], scale, mean, peak);
+        let (mean, peak, carriers) = batch_parts_mut(&spec, &mut power);
+        let count = T::spectra(
+            &mut welch,
+            &block.samples[..block.len],
+            scale,
+            mean,
+            peak,
+            carriers,
+        );
         counters.spectra.fetch_add(count as u64, Relaxed);
         let batch = SpectrumBatch {
             seq: block.seq,
@@ -462,13 +469,14 @@ impl UiDecimator {
 /// What the detect stage runs on the spectra, in stream order: a fixed tune's
 /// [`Detector`] or a sweep's, each with its display tap.
 pub(super) trait Analysis {
-    /// One spectrum and its peak, covering samples `start..end`, of a block taken at
-    /// `tune`.
+    /// One spectrum, its peak and its carrier grid (empty when off), covering samples
+    /// `start..end`, of a block taken at `tune`.
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         power: &[f32],
         peak: &[f32],
+        carriers: &[f32],
         start: u64,
         end: u64,
         tune: Option<&Retune>,
@@ -500,12 +508,15 @@ impl Analysis for FixedTune {
         &mut self,
         power: &[f32],
         peak: &[f32],
+        carriers: &[f32],
         start: u64,
         end: u64,
         _tune: Option<&Retune>,
         emit: &mut dyn FnMut(Alert),
     ) {
-        self.detector.push_with_peak(power, Some(peak), start, emit);
+        let carriers = Some(carriers).filter(|c| !c.is_empty());
+        self.detector
+            .push_grids(power, Some(peak), carriers, start, emit);
         if let Some(ui) = self.ui.as_mut() {
             ui.fold(power, start, end);
         }
@@ -574,16 +585,20 @@ pub(super) fn detect_stage<A: Analysis>(
             if let Some(e) = &b.event {
                 analysis.note_source_event(e, b.start, &mut emit);
             }
-            // The block's spectra, then their peaks (see `spectrum_worker`).
-            let (means, peaks) = b.power.split_at(b.power.len() / 2);
-            for (j, (power, peak)) in means
-                .chunks_exact(n)
-                .zip(peaks.chunks_exact(n))
-                .take(b.count)
-                .enumerate()
-            {
+            // The block's spectra, their peaks and carrier grids (see `spectrum_worker`).
+            let (means, peaks, carriers) = b.parts(&spec);
+            let nc = spec.carrier_len();
+            for j in 0..b.count {
                 let start = b.start + j as u64 * span;
-                analysis.push(power, peak, start, start + span, b.tune.as_ref(), &mut emit);
+                analysis.push(
+                    &means[j * n..][..n],
+                    &peaks[j * n..][..n],
+                    &carriers[j * nc..][..nc],
+                    start,
+                    start + span,
+                    b.tune.as_ref(),
+                    &mut emit,
+                );
             }
             analysis.flush();
             counters.detected.fetch_add(b.count as u64, Relaxed);

@@ -106,6 +106,7 @@ impl Analysis for SweepAnalysis {
         &mut self,
         power: &[f32],
         peak: &[f32],
+        _carriers: &[f32],
         start: u64,
         end: u64,
         tune: Option<&Retune>,

@@ -51,6 +51,7 @@ pub const FLOOR_SPECTRUM: SpectrumConfig = SpectrumConfig {
     averages: 20,
     window: WindowKind::Hann,
     peak_frames: 1,
+    carriers: false,
 };
 
 /// The longest exercise: a day (a typo of `duration_s = 36000000` must not start an
