@@ -50,6 +50,22 @@ pub struct StreamMeta {
 }
 
 impl StreamMeta {
+    /// A recording's metadata with nothing but its rate and centre (tests' streams).
+    #[cfg(test)]
+    pub(crate) fn for_test(sample_rate_hz: f64, center_freq_hz: f64) -> Self {
+        StreamMeta {
+            sample_rate_hz,
+            center_freq_hz,
+            start_time_utc: None,
+            gain_db: None,
+            device: String::new(),
+            description: String::new(),
+            origin: "test".into(),
+            total_samples: None,
+            live: false,
+        }
+    }
+
     /// Seconds from the start of the stream to `index`.
     pub fn seconds(&self, index: SampleIndex) -> f64 {
         index as f64 / self.sample_rate_hz

@@ -333,17 +333,7 @@ mod tests {
     use rand_distr::{Distribution, Gamma};
 
     fn meta(rate: f64) -> StreamMeta {
-        StreamMeta {
-            sample_rate_hz: rate,
-            center_freq_hz: 0.0,
-            start_time_utc: None,
-            gain_db: None,
-            device: String::new(),
-            description: String::new(),
-            origin: "test".into(),
-            total_samples: None,
-            live: false,
-        }
+        StreamMeta::for_test(rate, 0.0)
     }
 
     /// Noise per averaged-spectrum bin.

@@ -194,17 +194,7 @@ mod tests {
         use rand::SeedableRng;
         use rand_distr::{Distribution, Gamma};
         let spec = SpectrumConfig::new(1024, 50, 20, WindowKind::Hann);
-        let meta = crate::types::StreamMeta {
-            sample_rate_hz: 1.024e6,
-            center_freq_hz: 433.92e6,
-            start_time_utc: None,
-            gain_db: None,
-            device: String::new(),
-            description: String::new(),
-            origin: "test".into(),
-            total_samples: None,
-            live: false,
-        };
+        let meta = crate::types::StreamMeta::for_test(1.024e6, 433.92e6);
         let mut det =
             Detector::new(DetectorConfig::default(), &spec, &meta).with_knowledge(knowledge);
         let k = spec.equivalent_averages();

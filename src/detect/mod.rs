@@ -1476,17 +1476,7 @@ mod tests {
     use rand_distr::{Distribution, Gamma};
 
     fn meta(rate: f64) -> StreamMeta {
-        StreamMeta {
-            sample_rate_hz: rate,
-            center_freq_hz: 433.92e6,
-            start_time_utc: None,
-            gain_db: None,
-            device: String::new(),
-            description: String::new(),
-            origin: "test".into(),
-            total_samples: None,
-            live: false,
-        }
+        StreamMeta::for_test(rate, 433.92e6)
     }
 
     /// Runs `frames` hand-made spectra: Gamma noise at `noise` plus `signal(frame, bins)`.

@@ -433,15 +433,10 @@ mod tests {
 
     fn meta() -> StreamMeta {
         StreamMeta {
-            sample_rate_hz: 100_000.0,
-            center_freq_hz: 433.92e6,
-            start_time_utc: None,
             gain_db: Some(20.0),
             device: "driver=test".into(),
-            description: String::new(),
-            origin: "test".into(),
-            total_samples: None,
             live: true,
+            ..StreamMeta::for_test(100_000.0, 433.92e6)
         }
     }
 

@@ -408,17 +408,7 @@ mod tests {
             },
         )
         .unwrap();
-        let meta = StreamMeta {
-            sample_rate_hz: RATE,
-            center_freq_hz: plan.panorama.center_freq_hz,
-            start_time_utc: None,
-            gain_db: None,
-            device: String::new(),
-            description: String::new(),
-            origin: "test".into(),
-            total_samples: None,
-            live: false,
-        };
+        let meta = StreamMeta::for_test(RATE, plan.panorama.center_freq_hz);
         let prior = Prior::new(Some(Arc::new(BandPlan::default_border())), None);
         let det = SweepDetector::new(
             DetectorConfig::default(),

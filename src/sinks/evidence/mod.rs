@@ -393,15 +393,9 @@ mod tests {
 
     fn meta() -> StreamMeta {
         StreamMeta {
-            sample_rate_hz: 1000.0,
-            center_freq_hz: 100e6,
             start_time_utc: Some("2026-11-25T01:00:00Z".into()),
-            gain_db: None,
             device: "test".into(),
-            description: String::new(),
-            origin: "test".into(),
-            total_samples: None,
-            live: false,
+            ..StreamMeta::for_test(1000.0, 100e6)
         }
     }
 
